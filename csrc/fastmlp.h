@@ -1,0 +1,243 @@
+/*
+ * fastmlp C kernel layer: public interface.
+ *
+ * Pure C11, no Python. Every array is row-major (C order); a "leading
+ * dimension" ld is the distance in elements between consecutive rows.
+ * Sizes and indices are int64_t so that products of dimensions above 2^31
+ * cannot overflow. Functions that can fail return an fm_status; the
+ * element-wise kernels cannot fail and return void.
+ *
+ * Naming: fm_<what>_<direction>_<dtype>, dtype f32 (float) or f64 (double).
+ */
+#ifndef FASTMLP_H
+#define FASTMLP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    FM_OK = 0,
+    FM_ERR_NOMEM = 1,     /* a workspace allocation failed */
+    FM_ERR_ARGUMENT = 2,  /* a size or option is out of range */
+    FM_ERR_BLAS = 3       /* BLAS backend requested but absent or too large */
+} fm_status;
+
+/* ------------------------------------------------------------------------ */
+/* Activations                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    FM_ACT_IDENTITY = 0,
+    FM_ACT_LOGISTIC,   /* 1 / (1 + exp(-z)) */
+    FM_ACT_TANH,
+    FM_ACT_RELU,       /* max(z, 0) */
+    FM_ACT_LEAKY_RELU, /* z if z > 0 else param * z (param = negative_slope) */
+    FM_ACT_ELU,        /* z if z > 0 else param * (exp(z) - 1) (param = alpha) */
+    FM_ACT_SELU,       /* scale * (z if z > 0 else alpha * (exp(z) - 1)) */
+    FM_ACT_GELU,       /* z * Phi(z), exact (erf) form */
+    FM_ACT_SOFTPLUS,   /* log(1 + exp(z)) */
+    FM_ACT_SOFTMAX,    /* row-wise exp(z - max) / sum */
+    FM_ACT_HEAVISIDE,  /* 1 if z >= 0 else 0; forward only (perceptron) */
+    FM_ACT_COUNT
+} fm_activation_kind;
+
+/* An activation and its one scalar parameter (ignored by most kinds). */
+typedef struct {
+    fm_activation_kind kind;
+    double param;
+} fm_activation;
+
+/*
+ * out[i, j] = act(z[i, j]) for z, out of shape (m, n) with leading
+ * dimensions ldz, ldo. out may alias z (in place). Softmax is per row.
+ */
+void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
+                               const float *z, int64_t ldz, float *out, int64_t ldo);
+void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
+                               const double *z, int64_t ldz, double *out, int64_t ldo);
+
+/*
+ * Backward through an activation, given the pre-activation z (m, n):
+ *   grad_out == NULL: grad_in[i, j] = act'(z[i, j]) (not for softmax);
+ *   otherwise       : grad_in = vector-Jacobian product with grad_out, i.e.
+ *                     grad_out * act'(z) element-wise, and for softmax
+ *                     s * (g - sum_j g * s) per row with s = softmax(z).
+ * All three arrays share the shape (m, n) and are contiguous rows of
+ * length n (leading dimension n). grad_in may alias grad_out.
+ * Heaviside has no useful derivative: 0 everywhere.
+ */
+void fm_activation_backward_f32(fm_activation act, int64_t m, int64_t n, const float *z,
+                                const float *grad_out, float *grad_in);
+void fm_activation_backward_f64(fm_activation act, int64_t m, int64_t n, const double *z,
+                                const double *grad_out, double *grad_in);
+
+/* ------------------------------------------------------------------------ */
+/* GEMM and the fused dense layer                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Which implementation fm_gemm_* and fm_dense_* use. */
+typedef enum {
+    FM_GEMM_AUTO = 0,  /* native kernels; see fm_gemm_select() */
+    FM_GEMM_NATIVE = 1,
+    FM_GEMM_BLAS = 2
+} fm_gemm_backend;
+
+/*
+ * C = alpha * op(A) @ op(B) + beta * C.
+ *   op(A) is (m, k): A is stored (m, k) with lda if !trans_a, (k, m) otherwise.
+ *   op(B) is (k, n): B is stored (k, n) with ldb if !trans_b, (n, k) otherwise.
+ *   C is (m, n) with ldc.
+ * beta == 0 means C is write-only (NaNs in C are not propagated), as in BLAS.
+ * Uses at most `n_threads` OpenMP threads (<= 0: OpenMP's current maximum).
+ */
+fm_status fm_gemm_f32(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
+                      int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                      int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                      int64_t ldc);
+fm_status fm_gemm_f64(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
+                      int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                      int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                      int64_t ldc);
+
+/*
+ * Dense layer forward: out = act(op(X) @ op(W) + bias).
+ *   op(X) is (m, k), op(W) is (k, n) (same storage rules as fm_gemm), bias is
+ *   (n,) or NULL, out is (m, n) with ldo.
+ * The bias and the activation are applied in the GEMM's output stage, on each
+ * output tile while it is in registers (identity, relu) or still in L1 (the
+ * rest), not as extra passes over memory. Softmax needs whole rows, so it is
+ * applied per row block after the last tile of the block.
+ */
+fm_status fm_dense_forward_f32(fm_gemm_backend backend, int n_threads, int trans_x,
+                               int trans_w, int64_t m, int64_t n, int64_t k,
+                               const float *x, int64_t ldx, const float *w, int64_t ldw,
+                               const float *bias, fm_activation act, float *out,
+                               int64_t ldo);
+fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans_x,
+                               int trans_w, int64_t m, int64_t n, int64_t k,
+                               const double *x, int64_t ldx, const double *w, int64_t ldw,
+                               const double *bias, fm_activation act, double *out,
+                               int64_t ldo);
+
+/* ------------------------------------------------------------------------ */
+/* Losses. Each returns the loss and writes its gradient w.r.t. the first   */
+/* argument. Convention (scikit-learn's): the loss is the weighted mean over */
+/* samples, sum_i w_i * l_i / sum_i w_i, of the per-sample loss l_i summed  */
+/* over outputs; w_i = 1 when sample_weight is NULL. The gradient is that of */
+/* the returned value, so it carries the factor w_i / sum(w).               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Softmax cross-entropy from logits (m, n), fused and stable
+ * (max-subtracted log-sum-exp). Targets either as labels (int64, (m,),
+ * values in [0, n)) or as a probability matrix y_prob (m, n); exactly one of
+ * labels / y_prob is non-NULL. dlogits (m, n) may alias logits.
+ * Returns NaN if a label is out of range (the binding checks first).
+ */
+double fm_softmax_cross_entropy_f32(int64_t m, int64_t n, const float *logits,
+                                    const int64_t *labels, const float *y_prob,
+                                    const float *sample_weight, float *dlogits);
+double fm_softmax_cross_entropy_f64(int64_t m, int64_t n, const double *logits,
+                                    const int64_t *labels, const double *y_prob,
+                                    const double *sample_weight, double *dlogits);
+
+/*
+ * Sigmoid binary cross-entropy from logits (m, n) against y (m, n) in [0, 1],
+ * each column an independent binary output (multilabel). Stable for any
+ * |logit|: l = max(z, 0) - z*y + log1p(exp(-|z|)).
+ */
+double fm_sigmoid_binary_cross_entropy_f32(int64_t m, int64_t n, const float *logits,
+                                           const float *y, const float *sample_weight,
+                                           float *dlogits);
+double fm_sigmoid_binary_cross_entropy_f64(int64_t m, int64_t n, const double *logits,
+                                           const double *y, const double *sample_weight,
+                                           double *dlogits);
+
+typedef enum {
+    FM_LOSS_SQUARED_ERROR = 0, /* 0.5 * (p - y)^2 */
+    FM_LOSS_ABSOLUTE_ERROR,    /* |p - y|, gradient sign(p - y) (0 at 0) */
+    FM_LOSS_HUBER,             /* 0.5 r^2 if |r| <= delta else delta (|r| - delta / 2) */
+    FM_LOSS_POISSON,           /* half deviance with log link, p = log(mean):
+                                  exp(p) - y p + xlogy(y, y) - y */
+    FM_LOSS_COUNT
+} fm_regression_loss_kind;
+
+/* Regression loss of predictions pred (m, n) against y (m, n). */
+double fm_regression_loss_f32(fm_regression_loss_kind kind, double param, int64_t m,
+                              int64_t n, const float *pred, const float *y,
+                              const float *sample_weight, float *grad);
+double fm_regression_loss_f64(fm_regression_loss_kind kind, double param, int64_t m,
+                              int64_t n, const double *pred, const double *y,
+                              const double *sample_weight, double *grad);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizer steps, in place over n contiguous parameters, with exactly     */
+/* scikit-learn's formulas and operation order (scalars rounded to the      */
+/* array's dtype first, as NumPy does), so results match bit for bit.       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * SGD with momentum (scikit-learn's SGDOptimizer):
+ *   velocity = momentum * velocity - lr * grad
+ *   update   = momentum * velocity - lr * grad   if nesterov
+ *              velocity                          otherwise
+ *   param   += update
+ */
+void fm_sgd_step_f32(int64_t n, float *param, const float *grad, float *velocity,
+                     double learning_rate, double momentum, int nesterov);
+void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *velocity,
+                     double learning_rate, double momentum, int nesterov);
+
+/*
+ * Adam (scikit-learn's AdamOptimizer), t >= 1 the step number after increment:
+ *   m = beta_1 * m + (1 - beta_1) * grad
+ *   v = beta_2 * v + (1 - beta_2) * grad^2
+ *   lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)     (in double)
+ *   param += -lr_t * m / (sqrt(v) + epsilon)
+ */
+void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
+                      int64_t t, double learning_rate, double beta_1, double beta_2,
+                      double epsilon);
+void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v,
+                      int64_t t, double learning_rate, double beta_1, double beta_2,
+                      double epsilon);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Fortran BLAS ?gemm, as exported by scipy.linalg.cython_blas (32-bit ints). */
+typedef void (*fm_sgemm_fn)(const char *transa, const char *transb, const int *m,
+                            const int *n, const int *k, const float *alpha, const float *a,
+                            const int *lda, const float *b, const int *ldb,
+                            const float *beta, float *c, const int *ldc);
+typedef void (*fm_dgemm_fn)(const char *transa, const char *transb, const int *m,
+                            const int *n, const int *k, const double *alpha,
+                            const double *a, const int *lda, const double *b,
+                            const int *ldb, const double *beta, double *c, const int *ldc);
+
+/*
+ * Picks the kernels for this CPU once (call before anything else; calling it
+ * again is harmless). `force` is NULL, or "avx512", "avx2" or "generic" to
+ * override the detection (an instruction set the CPU lacks is refused and
+ * detection is used). Returns the name of the instruction set chosen.
+ */
+const char *fm_init(const char *force);
+
+/* Hands the BLAS fallback its functions (NULL for none). Call once, at import. */
+void fm_set_blas(fm_sgemm_fn sgemm, fm_dgemm_fn dgemm);
+int fm_has_blas(void);
+
+/* Name of the kernel set in use: "avx512", "avx2" or "generic". */
+const char *fm_isa_name(void);
+int fm_has_openmp(void);
+int fm_max_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTMLP_H */

@@ -1,0 +1,130 @@
+/*
+ * Public GEMM and dense-layer entry points for one dtype; included by gemm.c
+ * once per dtype with T, SUF, BLAS_FN (getter of the BLAS ?gemm) defined.
+ *
+ * fm_gemm_SUF / fm_dense_forward_SUF check sizes, pick the backend, split
+ * the product over threads and call the per-ISA driver (gemm_kernel.h).
+ */
+
+#define FM_CAT_(a, b) a##b
+#define FM_CAT(a, b) FM_CAT_(a, b)
+#define PROBLEM FM_CAT(fm_gemm_problem_, SUF)
+
+/* Split `pr` into `parts` column or row slices (whole NR / MR tiles), one per
+ * thread. Every element of C is computed by the same instruction sequence
+ * whatever the split, so results do not depend on the thread count. */
+static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
+{
+    const fm_kernel_table *kt = fm_kernels();
+    fm_status (*gemm)(const PROBLEM *) = kt->FM_CAT(gemm_, SUF);
+    if (parts <= 1)
+        return gemm(pr);
+
+    const int64_t mr = kt->FM_CAT(mr_, SUF), nr = kt->FM_CAT(nr_, SUF);
+    /* Slice the dimension whose packing dominates (B packing ~ k*n, A ~ m*k);
+     * softmax needs whole rows, so it always slices rows. */
+    const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && pr->n >= pr->m;
+    const int64_t extent = by_columns ? pr->n : pr->m;
+    const int64_t unit = by_columns ? nr : mr;
+    const int64_t chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
+    fm_status status = FM_OK;
+
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+#endif
+    for (int t = 0; t < parts; t++) {
+        const int64_t lo = t * chunk;
+        const int64_t hi = lo + chunk < extent ? lo + chunk : extent;
+        if (lo >= hi)
+            continue;
+        PROBLEM sub = *pr;
+        if (by_columns) {
+            sub.n = hi - lo;
+            sub.b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
+            sub.c = pr->c + lo;
+            sub.bias = pr->bias != NULL ? pr->bias + lo : NULL;
+        } else {
+            sub.m = hi - lo;
+            sub.a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
+            sub.c = pr->c + lo * pr->ldc;
+        }
+        fm_status st = gemm(&sub);
+        if (st != FM_OK) {
+#ifdef FASTMLP_OPENMP
+#pragma omp atomic write
+#endif
+            status = st;
+        }
+    }
+    return status;
+}
+
+/* C = act(alpha * op(A) @ op(B) + beta * C + bias) through the caller's
+ * BLAS: the product first, then one pass for the bias and the activation. */
+static fm_status FM_CAT(run_blas_, SUF)(const PROBLEM *pr)
+{
+    const BLAS_FN_TYPE gemm = BLAS_FN();
+    if (gemm == NULL)
+        return FM_ERR_BLAS;
+    if (pr->m > INT_MAX || pr->n > INT_MAX || pr->k > INT_MAX || pr->lda > INT_MAX ||
+        pr->ldb > INT_MAX || pr->ldc > INT_MAX)
+        return FM_ERR_BLAS;
+    if (pr->m == 0 || pr->n == 0)
+        return FM_OK;
+    /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T. */
+    const int m = (int)pr->m, n = (int)pr->n, k = (int)pr->k;
+    const int lda = (int)pr->lda, ldb = (int)pr->ldb, ldc = (int)pr->ldc;
+    const char ta = pr->trans_a ? 'T' : 'N', tb = pr->trans_b ? 'T' : 'N';
+    gemm(&tb, &ta, &n, &m, &k, &pr->alpha, pr->b, &ldb, pr->a, &lda, &pr->beta, pr->c,
+         &ldc);
+    if (pr->bias != NULL)
+        for (int64_t i = 0; i < pr->m; i++)
+            for (int64_t j = 0; j < pr->n; j++)
+                pr->c[i * pr->ldc + j] += pr->bias[j];
+    if (pr->act.kind != FM_ACT_IDENTITY)
+        FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c,
+                                           pr->ldc);
+    return FM_OK;
+}
+
+static fm_status FM_CAT(run_, SUF)(fm_gemm_backend backend, int n_threads,
+                                   const PROBLEM *pr)
+{
+    if (pr->m < 0 || pr->n < 0 || pr->k < 0 || (unsigned)pr->act.kind >= FM_ACT_COUNT)
+        return FM_ERR_ARGUMENT;
+    const int64_t a_cols = pr->trans_a ? pr->m : pr->k;
+    const int64_t b_cols = pr->trans_b ? pr->k : pr->n;
+    if (pr->lda < (a_cols > 1 ? a_cols : 1) || pr->ldb < (b_cols > 1 ? b_cols : 1) ||
+        pr->ldc < (pr->n > 1 ? pr->n : 1))
+        return FM_ERR_ARGUMENT;
+    if (backend == FM_GEMM_BLAS)
+        return FM_CAT(run_blas_, SUF)(pr);
+    return FM_CAT(run_parallel_, SUF)(pr, fm_gemm_threads(n_threads, pr->m, pr->n, pr->k));
+}
+
+fm_status FM_CAT(fm_gemm_, SUF)(fm_gemm_backend backend, int n_threads, int trans_a,
+                               int trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                               const T *a, int64_t lda, const T *b, int64_t ldb, T beta,
+                               T *c, int64_t ldc)
+{
+    const PROBLEM pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                        NULL, {FM_ACT_IDENTITY, 0.0}};
+    return FM_CAT(run_, SUF)(backend, n_threads, &pr);
+}
+
+fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads,
+                                        int trans_x, int trans_w, int64_t m, int64_t n,
+                                        int64_t k, const T *x, int64_t ldx, const T *w,
+                                        int64_t ldw, const T *bias, fm_activation act,
+                                        T *out, int64_t ldo)
+{
+    const PROBLEM pr = {trans_x, trans_w, m, n, k, (T)1, x, ldx, w, ldw, (T)0, out, ldo,
+                        bias, act};
+    return FM_CAT(run_, SUF)(backend, n_threads, &pr);
+}
+
+#undef PROBLEM
+#undef T
+#undef SUF
+#undef BLAS_FN
+#undef BLAS_FN_TYPE

@@ -1,0 +1,53 @@
+/*
+ * GEMM kernels for AVX2 + FMA, compiled with -mavx2 -mfma (see
+ * CMakeLists.txt) and used only when the CPU reports both.
+ *
+ * Register tile: float 6 x 16 (12 ymm accumulators + 2 B rows + 1 broadcast
+ * of the 16 ymm registers, as in BLIS's Haswell kernel), double 6 x 8.
+ */
+#include <immintrin.h>
+#include "internal.h"
+
+#define T float
+#define SUF f32
+#define PREFIX avx2_f32_
+#define VEC __m256
+#define VW 8
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VBCAST(x) _mm256_set1_ps(x)
+#define VZERO() _mm256_setzero_ps()
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VRELU(v) _mm256_max_ps(_mm256_setzero_ps(), (v)) /* NaN stays NaN */
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 240
+#define NC 4096
+#include "gemm_kernel.h"
+
+#define T double
+#define SUF f64
+#define PREFIX avx2_f64_
+#define VEC __m256d
+#define VW 4
+#define VLOAD(p) _mm256_loadu_pd(p)
+#define VSTORE(p, v) _mm256_storeu_pd((p), (v))
+#define VBCAST(x) _mm256_set1_pd(x)
+#define VZERO() _mm256_setzero_pd()
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VMUL(a, b) _mm256_mul_pd((a), (b))
+#define VADD(a, b) _mm256_add_pd((a), (b))
+#define VRELU(v) _mm256_max_pd(_mm256_setzero_pd(), (v))
+#define MR 6
+#define NR 8
+#define KC 256
+#define MC 120
+#define NC 4096
+#include "gemm_kernel.h"
+
+const fm_kernel_table fm_kernels_avx2 = {
+    "avx2", 6, 16, 6, 8, avx2_f32_gemm, avx2_f64_gemm,
+};

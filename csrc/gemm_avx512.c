@@ -1,0 +1,53 @@
+/*
+ * GEMM kernels for AVX-512F, compiled with -mavx512f (see CMakeLists.txt)
+ * and used only when the CPU reports avx512f.
+ *
+ * Register tile: float 12 x 32 (24 zmm accumulators + 2 B rows + 1
+ * broadcast of the 32 zmm registers), double 12 x 16.
+ */
+#include <immintrin.h>
+#include "internal.h"
+
+#define T float
+#define SUF f32
+#define PREFIX avx512_f32_
+#define VEC __m512
+#define VW 16
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps((p), (v))
+#define VBCAST(x) _mm512_set1_ps(x)
+#define VZERO() _mm512_setzero_ps()
+#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VRELU(v) _mm512_max_ps(_mm512_setzero_ps(), (v)) /* NaN stays NaN */
+#define MR 12
+#define NR 32
+#define KC 256
+#define MC 240
+#define NC 4096
+#include "gemm_kernel.h"
+
+#define T double
+#define SUF f64
+#define PREFIX avx512_f64_
+#define VEC __m512d
+#define VW 8
+#define VLOAD(p) _mm512_loadu_pd(p)
+#define VSTORE(p, v) _mm512_storeu_pd((p), (v))
+#define VBCAST(x) _mm512_set1_pd(x)
+#define VZERO() _mm512_setzero_pd()
+#define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define VMUL(a, b) _mm512_mul_pd((a), (b))
+#define VADD(a, b) _mm512_add_pd((a), (b))
+#define VRELU(v) _mm512_max_pd(_mm512_setzero_pd(), (v))
+#define MR 12
+#define NR 16
+#define KC 256
+#define MC 120
+#define NC 4096
+#include "gemm_kernel.h"
+
+const fm_kernel_table fm_kernels_avx512 = {
+    "avx512", 12, 32, 12, 16, avx512_f32_gemm, avx512_f64_gemm,
+};

@@ -1,0 +1,64 @@
+/*
+ * Internal interface of the C kernel layer (not installed, not for callers).
+ *
+ * The per-instruction-set GEMM drivers (gemm_kernel.h compiled by
+ * gemm_generic.c, gemm_avx2.c, gemm_avx512.c) each fill one fm_kernel_table;
+ * dispatch.c picks one at fm_init() and gemm.c calls through it.
+ */
+#ifndef FASTMLP_INTERNAL_H
+#define FASTMLP_INTERNAL_H
+
+#include <stddef.h>
+#include "fastmlp.h"
+
+/*
+ * One single-threaded GEMM problem with the dense layer's output stage:
+ *   C = act(alpha * op(A) @ op(B) + beta * C + bias)
+ * op(A) (m, k), op(B) (k, n), C (m, n) row-major with ldc; bias (n,) or NULL.
+ * gemm.c splits a call into such problems, one per thread.
+ */
+#define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
+    typedef struct {                                                             \
+        int trans_a, trans_b;                                                    \
+        int64_t m, n, k;                                                         \
+        T alpha;                                                                 \
+        const T *a;                                                              \
+        int64_t lda;                                                             \
+        const T *b;                                                              \
+        int64_t ldb;                                                             \
+        T beta;                                                                  \
+        T *c;                                                                    \
+        int64_t ldc;                                                             \
+        const T *bias;                                                           \
+        fm_activation act;                                                       \
+    } fm_gemm_problem_##SUF;
+FM_DEFINE_GEMM_PROBLEM(float, f32)
+FM_DEFINE_GEMM_PROBLEM(double, f64)
+#undef FM_DEFINE_GEMM_PROBLEM
+
+typedef struct {
+    const char *name;
+    /* Register tile of the micro-kernels, per dtype (for thread splitting). */
+    int mr_f32, nr_f32, mr_f64, nr_f64;
+    fm_status (*gemm_f32)(const fm_gemm_problem_f32 *p);
+    fm_status (*gemm_f64)(const fm_gemm_problem_f64 *p);
+} fm_kernel_table;
+
+extern const fm_kernel_table fm_kernels_generic;
+#ifdef FASTMLP_X86_KERNELS
+extern const fm_kernel_table fm_kernels_avx2;
+extern const fm_kernel_table fm_kernels_avx512;
+#endif
+
+/* The table chosen by fm_init() (generic until then). */
+const fm_kernel_table *fm_kernels(void);
+
+/* BLAS fallback pointers given by fm_set_blas() (NULL when absent). */
+fm_sgemm_fn fm_blas_sgemm(void);
+fm_dgemm_fn fm_blas_dgemm(void);
+
+/* 64-byte aligned allocation for packing buffers; free with fm_free(). */
+void *fm_malloc(size_t bytes);
+void fm_free(void *p);
+
+#endif /* FASTMLP_INTERNAL_H */

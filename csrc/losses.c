@@ -1,0 +1,2 @@
+/* losses: to be written (see fastmlp.h). */
+#include "fastmlp.h"

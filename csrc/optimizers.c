@@ -1,0 +1,2 @@
+/* optimizers: to be written (see fastmlp.h). */
+#include "fastmlp.h"

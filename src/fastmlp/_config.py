@@ -1,0 +1,87 @@
+"""Global configuration: GEMM backend and thread count.
+
+The configuration lives on the Python side and is passed to C on every call,
+so the C layer keeps no mutable state beyond its import-time dispatch table.
+"""
+import os
+
+from fastmlp import _kernels
+
+_VALID_GEMM = ("auto", "native", "blas")
+_config = {"gemm": "auto", "n_threads": None}
+
+
+def set_config(*, gemm=None, n_threads=None):
+    """Set fastmlp's global configuration.
+
+    Parameters
+    ----------
+    gemm : {"auto", "native", "blas"}, default=None
+        Which matrix-product implementation the kernels use. ``"native"`` is
+        fastmlp's blocked GEMM with its fused output stages; ``"blas"`` is
+        SciPy's ``sgemm``/``dgemm`` (the bias and activation then take an
+        extra pass over the output); ``"auto"`` uses the native kernels (see
+        the README's performance section for the measurements behind this).
+        ``None`` leaves the setting unchanged. The environment variable
+        ``FASTMLP_GEMM`` sets the initial value.
+    n_threads : int or None, default=None
+        Maximum number of OpenMP threads per kernel call; ``None`` or ``0``
+        means OpenMP's current limit, which honours ``OMP_NUM_THREADS`` and
+        ``threadpoolctl.threadpool_limits``.
+    """
+    if gemm is not None:
+        if gemm not in _VALID_GEMM:
+            raise ValueError(f"gemm must be one of {_VALID_GEMM}, got {gemm!r}")
+        _kernels._set_gemm_backend(gemm)
+        _config["gemm"] = gemm
+    if n_threads is not None:
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 0:
+            raise ValueError(f"n_threads must be a non-negative int or None, got {n_threads!r}")
+        _kernels._set_n_threads(n_threads)
+        _config["n_threads"] = n_threads or None
+
+
+def get_config():
+    """Return a copy of fastmlp's global configuration.
+
+    Returns
+    -------
+    config : dict
+        Keys ``"gemm"`` and ``"n_threads"``, as given to :func:`set_config`.
+    """
+    return dict(_config)
+
+
+def show_config(file=None):
+    """Print the build and run-time configuration.
+
+    Shows the version, the instruction set the kernels were dispatched to,
+    OpenMP availability and thread count, the GEMM backend and whether the
+    BLAS fallback is available.
+
+    Parameters
+    ----------
+    file : file-like, default=None
+        Where to print; ``None`` means ``sys.stdout``.
+    """
+    from fastmlp import __version__
+
+    info = _kernels._runtime_info()
+    lines = [
+        f"fastmlp {__version__}",
+        f"  instruction set : {info['isa']}",
+        f"  OpenMP          : {'yes' if info['openmp'] else 'no'}"
+        + (f" (max threads {info['max_threads']})" if info["openmp"] else ""),
+        f"  n_threads       : {_config['n_threads'] or 'OpenMP default'}",
+        f"  gemm backend    : {_config['gemm']}",
+        f"  BLAS fallback   : {'yes (scipy.linalg.cython_blas)' if info['blas'] else 'no'}",
+    ]
+    print("\n".join(lines), file=file)
+
+
+def _init_from_environment():
+    """Apply FASTMLP_ISA and FASTMLP_GEMM, once, at import."""
+    _kernels._init(os.environ.get("FASTMLP_ISA") or None)
+    gemm = os.environ.get("FASTMLP_GEMM")
+    if gemm:
+        set_config(gemm=gemm.strip().lower())

@@ -1,0 +1,1 @@
+# Element-wise kernels (activations, losses, optimizer steps): to be written.

@@ -1,0 +1,112 @@
+# Declarations of the C kernel layer (csrc/fastmlp.h) for Cython.
+from libc.stdint cimport int64_t
+
+cdef extern from "fastmlp.h" nogil:
+    ctypedef enum fm_status:
+        FM_OK
+        FM_ERR_NOMEM
+        FM_ERR_ARGUMENT
+        FM_ERR_BLAS
+
+    ctypedef enum fm_activation_kind:
+        FM_ACT_IDENTITY
+        FM_ACT_LOGISTIC
+        FM_ACT_TANH
+        FM_ACT_RELU
+        FM_ACT_LEAKY_RELU
+        FM_ACT_ELU
+        FM_ACT_SELU
+        FM_ACT_GELU
+        FM_ACT_SOFTPLUS
+        FM_ACT_SOFTMAX
+        FM_ACT_HEAVISIDE
+
+    ctypedef struct fm_activation:
+        fm_activation_kind kind
+        double param
+
+    void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
+                                   const float *z, int64_t ldz, float *out, int64_t ldo)
+    void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
+                                   const double *z, int64_t ldz, double *out, int64_t ldo)
+    void fm_activation_backward_f32(fm_activation act, int64_t m, int64_t n, const float *z,
+                                    const float *grad_out, float *grad_in)
+    void fm_activation_backward_f64(fm_activation act, int64_t m, int64_t n, const double *z,
+                                    const double *grad_out, double *grad_in)
+
+    ctypedef enum fm_gemm_backend:
+        FM_GEMM_AUTO
+        FM_GEMM_NATIVE
+        FM_GEMM_BLAS
+
+    fm_status fm_gemm_f32(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
+                          int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                          int64_t ldc)
+    fm_status fm_gemm_f64(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
+                          int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                          int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                          int64_t ldc)
+    fm_status fm_dense_forward_f32(fm_gemm_backend backend, int n_threads, int trans_x,
+                                   int trans_w, int64_t m, int64_t n, int64_t k,
+                                   const float *x, int64_t ldx, const float *w, int64_t ldw,
+                                   const float *bias, fm_activation act, float *out,
+                                   int64_t ldo)
+    fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans_x,
+                                   int trans_w, int64_t m, int64_t n, int64_t k,
+                                   const double *x, int64_t ldx, const double *w, int64_t ldw,
+                                   const double *bias, fm_activation act, double *out,
+                                   int64_t ldo)
+
+    double fm_softmax_cross_entropy_f32(int64_t m, int64_t n, const float *logits,
+                                        const int64_t *labels, const float *y_prob,
+                                        const float *sample_weight, float *dlogits)
+    double fm_softmax_cross_entropy_f64(int64_t m, int64_t n, const double *logits,
+                                        const int64_t *labels, const double *y_prob,
+                                        const double *sample_weight, double *dlogits)
+    double fm_sigmoid_binary_cross_entropy_f32(int64_t m, int64_t n, const float *logits,
+                                               const float *y, const float *sample_weight,
+                                               float *dlogits)
+    double fm_sigmoid_binary_cross_entropy_f64(int64_t m, int64_t n, const double *logits,
+                                               const double *y, const double *sample_weight,
+                                               double *dlogits)
+
+    ctypedef enum fm_regression_loss_kind:
+        FM_LOSS_SQUARED_ERROR
+        FM_LOSS_ABSOLUTE_ERROR
+        FM_LOSS_HUBER
+        FM_LOSS_POISSON
+
+    double fm_regression_loss_f32(fm_regression_loss_kind kind, double param, int64_t m,
+                                  int64_t n, const float *pred, const float *y,
+                                  const float *sample_weight, float *grad)
+    double fm_regression_loss_f64(fm_regression_loss_kind kind, double param, int64_t m,
+                                  int64_t n, const double *pred, const double *y,
+                                  const double *sample_weight, double *grad)
+
+    void fm_sgd_step_f32(int64_t n, float *param, const float *grad, float *velocity,
+                         double learning_rate, double momentum, int nesterov)
+    void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *velocity,
+                         double learning_rate, double momentum, int nesterov)
+    void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
+                          int64_t t, double learning_rate, double beta_1, double beta_2,
+                          double epsilon)
+    void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v,
+                          int64_t t, double learning_rate, double beta_1, double beta_2,
+                          double epsilon)
+
+    ctypedef void (*fm_sgemm_fn)(const char *transa, const char *transb, const int *m,
+                                 const int *n, const int *k, const float *alpha,
+                                 const float *a, const int *lda, const float *b,
+                                 const int *ldb, const float *beta, float *c, const int *ldc)
+    ctypedef void (*fm_dgemm_fn)(const char *transa, const char *transb, const int *m,
+                                 const int *n, const int *k, const double *alpha,
+                                 const double *a, const int *lda, const double *b,
+                                 const int *ldb, const double *beta, double *c,
+                                 const int *ldc)
+    const char *fm_init(const char *force)
+    void fm_set_blas(fm_sgemm_fn sgemm, fm_dgemm_fn dgemm)
+    int fm_has_blas()
+    const char *fm_isa_name()
+    int fm_has_openmp()
+    int fm_max_threads()
