@@ -26,6 +26,7 @@
 #define KC 256
 #define MC 240
 #define NC 4096
+#define GEMV_VECS 8
 #include "gemm_kernel.h"
 
 #define T double
@@ -46,6 +47,7 @@
 #define KC 256
 #define MC 120
 #define NC 4096
+#define GEMV_VECS 8
 #include "gemm_kernel.h"
 
 const fm_kernel_table fm_kernels_avx2 = {

@@ -30,6 +30,7 @@ SCALAR_LAYER(double)
 #define KC 256
 #define MC 128
 #define NC 4096
+#define GEMV_VECS 8
 #include "gemm_kernel.h"
 
 #define T double
@@ -50,6 +51,7 @@ SCALAR_LAYER(double)
 #define KC 256
 #define MC 128
 #define NC 4096
+#define GEMV_VECS 8
 #include "gemm_kernel.h"
 
 const fm_kernel_table fm_kernels_generic = {

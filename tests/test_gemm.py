@@ -1,0 +1,282 @@
+"""fastmlp.kernels.gemm and dense against fastmlp.reference.
+
+Tolerance. Both sides sum k products in the input precision but in different
+orders (blocked FMA sums here, BLAS's own order in NumPy). For random
+standard-normal inputs the rounding error of a length-k dot product behaves
+like a random walk, ~ eps * sqrt(k) relative to the size of the terms, and
+the terms of one output are ~ sqrt(k) in size. We therefore compare
+|C - C_ref| <= 8 * eps * sqrt(k) * (|A| @ |B|), with |A| @ |B| the scale of
+the summed terms: generous by a factor ~8 against the expected error yet
+~1000x tighter than any indexing or packing bug (which produces O(1) errors).
+"""
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastmlp
+from fastmlp import kernels, reference
+
+from conftest import random_array
+
+SIZES = [1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 65, 257, 1000]
+DTYPES = [np.float32, np.float64]
+
+
+def assert_gemm_close(c, expected, a_op, b_op):
+    dtype = c.dtype
+    k = a_op.shape[1]
+    scale = np.abs(a_op).astype(np.float64) @ np.abs(b_op).astype(np.float64)
+    bound = 8 * np.finfo(dtype).eps * np.sqrt(max(k, 1)) * scale + np.finfo(dtype).tiny
+    err = np.abs(c.astype(np.float64) - expected.astype(np.float64))
+    assert np.all(err <= bound), f"max excess {np.max(err - bound)} (max err {err.max()})"
+
+
+def operands(rng, m, k, n, dtype, trans_a, trans_b):
+    a = random_array(rng, (k, m) if trans_a else (m, k), dtype)
+    b = random_array(rng, (n, k) if trans_b else (k, n), dtype)
+    return a, b, (a.T if trans_a else a), (b.T if trans_b else b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("size", SIZES)
+def test_gemm_square_and_edge_sizes(rng, dtype, trans_a, trans_b, size):
+    # Each size as m, as n and as k in turn, against small odd partners.
+    for m, k, n in [(size, 17, 9), (9, size, 17), (17, 9, size), (size, size, size)]:
+        if m * k * n > 2e7:
+            continue
+        a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+        c = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert c.dtype == dtype and c.shape == (m, n)
+        assert_gemm_close(c, reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b), a_op, b_op)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", [(200, 784, 256), (784, 200, 256), (200, 128, 10),
+                                   (1, 784, 256), (8, 784, 300), (32, 1, 64), (1000, 1, 1),
+                                   (5, 1000, 3), (300, 600, 5000)])
+def test_gemm_mlp_shapes(rng, dtype, m, k, n):
+    for trans_a, trans_b in [(False, False), (True, False), (False, True), (True, True)]:
+        a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+        c = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert_gemm_close(c, a_op @ b_op, a_op, b_op)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_alpha_beta_out(rng, dtype):
+    a, b = random_array(rng, (37, 29), dtype), random_array(rng, (29, 41), dtype)
+    out0 = random_array(rng, (37, 41), dtype)
+    for alpha, beta in [(1.0, 0.0), (2.5, 0.0), (1.0, 1.0), (-0.5, 0.25), (0.0, 2.0), (0.0, 0.0)]:
+        out = out0.copy()
+        res = kernels.gemm(a, b, alpha=alpha, beta=beta, out=out)
+        assert res is out
+        expected = reference.gemm(a, b, alpha=alpha, beta=beta, out=out0.copy())
+        assert_gemm_close(out, expected, abs(alpha) * a + abs(beta), b + 1)
+    # beta == 0 never reads out: NaNs there must not leak into the result.
+    out = np.full((37, 41), np.nan, dtype)
+    kernels.gemm(a, b, out=out)
+    assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_k_zero_and_empty(dtype):
+    a, b = np.zeros((4, 0), dtype), np.zeros((0, 5), dtype)
+    np.testing.assert_array_equal(kernels.gemm(a, b), np.zeros((4, 5), dtype))
+    out = np.ones((4, 5), dtype)
+    kernels.gemm(a, b, beta=3.0, out=out)
+    np.testing.assert_array_equal(out, np.full((4, 5), 3.0, dtype))
+    assert kernels.gemm(np.zeros((0, 3), dtype), np.zeros((3, 2), dtype)).shape == (0, 2)
+    assert kernels.gemm(np.zeros((3, 3), dtype), np.zeros((3, 0), dtype)).shape == (3, 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_layouts(rng, dtype):
+    """Fortran order, read-only, row-strided, negatively strided and sliced inputs."""
+    base_a = random_array(rng, (90, 70), dtype)
+    base_b = random_array(rng, (70, 50), dtype)
+    ro = base_a.copy()
+    ro.setflags(write=False)
+    cases = [
+        (np.asfortranarray(base_a), base_b),
+        (base_a, np.asfortranarray(base_b)),
+        (ro, base_b),
+        (base_a[::2], base_b),                 # row-strided (ld > cols)
+        (base_a[:, ::2], base_b[::2]),          # column-strided: copied
+        (base_a[::-1], base_b[:, ::-1]),        # negative strides: copied
+        (base_a[5:40, 3:60], base_b[3:60, 7:]),  # sub-block views
+        (np.asfortranarray(base_a)[:, :33], base_b[:33]),
+    ]
+    for a, b in cases:
+        assert_gemm_close(kernels.gemm(a, b), np.asarray(a) @ np.asarray(b), a, b)
+
+
+@pytest.mark.parametrize("backend", ["native", "blas", "auto"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_backends(rng, backend, dtype):
+    old = fastmlp.get_config()["gemm"]
+    try:
+        fastmlp.set_config(gemm=backend)
+        for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+            a, b, a_op, b_op = operands(rng, 33, 65, 17, dtype, ta, tb)
+            assert_gemm_close(kernels.gemm(a, b, trans_a=ta, trans_b=tb), a_op @ b_op, a_op, b_op)
+            x, w, bias = random_array(rng, (33, 65), dtype), random_array(rng, (65, 17), dtype), \
+                random_array(rng, 17, dtype)
+            np.testing.assert_allclose(kernels.dense(x, w, bias, "relu"),
+                                       np.maximum(x @ w + bias, 0), rtol=1e-4, atol=1e-4)
+    finally:
+        fastmlp.set_config(gemm=old)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_gemm_threads_give_identical_results(rng, n_threads):
+    """Every element is computed by the same operations whatever the split."""
+    a, b = random_array(rng, (300, 400), np.float32), random_array(rng, (400, 500), np.float32)
+    fastmlp.set_config(n_threads=1)
+    one = kernels.gemm(a, b)
+    fastmlp.set_config(n_threads=n_threads)
+    try:
+        np.testing.assert_array_equal(kernels.gemm(a, b), one)
+        np.testing.assert_array_equal(kernels.gemm(b.T.copy(), a.T.copy()), kernels.gemm(b.T, a.T))
+    finally:
+        fastmlp.set_config(n_threads=0)
+
+
+def test_gemm_releases_the_gil(rng):
+    """Several Python threads calling gemm at once get the right answers."""
+    a, b = random_array(rng, (256, 256), np.float32), random_array(rng, (256, 256), np.float32)
+    expected = kernels.gemm(a, b)
+    results = []
+
+    def work():
+        for _ in range(20):
+            results.append(np.array_equal(kernels.gemm(a, b), expected))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80 and all(results)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(0, 80), k=st.integers(0, 80), n=st.integers(0, 80),
+       trans_a=st.booleans(), trans_b=st.booleans(), f64=st.booleans(),
+       alpha=st.floats(-2, 2), beta=st.sampled_from([0.0, 1.0, -0.5]), seed=st.integers(0, 2**16))
+def test_gemm_property(m, k, n, trans_a, trans_b, f64, alpha, beta, seed):
+    rng = np.random.default_rng(seed)
+    dtype = np.float64 if f64 else np.float32
+    a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+    out0 = random_array(rng, (m, n), dtype)
+    got = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
+                       out=out0.copy())
+    expected = reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
+                              out=out0.copy())
+    assert_gemm_close(got, expected, np.hstack([abs(alpha) * a_op, np.ones((m, 1), dtype)]),
+                      np.vstack([b_op, abs(beta) * np.abs(out0).max(initial=0) * np.ones((1, n))]))
+
+
+# --- dense ---------------------------------------------------------------
+
+DENSE_ACTIVATIONS = [("identity", {}), ("relu", {}), ("logistic", {}), ("tanh", {}),
+                     ("leaky_relu", {"negative_slope": 0.1}), ("elu", {"alpha": 0.7}),
+                     ("selu", {}), ("gelu", {}), ("softplus", {}), ("softmax", {}),
+                     ("heaviside", {})]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,params", DENSE_ACTIVATIONS)
+@pytest.mark.parametrize("m,k,n", [(1, 5, 3), (200, 784, 256), (33, 17, 10), (7, 1, 65),
+                                   (1, 784, 256), (64, 300, 4100), (300, 20, 1)])
+def test_dense_matches_reference(rng, dtype, name, params, m, k, n):
+    x, w = random_array(rng, (m, k), dtype), random_array(rng, (k, n), dtype, 1 / np.sqrt(k))
+    b = random_array(rng, n, dtype)
+    got = kernels.dense(x, w, b, name, **params)
+    z = (x.astype(np.float64) @ w.astype(np.float64) + b)
+    expected = reference.activation(z.astype(dtype), name, **params)
+    if name == "heaviside":
+        # A step function: compare away from the threshold only.
+        away = np.abs(z) > 1e-3
+        np.testing.assert_array_equal(got[away], expected[away])
+        return
+    # The pre-activation carries the GEMM error (see module docstring); the
+    # activations are 1-Lipschitz or close (selu: 1.76), so the bound carries over.
+    tol = 8 * np.finfo(dtype).eps * np.sqrt(k) * (np.abs(x) @ np.abs(w) + np.abs(b)) * 2
+    assert np.all(np.abs(got - expected) <= tol + 4 * np.finfo(dtype).eps * np.abs(expected))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_without_bias_and_with_out(rng, dtype):
+    x, w = random_array(rng, (50, 20), dtype), random_array(rng, (20, 30), dtype)
+    out = np.empty((50, 30), dtype)
+    assert kernels.dense(x, w, None, "relu", out=out) is out
+    np.testing.assert_allclose(out, np.maximum(x @ w, 0), rtol=1e-5, atol=1e-5)
+
+
+def test_dense_propagates_nan(rng):
+    x, w = random_array(rng, (20, 8), np.float32), random_array(rng, (8, 40), np.float32)
+    x[3, 2] = np.nan
+    out = kernels.dense(x, w, np.zeros(40, np.float32), "relu")
+    assert np.all(np.isnan(out[3])) and np.all(np.isfinite(np.delete(out, 3, axis=0)))
+
+
+# --- bad input ------------------------------------------------------------
+
+@pytest.mark.parametrize("module", [kernels, reference])
+def test_gemm_bad_input(module):
+    f32 = np.ones((3, 4), np.float32)
+    with pytest.raises(TypeError, match="a must have dtype float32 or float64"):
+        module.gemm(np.ones((3, 4), np.int64), f32.T)
+    with pytest.raises(TypeError, match="b must have dtype float32"):
+        module.gemm(f32, np.ones((4, 2), np.float64))
+    with pytest.raises(ValueError, match="op\\(a\\) has 4 columns but op\\(b\\) has 3 rows"):
+        module.gemm(f32, f32)
+    with pytest.raises(ValueError, match="2-dimensional"):
+        module.gemm(np.ones(3, np.float32), f32)
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        module.gemm([[1.0]], f32)
+    with pytest.raises(ValueError, match="out must have shape"):
+        module.gemm(f32, f32.T.copy(), out=np.empty((3, 4), np.float32))
+    with pytest.raises(TypeError, match="out must have dtype"):
+        module.gemm(f32, f32.T.copy(), out=np.empty((3, 3), np.float64))
+    with pytest.raises(ValueError, match="out must be C-contiguous"):
+        module.gemm(f32, f32.T.copy(), out=np.empty((3, 6), np.float32)[:, ::2])
+
+
+def test_gemm_out_overlapping_input_is_refused():
+    a = np.ones((4, 4), np.float32)
+    with pytest.raises(ValueError, match="out must not overlap a"):
+        kernels.gemm(a, a.copy(), out=a)
+
+
+@pytest.mark.parametrize("module", [kernels, reference])
+def test_dense_bad_input(module):
+    x, w, b = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32), np.ones(5, np.float32)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        module.dense(x, w, b, "swish")
+    with pytest.raises(ValueError, match="b must have shape \\(5,\\)"):
+        module.dense(x, w, np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="b must have dtype float32"):
+        module.dense(x, w, np.ones(5))
+    with pytest.raises(ValueError, match="x has 4 features"):
+        module.dense(x, w.T.copy(), None)
+    with pytest.raises(TypeError, match="unexpected parameter"):
+        module.dense(x, w, b, "relu", alpha=2.0)
+
+
+def test_set_config_validates():
+    with pytest.raises(ValueError, match="gemm must be one of"):
+        fastmlp.set_config(gemm="cuda")
+    with pytest.raises(ValueError, match="n_threads"):
+        fastmlp.set_config(n_threads=-1)
+
+
+def test_show_config(capsys):
+    fastmlp.show_config()
+    text = capsys.readouterr().out
+    for word in ["fastmlp", "instruction set", "OpenMP", "BLAS fallback", "gemm backend"]:
+        assert word in text
