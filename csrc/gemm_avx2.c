@@ -6,7 +6,15 @@
  * of the 16 ymm registers, as in BLIS's Haswell kernel), double 6 x 8.
  */
 #include <immintrin.h>
+#include <stdint.h>
 #include "internal.h"
+
+/* Lane masks for the first n lanes: a window of 8 (or 4) entries into
+ * 8 (4) set and 8 (4) clear words, starting n words before the clear ones. */
+static const int32_t lane_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+#define MASK32(n) _mm256_loadu_si256((const __m256i *)(lane_mask32 + 8 - (n)))
+#define MASK64(n) _mm256_loadu_si256((const __m256i *)(lane_mask64 + 4 - (n)))
 
 #define T float
 #define SUF f32
@@ -15,6 +23,8 @@
 #define VW 8
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VLOAD_PART(p, n) _mm256_maskload_ps((p), MASK32(n))
+#define VSTORE_PART(p, v, n) _mm256_maskstore_ps((p), MASK32(n), (v))
 #define VBCAST(x) _mm256_set1_ps(x)
 #define VZERO() _mm256_setzero_ps()
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
@@ -36,6 +46,8 @@
 #define VW 4
 #define VLOAD(p) _mm256_loadu_pd(p)
 #define VSTORE(p, v) _mm256_storeu_pd((p), (v))
+#define VLOAD_PART(p, n) _mm256_maskload_pd((p), MASK64(n))
+#define VSTORE_PART(p, v, n) _mm256_maskstore_pd((p), MASK64(n), (v))
 #define VBCAST(x) _mm256_set1_pd(x)
 #define VZERO() _mm256_setzero_pd()
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))

@@ -3,7 +3,8 @@
  * and used only when the CPU reports avx512f.
  *
  * Register tile: float 12 x 32 (24 zmm accumulators + 2 B rows + 1
- * broadcast of the 32 zmm registers), double 12 x 16.
+ * broadcast of the 32 zmm registers), double 12 x 16. Ragged columns use
+ * AVX-512 write masks.
  */
 #include <immintrin.h>
 #include "internal.h"
@@ -15,6 +16,8 @@
 #define VW 16
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
+#define VLOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
+#define VSTORE_PART(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1), (v))
 #define VBCAST(x) _mm512_set1_ps(x)
 #define VZERO() _mm512_setzero_ps()
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
@@ -36,6 +39,8 @@
 #define VW 8
 #define VLOAD(p) _mm512_loadu_pd(p)
 #define VSTORE(p, v) _mm512_storeu_pd((p), (v))
+#define VLOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), (p))
+#define VSTORE_PART(p, v, n) _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1), (v))
 #define VBCAST(x) _mm512_set1_pd(x)
 #define VZERO() _mm512_setzero_pd()
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))

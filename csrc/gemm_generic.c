@@ -19,6 +19,8 @@ SCALAR_LAYER(double)
 #define VW 1
 #define VLOAD(p) (*(p))
 #define VSTORE(p, v) (*(p) = (v))
+#define VLOAD_PART(p, n) VLOAD(p) /* one lane: never partial */
+#define VSTORE_PART(p, v, n) VSTORE(p, v)
 #define VBCAST(x) (x)
 #define VZERO() 0.0f
 #define VFMA(a, b, c) ((a) * (b) + (c))
@@ -40,6 +42,8 @@ SCALAR_LAYER(double)
 #define VW 1
 #define VLOAD(p) (*(p))
 #define VSTORE(p, v) (*(p) = (v))
+#define VLOAD_PART(p, n) VLOAD(p) /* one lane: never partial */
+#define VSTORE_PART(p, v, n) VSTORE(p, v)
 #define VBCAST(x) (x)
 #define VZERO() 0.0
 #define VFMA(a, b, c) ((a) * (b) + (c))

@@ -66,9 +66,10 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
             raise ValueError(f"b must have shape ({n},) to match w, got {b.shape}")
         b = _contiguous(b)
         pbias = cnp.PyArray_DATA(b)
-    for arr, name in ((x, "x"), (w, "w"), (b, "b")):
-        if arr is not None:
-            _check_no_overlap(out, arr, name)
+    if out is not None:
+        for arr, name in ((x, "x"), (w, "w"), (b, "b")):
+            if arr is not None:
+                _check_no_overlap(out, arr, name)
     out = _check_out(out, (m, n), dtype)
 
     cdef int64_t M = m, N = n, K = k, LDX = ldx, LDW = ldw, LDO = max(n, 1)

@@ -14,6 +14,8 @@ Array conventions shared by every function here:
 * ``out`` arguments must have the exact shape and dtype and be C-contiguous
   and writeable, otherwise ``ValueError``/``TypeError``.
 """
+import math
+
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uintptr_t
@@ -178,21 +180,25 @@ _ACTIVATIONS = {
 cdef fm_activation _parse_activation(object name, dict params, str argname="name") except *:
     """Turn an activation name and its keyword parameters into fm_activation."""
     cdef fm_activation act
-    if not isinstance(name, str) or name not in _ACTIVATIONS:
+    spec = _ACTIVATIONS.get(name) if isinstance(name, str) else None
+    if spec is None:
         raise ValueError(
             f"{argname} must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
-    kind, pname, default = _ACTIVATIONS[name]
-    extra = set(params) - ({pname} if pname else set())
+    kind, pname, default = spec
+    act.kind = kind
+    act.param = default
+    if not params:  # the common case, kept cheap for small-batch calls
+        return act
+    extra = [p for p in params if p != pname]
     if extra:
         raise TypeError(f"activation {name!r} got unexpected parameter(s) {sorted(extra)}")
-    value = params.get(pname, default) if pname else default
+    value = params[pname]
     try:
         value = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{pname} must be a real number, got {value!r}") from None
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ValueError(f"{pname} must be finite, got {value}")
-    act.kind = kind
     act.param = value
     return act
 
