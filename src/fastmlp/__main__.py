@@ -1,4 +1,4 @@
-"""Command line: ``python -m fastmlp {demo,bench,info}``."""
+"""Command line: ``python -m fastmlp {demo,info}``."""
 import argparse
 import sys
 
@@ -14,12 +14,6 @@ def _cmd_demo(args):
     from fastmlp._demo import run_demo
 
     return run_demo(epochs=args.epochs, seed=args.seed)
-
-
-def _cmd_bench(args):
-    from fastmlp._demo import run_quick_bench
-
-    return run_quick_bench()
 
 
 def main(argv=None):
@@ -44,8 +38,6 @@ def main(argv=None):
     demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_cmd_demo)
-    bench = sub.add_parser("bench", help="a short kernel speed comparison against NumPy")
-    bench.set_defaults(func=_cmd_bench)
     info = sub.add_parser("info", help="print the build and run-time configuration")
     info.set_defaults(func=_cmd_info)
     args = parser.parse_args(argv)
