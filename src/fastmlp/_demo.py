@@ -13,7 +13,12 @@ import numpy as np
 
 
 def _progress(epoch, epochs, loss, width=30):
-    """A one-line text progress bar on stderr (no dependency)."""
+    """A one-line text progress bar on stderr (no dependency); on a
+    non-terminal (a CI log) only the last epoch is reported."""
+    if not sys.stderr.isatty():
+        if epoch == epochs:
+            sys.stderr.write(f"  epoch {epoch}/{epochs} loss {loss:.4f}\n")
+        return
     done = int(width * epoch / epochs)
     sys.stderr.write(f"\r  [{'#' * done}{'.' * (width - done)}] epoch {epoch}/{epochs} "
                      f"loss {loss:.4f}")

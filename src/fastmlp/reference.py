@@ -99,4 +99,14 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
         if b.shape != (w.shape[1],):
             raise ValueError(f"b must have shape ({w.shape[1]},) to match w, got {b.shape}")
         z = z + b
-    return _write_out(globals()["activation"](z, activation, **params), out)
+    return _write_out(_activation_checked(z, activation, params), out)
+
+
+def _activation_checked(z, name, params):
+    """activation(), with errors about the name reported as `activation`."""
+    try:
+        return globals()["activation"](z, name, **params)
+    except ValueError as exc:
+        if str(exc).startswith("name must be one of"):
+            raise ValueError("activation" + str(exc)[len("name"):]) from None
+        raise
