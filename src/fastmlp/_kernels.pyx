@@ -36,8 +36,8 @@ _BACKENDS = {"auto": FM_GEMM_AUTO, "native": FM_GEMM_NATIVE, "blas": FM_GEMM_BLA
 
 def _init(force_isa=None):
     """Pick the kernels for this CPU and hand C SciPy's BLAS. Returns the ISA."""
-    cdef bytes force = force_isa.encode() if force_isa else None
-    cdef const char *name = fm_init(force if force is not None else NULL)
+    cdef bytes force = force_isa.encode() if force_isa else b""
+    cdef const char *name = fm_init(force)
     _load_blas()
     return name.decode()
 
