@@ -43,11 +43,13 @@ static inline R AM_NAME(tanh)(R z) { return AM_LIBM(tanh)(z); }
 
 static inline R AM_NAME(tanh_grad)(R z)
 {
-    /* 1 / cosh^2 rather than 1 - tanh^2: the latter cancels for |z| > 1 and
-     * is exactly 0 from |z| ~ 19 (double) on. cosh overflowing to inf
-     * gives the correct limit 0. */
-    const R c = AM_LIBM(cosh)(z);
-    return (R)1 / (c * c);
+    /* sech^2 z = 4 e / (1 + e)^2 with e = exp(-2|z|) in (0, 1] (that is,
+     * 4 logistic'(2z)), rather than 1 - tanh^2, which cancels for |z| > 1
+     * and is exactly 0 from |z| ~ 19 (double) on; and rather than
+     * 1 / cosh^2, whose cosh overflows for |z| > 89 (float). */
+    const R e = AM_LIBM(exp)((R)-2 * AM_LIBM(fabs)(z));
+    const R d = (R)1 + e;
+    return (R)4 * e / (d * d);
 }
 
 /* ---- relu: max(z, 0), NaN-propagating like np.maximum ----------------- */
