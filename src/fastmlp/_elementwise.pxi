@@ -87,7 +87,8 @@ cdef object _sample_weight(object sample_weight, Py_ssize_t m, object dtype):
         raise ValueError(f"sample_weight must be finite (as {dtype}), got a NaN or inf")
     if (sw < 0).any():
         raise ValueError(f"sample_weight must be non-negative, got a minimum of {sw.min()}")
-    total = sw.sum(dtype=np.float64)
+    with np.errstate(over="ignore"):  # an infinite sum is reported just below
+        total = sw.sum(dtype=np.float64)
     if not total > 0:
         raise ValueError("sample_weight must have a positive sum, got all zeros")
     if not math.isfinite(total):

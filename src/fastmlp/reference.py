@@ -344,7 +344,8 @@ def _sample_weight(sample_weight, m, dtype):
         raise ValueError(f"sample_weight must be finite (as {dtype}), got a NaN or inf")
     if (sw < 0).any():
         raise ValueError(f"sample_weight must be non-negative, got a minimum of {sw.min()}")
-    total = sw.sum(dtype=np.float64)
+    with np.errstate(over="ignore"):  # an infinite sum is reported just below
+        total = sw.sum(dtype=np.float64)
     if not total > 0:
         raise ValueError("sample_weight must have a positive sum, got all zeros")
     if not math.isfinite(total):
@@ -393,6 +394,23 @@ def _gradient_scale(w, wsum, ndim, dtype):
     """w_i / sum(w) in `dtype`, shaped to broadcast against the predictions."""
     scale = (w / wsum).astype(dtype)
     return scale if ndim == 1 else scale[:, np.newaxis]
+
+
+def _log_softmax(z):
+    """log(softmax(z)) along rows: (z - max) - log(sum(exp(z - max))).
+
+    For a confident row the sum is 1 + (small terms) and log() of it would
+    keep only its absolute accuracy, so the elements equal to the max (each
+    exp(0) = 1 exactly) are counted apart: with one of them, the log is
+    log1p(sum of the others). This keeps -log s accurate to a few ulp even
+    when it is tiny, unlike scipy.special.log_softmax or logsumexp(z) - z.
+    """
+    shifted = z - z.max(axis=1, keepdims=True)
+    is_max = shifted == 0
+    n_max = is_max.sum(axis=1, keepdims=True)
+    rest = np.sum(np.where(is_max, 0.0, np.exp(shifted)), axis=1, keepdims=True)
+    log_sum = np.where(n_max == 1, np.log1p(rest), np.log(n_max + rest))
+    return shifted - log_sum
 
 
 def softmax_cross_entropy(logits, y, sample_weight=None):
@@ -445,11 +463,10 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
                         f"got dtype {y.dtype}")
     w, wsum = _weights(_sample_weight(sample_weight, m, dtype), m)
 
-    # Loss in float64: -sum_j y_j log s_j = sum_j y_j (logsumexp(z) - z_j),
-    # with y_j == 0 contributing 0 whatever z_j.
+    # Loss in float64: -sum_j y_j log s_j, with y_j == 0 contributing 0
+    # whatever z_j.
     z64, y64 = logits.astype(np.float64), y_prob.astype(np.float64)
-    neg_log_s = special.logsumexp(z64, axis=1, keepdims=True) - z64
-    terms = y64 * np.where(y64 == 0, 0.0, neg_log_s)
+    terms = -y64 * np.where(y64 == 0, 0.0, _log_softmax(z64))
     loss = float(np.sum(w * terms.sum(axis=1)) / wsum)
 
     dlogits = (special.softmax(logits, axis=1) - y_prob) * _gradient_scale(w, wsum, 2, dtype)
