@@ -6,6 +6,16 @@
  *   AM_LIBM(fn)      the libm function of that precision (expf or exp)
  *   AM_LOGISTIC_CUT  see FM_LOGISTIC_CUT_* in activation_math.h
  * Every literal is cast to AM_REAL so that float code stays in float.
+ *
+ * The piecewise functions evaluate all their operations unconditionally and
+ * only *select* the result: under the default -ftrapping-math GCC may not
+ * hoist a multiply or an ordered comparison out of a branch (it could raise
+ * a flag the source would not), so `z > 0 ? z : slope * z` stays a branch,
+ * mispredicted half the time on random signs, and the loop is not
+ * vectorised. Written as selects they vectorise (4-25x faster). GCC even
+ * sinks an unconditional `neg = slope * z` (or `(z > 0 ? 1 : slope) * z`)
+ * back into a branch, so leaky relu splits z into its positive and
+ * non-positive parts by selects and combines them arithmetically.
  */
 
 #define R AM_REAL
@@ -14,6 +24,7 @@
 
 static inline R AM_NAME(identity)(R z) { return z; }
 
+/* NaN is the only value with z != z (a quiet comparison, never trapping). */
 static inline R AM_NAME(identity_grad)(R z) { return z == z ? (R)1 : z; }
 
 /* ---- logistic: 1 / (1 + exp(-z)) -------------------------------------- */
@@ -58,17 +69,25 @@ static inline R AM_NAME(relu)(R z) { return z < (R)0 ? (R)0 : z; }
 
 static inline R AM_NAME(relu_grad)(R z)
 {
-    /* 0 at z == 0, as scikit-learn; the last branch is reached by NaN only. */
-    return z > (R)0 ? (R)1 : (z <= (R)0 ? (R)0 : z);
+    const R d = z > (R)0 ? (R)1 : (R)0; /* 0 at z == 0, as scikit-learn */
+    return z == z ? d : z;
 }
 
 /* ---- leaky relu: z if z > 0 else slope * z ----------------------------- */
 
-static inline R AM_NAME(leaky_relu)(R z, R slope) { return z > (R)0 ? z : slope * z; }
+static inline R AM_NAME(leaky_relu)(R z, R slope)
+{
+    /* z > 0: z + slope * 0 == z exactly; otherwise 0 + slope * z, exact
+     * but for the sign of a zero result; NaN goes to `neg` and propagates. */
+    const R pos = z > (R)0 ? z : (R)0;
+    const R neg = z > (R)0 ? (R)0 : z;
+    return pos + slope * neg;
+}
 
 static inline R AM_NAME(leaky_relu_grad)(R z, R slope)
 {
-    return z > (R)0 ? (R)1 : (z <= (R)0 ? slope : z);
+    const R d = z > (R)0 ? (R)1 : slope;
+    return z == z ? d : z;
 }
 
 /* ---- elu: z if z > 0 else alpha * (exp(z) - 1) ------------------------- */
@@ -136,7 +155,8 @@ static inline R AM_NAME(softplus_grad)(R z) { return AM_NAME(logistic)(z); }
 
 static inline R AM_NAME(heaviside)(R z)
 {
-    return z >= (R)0 ? (R)1 : (z < (R)0 ? (R)0 : z);
+    const R h = z >= (R)0 ? (R)1 : (R)0;
+    return z == z ? h : z;
 }
 
 /* The step function has no useful derivative (0 almost everywhere); the

@@ -73,22 +73,27 @@ static void NAME(softmax_row)(int64_t n, const T *z, T *out)
 /*
  * Vector-Jacobian product of softmax for one row of n >= 1 elements:
  *   gi = s * (g - <g, s>),  s = softmax(z).
- * exp(z - max) is computed twice rather than kept, so that no workspace is
- * needed and gi may be g or z itself (element j is read before written).
+ * exp(z - max) is needed in both passes. It is kept in gi between them,
+ * unless gi is g, whose values the second pass still needs: then it is
+ * computed twice rather than asking for a workspace. gi may be z (every
+ * z[j] is read before gi[j] is written).
  */
 static void NAME(softmax_vjp_row)(int64_t n, const T *z, const T *g, T *gi)
 {
     const T mx = NAME(row_max)(n, z);
+    const int keep = gi != g;
     double sum = 0.0, dot = 0.0;
     for (int64_t j = 0; j < n; j++) {
         const T e = LIBM(exp)(z[j] - mx);
         sum += (double)e;
         dot += (double)e * (double)g[j];
+        if (keep)
+            gi[j] = e;
     }
     dot /= sum; /* <g, s> */
     for (int64_t j = 0; j < n; j++) {
-        const double s = (double)LIBM(exp)(z[j] - mx) / sum;
-        gi[j] = (T)(s * ((double)g[j] - dot));
+        const T e = keep ? gi[j] : LIBM(exp)(z[j] - mx);
+        gi[j] = (T)((double)e / sum * ((double)g[j] - dot));
     }
 }
 
