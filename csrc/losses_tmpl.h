@@ -11,7 +11,10 @@
  * total sums, the scaling by w_i / sum(w)) is done in double, and each
  * gradient element is rounded to T once, at the end. For float inputs that
  * costs nothing measurable and removes the float32 cancellation and
- * summation errors; for double it is simply double arithmetic.
+ * summation errors; for double it is simply double arithmetic. (What stays
+ * is inherent to exp in T: exp(z - M) inherits the rounding of its
+ * argument, a relative error up to |z - M| eps / 2, as in any float32
+ * softmax.)
  */
 
 /* sum_i w_i in double; m when there are no weights. */
