@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 
 from fastmlp import kernels, reference
 
-from conftest import FLOAT_DTYPES, SIZES, assert_close, away_from, eps, layouts
+from elementwise_helpers import FLOAT_DTYPES, SIZES, assert_close, away_from, eps, layouts
 
 # Every activation with a non-default parameter where it takes one, so that
 # the parameter is seen to be passed through.

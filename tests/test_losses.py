@@ -48,7 +48,7 @@ from sklearn.metrics import (log_loss, mean_absolute_error, mean_poisson_devianc
 
 from fastmlp import kernels, reference
 
-from conftest import FLOAT_DTYPES, SIZES, assert_close, away_from, eps
+from elementwise_helpers import FLOAT_DTYPES, SIZES, assert_close, away_from, eps
 
 EPS64 = eps(np.float64)
 REGRESSION = ["squared_error", "absolute_error", "huber", "poisson"]

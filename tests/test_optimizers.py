@@ -14,7 +14,7 @@ from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOpti
 
 from fastmlp import kernels, reference
 
-from conftest import FLOAT_DTYPES
+from elementwise_helpers import FLOAT_DTYPES
 
 MODULES = [pytest.param(kernels, id="kernels"), pytest.param(reference, id="reference")]
 # The shapes of a small MLP's coefs_ and intercepts_, and some odd ones.
