@@ -772,4 +772,3 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
             raise ValueError(f"b must have shape ({w.shape[1]},) to match w, got {b.shape}")
         z = z + b
     return _write_out(globals()["activation"](z, activation, **params), out)
-
