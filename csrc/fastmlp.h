@@ -52,7 +52,9 @@ typedef struct {
 
 /*
  * out[i, j] = act(z[i, j]) for z, out of shape (m, n) with leading
- * dimensions ldz, ldo. out may alias z (in place). Softmax is per row.
+ * dimensions ldz, ldo (>= n). out may alias z (in place: same pointer and
+ * leading dimension). Softmax is per row. Any m, n >= 0. NaN propagates;
+ * an invalid kind fills out with NaN. The formulas are in activation_math.h.
  */
 void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
                                const float *z, int64_t ldz, float *out, int64_t ldo);
@@ -66,8 +68,10 @@ void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
  *                     grad_out * act'(z) element-wise, and for softmax
  *                     s * (g - sum_j g * s) per row with s = softmax(z).
  * All three arrays share the shape (m, n) and are contiguous rows of
- * length n (leading dimension n). grad_in may alias grad_out.
- * Heaviside has no useful derivative: 0 everywhere.
+ * length n (leading dimension n). grad_in may alias grad_out or z (each
+ * element is read before it is written). act'(NaN) is NaN.
+ * Heaviside has no useful derivative: 0 everywhere. Softmax without
+ * grad_out, and an invalid kind, fill grad_in with NaN.
  */
 void fm_activation_backward_f32(fm_activation act, int64_t m, int64_t n, const float *z,
                                 const float *grad_out, float *grad_in);
@@ -128,6 +132,9 @@ fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans
 /* samples, sum_i w_i * l_i / sum_i w_i, of the per-sample loss l_i summed  */
 /* over outputs; w_i = 1 when sample_weight is NULL. The gradient is that of */
 /* the returned value, so it carries the factor w_i / sum(w).               */
+/* The sums are accumulated in double for either dtype. The gradient may    */
+/* alias the first argument. With m < 1 the result is NaN; the caller must  */
+/* ensure sum(w) > 0 (weights finite and >= 0).                             */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -135,7 +142,8 @@ fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans
  * (max-subtracted log-sum-exp). Targets either as labels (int64, (m,),
  * values in [0, n)) or as a probability matrix y_prob (m, n); exactly one of
  * labels / y_prob is non-NULL. dlogits (m, n) may alias logits.
- * Returns NaN if a label is out of range (the binding checks first).
+ * Returns NaN if a label is out of range (the binding checks first), or if
+ * n < 1. Terms with y_prob == 0 contribute 0 even for logits of -inf.
  */
 double fm_softmax_cross_entropy_f32(int64_t m, int64_t n, const float *logits,
                                     const int64_t *labels, const float *y_prob,
@@ -197,6 +205,9 @@ void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *veloc
  *   v = beta_2 * v + (1 - beta_2) * grad^2
  *   lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)     (in double)
  *   param += -lr_t * m / (sqrt(v) + epsilon)
+ * lr_t is a NumPy float64 scalar in scikit-learn, which under NumPy >= 2
+ * (NEP 50) promotes the last line to double for float32 arrays: the update
+ * is computed in double and the sum rounded back to float, as here.
  */
 void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
                       int64_t t, double learning_rate, double beta_1, double beta_2,

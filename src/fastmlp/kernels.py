@@ -6,7 +6,21 @@ All of them release the GIL while they compute.
 """
 from fastmlp import _kernels
 
-__all__ = ["gemm", "dense"]
+__all__ = [
+    "gemm",
+    "dense",
+    "activation",
+    "activation_grad",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "regression_loss",
+    "squared_error",
+    "absolute_error",
+    "huber",
+    "poisson",
+    "sgd_step",
+    "adam_step",
+]
 
 
 def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
@@ -64,3 +78,427 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     out : ndarray of shape (n_samples, n_out)
     """
     return _kernels.dense(x, w, b, activation, out=out, **params)
+
+
+def activation(z, name, *, out=None, **params):
+    """Apply an activation function element-wise (softmax: along the last axis).
+
+    Computed in the dtype of ``z`` (``expf`` for float32, ``exp`` for
+    float64), stable for any finite input, NaN-propagating.
+
+    ======================== ==================================================
+    name                     function
+    ======================== ==================================================
+    ``"identity"``           ``z``
+    ``"logistic"``           ``1 / (1 + exp(-z))`` (alias ``"sigmoid"``); equal
+                             to ``scipy.special.expit``
+    ``"tanh"``               ``tanh(z)``
+    ``"relu"``               ``max(z, 0)``
+    ``"leaky_relu"``         ``z if z > 0 else negative_slope * z``
+                             (``negative_slope=0.01``)
+    ``"elu"``                ``z if z > 0 else alpha * (exp(z) - 1)``
+                             (``alpha=1.0``)
+    ``"selu"``               ``scale * elu(z, alpha)``, alpha = 1.67326...,
+                             scale = 1.05070...
+    ``"gelu"``               ``z * Phi(z)``, exact (erf) form
+    ``"softplus"``           ``log(1 + exp(z))``
+    ``"softmax"``            ``exp(z - max) / sum(exp(z - max))`` along the last
+                             axis
+    ``"heaviside"``          ``1 if z >= 0 else 0`` (alias ``"step"``;
+                             forward only)
+    ======================== ==================================================
+
+    Parameters
+    ----------
+    z : ndarray of shape (..., n)
+        Pre-activations, float32 or float64, at least 1-D. C-ordered arrays
+        and row-strided 2-D views are read in place; other layouts are copied
+        once (into ``out``).
+    name : str
+        The activation, from the table above.
+    out : ndarray of the shape of z, optional
+        C-contiguous, writeable, same dtype. May be ``z`` itself (in place).
+    **params
+        The activation's parameter: ``negative_slope`` (``"leaky_relu"``) or
+        ``alpha`` (``"elu"``); a finite real number.
+
+    Returns
+    -------
+    out : ndarray of the shape of z
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name``, non-finite parameter, 0-d ``z``, bad ``out`` shape
+        or layout.
+    TypeError
+        ``z`` is not a float32/float64 ndarray, wrong ``out`` dtype, or a
+        parameter the activation does not take.
+    """
+    return _kernels.activation(z, name, out=out, **params)
+
+
+def activation_grad(z, name, grad_output=None, *, out=None, **params):
+    """Derivative of an activation at ``z``, or its vector-Jacobian product.
+
+    Parameters
+    ----------
+    z : ndarray of shape (..., n)
+        Pre-activations, float32 or float64, at least 1-D.
+    name : str
+        The activation (see :func:`activation`), not ``"heaviside"``/``"step"``,
+        which is forward-only (its derivative is 0 almost everywhere) and
+        raises ``ValueError``.
+    grad_output : ndarray of the shape and dtype of z, optional
+        Gradient of a scalar loss with respect to the activation's output.
+        Required for ``"softmax"``, whose derivative is a Jacobian matrix.
+    out : ndarray of the shape of z, optional
+        C-contiguous, writeable, same dtype. May be ``z`` or ``grad_output``
+        itself.
+    **params
+        The activation's parameter, as for :func:`activation`.
+
+    Returns
+    -------
+    out : ndarray of the shape of z
+        ``act'(z)`` element-wise if ``grad_output`` is None, otherwise the
+        gradient with respect to ``z``: ``grad_output * act'(z)``, and for
+        softmax ``s * (g - sum(g * s, axis=-1))`` with ``s = softmax(z)``.
+        ``act'(NaN)`` is NaN. At the kinks the derivative from the left is
+        used (``relu'(0) = 0``, as in scikit-learn).
+
+    Raises
+    ------
+    ValueError
+        As :func:`activation`; also for heaviside, for softmax without
+        ``grad_output``, and for a ``grad_output`` of another shape.
+    TypeError
+        As :func:`activation`; also for a ``grad_output`` of another dtype.
+    """
+    return _kernels.activation_grad(z, name, grad_output, out=out, **params)
+
+
+def softmax_cross_entropy(logits, y, sample_weight=None):
+    """Softmax cross-entropy from logits, and its gradient, in one fused pass.
+
+    The loss is scikit-learn's: the weighted mean over samples,
+    ``sum_i w_i l_i / sum_i w_i``, of ``l_i = -sum_j y_ij log softmax(z_i)_j``,
+    computed from the logits with a max-subtracted log-sum-exp (finite for
+    any finite logits, e.g. +-1e4) and accumulated in float64.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_classes)
+        float32 or float64, at least one sample and one class.
+    y : ndarray
+        Either integer class labels of shape (n_samples,) (any integer dtype,
+        values in ``[0, n_classes)``), or a float matrix of shape
+        (n_samples, n_classes) of the dtype of ``logits`` holding one-hot rows
+        or class probabilities (not checked to sum to 1).
+    sample_weight : array-like of shape (n_samples,), optional
+        Converted to the dtype of ``logits``; finite, non-negative, with a
+        positive sum.
+
+    Returns
+    -------
+    loss : float
+    dlogits : ndarray of shape (n_samples, n_classes)
+        Gradient of ``loss``: ``(softmax(z_i) - y_i) * w_i / sum(w)``.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, labels out of range, invalid ``sample_weight``.
+    TypeError
+        Wrong dtypes (float ``y`` of another dtype, non-numeric weights).
+    """
+    return _kernels.softmax_cross_entropy(logits, y, sample_weight)
+
+
+def sigmoid_binary_cross_entropy(logits, y, sample_weight=None):
+    """Sigmoid binary cross-entropy from logits (independent outputs), and its gradient.
+
+    Per element ``max(z, 0) - z y + log1p(exp(-|z|))``, which equals
+    ``-y log s - (1 - y) log(1 - s)`` with ``s = sigmoid(z)`` but is finite
+    for every finite ``z`` and for targets exactly 0 and 1. The loss is the
+    weighted mean over samples of the per-sample sum over outputs.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        float32 or float64.
+    y : ndarray of the shape of logits
+        Targets in [0, 1]: floats of the dtype of ``logits``, or integers
+        (only 0 and 1) or bools, which are converted.
+    sample_weight : array-like of shape (n_samples,), optional
+        Converted to the dtype of ``logits``; finite, non-negative, with a
+        positive sum.
+
+    Returns
+    -------
+    loss : float
+    dlogits : ndarray of the shape of logits
+        ``(sigmoid(z) - y) * w_i / sum(w)``.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, integer ``y`` other than 0/1, invalid ``sample_weight``.
+    TypeError
+        Wrong dtypes.
+    """
+    return _kernels.sigmoid_binary_cross_entropy(logits, y, sample_weight)
+
+
+def regression_loss(y_pred, y, loss="squared_error", sample_weight=None, **params):
+    """A regression loss and its gradient with respect to ``y_pred``.
+
+    With ``r = y_pred - y``, per element:
+
+    ======================= ================================================
+    loss                    value (gradient)
+    ======================= ================================================
+    ``"squared_error"``     ``r**2 / 2`` (``r``)
+    ``"absolute_error"``    ``|r|`` (``sign(r)``, 0 at 0)
+    ``"huber"``             ``r**2 / 2`` if ``|r| <= delta`` else
+                            ``delta * (|r| - delta / 2)``
+                            (``r`` or ``delta * sign(r)``)
+    ``"poisson"``           ``exp(p) - y p + y log y - y``, the half Poisson
+                            deviance with ``p = y_pred`` the log of the
+                            predicted mean (``exp(p) - y``)
+    ======================= ================================================
+
+    The loss is the weighted mean over samples of the per-sample sum over
+    outputs (scikit-learn's convention), accumulated in float64.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Predictions, float32 or float64. A 1-D array is one output.
+    y : ndarray of the shape of y_pred
+        Targets: floats of the dtype of ``y_pred``, or integers/bools
+        (converted). ``y >= 0`` for ``"poisson"``.
+    loss : {"squared_error", "absolute_error", "huber", "poisson"}, \
+            default="squared_error"
+        Which loss.
+    sample_weight : array-like of shape (n_samples,), optional
+        Converted to the dtype of ``y_pred``; finite, non-negative, with a
+        positive sum.
+    **params
+        ``delta`` for ``"huber"``: finite, > 0, default 1.0.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of y_pred
+        Gradient of ``loss``, including the factor ``w_i / sum(w)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``loss``, bad ``delta``, wrong shapes, negative ``y`` for
+        ``"poisson"``, invalid ``sample_weight``.
+    TypeError
+        Wrong dtypes, or a parameter the loss does not take.
+    """
+    return _kernels.regression_loss(y_pred, y, loss, sample_weight, **params)
+
+
+def squared_error(y_pred, y, sample_weight=None):
+    """Half squared error ``(y_pred - y)**2 / 2`` and its gradient.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Predictions, float32 or float64.
+    y : ndarray of the shape of y_pred
+        Targets.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of y_pred
+
+    See Also
+    --------
+    regression_loss : the general form, with the details.
+    """
+    return _kernels.regression_loss(y_pred, y, "squared_error", sample_weight)
+
+
+def absolute_error(y_pred, y, sample_weight=None):
+    """Absolute error ``|y_pred - y|`` and its subgradient ``sign(y_pred - y)``.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Predictions, float32 or float64.
+    y : ndarray of the shape of y_pred
+        Targets.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of y_pred
+
+    See Also
+    --------
+    regression_loss : the general form, with the details.
+    """
+    return _kernels.regression_loss(y_pred, y, "absolute_error", sample_weight)
+
+
+def huber(y_pred, y, sample_weight=None, *, delta=1.0):
+    """Huber loss, quadratic for ``|y_pred - y| <= delta`` and linear beyond.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Predictions, float32 or float64.
+    y : ndarray of the shape of y_pred
+        Targets.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights.
+    delta : float, default=1.0
+        The switch point, > 0.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of y_pred
+
+    See Also
+    --------
+    regression_loss : the general form, with the details.
+    """
+    return _kernels.regression_loss(y_pred, y, "huber", sample_weight, delta=delta)
+
+
+def poisson(y_pred, y, sample_weight=None):
+    """Half Poisson deviance with log link, from the raw prediction.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Raw predictions ``p``, the log of the predicted mean; float32 or
+        float64.
+    y : ndarray of the shape of y_pred
+        Non-negative targets (counts or rates).
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights.
+
+    Returns
+    -------
+    loss : float
+        Weighted mean of ``exp(p) - y p + y log y - y`` (``0 log 0 = 0``).
+    grad : ndarray of the shape of y_pred
+        ``(exp(p) - y) * w_i / sum(w)``.
+
+    See Also
+    --------
+    regression_loss : the general form, with the details.
+    """
+    return _kernels.regression_loss(y_pred, y, "poisson", sample_weight)
+
+
+def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=True):
+    """One step of SGD with momentum, in place; bit for bit scikit-learn's.
+
+    ::
+
+        velocity = momentum * velocity - learning_rate * grad
+        param += momentum * velocity - learning_rate * grad   # nesterov
+        param += velocity                                     # otherwise
+
+    with exactly the operation order and rounding of
+    ``sklearn.neural_network._stochastic_optimizers.SGDOptimizer`` (scalars
+    rounded to the array dtype first, as NumPy does).
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters of any shape, float32 or float64, C-contiguous and
+        writeable; updated in place.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    velocity : ndarray of the shape and dtype of param
+        Momentum buffer, zeros before the first step; C-contiguous,
+        writeable, not overlapping ``param``; updated in place.
+    learning_rate : float
+        Step size, > 0.
+    momentum : float, default=0.9
+        In [0, 1].
+    nesterov : bool, default=True
+        Use Nesterov's momentum.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, arrays not C-contiguous/writeable or overlapping,
+        hyper-parameters out of range.
+    TypeError
+        Dtypes differ or are not float32/float64; non-numeric
+        hyper-parameters.
+    """
+    return _kernels.sgd_step(param, grad, velocity, learning_rate=learning_rate,
+                             momentum=momentum, nesterov=nesterov)
+
+
+def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+              epsilon=1e-8):
+    """One Adam step, in place; bit for bit scikit-learn's.
+
+    ::
+
+        m = beta_1 * m + (1 - beta_1) * grad
+        v = beta_2 * v + (1 - beta_2) * grad**2
+        lr_t = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        param += -lr_t * m / (sqrt(v) + epsilon)
+
+    with exactly the operation order and rounding of
+    ``sklearn.neural_network._stochastic_optimizers.AdamOptimizer`` under
+    NumPy >= 2: for float32 arrays the last line is computed in float64
+    (``lr_t`` is a NumPy float64 there) and rounded back.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters of any shape, float32 or float64, C-contiguous and
+        writeable; updated in place.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    m, v : ndarray of the shape and dtype of param
+        First and second moment estimates, zeros before the first step;
+        C-contiguous, writeable, not overlapping each other or ``param``;
+        updated in place.
+    t : int
+        The step number, counted from 1 (scikit-learn's ``t`` after its
+        increment).
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        As :func:`sgd_step`; also ``t < 1``.
+    TypeError
+        As :func:`sgd_step`; also a non-integer ``t``.
+    """
+    return _kernels.adam_step(param, grad, m, v, t=t, learning_rate=learning_rate,
+                              beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)

@@ -3,10 +3,34 @@
 Same functions, same signatures, written for clarity rather than speed and
 computing in the input dtype. The tests hold the C kernels against these;
 users may swap one module for the other.
-"""
-import numpy as np
 
-__all__ = ["gemm", "dense"]
+Formulas are the textbook ones in their numerically stable forms (the same
+forms as ``csrc/activation_math.h``), with SciPy's ``expit``, ``erfc``,
+``softmax`` and ``xlogy``. Loss *values* are computed in float64 from the
+(exactly upcast) inputs, as the C kernels accumulate in double; gradients
+are computed in the input dtype.
+"""
+import math
+import numbers
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "gemm",
+    "dense",
+    "activation",
+    "activation_grad",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "regression_loss",
+    "squared_error",
+    "absolute_error",
+    "huber",
+    "poisson",
+    "sgd_step",
+    "adam_step",
+]
 
 
 def _check_float(arr, name, dtype=None):
@@ -33,6 +57,654 @@ def _write_out(result, out, name="out"):
     out[...] = result
     return out
 
+
+# ---------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------
+
+# Activation names and the keyword parameter (with default) each one takes;
+# the same table as the binding's.
+_ACTIVATIONS = {
+    "identity": ("identity", None, 0.0),
+    "logistic": ("logistic", None, 0.0),
+    "sigmoid": ("logistic", None, 0.0),
+    "tanh": ("tanh", None, 0.0),
+    "relu": ("relu", None, 0.0),
+    "leaky_relu": ("leaky_relu", "negative_slope", 0.01),
+    "elu": ("elu", "alpha", 1.0),
+    "selu": ("selu", None, 0.0),
+    "gelu": ("gelu", None, 0.0),
+    "softplus": ("softplus", None, 0.0),
+    "softmax": ("softmax", None, 0.0),
+    "heaviside": ("heaviside", None, 0.0),
+    "step": ("heaviside", None, 0.0),
+}
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT1_2 = 0.70710678118654752440084436210484903928
+_INV_SQRT_2PI = 0.39894228040143267793994605993438186848
+
+
+def _parse_activation(name, params, argname="name"):
+    """(kind, parameter) of an activation name and its keyword parameters."""
+    if not isinstance(name, str) or name not in _ACTIVATIONS:
+        raise ValueError(f"{argname} must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    kind, pname, default = _ACTIVATIONS[name]
+    extra = set(params) - ({pname} if pname else set())
+    if extra:
+        raise TypeError(f"activation {name!r} got unexpected parameter(s) {sorted(extra)}")
+    value = params.get(pname, default) if pname else default
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{pname} must be a real number, got {value!r}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{pname} must be finite, got {value}")
+    return kind, value
+
+
+def _check_ndim1(arr, name):
+    if arr.ndim < 1:
+        raise ValueError(f"{name} must have at least 1 dimension, got a 0-dimensional array")
+
+
+def _keep_nan(z, d):
+    """d, with NaN wherever z is NaN (a NaN input never has a derivative)."""
+    return np.where(np.isnan(z), z, d)
+
+
+def _forward(kind, z, p):
+    """act(z) in z's dtype; p is the activation's parameter."""
+    t = z.dtype.type
+    if kind == "identity":
+        return z.copy()
+    if kind == "logistic":
+        return special.expit(z)  # what scikit-learn uses
+    if kind == "tanh":
+        return np.tanh(z)
+    if kind == "relu":
+        return np.maximum(z, t(0))  # propagates NaN
+    if kind == "leaky_relu":
+        return np.where(z > 0, z, t(p) * z)
+    if kind in ("elu", "selu"):
+        # expm1 only of the non-positive part: no overflow in the branch
+        # np.where discards, and no cancellation near 0.
+        alpha, scale = (t(p), None) if kind == "elu" else (t(_SELU_ALPHA), t(_SELU_SCALE))
+        out = np.where(z > 0, z, alpha * np.expm1(np.minimum(z, t(0))))
+        return out if scale is None else scale * out
+    if kind == "gelu":
+        # z * Phi(z) with Phi(z) = erfc(-z / sqrt 2) / 2 (no cancellation for
+        # z << 0, unlike 1 + erf); where erfc underflows the result is -0.
+        c = special.erfc(-z * t(_SQRT1_2))
+        return np.where(c == 0, t(-0.0), t(0.5) * z * c)
+    if kind == "softplus":
+        return np.maximum(z, t(0)) + np.log1p(np.exp(-np.abs(z)))
+    if kind == "softmax":
+        # max-subtracted; SciPy cannot reduce an empty axis
+        return special.softmax(z, axis=-1) if z.size else z.copy()
+    if kind == "heaviside":
+        return np.heaviside(z, t(1))
+    raise AssertionError(kind)
+
+
+def _derivative(kind, z, p):
+    """act'(z) element-wise, in z's dtype (not for softmax)."""
+    t = z.dtype.type
+    if kind == "identity":
+        return _keep_nan(z, np.ones_like(z))
+    if kind == "logistic":
+        # s (1 - s) = e / (1 + e)^2 with e = exp(-|z|): no cancellation.
+        e = np.exp(-np.abs(z))
+        return e / (1 + e) ** 2
+    if kind == "softplus":
+        return special.expit(z)
+    if kind == "tanh":
+        # sech^2 z = 4 e / (1 + e)^2 with e = exp(-2|z|): neither the
+        # cancellation of 1 - tanh^2 nor the overflow of 1 / cosh^2.
+        e = np.exp(t(-2) * np.abs(z))
+        return t(4) * e / (1 + e) ** 2
+    if kind == "relu":
+        return _keep_nan(z, (z > 0).astype(z.dtype))
+    if kind == "leaky_relu":
+        return _keep_nan(z, np.where(z > 0, t(1), t(p)))
+    if kind == "elu":
+        return np.where(z > 0, t(1), t(p) * np.exp(np.minimum(z, t(0))))
+    if kind == "selu":
+        scale, alpha = t(_SELU_SCALE), t(_SELU_ALPHA)
+        return np.where(z > 0, scale, scale * (alpha * np.exp(np.minimum(z, t(0)))))
+    if kind == "gelu":
+        # Phi(z) + z phi(z); where phi underflows the second term is 0.
+        cdf = t(0.5) * special.erfc(-z * t(_SQRT1_2))
+        pdf = np.exp(t(-0.5) * z * z) * t(_INV_SQRT_2PI)
+        return np.where(pdf == 0, cdf, cdf + z * pdf)
+    raise AssertionError(kind)
+
+
+def activation(z, name, *, out=None, **params):
+    """Apply an activation function element-wise (softmax: along the last axis).
+
+    See :func:`fastmlp.kernels.activation`; this is the NumPy twin.
+
+    Parameters
+    ----------
+    z : ndarray of shape (..., n)
+        Pre-activations, float32 or float64, at least 1-D.
+    name : str
+        Activation name, see :func:`fastmlp.kernels.activation`.
+    out : ndarray, optional
+        Where to write the result (may be ``z``).
+    **params
+        The activation's parameter (``negative_slope`` or ``alpha``).
+
+    Returns
+    -------
+    out : ndarray of the shape of ``z``
+    """
+    kind, p = _parse_activation(name, params)
+    _check_float(z, "z")
+    _check_ndim1(z, "z")
+    return _write_out(_forward(kind, z, p).astype(z.dtype, copy=False), out)
+
+
+def activation_grad(z, name, grad_output=None, *, out=None, **params):
+    """Derivative of an activation, or its vector-Jacobian product.
+
+    See :func:`fastmlp.kernels.activation_grad`; this is the NumPy twin.
+
+    Parameters
+    ----------
+    z : ndarray of shape (..., n)
+        Pre-activations, float32 or float64.
+    name : str
+        Activation name; not ``"heaviside"``/``"step"`` (forward-only).
+    grad_output : ndarray of the shape of ``z``, optional
+        Gradient with respect to the activation's output. Required for
+        ``"softmax"``.
+    out : ndarray, optional
+        Where to write the result (may be ``z`` or ``grad_output``).
+    **params
+        The activation's parameter.
+
+    Returns
+    -------
+    out : ndarray of the shape of ``z``
+        ``act'(z)``, or ``grad_output * act'(z)`` (softmax: the
+        vector-Jacobian product ``s * (g - sum(g * s))`` per row).
+    """
+    kind, p = _parse_activation(name, params)
+    if kind == "heaviside":
+        raise ValueError(f"activation {name!r} is forward-only: its derivative is 0 almost "
+                         f"everywhere, so it has no gradient to backpropagate")
+    dtype = _check_float(z, "z")
+    _check_ndim1(z, "z")
+    if grad_output is None:
+        if kind == "softmax":
+            raise ValueError("softmax's derivative is a Jacobian matrix, not element-wise: "
+                             "pass grad_output to get the vector-Jacobian product")
+        result = _derivative(kind, z, p)
+    else:
+        _check_float(grad_output, "grad_output", dtype)
+        if grad_output.shape != z.shape:
+            raise ValueError(f"grad_output must have the shape of z {z.shape}, "
+                             f"got {grad_output.shape}")
+        if kind == "softmax":
+            s = _forward(kind, z, p)
+            result = s * (grad_output - np.sum(grad_output * s, axis=-1, keepdims=True))
+        else:
+            result = grad_output * _derivative(kind, z, p)
+    return _write_out(result.astype(dtype, copy=False), out)
+
+
+# ---------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------
+
+def _sample_weight(sample_weight, m, dtype):
+    """Weights as an (m,) array of `dtype`, validated; None if not given."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight)
+    if sw.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must contain real numbers, got dtype {sw.dtype}")
+    if sw.ndim != 1 or sw.shape[0] != m:
+        raise ValueError(f"sample_weight must have shape ({m},), one weight per sample, "
+                         f"got {sw.shape}")
+    with np.errstate(over="ignore"):  # overflow to inf is reported just below
+        sw = sw.astype(dtype)
+    if not np.isfinite(sw).all():
+        raise ValueError(f"sample_weight must be finite (as {dtype}), got a NaN or inf")
+    if (sw < 0).any():
+        raise ValueError(f"sample_weight must be non-negative, got a minimum of {sw.min()}")
+    with np.errstate(over="ignore"):  # an infinite sum is reported just below
+        total = sw.sum(dtype=np.float64)
+    if not total > 0:
+        raise ValueError("sample_weight must have a positive sum, got all zeros")
+    if not math.isfinite(total):
+        raise ValueError("sample_weight must have a finite sum, got an overflow")
+    return sw
+
+
+def _weights(sample_weight, m):
+    """(per-sample weights in float64, their sum); ones when not given."""
+    w = np.ones(m) if sample_weight is None else sample_weight.astype(np.float64)
+    return w, w.sum()
+
+
+def _predictions(arr, name):
+    dtype = _check_float(arr, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-dimensional (n_samples,) or 2-dimensional "
+                         f"(n_samples, n_outputs), got shape {arr.shape}")
+    if arr.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one sample, got shape {arr.shape}")
+    return dtype
+
+
+def _targets(y, shape, dtype, name, binary):
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(y).__name__}")
+    if y.shape != shape:
+        raise ValueError(f"{name} must have the shape of the predictions {shape}, got {y.shape}")
+    if y.dtype.kind == "f":
+        _check_float(y, name, dtype)
+        return y
+    if y.dtype.kind not in "biu":
+        raise TypeError(f"{name} must have a float, integer or bool dtype, got {y.dtype}")
+    if binary and y.dtype.kind != "b" and y.size and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"integer {name} must contain only 0 and 1 (binary targets), "
+                         f"got values from {y.min()} to {y.max()}")
+    return y.astype(dtype)
+
+
+def _per_sample(values):
+    """Per-sample sums over outputs of (m,) or (m, n) element losses."""
+    return values if values.ndim == 1 else values.sum(axis=1)
+
+
+def _gradient_scale(w, wsum, ndim, dtype):
+    """w_i / sum(w) in `dtype`, shaped to broadcast against the predictions."""
+    scale = (w / wsum).astype(dtype)
+    return scale if ndim == 1 else scale[:, np.newaxis]
+
+
+def _log_softmax(z):
+    """log(softmax(z)) along rows: (z - max) - log(sum(exp(z - max))).
+
+    For a confident row the sum is 1 + (small terms) and log() of it would
+    keep only its absolute accuracy, so the elements equal to the max (each
+    exp(0) = 1 exactly) are counted apart: with one of them, the log is
+    log1p(sum of the others). This keeps -log s accurate to a few ulp even
+    when it is tiny, unlike scipy.special.log_softmax or logsumexp(z) - z.
+    """
+    shifted = z - z.max(axis=1, keepdims=True)
+    is_max = shifted == 0
+    n_max = is_max.sum(axis=1, keepdims=True)
+    rest = np.sum(np.where(is_max, 0.0, np.exp(shifted)), axis=1, keepdims=True)
+    log_sum = np.where(n_max == 1, np.log1p(rest), np.log(n_max + rest))
+    return shifted - log_sum
+
+
+def softmax_cross_entropy(logits, y, sample_weight=None):
+    """Softmax cross-entropy from logits, and its gradient.
+
+    See :func:`fastmlp.kernels.softmax_cross_entropy`; this is the NumPy twin.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_classes)
+        float32 or float64.
+    y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Integer class labels, or probabilities of the dtype of ``logits``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative finite weights with a positive sum.
+
+    Returns
+    -------
+    loss : float
+        Weighted mean over samples of ``-sum_j y_j log softmax(logits)_j``.
+    dlogits : ndarray of shape (n_samples, n_classes)
+        Gradient of ``loss`` with respect to ``logits``.
+    """
+    dtype = _check_float(logits, "logits")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be 2-dimensional (n_samples, n_classes), "
+                         f"got shape {logits.shape}")
+    m, n = logits.shape
+    if m < 1 or n < 1:
+        raise ValueError(f"logits must have at least one sample and one class, "
+                         f"got shape {logits.shape}")
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"y must be a numpy.ndarray, got {type(y).__name__}")
+    if y.dtype.kind in "iu":
+        if y.shape != (m,):
+            raise ValueError(f"integer labels y must have shape ({m},), got {y.shape}")
+        if y.min() < 0 or y.max() >= n:
+            raise ValueError(f"labels in y must be in [0, {n}) for {n} classes, "
+                             f"got values from {y.min()} to {y.max()}")
+        y_prob = np.zeros((m, n), dtype=dtype)
+        y_prob[np.arange(m), y] = 1
+    elif y.dtype.kind == "f":
+        _check_float(y, "y", dtype)
+        if y.shape != (m, n):
+            raise ValueError(f"probability targets y must have the shape of logits "
+                             f"{(m, n)}, got {y.shape}")
+        y_prob = y
+    else:
+        raise TypeError(f"y must hold integer class labels or float probabilities, "
+                        f"got dtype {y.dtype}")
+    w, wsum = _weights(_sample_weight(sample_weight, m, dtype), m)
+
+    # Loss in float64: -sum_j y_j log s_j, with y_j == 0 contributing 0
+    # whatever z_j.
+    z64, y64 = logits.astype(np.float64), y_prob.astype(np.float64)
+    terms = -y64 * np.where(y64 == 0, 0.0, _log_softmax(z64))
+    loss = float(np.sum(w * terms.sum(axis=1)) / wsum)
+
+    dlogits = (special.softmax(logits, axis=1) - y_prob) * _gradient_scale(w, wsum, 2, dtype)
+    return loss, dlogits.astype(dtype, copy=False)
+
+
+def sigmoid_binary_cross_entropy(logits, y, sample_weight=None):
+    """Sigmoid binary cross-entropy from logits (multilabel), and its gradient.
+
+    See :func:`fastmlp.kernels.sigmoid_binary_cross_entropy`; this is the
+    NumPy twin.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        float32 or float64.
+    y : ndarray of the shape of ``logits``
+        Targets in [0, 1]: floats of the dtype of ``logits``, or integers
+        (0/1) or bools, converted.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative finite weights with a positive sum.
+
+    Returns
+    -------
+    loss : float
+    dlogits : ndarray of the shape of ``logits``
+    """
+    dtype = _predictions(logits, "logits")
+    y = _targets(y, logits.shape, dtype, "y", True)
+    w, wsum = _weights(_sample_weight(sample_weight, logits.shape[0], dtype), logits.shape[0])
+
+    # Loss in float64: max(z, 0) - z y + log1p(exp(-|z|)), stable for any z.
+    z64, y64 = logits.astype(np.float64), y.astype(np.float64)
+    terms = np.maximum(z64, 0) - z64 * y64 + np.log1p(np.exp(-np.abs(z64)))
+    loss = float(np.sum(w * _per_sample(terms)) / wsum)
+
+    dlogits = (special.expit(logits) - y) * _gradient_scale(w, wsum, logits.ndim, dtype)
+    return loss, dlogits.astype(dtype, copy=False)
+
+
+_REGRESSION_LOSSES = {
+    "squared_error": None,
+    "absolute_error": None,
+    "huber": ("delta", 1.0),
+    "poisson": None,
+}
+
+
+def regression_loss(y_pred, y, loss="squared_error", sample_weight=None, **params):
+    """A regression loss and its gradient with respect to ``y_pred``.
+
+    See :func:`fastmlp.kernels.regression_loss`; this is the NumPy twin.
+
+    Parameters
+    ----------
+    y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Predictions, float32 or float64 (for ``"poisson"`` the raw
+        log-link prediction, the log of the mean).
+    y : ndarray of the shape of ``y_pred``
+        Targets, floats of the dtype of ``y_pred`` or integers (converted).
+    loss : {"squared_error", "absolute_error", "huber", "poisson"}
+        Which loss.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative finite weights with a positive sum.
+    **params
+        ``delta`` for ``"huber"`` (> 0, default 1.0).
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of ``y_pred``
+    """
+    if not isinstance(loss, str) or loss not in _REGRESSION_LOSSES:
+        raise ValueError(f"loss must be one of {sorted(_REGRESSION_LOSSES)}, got {loss!r}")
+    spec = _REGRESSION_LOSSES[loss]
+    extra = set(params) - ({spec[0]} if spec else set())
+    if extra:
+        raise TypeError(f"loss {loss!r} got unexpected parameter(s) {sorted(extra)}")
+    delta = 1.0
+    if spec is not None:
+        value = params.get(spec[0], spec[1])
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{spec[0]} must be a real number, got {value!r}")
+        delta = float(value)
+        if not math.isfinite(delta):
+            raise ValueError(f"{spec[0]} must be finite, got {delta}")
+        if not delta > 0:
+            raise ValueError(f"{spec[0]} must be > 0, got {delta}")
+    dtype = _predictions(y_pred, "y_pred")
+    y = _targets(y, y_pred.shape, dtype, "y", False)
+    if loss == "poisson" and (y < 0).any():
+        raise ValueError(f"y must be non-negative for the poisson loss, got a minimum of {y.min()}")
+    m = y_pred.shape[0]
+    w, wsum = _weights(_sample_weight(sample_weight, m, dtype), m)
+    scale = _gradient_scale(w, wsum, y_pred.ndim, dtype)
+
+    p64, y64 = y_pred.astype(np.float64), y.astype(np.float64)
+    r64 = p64 - y64
+    r = y_pred - y
+    if loss == "squared_error":
+        terms, grad = 0.5 * r64**2, r
+    elif loss == "absolute_error":
+        terms, grad = np.abs(r64), np.sign(r)
+    elif loss == "huber":
+        small = np.abs(r64) <= delta
+        terms = np.where(small, 0.5 * r64**2, delta * (np.abs(r64) - 0.5 * delta))
+        grad = np.where(np.abs(r) <= delta, r, dtype.type(delta) * np.sign(r))
+    else:  # poisson: half deviance, exp(p) - y p + y log y - y, p = log(mean)
+        terms = np.exp(p64) - y64 * p64 + special.xlogy(y64, y64) - y64
+        grad = np.exp(y_pred) - y
+    value = float(np.sum(w * _per_sample(terms)) / wsum)
+    return value, (grad * scale).astype(dtype, copy=False)
+
+
+def squared_error(y_pred, y, sample_weight=None):
+    """Half squared error ``0.5 * (y_pred - y)**2`` and its gradient.
+
+    Parameters
+    ----------
+    y_pred, y, sample_weight
+        See :func:`regression_loss`.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of ``y_pred``
+    """
+    return regression_loss(y_pred, y, "squared_error", sample_weight)
+
+
+def absolute_error(y_pred, y, sample_weight=None):
+    """Absolute error ``|y_pred - y|`` and its (sub)gradient ``sign(y_pred - y)``.
+
+    Parameters
+    ----------
+    y_pred, y, sample_weight
+        See :func:`regression_loss`.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of ``y_pred``
+    """
+    return regression_loss(y_pred, y, "absolute_error", sample_weight)
+
+
+def huber(y_pred, y, sample_weight=None, *, delta=1.0):
+    """Huber loss (quadratic within ``delta``, linear beyond) and its gradient.
+
+    Parameters
+    ----------
+    y_pred, y, sample_weight
+        See :func:`regression_loss`.
+    delta : float, default=1.0
+        Where the loss turns from quadratic to linear; > 0.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of ``y_pred``
+    """
+    return regression_loss(y_pred, y, "huber", sample_weight, delta=delta)
+
+
+def poisson(y_pred, y, sample_weight=None):
+    """Half Poisson deviance with log link, and its gradient.
+
+    Parameters
+    ----------
+    y_pred : ndarray
+        Raw prediction, the log of the predicted mean.
+    y, sample_weight
+        See :func:`regression_loss`; ``y >= 0``.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of the shape of ``y_pred``
+    """
+    return regression_loss(y_pred, y, "poisson", sample_weight)
+
+
+# ---------------------------------------------------------------------------
+# Optimizer steps (in place), scikit-learn's expressions verbatim
+# ---------------------------------------------------------------------------
+
+def _check_state(arr, dtype, shape, name):
+    _check_float(arr, name, dtype)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have the shape of param {shape}, got {arr.shape}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (it is updated in place)")
+    if not arr.flags.writeable:
+        raise ValueError(f"{name} must be writeable (it is updated in place)")
+
+
+def _check_grad(grad, dtype, shape):
+    _check_float(grad, "grad", dtype)
+    if grad.shape != shape:
+        raise ValueError(f"grad must have the shape of param {shape}, got {grad.shape}")
+
+
+def _check_disjoint(arrays, names):
+    for i in range(len(arrays)):
+        for j in range(i + 1, len(arrays)):
+            if np.may_share_memory(arrays[i], arrays[j]):
+                raise ValueError(f"{names[i]} and {names[j]} must not overlap")
+
+
+def _real(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=True):
+    """One step of SGD with momentum, in place (scikit-learn's SGDOptimizer).
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    velocity : ndarray of the shape and dtype of ``param``
+        Momentum buffer (zeros before the first step); updated.
+    learning_rate : float
+        Step size, > 0.
+    momentum : float, default=0.9
+        In [0, 1].
+    nesterov : bool, default=True
+        Nesterov's momentum.
+    """
+    dtype = _check_float(param, "param")
+    _check_state(param, dtype, param.shape, "param")
+    _check_state(velocity, dtype, param.shape, "velocity")
+    _check_disjoint([param, velocity], ["param", "velocity"])
+    _check_grad(grad, dtype, param.shape)
+    lr, momentum = _real(learning_rate, "learning_rate"), _real(momentum, "momentum")
+    if not lr > 0:
+        raise ValueError(f"learning_rate must be > 0, got {lr}")
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    # Python floats times arrays: NumPy rounds the scalar to the array dtype.
+    velocity[...] = momentum * velocity - lr * grad
+    param += momentum * velocity - lr * grad if nesterov else velocity
+
+
+def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+              epsilon=1e-8):
+    """One Adam step, in place (scikit-learn's AdamOptimizer).
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    m, v : ndarray of the shape and dtype of ``param``
+        First and second moment estimates (zeros before the first step);
+        updated.
+    t : int
+        Step number, counted from 1.
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0, added to ``sqrt(v)``.
+    """
+    dtype = _check_float(param, "param")
+    _check_state(param, dtype, param.shape, "param")
+    _check_state(m, dtype, param.shape, "m")
+    _check_state(v, dtype, param.shape, "v")
+    _check_disjoint([param, m, v], ["param", "m", "v"])
+    _check_grad(grad, dtype, param.shape)
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+        raise TypeError(f"t must be an integer (the step number), got {t!r}")
+    if t < 1:
+        raise ValueError(f"t must be >= 1 (the step number, counted from 1), got {t}")
+    t = int(t)
+    lr = _real(learning_rate, "learning_rate")
+    beta_1, beta_2 = _real(beta_1, "beta_1"), _real(beta_2, "beta_2")
+    epsilon = _real(epsilon, "epsilon")
+    if not lr > 0:
+        raise ValueError(f"learning_rate must be > 0, got {lr}")
+    if not 0 <= beta_1 < 1:
+        raise ValueError(f"beta_1 must be in [0, 1), got {beta_1}")
+    if not 0 <= beta_2 < 1:
+        raise ValueError(f"beta_2 must be in [0, 1), got {beta_2}")
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    m[...] = beta_1 * m + (1 - beta_1) * grad
+    v[...] = beta_2 * v + (1 - beta_2) * grad**2
+    # A NumPy float64 scalar (np.sqrt of a Python float), as in scikit-learn:
+    # for float32 arrays the update below is computed in float64.
+    lr_t = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    param += -lr_t * m / (np.sqrt(v) + epsilon)
+
+
+# ---------------------------------------------------------------------------
+# GEMM and the dense layer
+# ---------------------------------------------------------------------------
 
 def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     """General matrix product ``alpha * op(a) @ op(b) + beta * out``.

@@ -1,0 +1,219 @@
+/*
+ * Body of activations.c, included there once per dtype; never include it
+ * directly. The includer defines:
+ *   T          float or double
+ *   ACT(name)  the scalar function from activation_math.h (fm_act_<name>_<suffix>)
+ *   NAME(fn)   the exported name fn_<suffix>
+ *   LIBM(fn)   the libm function of T's precision (expf or exp)
+ *
+ * Row reductions (the softmax sums) are accumulated in double whatever T:
+ * exp() is computed in T, but a float running sum over a long row would add
+ * an error growing with n for the price of nothing measurable.
+ */
+
+/* out[i, j] = EXPR for x = z[i, j], row by row with the leading dimensions.
+ * out may be z itself: each element is read before it is written. */
+#define FM_MAP_ROWS(EXPR)                                                        \
+    for (int64_t i = 0; i < m; i++) {                                            \
+        const T *zi = z + i * ldz;                                               \
+        T *oi = out + i * ldo;                                                   \
+        for (int64_t j = 0; j < n; j++) {                                        \
+            const T x = zi[j];                                                   \
+            oi[j] = (EXPR);                                                      \
+        }                                                                        \
+    }
+
+/* grad_in = DERIV (x = z) or grad_out * DERIV, over `size` contiguous
+ * elements. grad_in may be z or grad_out itself (read before written). */
+#define FM_MAP_GRAD(DERIV)                                                       \
+    if (grad_out == NULL) {                                                      \
+        for (int64_t k = 0; k < size; k++) {                                     \
+            const T x = z[k];                                                    \
+            grad_in[k] = (DERIV);                                                \
+        }                                                                        \
+    } else {                                                                     \
+        for (int64_t k = 0; k < size; k++) {                                     \
+            const T x = z[k];                                                    \
+            grad_in[k] = grad_out[k] * (DERIV);                                  \
+        }                                                                        \
+    }
+
+/*
+ * Largest element of z (n >= 1). A NaN is not looked for: if z[0] is NaN
+ * the result is NaN, otherwise the NaN element makes its exp() NaN, and
+ * either way the whole softmax row comes out NaN, as in NumPy/SciPy.
+ */
+static inline T NAME(row_max)(int64_t n, const T *z)
+{
+    T mx = z[0];
+    for (int64_t j = 1; j < n; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    return mx;
+}
+
+/*
+ * out = softmax(z) for one row of n >= 1 elements; out may be z.
+ * Subtracting the max makes every exponent <= 0 (no overflow) and the
+ * largest term exactly 1 (the sum cannot underflow to 0).
+ */
+static void NAME(softmax_row)(int64_t n, const T *z, T *out)
+{
+    const T mx = NAME(row_max)(n, z);
+    double sum = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        const T e = LIBM(exp)(z[j] - mx);
+        out[j] = e;
+        sum += (double)e;
+    }
+    /* One rounding per element: the division is done in double. */
+    for (int64_t j = 0; j < n; j++)
+        out[j] = (T)((double)out[j] / sum);
+}
+
+/*
+ * Vector-Jacobian product of softmax for one row of n >= 1 elements:
+ *   gi = s * (g - <g, s>),  s = softmax(z).
+ * exp(z - max) is needed in both passes. It is kept in gi between them,
+ * unless gi is g, whose values the second pass still needs: then it is
+ * computed twice rather than asking for a workspace. gi may be z (every
+ * z[j] is read before gi[j] is written).
+ */
+static void NAME(softmax_vjp_row)(int64_t n, const T *z, const T *g, T *gi)
+{
+    const T mx = NAME(row_max)(n, z);
+    const int keep = gi != g;
+    double sum = 0.0, dot = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        const T e = LIBM(exp)(z[j] - mx);
+        sum += (double)e;
+        dot += (double)e * (double)g[j];
+        if (keep)
+            gi[j] = e;
+    }
+    dot /= sum; /* <g, s> */
+    for (int64_t j = 0; j < n; j++) {
+        const T e = keep ? gi[j] : LIBM(exp)(z[j] - mx);
+        gi[j] = (T)((double)e / sum * ((double)g[j] - dot));
+    }
+}
+
+/*
+ * Shapes: z (m, n) with leading dimension ldz >= n, out (m, n) with
+ * ldo >= n, row-major; out may be z (same pointer, same leading dimension).
+ * m, n <= 0 do nothing. An invalid kind fills out with NaN.
+ */
+void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z,
+                                 int64_t ldz, T *out, int64_t ldo)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    const T p = (T)act.param; /* rounded to T first, as NumPy does */
+    switch (act.kind) {
+    case FM_ACT_IDENTITY:
+        if (out != z)
+            FM_MAP_ROWS(x);
+        break;
+    case FM_ACT_LOGISTIC:
+        FM_MAP_ROWS(ACT(logistic)(x));
+        break;
+    case FM_ACT_TANH:
+        FM_MAP_ROWS(ACT(tanh)(x));
+        break;
+    case FM_ACT_RELU:
+        FM_MAP_ROWS(ACT(relu)(x));
+        break;
+    case FM_ACT_LEAKY_RELU:
+        FM_MAP_ROWS(ACT(leaky_relu)(x, p));
+        break;
+    case FM_ACT_ELU:
+        FM_MAP_ROWS(ACT(elu)(x, p));
+        break;
+    case FM_ACT_SELU:
+        FM_MAP_ROWS(ACT(selu)(x));
+        break;
+    case FM_ACT_GELU:
+        FM_MAP_ROWS(ACT(gelu)(x));
+        break;
+    case FM_ACT_SOFTPLUS:
+        FM_MAP_ROWS(ACT(softplus)(x));
+        break;
+    case FM_ACT_SOFTMAX:
+        for (int64_t i = 0; i < m; i++)
+            NAME(softmax_row)(n, z + i * ldz, out + i * ldo);
+        break;
+    case FM_ACT_HEAVISIDE:
+        FM_MAP_ROWS(ACT(heaviside)(x));
+        break;
+    default:
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                out[i * ldo + j] = (T)NAN;
+        break;
+    }
+}
+
+/*
+ * Shapes: z, grad_out (or NULL), grad_in all (m, n), contiguous rows
+ * (leading dimension n); grad_in may be z or grad_out. Softmax without
+ * grad_out (its derivative is a Jacobian, not an element-wise function) and
+ * an invalid kind fill grad_in with NaN.
+ */
+void NAME(fm_activation_backward)(fm_activation act, int64_t m, int64_t n, const T *z,
+                                  const T *grad_out, T *grad_in)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    const int64_t size = m * n;
+    const T p = (T)act.param;
+    switch (act.kind) {
+    case FM_ACT_IDENTITY:
+        FM_MAP_GRAD(ACT(identity_grad)(x));
+        break;
+    case FM_ACT_LOGISTIC:
+        FM_MAP_GRAD(ACT(logistic_grad)(x));
+        break;
+    case FM_ACT_TANH:
+        FM_MAP_GRAD(ACT(tanh_grad)(x));
+        break;
+    case FM_ACT_RELU:
+        FM_MAP_GRAD(ACT(relu_grad)(x));
+        break;
+    case FM_ACT_LEAKY_RELU:
+        FM_MAP_GRAD(ACT(leaky_relu_grad)(x, p));
+        break;
+    case FM_ACT_ELU:
+        FM_MAP_GRAD(ACT(elu_grad)(x, p));
+        break;
+    case FM_ACT_SELU:
+        FM_MAP_GRAD(ACT(selu_grad)(x));
+        break;
+    case FM_ACT_GELU:
+        FM_MAP_GRAD(ACT(gelu_grad)(x));
+        break;
+    case FM_ACT_SOFTPLUS:
+        FM_MAP_GRAD(ACT(softplus_grad)(x));
+        break;
+    case FM_ACT_SOFTMAX:
+        if (grad_out == NULL) {
+            for (int64_t k = 0; k < size; k++)
+                grad_in[k] = (T)NAN;
+        } else {
+            for (int64_t i = 0; i < m; i++)
+                NAME(softmax_vjp_row)(n, z + i * n, grad_out + i * n, grad_in + i * n);
+        }
+        break;
+    case FM_ACT_HEAVISIDE:
+        /* 0 everywhere (documented in fastmlp.h), not grad_out * 0, which
+         * would turn an infinite upstream gradient into NaN. */
+        for (int64_t k = 0; k < size; k++)
+            grad_in[k] = (T)0;
+        break;
+    default:
+        for (int64_t k = 0; k < size; k++)
+            grad_in[k] = (T)NAN;
+        break;
+    }
+}
+
+#undef FM_MAP_ROWS
+#undef FM_MAP_GRAD

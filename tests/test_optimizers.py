@@ -1,0 +1,270 @@
+"""fastmlp.kernels.sgd_step / adam_step: bit for bit scikit-learn's optimizers.
+
+No tolerance here: the kernels evaluate scikit-learn's NumPy expressions in
+the same order and precision (see csrc/optimizers.c), so parameters and
+optimizer state must be *equal* (assert_array_equal) to those of
+SGDOptimizer / AdamOptimizer run on the same arrays, step after step, in
+float32 and float64. The reference module must match them bit for bit too.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+from fastmlp import kernels, reference
+
+from elementwise_helpers import FLOAT_DTYPES
+
+MODULES = [pytest.param(kernels, id="kernels"), pytest.param(reference, id="reference")]
+# The shapes of a small MLP's coefs_ and intercepts_, and some odd ones.
+SHAPES = [(5, 17), (17,), (17, 3), (3,), (1,), (2, 3, 4), (0,), (1000,)]
+N_STEPS = 6
+
+
+def make_problem(rng, dtype, shapes=SHAPES, n_steps=N_STEPS):
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(n_steps)]
+    return params, grads
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("momentum", [0.9, 0.0, 0.5, 1.0])
+@pytest.mark.parametrize("learning_rate", [0.1, 1e-3, 0.37])
+def test_sgd_matches_scikit_learn_bit_for_bit(rng, mod, dtype, nesterov, momentum,
+                                              learning_rate):
+    params, grads = make_problem(rng, dtype)
+    sk_params = [p.copy() for p in params]
+    sk = SGDOptimizer(sk_params, learning_rate_init=learning_rate, momentum=momentum,
+                      nesterov=nesterov)
+    ours = [p.copy() for p in params]
+    velocities = [np.zeros_like(p) for p in params]
+    for step, g in enumerate(grads):
+        sk.update_params(sk_params, g)
+        for p, gi, v in zip(ours, g, velocities):
+            assert mod.sgd_step(p, gi, v, learning_rate=learning_rate, momentum=momentum,
+                                nesterov=nesterov) is None
+        for i in range(len(params)):
+            np.testing.assert_array_equal(ours[i], sk_params[i], err_msg=f"step {step}")
+            np.testing.assert_array_equal(velocities[i], sk.velocities[i])
+            assert ours[i].dtype == dtype
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("hyper", [
+    {},  # scikit-learn's defaults
+    {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7},
+    {"learning_rate": 0.3, "beta_1": 0.0, "beta_2": 0.0, "epsilon": 1e-3},
+    {"learning_rate": 1e-4, "beta_1": 0.999, "beta_2": 0.9999, "epsilon": 1e-12},
+])
+def test_adam_matches_scikit_learn_bit_for_bit(rng, mod, dtype, hyper):
+    params, grads = make_problem(rng, dtype)
+    sk_params = [p.copy() for p in params]
+    sk_kwargs = {("learning_rate_init" if k == "learning_rate" else k): v
+                 for k, v in hyper.items()}
+    sk = AdamOptimizer(sk_params, **sk_kwargs)
+    ours = [p.copy() for p in params]
+    ms = [np.zeros_like(p) for p in params]
+    vs = [np.zeros_like(p) for p in params]
+    for t, g in enumerate(grads, start=1):
+        sk.update_params(sk_params, g)
+        for p, gi, m, v in zip(ours, g, ms, vs):
+            assert mod.adam_step(p, gi, m, v, t=t, **hyper) is None
+        assert sk.t == t
+        for i in range(len(params)):
+            np.testing.assert_array_equal(ours[i], sk_params[i], err_msg=f"step {t}")
+            np.testing.assert_array_equal(ms[i], sk.ms[i])
+            np.testing.assert_array_equal(vs[i], sk.vs[i])
+            assert ours[i].dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_adam_float32_update_is_computed_in_double(rng, dtype):
+    # Guard the one non-obvious rule (NEP 50): scikit-learn's step size is a
+    # NumPy float64, so for float32 parameters the update is computed in
+    # float64 and the sum rounded back. A float32-only computation differs
+    # in the last bit for a sizeable fraction of elements.
+    p0 = rng.standard_normal(4000).astype(dtype)
+    g = rng.standard_normal(4000).astype(dtype)
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    kernels.adam_step(p, g, m, v, t=1, learning_rate=0.01)
+    lr_t = 0.01 * np.sqrt(1 - 0.999) / (1 - 0.9)
+    update = -lr_t * m.astype(np.float64) / (np.sqrt(v) + 1e-8).astype(np.float64)
+    np.testing.assert_array_equal(p, (p0.astype(np.float64) + update).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_grad_in_any_layout(rng, dtype):
+    # grad is only read: Fortran-ordered, strided or read-only grads give the
+    # same (bit-identical) step.
+    shape = (17, 9)
+    p0 = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    ro = g.copy()
+    ro.flags.writeable = False
+    for gl in (np.asfortranarray(g), np.repeat(g, 2, axis=0)[::2], ro):
+        for step in ("sgd", "adam"):
+            want, got = p0.copy(), p0.copy()
+            s1 = [np.zeros_like(p0), np.zeros_like(p0)]
+            s2 = [np.zeros_like(p0), np.zeros_like(p0)]
+            if step == "sgd":
+                kernels.sgd_step(want, g, s1[0], learning_rate=0.1)
+                kernels.sgd_step(got, gl, s2[0], learning_rate=0.1)
+            else:
+                kernels.adam_step(want, g, *s1, t=3)
+                kernels.adam_step(got, gl, *s2, t=3)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(s2[0], s1[0])
+
+
+def test_grad_overlapping_the_state_is_read_before_it_changes(rng):
+    # grad aliasing velocity (a caller's mistake, but well defined): the
+    # binding copies grad first, so the step is that of the original values.
+    p = rng.standard_normal(50)
+    vel = rng.standard_normal(50)
+    want_p, want_v = p.copy(), vel.copy()
+    kernels.sgd_step(want_p, vel.copy(), want_v, learning_rate=0.1)
+    kernels.sgd_step(p, vel, vel, learning_rate=0.1)
+    np.testing.assert_array_equal(p, want_p)
+    np.testing.assert_array_equal(vel, want_v)
+
+
+# ---------------------------------------------------------------------------
+# Bad input: the same exception, naming the argument, from both modules
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_sgd_bad_input(mod):
+    p, g, v = np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((3, 4))
+    with pytest.raises(TypeError, match="param must be a numpy.ndarray"):
+        mod.sgd_step([0.0], g, v, learning_rate=0.1)
+    with pytest.raises(TypeError, match="param must have dtype float32 or float64"):
+        mod.sgd_step(p.astype(int), g, v, learning_rate=0.1)
+    with pytest.raises(TypeError, match="grad must have dtype float64"):
+        mod.sgd_step(p, g.astype(np.float32), v, learning_rate=0.1)
+    with pytest.raises(TypeError, match="velocity must have dtype float64"):
+        mod.sgd_step(p, g, v.astype(np.float32), learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"grad must have the shape of param \(3, 4\)"):
+        mod.sgd_step(p, np.zeros(12), v, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"velocity must have the shape of param \(3, 4\)"):
+        mod.sgd_step(p, g, np.zeros((4, 3)), learning_rate=0.1)
+    with pytest.raises(ValueError, match="param must be C-contiguous"):
+        mod.sgd_step(np.zeros((4, 3)).T, g.T, v.T, learning_rate=0.1)
+    with pytest.raises(ValueError, match="velocity must be C-contiguous"):
+        mod.sgd_step(p, g, np.zeros((4, 3)).T, learning_rate=0.1)
+    ro = np.zeros((3, 4))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="param must be writeable"):
+        mod.sgd_step(ro, g, v, learning_rate=0.1)
+    with pytest.raises(ValueError, match="velocity must be writeable"):
+        mod.sgd_step(p, g, ro, learning_rate=0.1)
+    with pytest.raises(ValueError, match="param and velocity must not overlap"):
+        mod.sgd_step(p, g, p, learning_rate=0.1)
+    with pytest.raises(TypeError, match="learning_rate must be a real number"):
+        mod.sgd_step(p, g, v, learning_rate="0.1")
+    with pytest.raises(TypeError, match="learning_rate must be a real number"):
+        mod.sgd_step(p, g, v, learning_rate=None)
+    for bad in (0.0, -0.1):
+        with pytest.raises(ValueError, match="learning_rate must be > 0"):
+            mod.sgd_step(p, g, v, learning_rate=bad)
+    with pytest.raises(ValueError, match="learning_rate must be finite"):
+        mod.sgd_step(p, g, v, learning_rate=np.inf)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\]"):
+            mod.sgd_step(p, g, v, learning_rate=0.1, momentum=bad)
+    with pytest.raises(TypeError, match="momentum must be a real number"):
+        mod.sgd_step(p, g, v, learning_rate=0.1, momentum=True)
+    with pytest.raises(TypeError):
+        mod.sgd_step(p, g, v)  # learning_rate is required
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_adam_bad_input(mod):
+    p, g, m, v = (np.zeros(5) for _ in range(4))
+    with pytest.raises(TypeError, match="t must be an integer"):
+        mod.adam_step(p, g, m, v, t=1.0)
+    with pytest.raises(TypeError, match="t must be an integer"):
+        mod.adam_step(p, g, m, v, t=True)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="t must be >= 1"):
+            mod.adam_step(p, g, m, v, t=bad)
+    with pytest.raises(TypeError):
+        mod.adam_step(p, g, m, v)  # t is required
+    for name, bad in [("beta_1", 1.0), ("beta_1", -0.1), ("beta_2", 1.0), ("beta_2", 2.0)]:
+        with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\)"):
+            mod.adam_step(p, g, m, v, t=1, **{name: bad})
+    for bad in (0.0, -1e-8):
+        with pytest.raises(ValueError, match="epsilon must be > 0"):
+            mod.adam_step(p, g, m, v, t=1, epsilon=bad)
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        mod.adam_step(p, g, m, v, t=1, learning_rate=0.0)
+    with pytest.raises(ValueError, match="epsilon must be finite"):
+        mod.adam_step(p, g, m, v, t=1, epsilon=np.nan)
+    with pytest.raises(ValueError, match="m and v must not overlap"):
+        mod.adam_step(p, g, m, m, t=1)
+    with pytest.raises(ValueError, match="param and m must not overlap"):
+        mod.adam_step(p, g, p, v, t=1)
+    with pytest.raises(ValueError, match=r"v must have the shape of param \(5,\)"):
+        mod.adam_step(p, g, m, np.zeros(4), t=1)
+    with pytest.raises(TypeError, match="m must have dtype float64"):
+        mod.adam_step(p, g, m.astype(np.float32), v, t=1)
+    # NumPy integers are integers
+    mod.adam_step(p, g, m, v, t=np.int64(2))
+
+
+# ---------------------------------------------------------------------------
+# Property-based: hyper-parameters, step numbers and states, still bit for bit
+# ---------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from(FLOAT_DTYPES), n=st.integers(0, 70),
+       learning_rate=st.floats(1e-6, 2.0), momentum=st.floats(0.0, 1.0),
+       nesterov=st.booleans(), grad_scale=st.floats(1e-6, 1e6),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_sgd_bit_for_bit(dtype, n, learning_rate, momentum, nesterov, grad_scale,
+                                  seed):
+    rng = np.random.default_rng(seed)
+    p = rng.standard_normal(n).astype(dtype)
+    g = (grad_scale * rng.standard_normal(n)).astype(dtype)
+    vel0 = rng.standard_normal(n).astype(dtype)
+    sk_p = [p.copy()]
+    sk = SGDOptimizer(sk_p, learning_rate_init=learning_rate, momentum=momentum,
+                      nesterov=nesterov)
+    sk.velocities = [vel0.copy()]
+    sk.update_params(sk_p, [g])
+    vel = vel0.copy()
+    kernels.sgd_step(p, g, vel, learning_rate=learning_rate, momentum=momentum,
+                     nesterov=nesterov)
+    np.testing.assert_array_equal(p, sk_p[0])
+    np.testing.assert_array_equal(vel, sk.velocities[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from(FLOAT_DTYPES), n=st.integers(0, 70),
+       learning_rate=st.floats(1e-6, 1.0), beta_1=st.floats(0.0, 0.9999),
+       beta_2=st.floats(0.0, 0.99999), epsilon=st.floats(1e-12, 1e-2),
+       t=st.integers(1, 10**6), grad_scale=st.floats(1e-6, 1e6),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_adam_bit_for_bit(dtype, n, learning_rate, beta_1, beta_2, epsilon, t,
+                                   grad_scale, seed):
+    # Arbitrary step number and state: scikit-learn's optimizer is set to
+    # step t - 1 with the same moments, then both take step t.
+    rng = np.random.default_rng(seed)
+    p = rng.standard_normal(n).astype(dtype)
+    g = (grad_scale * rng.standard_normal(n)).astype(dtype)
+    m0 = rng.standard_normal(n).astype(dtype)
+    v0 = np.abs(rng.standard_normal(n)).astype(dtype)
+    sk_p = [p.copy()]
+    sk = AdamOptimizer(sk_p, learning_rate_init=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                       epsilon=epsilon)
+    sk.t, sk.ms, sk.vs = t - 1, [m0.copy()], [v0.copy()]
+    sk.update_params(sk_p, [g])
+    m, v = m0.copy(), v0.copy()
+    kernels.adam_step(p, g, m, v, t=t, learning_rate=learning_rate, beta_1=beta_1,
+                      beta_2=beta_2, epsilon=epsilon)
+    np.testing.assert_array_equal(p, sk_p[0])
+    np.testing.assert_array_equal(m, sk.ms[0])
+    np.testing.assert_array_equal(v, sk.vs[0])
