@@ -740,6 +740,10 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     return _write_out(result.astype(dtype, copy=False), out)
 
 
+# dense() has a parameter called `activation`, which hides the function.
+_activation = activation
+
+
 def dense(x, w, b, activation="identity", *, out=None, **params):
     """Dense layer ``activation(x @ w + b)``.
 
@@ -759,6 +763,7 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     -------
     out : ndarray of shape (n_samples, n_out)
     """
+    _parse_activation(activation, params, "activation")
     dtype = _check_float(x, "x")
     _check_float(w, "w", dtype)
     if x.ndim != 2 or w.ndim != 2:
@@ -771,14 +776,5 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
         if b.shape != (w.shape[1],):
             raise ValueError(f"b must have shape ({w.shape[1]},) to match w, got {b.shape}")
         z = z + b
-    return _write_out(_activation_checked(z, activation, params), out)
+    return _write_out(_activation(z, activation, **params), out)
 
-
-def _activation_checked(z, name, params):
-    """activation(), with errors about the name reported as `activation`."""
-    try:
-        return globals()["activation"](z, name, **params)
-    except ValueError as exc:
-        if str(exc).startswith("name must be one of"):
-            raise ValueError("activation" + str(exc)[len("name"):]) from None
-        raise
