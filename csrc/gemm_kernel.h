@@ -268,7 +268,13 @@ static void FM_NAME(pack_b)(int64_t kc, int64_t nc, const T *restrict b, int64_t
 {
     for (int64_t j0 = 0; j0 < nc; j0 += NR) {
         const int64_t nr = FM_NAME(min)(NR, nc - j0);
-        if (!trans) {
+        if (!trans && nr == NR) {
+            /* Whole vectors (the compiler would otherwise call memmove per row). */
+            for (int64_t p = 0; p < kc; p++)
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++)
+                    VSTORE(dst + p * NR + v * VW, VLOAD(b + p * ldb + j0 + v * VW));
+        } else if (!trans) {
             for (int64_t p = 0; p < kc; p++) {
                 const T *src = b + p * ldb + j0;
                 int64_t j = 0;
