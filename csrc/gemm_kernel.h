@@ -186,6 +186,24 @@ FM_NAME(microkernel)(int rows, int narrow, int packed, int64_t kc, const T *rest
  * row. a: op(A)'s row, element p at a[p * as]; c: n_main outputs, n_main a
  * multiple of NR.
  */
+static inline __attribute__((always_inline)) void
+FM_NAME(row_pass)(const int nvec, int64_t kc, const T *restrict a, int64_t as,
+                  const T *restrict b, int64_t ldb, T *restrict c, T alpha, T beta,
+                  const T *restrict bias, int relu)
+{
+    VEC acc[GEMV_VECS];
+#pragma GCC unroll 16
+    for (int v = 0; v < nvec; v++)
+        acc[v] = VZERO();
+    for (int64_t p = 0; p < kc; p++) {
+        const VEC av = VBCAST(a[p * as]);
+#pragma GCC unroll 16
+        for (int v = 0; v < nvec; v++)
+            acc[v] = VFMA(av, VLOAD(b + p * ldb + v * VW), acc[v]);
+    }
+    FM_NAME(store_row)(nvec, acc, c, nvec * VW, alpha, beta, bias, relu);
+}
+
 static __attribute__((noinline)) void
 FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as,
               const T *b, int64_t ldb, T *c, T alpha, T beta, const T *bias, int relu)
@@ -195,38 +213,14 @@ FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as
         const int last = pc + kc == k;
         const T beta_eff = pc == 0 ? beta : (T)1;
         const T *ap = a + pc * as, *bp = b + pc * ldb;
-        for (int64_t j = 0; j < n_main;) {
-            const int wide = j + GEMV_VECS * VW <= n_main;
-            const int nvec = wide ? GEMV_VECS : NV;
-            VEC acc[GEMV_VECS];
-            /* Constant trip counts in each branch keep acc in registers. */
-            if (wide) {
-#pragma GCC unroll 16
-                for (int v = 0; v < GEMV_VECS; v++)
-                    acc[v] = VZERO();
-                for (int64_t p = 0; p < kc; p++) {
-                    const VEC av = VBCAST(ap[p * as]);
-#pragma GCC unroll 16
-                    for (int v = 0; v < GEMV_VECS; v++)
-                        acc[v] = VFMA(av, VLOAD(bp + p * ldb + j + v * VW), acc[v]);
-                }
-                FM_NAME(store_row)(GEMV_VECS, acc, c + j, GEMV_VECS * VW, alpha, beta_eff,
-                                   last && bias ? bias + j : NULL, last && relu);
-            } else {
-#pragma GCC unroll 8
-                for (int v = 0; v < NV; v++)
-                    acc[v] = VZERO();
-                for (int64_t p = 0; p < kc; p++) {
-                    const VEC av = VBCAST(ap[p * as]);
-#pragma GCC unroll 8
-                    for (int v = 0; v < NV; v++)
-                        acc[v] = VFMA(av, VLOAD(bp + p * ldb + j + v * VW), acc[v]);
-                }
-                FM_NAME(store_row)(NV, acc, c + j, NR, alpha, beta_eff,
-                                   last && bias ? bias + j : NULL, last && relu);
-            }
-            j += nvec * VW;
-        }
+        int64_t j = 0;
+        /* Constant widths (GEMV_VECS, then NV) keep the sums in registers. */
+        for (; j + GEMV_VECS * VW <= n_main; j += GEMV_VECS * VW)
+            FM_NAME(row_pass)(GEMV_VECS, kc, ap, as, bp + j, ldb, c + j, alpha, beta_eff,
+                              last && bias ? bias + j : NULL, last && relu);
+        for (; j < n_main; j += NR)
+            FM_NAME(row_pass)(NV, kc, ap, as, bp + j, ldb, c + j, alpha, beta_eff,
+                              last && bias ? bias + j : NULL, last && relu);
     }
 }
 
