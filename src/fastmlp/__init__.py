@@ -10,4 +10,7 @@ from fastmlp._config import _init_from_environment, get_config, set_config, show
 
 _init_from_environment()
 
-__all__ = ["__version__", "get_config", "set_config", "show_config"]
+from fastmlp._mlp import MLPClassifier, MLPRegressor  # noqa: E402 (needs the kernels set up)
+
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "get_config", "set_config",
+           "show_config"]

@@ -110,3 +110,69 @@ cdef extern from "fastmlp.h" nogil:
     const char *fm_isa_name()
     int fm_has_openmp()
     int fm_max_threads()
+
+cdef extern from "train.h" nogil:
+    ctypedef enum fm_output_kind:
+        FM_OUTPUT_SOFTMAX_LOG_LOSS
+        FM_OUTPUT_LOGISTIC_LOG_LOSS
+        FM_OUTPUT_REGRESSION
+
+    enum: FM_MLP_MAX_LAYERS
+    enum: FM_ERR_INTERRUPTED
+
+    ctypedef struct fm_mlp:
+        int n_layers
+        int64_t units[FM_MLP_MAX_LAYERS + 1]
+        fm_activation hidden[FM_MLP_MAX_LAYERS]
+        fm_output_kind output
+        fm_activation out_activation
+        fm_regression_loss_kind loss
+        double loss_param
+        double alpha
+
+    ctypedef enum fm_optimizer_kind:
+        FM_OPT_SGD
+        FM_OPT_ADAM
+
+    ctypedef struct fm_optimizer:
+        fm_optimizer_kind kind
+        double learning_rate
+        double momentum
+        int nesterov
+        double beta_1, beta_2, epsilon
+        int64_t t
+        void *state_a
+        void *state_b
+
+    ctypedef struct fm_mlp_workspace:
+        pass
+
+    fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size)
+    void fm_mlp_workspace_free(fm_mlp_workspace *ws)
+    int64_t fm_mlp_n_params(const fm_mlp *net)
+    void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
+
+    fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                               const float *X, int64_t ldx, const float *Y, const float *sw,
+                               const int64_t *order, int64_t n, int64_t batch_size,
+                               fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
+                               const int *stop, double *loss_sum)
+    fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                               const double *X, int64_t ldx, const double *Y, const double *sw,
+                               const int64_t *order, int64_t n, int64_t batch_size,
+                               fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
+                               const int *stop, double *loss_sum)
+    fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
+                                   float *const *intercepts, const float *X, int64_t ldx,
+                                   const float *Y, const float *sw, int64_t n,
+                                   fm_mlp_workspace *ws, int n_threads, double *loss)
+    fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
+                                   double *const *intercepts, const double *X, int64_t ldx,
+                                   const double *Y, const double *sw, int64_t n,
+                                   fm_mlp_workspace *ws, int n_threads, double *loss)
+    fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs,
+                                 float *const *intercepts, const float *X, int64_t ldx,
+                                 int64_t n, float *out, fm_mlp_workspace *ws, int n_threads)
+    fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
+                                 double *const *intercepts, const double *X, int64_t ldx,
+                                 int64_t n, double *out, fm_mlp_workspace *ws, int n_threads)

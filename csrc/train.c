@@ -1,0 +1,132 @@
+/*
+ * The MLP training engine (see train.h): workspace management here, the
+ * per-dtype epoch / loss-gradient / predict code in train_tmpl.h.
+ */
+#include <float.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+#include "internal.h"
+#include "train.h"
+
+struct fm_mlp_workspace {
+    int64_t max_rows;
+    size_t elem;
+    void *act[FM_MLP_MAX_LAYERS + 1];   /* act[0]: the gathered input rows */
+    void *pre[FM_MLP_MAX_LAYERS + 1];   /* pre-activations, where the derivative needs them */
+    void *delta[FM_MLP_MAX_LAYERS + 1]; /* delta[l], l = 1..L */
+    void *y, *sw;                       /* gathered targets and weights */
+    void *grad;                         /* flat gradient, n_params */
+    void *block;                        /* the single allocation behind all of the above */
+};
+
+int64_t fm_mlp_n_params(const fm_mlp *net)
+{
+    int64_t total = 0;
+    for (int l = 0; l < net->n_layers; l++)
+        total += net->units[l] * net->units[l + 1] + net->units[l + 1];
+    return total;
+}
+
+/* Hidden activations whose derivative needs the pre-activation (those
+ * scikit-learn lacks); scikit-learn's own use their output, as it does. */
+static int needs_preactivation(fm_activation_kind kind)
+{
+    return !(kind == FM_ACT_IDENTITY || kind == FM_ACT_RELU || kind == FM_ACT_LOGISTIC ||
+             kind == FM_ACT_TANH);
+}
+
+static int valid_network(const fm_mlp *net)
+{
+    if (net->n_layers < 1 || net->n_layers > FM_MLP_MAX_LAYERS)
+        return 0;
+    for (int l = 0; l <= net->n_layers; l++)
+        if (net->units[l] < 1)
+            return 0;
+    for (int l = 0; l + 1 < net->n_layers; l++)
+        if ((unsigned)net->hidden[l].kind >= FM_ACT_COUNT ||
+            net->hidden[l].kind == FM_ACT_SOFTMAX || net->hidden[l].kind == FM_ACT_HEAVISIDE)
+            return 0;
+    return 1;
+}
+
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size)
+{
+    if (!valid_network(net) || max_rows < 1 ||
+        (elem_size != sizeof(float) && elem_size != sizeof(double)))
+        return NULL;
+    fm_mlp_workspace *ws = calloc(1, sizeof(*ws));
+    if (ws == NULL)
+        return NULL;
+    ws->max_rows = max_rows;
+    ws->elem = elem_size;
+
+    /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
+     * elements; the two passes compute offsets, then assign pointers. */
+    const int L = net->n_layers;
+    int64_t sizes[3 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    void **slots[3 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    int count = 0;
+    for (int l = 0; l <= L; l++) {
+        sizes[count] = max_rows * net->units[l];
+        slots[count++] = &ws->act[l];
+        if (l >= 1) {
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->delta[l];
+        }
+        if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->pre[l];
+        }
+    }
+    sizes[count] = max_rows * net->units[L];
+    slots[count++] = &ws->y;
+    sizes[count] = max_rows;
+    slots[count++] = &ws->sw;
+    sizes[count] = fm_mlp_n_params(net);
+    slots[count++] = &ws->grad;
+
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        if (sizes[i] > (int64_t)(SIZE_MAX / 2 / elem_size)) {
+            free(ws);
+            return NULL;
+        }
+        total += ((size_t)sizes[i] * elem_size + 63) / 64 * 64;
+        if (total > SIZE_MAX / 2) {
+            free(ws);
+            return NULL;
+        }
+    }
+    ws->block = fm_malloc(total);
+    if (ws->block == NULL) {
+        free(ws);
+        return NULL;
+    }
+    char *p = ws->block;
+    for (int i = 0; i < count; i++) {
+        *slots[i] = p;
+        p += ((size_t)sizes[i] * elem_size + 63) / 64 * 64;
+    }
+    return ws;
+}
+
+void fm_mlp_workspace_free(fm_mlp_workspace *ws)
+{
+    if (ws == NULL)
+        return;
+    fm_free(ws->block);
+    free(ws);
+}
+
+void *fm_mlp_workspace_grad(fm_mlp_workspace *ws) { return ws->grad; }
+
+#define T float
+#define SUF f32
+#define T_EPS FLT_EPSILON
+#include "train_tmpl.h"
+
+#define T double
+#define SUF f64
+#define T_EPS DBL_EPSILON
+#include "train_tmpl.h"

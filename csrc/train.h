@@ -1,0 +1,129 @@
+/*
+ * fastmlp C kernel layer: the training engine of a multilayer perceptron.
+ *
+ * One call runs a whole epoch of minibatch training (gather the minibatch by
+ * index, forward pass, loss, backward pass, optimizer step, for every
+ * minibatch); another computes the full-batch loss and gradient (for
+ * L-BFGS); a third runs the forward pass for prediction. The numerics follow
+ * scikit-learn's MLP (sklearn/neural_network/_multilayer_perceptron.py)
+ * operation by operation where scikit-learn has the feature:
+ *   forward   a[l+1] = act(a[l] @ W[l] + b[l])
+ *   loss      scikit-learn's LOSS_FUNCTIONS (clipped log loss, half squared
+ *             error averaged over outputs, half Poisson deviance), plus
+ *             0.5 * alpha * sum ||W||^2 / sum(w)
+ *   delta     a[L] - y (times w), the canonical link shortcut, and
+ *             delta[l] = (delta[l+1] @ W[l]^T) * act'(a[l])
+ *   gradients (a[l]^T @ delta[l+1] + alpha * W[l]) / sum(w),
+ *             sum_rows(delta[l+1]) / sum(w)
+ *   updates   fm_sgd_step / fm_adam_step (scikit-learn's optimizers).
+ *
+ * Layout: a network of L weight layers has widths units[0..L]; W[l] is
+ * (units[l], units[l+1]) row-major, b[l] is (units[l+1],). Inputs X are
+ * (n, units[0]) rows with leading dimension ldx; targets Y are (n, units[L])
+ * contiguous; sample weights (n,) or NULL. The flat gradient and optimizer
+ * state follow scikit-learn's parameter order: W[0..L-1] then b[0..L-1].
+ */
+#ifndef FASTMLP_TRAIN_H
+#define FASTMLP_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fastmlp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How the output layer, the loss and the first delta go together. */
+typedef enum {
+    FM_OUTPUT_SOFTMAX_LOG_LOSS = 0,  /* multiclass: softmax, categorical log loss */
+    FM_OUTPUT_LOGISTIC_LOG_LOSS,     /* binary and multilabel: logistic, binary log loss */
+    FM_OUTPUT_REGRESSION             /* out_activation + regression loss */
+} fm_output_kind;
+
+#define FM_MLP_MAX_LAYERS 64
+
+typedef struct {
+    int n_layers;                         /* L >= 1 weight layers */
+    int64_t units[FM_MLP_MAX_LAYERS + 1]; /* widths of the L + 1 layers */
+    fm_activation hidden[FM_MLP_MAX_LAYERS]; /* activation of layers 1..L-1 */
+    fm_output_kind output;
+    /* FM_OUTPUT_REGRESSION only: the output activation (identity, relu,
+     * softplus, logistic or tanh; exp when loss is Poisson) and the loss. */
+    fm_activation out_activation;
+    fm_regression_loss_kind loss;
+    double loss_param;                    /* huber's delta */
+    double alpha;                         /* L2 penalty */
+} fm_mlp;
+
+/* Optimizer settings and state for one epoch. */
+typedef enum { FM_OPT_SGD = 0, FM_OPT_ADAM = 1 } fm_optimizer_kind;
+
+typedef struct {
+    fm_optimizer_kind kind;
+    double learning_rate;
+    double momentum;       /* sgd */
+    int nesterov;          /* sgd */
+    double beta_1, beta_2, epsilon;  /* adam */
+    int64_t t;             /* adam: steps taken so far; advanced by the epoch */
+    void *state_a;         /* sgd: velocities; adam: first moments (n_params) */
+    void *state_b;         /* adam: second moments (n_params) */
+} fm_optimizer;
+
+/* Buffers for minibatches of up to max_rows rows: activations, deltas,
+ * gathered inputs and targets, the flat gradient. Allocated once per fit. */
+typedef struct fm_mlp_workspace fm_mlp_workspace;
+
+/* NULL if the allocation fails or the network is invalid. elem_size is
+ * sizeof(float) or sizeof(double). */
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size);
+void fm_mlp_workspace_free(fm_mlp_workspace *ws);
+int64_t fm_mlp_n_params(const fm_mlp *net);
+/* The flat gradient of the last fm_mlp_loss_grad / minibatch (n_params). */
+void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
+
+/*
+ * One epoch: minibatches of batch_size rows taken in `order` (n indices into
+ * X's rows, or NULL for 0..n-1), each followed by an optimizer step.
+ * *loss_sum receives sum over minibatches of (minibatch loss x its rows), as
+ * scikit-learn accumulates it. `stop` (may be NULL) is polled between
+ * minibatches; when it becomes non-zero the epoch ends early with
+ * FM_ERR_INTERRUPTED and the parameters of the last completed step.
+ */
+#define FM_ERR_INTERRUPTED 10
+fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                           const float *X, int64_t ldx, const float *Y, const float *sw,
+                           const int64_t *order, int64_t n, int64_t batch_size,
+                           fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
+                           const volatile int *stop, double *loss_sum);
+fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                           const double *X, int64_t ldx, const double *Y, const double *sw,
+                           const int64_t *order, int64_t n, int64_t batch_size,
+                           fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
+                           const volatile int *stop, double *loss_sum);
+
+/* Full-batch loss and flat gradient (into the workspace, which must hold n
+ * rows), for L-BFGS. */
+fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
+                               float *const *intercepts, const float *X, int64_t ldx,
+                               const float *Y, const float *sw, int64_t n,
+                               fm_mlp_workspace *ws, int n_threads, double *loss);
+fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
+                               double *const *intercepts, const double *X, int64_t ldx,
+                               const double *Y, const double *sw, int64_t n,
+                               fm_mlp_workspace *ws, int n_threads, double *loss);
+
+/* Output-layer activations (probabilities for classifiers) of n rows into
+ * out (n, units[L]), in chunks of the workspace's max_rows. */
+fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                             const float *X, int64_t ldx, int64_t n, float *out,
+                             fm_mlp_workspace *ws, int n_threads);
+fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
+                             double *const *intercepts, const double *X, int64_t ldx,
+                             int64_t n, double *out, fm_mlp_workspace *ws, int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTMLP_TRAIN_H */

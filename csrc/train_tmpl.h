@@ -1,0 +1,377 @@
+/*
+ * The training engine for one dtype; included by train.c with T, SUF and
+ * T_EPS (the dtype's machine epsilon, scikit-learn's probability clip)
+ * defined. See train.h for the interface and the formulas.
+ */
+
+#define FM_CAT_(a, b) a##b
+#define FM_CAT(a, b) FM_CAT_(a, b)
+#define FN(name) FM_CAT(name, SUF)
+
+/* Per-layer views of the workspace buffers, typed. */
+#define ACT(ws, l) ((T *)(ws)->act[l])
+#define PRE(ws, l) ((T *)(ws)->pre[l])
+#define DELTA(ws, l) ((T *)(ws)->delta[l])
+
+/*
+ * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
+ * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
+ * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
+ * fused into the dense layer; the others keep their pre-activation in PRE,
+ * which their derivative needs.
+ */
+static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                              const T *x, int64_t ldx, int64_t nb, fm_mlp_workspace *ws,
+                              T *out, int n_threads)
+{
+    const int L = net->n_layers;
+    const T *in = x;
+    int64_t ld_in = ldx;
+    for (int l = 0; l < L; l++) {
+        const int64_t k = net->units[l], n = net->units[l + 1];
+        const int last = l == L - 1;
+        T *dst = last && out != NULL ? out : ACT(ws, l + 1);
+        fm_activation act;
+        if (!last) {
+            act = net->hidden[l];
+        } else if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS) {
+            act.kind = FM_ACT_SOFTMAX;
+            act.param = 0.0;
+        } else if (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS) {
+            act.kind = FM_ACT_LOGISTIC;
+            act.param = 0.0;
+        } else {
+            act = net->out_activation;
+        }
+        fm_status st;
+        if (PRE(ws, l + 1) != NULL && !last) {
+            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
+                                       coefs[l], n, intercepts[l], (fm_activation){FM_ACT_IDENTITY, 0.0},
+                                       PRE(ws, l + 1), n);
+            if (st == FM_OK)
+                FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
+        } else {
+            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
+                                       coefs[l], n, intercepts[l], act, dst, n);
+        }
+        if (st != FM_OK)
+            return st;
+        if (last && net->output == FM_OUTPUT_REGRESSION && net->loss == FM_LOSS_POISSON) {
+            /* Poisson's log link: scikit-learn's inplace_exp on the output. */
+            for (int64_t i = 0; i < nb * n; i++)
+                dst[i] = (T)exp((double)dst[i]);
+        }
+        in = dst;
+        ld_in = n;
+    }
+    return FM_OK;
+}
+
+/* sum(w) over nb rows, as scikit-learn's sw_sum (n when unweighted). */
+static double FN(weight_sum_)(const T *sw, int64_t nb)
+{
+    if (sw == NULL)
+        return (double)nb;
+    double s = 0.0;
+    for (int64_t i = 0; i < nb; i++)
+        s += sw[i];
+    return s;
+}
+
+/* x log y with 0 log y = 0 (scipy.special.xlogy). */
+static inline double FN(xlogy_)(double x, double y) { return x == 0.0 ? 0.0 : x * log(y); }
+
+/* Derivative of a regression output activation, from its output p. */
+static inline T FN(out_derivative_)(fm_activation_kind kind, T p)
+{
+    switch (kind) {
+    case FM_ACT_RELU:
+        return p > (T)0 ? (T)1 : (T)0;
+    case FM_ACT_LOGISTIC:
+        return p * ((T)1 - p);
+    case FM_ACT_TANH:
+        return (T)1 - p * p;
+    case FM_ACT_SOFTPLUS:
+        return (T)(-expm1(-(double)p)); /* sigmoid(z) = 1 - exp(-softplus(z)) */
+    default:
+        return (T)1;
+    }
+}
+
+/*
+ * Loss of the output p (nb, n_out) against y (scikit-learn's LOSS_FUNCTIONS,
+ * averaged over samples with weights, summed over outputs for log losses and
+ * Poisson, averaged over outputs for the others), and the first delta into
+ * DELTA(ws, L): d loss / d z per row, times the row's weight.
+ */
+static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, const T *sw,
+                                     int64_t nb, double sw_sum, T *delta)
+{
+    const int64_t n_out = net->units[net->n_layers];
+    const T eps = T_EPS;
+    double total = 0.0;
+    for (int64_t i = 0; i < nb; i++) {
+        const T *pi = p + i * n_out, *yi = y + i * n_out;
+        T *di = delta + i * n_out;
+        double row = 0.0;
+        for (int64_t j = 0; j < n_out; j++) {
+            const T pij = pi[j], yij = yi[j];
+            T d = pij - yij; /* canonical link: d loss / d z = p - y */
+            switch (net->output) {
+            case FM_OUTPUT_SOFTMAX_LOG_LOSS: {
+                const T q = pij < eps ? eps : (pij > (T)1 - eps ? (T)1 - eps : pij);
+                row -= FN(xlogy_)(yij, q);
+                break;
+            }
+            case FM_OUTPUT_LOGISTIC_LOG_LOSS: {
+                const T q = pij < eps ? eps : (pij > (T)1 - eps ? (T)1 - eps : pij);
+                row -= FN(xlogy_)(yij, q) + FN(xlogy_)((T)1 - yij, (T)1 - q);
+                break;
+            }
+            case FM_OUTPUT_REGRESSION: {
+                const double r = (double)pij - (double)yij;
+                switch (net->loss) {
+                case FM_LOSS_POISSON:
+                    row += FN(xlogy_)(yij, (double)yij / (double)pij) - yij + pij;
+                    break;
+                case FM_LOSS_ABSOLUTE_ERROR:
+                    row += fabs(r);
+                    d = (T)(r > 0 ? 1 : (r < 0 ? -1 : 0));
+                    break;
+                case FM_LOSS_HUBER: {
+                    const double delta_h = net->loss_param;
+                    row += fabs(r) <= delta_h ? 0.5 * r * r : delta_h * (fabs(r) - 0.5 * delta_h);
+                    d = (T)(r > delta_h ? delta_h : (r < -delta_h ? -delta_h : r));
+                    break;
+                }
+                default: /* squared error */
+                    row += 0.5 * r * r;
+                    break;
+                }
+                if (net->loss != FM_LOSS_POISSON)
+                    d = d * FN(out_derivative_)(net->out_activation.kind, pij);
+                break;
+            }
+            }
+            di[j] = d;
+        }
+        if (sw != NULL) {
+            row *= sw[i];
+            for (int64_t j = 0; j < n_out; j++)
+                di[j] = di[j] * sw[i];
+        }
+        total += row;
+    }
+    total /= sw_sum;
+    /* Squared, absolute and Huber losses are averaged over outputs. */
+    if (net->output == FM_OUTPUT_REGRESSION && net->loss != FM_LOSS_POISSON)
+        total /= (double)n_out;
+    return total;
+}
+
+/* delta *= act'(a) for a hidden layer, from its output a (scikit-learn's
+ * in-place derivatives) or, for the activations scikit-learn lacks, from the
+ * pre-activation z kept in PRE. */
+static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, const T *a,
+                                   const T *z, T *delta)
+{
+    const int64_t size = nb * n;
+    switch (act.kind) {
+    case FM_ACT_IDENTITY:
+        return;
+    case FM_ACT_RELU:
+        for (int64_t i = 0; i < size; i++)
+            if (a[i] == (T)0)
+                delta[i] = 0;
+        return;
+    case FM_ACT_LOGISTIC:
+        for (int64_t i = 0; i < size; i++) {
+            delta[i] = delta[i] * a[i];
+            delta[i] = delta[i] * ((T)1 - a[i]);
+        }
+        return;
+    case FM_ACT_TANH:
+        for (int64_t i = 0; i < size; i++)
+            delta[i] = delta[i] * ((T)1 - a[i] * a[i]);
+        return;
+    default:
+        FN(fm_activation_backward_)(act, nb, n, z, delta, delta);
+        return;
+    }
+}
+
+/*
+ * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
+ * returns the minibatch loss (with the L2 term) and leaves the flat gradient
+ * in the workspace.
+ */
+static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                     const T *x, int64_t ldx, const T *y, const T *sw,
+                                     int64_t nb, fm_mlp_workspace *ws, int n_threads,
+                                     double *loss)
+{
+    const int L = net->n_layers;
+    fm_status st = FN(forward_)(net, coefs, intercepts, x, ldx, nb, ws, NULL, n_threads);
+    if (st != FM_OK)
+        return st;
+
+    const double sw_sum = FN(weight_sum_)(sw, nb);
+    double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
+    double squares = 0.0;
+    for (int l = 0; l < L; l++) {
+        const int64_t size = net->units[l] * net->units[l + 1];
+        for (int64_t i = 0; i < size; i++)
+            squares += (double)coefs[l][i] * (double)coefs[l][i];
+    }
+    *loss = value + 0.5 * net->alpha * squares / sw_sum;
+
+    /* Backward: gradients of layer l from a[l] and delta[l+1], then delta[l]. */
+    T *grad = (T *)ws->grad;
+    const T alpha = (T)net->alpha, divisor = (T)sw_sum;
+    int64_t b_offset = 0;
+    for (int l = 0; l < L; l++)
+        b_offset += net->units[l] * net->units[l + 1];
+    int64_t w_offset = b_offset;
+    for (int l = L - 1; l >= 0; l--) {
+        const int64_t fan_in = net->units[l], fan_out = net->units[l + 1];
+        const T *a_in = l == 0 ? x : ACT(ws, l);
+        const int64_t ld_in = l == 0 ? ldx : fan_in;
+        const T *d = DELTA(ws, l + 1);
+        w_offset -= fan_in * fan_out;
+        T *gw = grad + w_offset;
+        st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 1, 0, fan_in, fan_out, nb, (T)1, a_in,
+                          ld_in, d, fan_out, (T)0, gw, fan_out);
+        if (st != FM_OK)
+            return st;
+        const T *w = coefs[l];
+        for (int64_t i = 0; i < fan_in * fan_out; i++) {
+            gw[i] = gw[i] + alpha * w[i];
+            gw[i] = gw[i] / divisor;
+        }
+        /* Intercepts after all coefficients: their offset counts down from the end. */
+        int64_t bo = b_offset;
+        for (int j = 0; j < l; j++)
+            bo += net->units[j + 1];
+        T *gb = grad + bo;
+        for (int64_t j = 0; j < fan_out; j++)
+            gb[j] = 0;
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t j = 0; j < fan_out; j++)
+                gb[j] = gb[j] + d[i * fan_out + j];
+        for (int64_t j = 0; j < fan_out; j++)
+            gb[j] = gb[j] / divisor;
+        if (l > 0) {
+            T *d_prev = DELTA(ws, l);
+            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 0, 1, nb, fan_in, fan_out, (T)1, d,
+                              fan_out, w, fan_out, (T)0, d_prev, fan_in);
+            if (st != FM_OK)
+                return st;
+            FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
+                                   d_prev);
+        }
+    }
+    return FM_OK;
+}
+
+/* One optimizer step over all parameters, in scikit-learn's order. */
+static void FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                const T *grad, fm_optimizer *opt)
+{
+    const int L = net->n_layers;
+    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
+    if (opt->kind == FM_OPT_ADAM)
+        opt->t += 1;
+    int64_t offset = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int l = 0; l < L; l++) {
+            T *param = pass == 0 ? coefs[l] : intercepts[l];
+            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
+            if (opt->kind == FM_OPT_ADAM)
+                FN(fm_adam_step_)(size, param, grad + offset, sa + offset, sb + offset, opt->t,
+                                  opt->learning_rate, opt->beta_1, opt->beta_2, opt->epsilon);
+            else
+                FN(fm_sgd_step_)(size, param, grad + offset, sa + offset, opt->learning_rate,
+                                 opt->momentum, opt->nesterov);
+            offset += size;
+        }
+    }
+}
+
+fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                            const T *X, int64_t ldx, const T *Y, const T *sw,
+                            const int64_t *order, int64_t n, int64_t batch_size,
+                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
+                            const volatile int *stop, double *loss_sum)
+{
+    const int64_t d = net->units[0], n_out = net->units[net->n_layers];
+    if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T))
+        return FM_ERR_ARGUMENT;
+    double total = 0.0;
+    for (int64_t start = 0; start < n; start += batch_size) {
+        if (stop != NULL && *stop) {
+            *loss_sum = total;
+            return (fm_status)FM_ERR_INTERRUPTED;
+        }
+        const int64_t nb = start + batch_size < n ? batch_size : n - start;
+        const T *xb = X + start * ldx, *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
+        int64_t ldxb = ldx;
+        if (order != NULL) {
+            /* Gather the minibatch by index into the preallocated buffers. */
+            T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
+            for (int64_t r = 0; r < nb; r++) {
+                const int64_t src = order[start + r];
+                memcpy(xg + r * d, X + src * ldx, (size_t)d * sizeof(T));
+                memcpy(yg + r * n_out, Y + src * n_out, (size_t)n_out * sizeof(T));
+                if (sw != NULL)
+                    swg[r] = sw[src];
+            }
+            xb = xg;
+            ldxb = d;
+            yb = yg;
+            swb = sw != NULL ? swg : NULL;
+        }
+        double batch_loss;
+        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, xb, ldxb, yb, swb, nb, ws,
+                                           n_threads, &batch_loss);
+        if (st != FM_OK)
+            return st;
+        total += batch_loss * (double)nb;
+        FN(optimizer_step_)(net, coefs, intercepts, (const T *)ws->grad, opt);
+    }
+    *loss_sum = total;
+    return FM_OK;
+}
+
+fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                const T *X, int64_t ldx, const T *Y, const T *sw, int64_t n,
+                                fm_mlp_workspace *ws, int n_threads, double *loss)
+{
+    if (n > ws->max_rows || ws->elem != sizeof(T))
+        return FM_ERR_ARGUMENT;
+    return FN(loss_grad_rows_)(net, coefs, intercepts, X, ldx, Y, sw, n, ws, n_threads, loss);
+}
+
+fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                              const T *X, int64_t ldx, int64_t n, T *out,
+                              fm_mlp_workspace *ws, int n_threads)
+{
+    const int64_t n_out = net->units[net->n_layers];
+    if (ws->elem != sizeof(T))
+        return FM_ERR_ARGUMENT;
+    for (int64_t start = 0; start < n; start += ws->max_rows) {
+        const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
+        fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws,
+                                    out + start * n_out, n_threads);
+        if (st != FM_OK)
+            return st;
+    }
+    return FM_OK;
+}
+
+#undef FN
+#undef ACT
+#undef PRE
+#undef DELTA
+#undef T
+#undef SUF
+#undef T_EPS

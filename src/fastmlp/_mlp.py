@@ -1,0 +1,851 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's estimators on the C engine.
+
+The control flow (input validation, initialisation order, the shuffling
+stream, the validation split, learning-rate schedules, stopping rules,
+warm_start and partial_fit) mirrors scikit-learn 1.9's
+``sklearn/neural_network/_multilayer_perceptron.py`` step by step, so that
+the same options and random_state give the same numbers. What differs is
+where the arithmetic runs: a whole epoch (minibatch gathering, forward pass,
+loss, backward pass, optimizer steps) is one call into C
+(:class:`fastmlp._kernels.MLPEngine`, ``csrc/train.c``) with the GIL
+released; Python runs once per epoch. L-BFGS uses SciPy with one C call per
+loss-and-gradient evaluation.
+"""
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from fastmlp._kernels import MLPEngine
+
+_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+# scikit-learn's hidden activations, and those it declined to add.
+_SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
+_HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus"}
+_INITS = {"glorot_uniform", "he_uniform", "he_normal"}
+# Rows per C call when predicting (bounds the workspace, not the result).
+_PREDICT_CHUNK = 4096
+
+
+class _LearningRate:
+    """scikit-learn's learning-rate bookkeeping (SGDOptimizer / AdamOptimizer
+    without the parameter arrays, which live in C): the schedule applied at
+    the end of each epoch and the reaction to a stall."""
+
+    def __init__(self, solver, learning_rate_init, schedule, power_t):
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.schedule = schedule if solver == "sgd" else "constant"
+        self.power_t = power_t
+
+    def iteration_ends(self, time_step):
+        if self.schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        if self.schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
+    """Base class for the MLP classifier and regressor (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(_HIDDEN_ACTIVATIONS), list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions(_INITS)],
+    }
+
+    @abstractmethod
+    def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+                 learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
+                 verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
+                 validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.init = init
+
+    # -- the network --------------------------------------------------------
+
+    def _hidden_activations(self, n_hidden):
+        """The activation of each hidden layer, validated."""
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        acts = list(self.activation)
+        if len(acts) != n_hidden:
+            raise ValueError(
+                f"activation has {len(acts)} entries but there are {n_hidden} hidden layers")
+        for a in acts:
+            if a not in _HIDDEN_ACTIVATIONS:
+                raise ValueError(
+                    f"activation entries must be among {sorted(_HIDDEN_ACTIVATIONS)}, got {a!r}")
+        return acts
+
+    @abstractmethod
+    def _output_spec(self):
+        """(engine output kind, (out activation, params), loss, loss parameter)."""
+
+    def _engine(self, max_rows, dtype):
+        """A C engine for this network with a workspace of `max_rows` rows."""
+        units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
+        hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
+        output, out_act, loss, loss_param = self._output_spec()
+        return MLPEngine(units, hidden, output, out_act, loss, loss_param, self.alpha,
+                         max_rows, self.coefs_[0].dtype)
+
+    def _init_coef(self, fan_in, fan_out, dtype, activation):
+        """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
+        from self._random_state), or He initialisation."""
+        rs = self._random_state
+        if self.init == "glorot_uniform":
+            factor = 2.0 if activation == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = rs.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rs.uniform(-bound, bound, fan_out)
+        elif self.init == "he_uniform":
+            bound = np.sqrt(6.0 / fan_in)
+            coef = rs.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = np.zeros(fan_out)
+        else:  # he_normal
+            coef = rs.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
+            intercept = np.zeros(fan_out)
+        return coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._out_activation_name(y)
+        hidden_acts = self._hidden_activations(len(layer_units) - 2)
+        self.coefs_ = []
+        self.intercepts_ = []
+        for i in range(self.n_layers_ - 1):
+            # scikit-learn picks the Glorot factor from `activation` for every
+            # layer; with a per-layer list, from the activation the layer feeds.
+            if isinstance(self.activation, str):
+                act = self.activation
+            else:
+                act = hidden_acts[min(i, len(hidden_acts) - 1)] if hidden_acts else "identity"
+            coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act)
+            self.coefs_.append(coef)
+            self.intercepts_.append(intercept)
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [i.copy() for i in self.intercepts_]
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    # -- fitting ------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        self._hidden_activations(len(hidden_layer_sizes))  # validate before any work
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sp.issparse(X):
+            # The engine's first layer is dense; sparse input is densified
+            # once per fit (memory: the dense copy of X).
+            X = np.ascontiguousarray(X.toarray())
+        n_samples, n_features = X.shape
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+        self._hidden_sizes = hidden_layer_sizes
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        elif [c.shape for c in self.coefs_] != list(zip(layer_units[:-1], layer_units[1:])):
+            raise ValueError(
+                "The network's shape changed since the previous fit (hidden_layer_sizes or "
+                "the number of features/outputs); refit without warm_start.")
+        Y = np.ascontiguousarray(y, dtype=X.dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, sample_weight, incremental, y)
+        else:
+            self._fit_lbfgs(X, Y, sample_weight)
+
+        if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        shapes = [c.shape for c in self.coefs_] + [b.shape for b in self.intercepts_]
+        sizes = [int(np.prod(s)) for s in shapes]
+        bounds = np.cumsum([0] + sizes)
+        params = self.coefs_ + self.intercepts_
+        engine = self._engine(X.shape[0], X.dtype)
+
+        def loss_grad(packed):
+            for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
+                p.ravel()[...] = packed[lo:hi]
+            loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
+            return loss, grad.astype(np.float64)
+
+        packed = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
+        opt_res = scipy.optimize.minimize(
+            loss_grad, packed, method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                     **_lbfgs_iprint(iprint)},
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
+            p.ravel()[...] = opt_res.x[lo:hi]
+
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, y):
+        """Epochs of minibatch training, one C call each. Y is y as a float
+        matrix of X's dtype; y (as validated) stratifies the validation split
+        exactly as scikit-learn does."""
+        n_params = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
+        if not incremental or not hasattr(self, "_optimizer"):
+            # scikit-learn's optimizer state: velocities (sgd) or moments and
+            # step count (adam), in its parameter order, kept across partial_fit.
+            state_b = np.zeros(n_params, X.dtype) if self.solver == "adam" else None
+            self._optimizer = {
+                "lr": _LearningRate(self.solver, self.learning_rate_init, self.learning_rate,
+                                    self.power_t),
+                "t": 0, "a": np.zeros(n_params, X.dtype), "b": state_b,
+            }
+        opt = self._optimizer
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            if sample_weight is None:
+                X_train, X_val, Y_train, Y_val = train_test_split(
+                    X, Y, random_state=self._random_state, test_size=self.validation_fraction,
+                    stratify=stratify)
+                sw_train = sw_val = None
+            else:
+                X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
+                    X, Y, sample_weight, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify)
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset.")
+            y_val = self._validation_targets(Y_val)
+            X_train = np.ascontiguousarray(X_train)
+            Y_train = np.ascontiguousarray(Y_train)
+        else:
+            X_train, Y_train, sw_train = X, Y, sample_weight
+            X_val = y_val = sw_val = None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=int)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than "
+                              "sample size. It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        engine = self._engine(batch_size, X.dtype)
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                order = None
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    order = sample_idx
+                loss_sum, opt["t"] = engine.epoch(
+                    self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
+                    batch_size, self.solver, opt["lr"].learning_rate, self.momentum,
+                    self.nesterovs_momentum, self.beta_1, self.beta_2, self.epsilon, opt["t"],
+                    opt["a"], opt["b"])
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                opt["lr"].iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = ("Validation score did not improve more than "
+                               "tol=%f for %d consecutive epochs."
+                               % (self.tol, self.n_iter_no_change))
+                    else:
+                        msg = ("Training loss did not improve more than tol=%f"
+                               " for %d consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    if opt["lr"].trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            val_score = self._score(X, y, sample_weight=sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [i.copy() for i in self.intercepts_]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    # -- prediction ---------------------------------------------------------
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """The output layer's activations for X (one C call per chunk)."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"],
+                              dtype=(np.float64, np.float32), reset=False)
+        if sp.issparse(X):
+            X = X.toarray()
+        dtype = self.coefs_[0].dtype
+        X = np.ascontiguousarray(X, dtype=dtype)
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        engine = self._engine(min(max(X.shape[0], 1), _PREDICT_CHUNK), dtype)
+        return engine.predict(coefs, intercepts, X)
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Score without input validation (keeps feature names out of it)."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                "%s is not stochastic." % self.solver)
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _lbfgs_iprint(iprint):
+    """SciPy's L-BFGS-B verbosity option, in the form this SciPy accepts."""
+    try:
+        from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+    except ImportError:  # pragma: no cover - older or newer scikit-learn
+        return {}
+    return _get_additional_lbfgs_options_dict("iprint", iprint)
+
+
+_COMMON_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : str or list of str, default='relu'
+        Hidden activation: 'identity', 'logistic', 'tanh', 'relu' (as in
+        scikit-learn) or 'leaky_relu', 'elu', 'selu', 'gelu', 'softplus'; a
+        list gives one per hidden layer.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The weight optimizer, as in scikit-learn.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty (divided by the sample size when added to
+        the loss).
+    batch_size : int or 'auto', default='auto'
+        Minibatch size for the stochastic solvers; 'auto' is min(200, n_samples).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule for 'sgd'.
+    learning_rate_init : float, default=0.001
+        Initial learning rate ('sgd', 'adam').
+    power_t : float, default=0.5
+        Exponent of 'invscaling'.
+    max_iter : int, default=200
+        Epochs for the stochastic solvers, iterations for 'lbfgs'.
+    shuffle : bool, default=True
+        Shuffle the samples each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Initialisation, validation split and shuffling.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+    verbose : bool, default=False
+        Print scikit-learn's per-epoch lines.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+    momentum : float, default=0.9
+        Momentum for 'sgd'.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for 'sgd'.
+    early_stopping : bool, default=False
+        Hold out `validation_fraction` of the data and stop when its score
+        stops improving.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+        Epochs without `tol` improvement before stopping.
+    max_fun : int, default=15000
+        Maximum loss evaluations for 'lbfgs'.
+    init : {'glorot_uniform', 'he_uniform', 'he_normal'}, default='glorot_uniform'
+        Weight initialisation; 'glorot_uniform' is scikit-learn's (factor 2
+        for logistic, 6 otherwise) and draws the same numbers from the same
+        random_state. The He variants suit relu-family activations and start
+        the intercepts at zero.
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    coefs_, intercepts_ : list of ndarray
+        Weight matrices (n_in, n_out) and bias vectors of each layer.
+    loss_ : float
+        Loss at the end of training.
+    loss_curve_ : list of float
+        Training loss after each epoch (stochastic solvers).
+    best_loss_, validation_scores_, best_validation_score_
+        As in scikit-learn.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run.
+    t_ : int
+        Training samples seen.
+    n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
+        As in scikit-learn.
+"""
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    __doc__ = f"""Multi-layer perceptron classifier, scikit-learn's drop-in on C kernels.
+
+    Same parameters, defaults and fitted attributes as
+    ``sklearn.neural_network.MLPClassifier``, and the same numbers for the same
+    options and random_state; training runs an epoch per C call.
+
+    Parameters
+    ----------{_COMMON_DOC}{_ATTRIBUTES_DOC}
+    classes_ : ndarray
+        Class labels.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="glorot_uniform"):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            loss="log_loss", shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init)
+
+    def _out_activation_name(self, y):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _output_spec(self):
+        output = "softmax" if self.out_activation_ == "softmax" else "logistic"
+        return output, ("identity", {}), "squared_error", 0.0
+
+    def _validation_targets(self, Y_val):
+        return self._label_binarizer.inverse_transform(Y_val)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The updated model.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Predicted classes (an indicator matrix for multilabel targets).
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, accuracy_score)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of `classes_`.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    __doc__ = f"""Multi-layer perceptron regressor, scikit-learn's drop-in on C kernels.
+
+    Same parameters, defaults and fitted attributes as
+    ``sklearn.neural_network.MLPRegressor``, and the same numbers for the same
+    options and random_state; plus losses and output activations that
+    scikit-learn lacks.
+
+    Parameters
+    ----------
+    loss : {{'squared_error', 'poisson', 'absolute_error', 'huber'}}, default='squared_error'
+        'squared_error' and 'poisson' as in scikit-learn (half squared error;
+        half Poisson deviance with a log link, y >= 0). 'absolute_error' and
+        'huber' (quadratic within `huber_delta`, linear beyond) resist
+        outliers. Squared, absolute and Huber losses are averaged over outputs.{_COMMON_DOC}
+    out_activation : {{'identity', 'relu', 'softplus', 'logistic', 'tanh'}} or None, default=None
+        Output activation, for bounded or positive targets. None means
+        identity (exp for 'poisson', whose log link it is).
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear.
+{_ATTRIBUTES_DOC}"""
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
+        "out_activation": [StrOptions({"identity", "relu", "softplus", "logistic", "tanh"}),
+                           None],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="glorot_uniform", out_activation=None, huber_delta=1.0):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            loss=loss, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, init=init)
+        self.out_activation = out_activation
+        self.huber_delta = huber_delta
+
+    def _out_activation_name(self, y):
+        if self.loss == "poisson":
+            return "exp"
+        return self.out_activation or "identity"
+
+    def _output_spec(self):
+        act = "identity" if self.out_activation_ == "exp" else self.out_activation_
+        return "regression", (act, {}), self.loss, self.huber_delta
+
+    def _validation_targets(self, Y_val):
+        return Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
+
+    def _validate_input(self, X, y, incremental, reset):
+        if self.loss == "poisson" and self.out_activation not in (None, "identity"):
+            raise ValueError("loss='poisson' uses its log link (exp) as output activation; "
+                             f"out_activation must be None, got {self.out_activation!r}")
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' requires y >= 0 (counts or rates)")
+        return X, y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The updated model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, r2_score)

@@ -1,0 +1,254 @@
+# The MLP training engine (csrc/train.h), included by _kernels.pyx.
+#
+# MLPEngine holds a network's description and a workspace sized for a
+# number of rows; the estimators create one per fit and call epoch() once per
+# epoch, loss_grad() once per L-BFGS evaluation, predict() once per call.
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+_OUTPUTS = {"softmax": FM_OUTPUT_SOFTMAX_LOG_LOSS, "logistic": FM_OUTPUT_LOGISTIC_LOG_LOSS,
+            "regression": FM_OUTPUT_REGRESSION}
+_TRAIN_LOSSES = {"squared_error": FM_LOSS_SQUARED_ERROR, "absolute_error": FM_LOSS_ABSOLUTE_ERROR,
+                 "huber": FM_LOSS_HUBER, "poisson": FM_LOSS_POISSON}
+
+
+cdef class MLPEngine:
+    """A network (layer widths, activations, output and loss, L2 penalty) and
+    its workspace for up to `max_rows` rows of `dtype`.
+
+    Parameters
+    ----------
+    units : sequence of int
+        Widths of all layers, input first.
+    hidden : sequence of (name, params) pairs
+        Activation of each hidden layer.
+    output : {"softmax", "logistic", "regression"}
+    out_activation : (name, params)
+        Output activation for "regression" (identity for Poisson's log link).
+    loss : str
+        Regression loss (ignored for classification).
+    loss_param : float
+        Huber's delta.
+    alpha : float
+        L2 penalty.
+    max_rows : int
+        Rows the workspace holds: the batch size, or n for L-BFGS.
+    dtype : numpy dtype
+        float32 or float64.
+    """
+    cdef fm_mlp net
+    cdef fm_mlp_workspace *ws
+    cdef readonly object dtype
+    cdef readonly Py_ssize_t max_rows
+    cdef readonly Py_ssize_t n_params
+
+    def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
+                  max_rows, dtype):
+        self.ws = NULL
+        units = [int(u) for u in units]
+        if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
+            raise ValueError(f"a network needs 1 to {FM_MLP_MAX_LAYERS} weight layers, "
+                             f"got {len(units) - 1}")
+        if len(hidden) != len(units) - 2:
+            raise ValueError("one hidden activation per hidden layer is needed")
+        self.net.n_layers = len(units) - 1
+        for i, u in enumerate(units):
+            self.net.units[i] = u
+        for i, (name, params) in enumerate(hidden):
+            self.net.hidden[i] = _parse_activation(name, dict(params), "activation")
+        self.net.output = _OUTPUTS[output]
+        name, params = out_activation
+        self.net.out_activation = _parse_activation(name, dict(params), "out_activation")
+        self.net.loss = _TRAIN_LOSSES[loss]
+        self.net.loss_param = float(loss_param)
+        self.net.alpha = float(alpha)
+        self.dtype = np.dtype(dtype)
+        self.max_rows = max(int(max_rows), 1)
+        self.n_params = fm_mlp_n_params(&self.net)
+        self.ws = fm_mlp_workspace_new(&self.net, self.max_rows, self.dtype.itemsize)
+        if self.ws == NULL:
+            raise MemoryError(
+                f"cannot allocate the training workspace for {self.max_rows} rows of a "
+                f"network with layers {units}")
+
+    def __dealloc__(self):
+        fm_mlp_workspace_free(self.ws)
+
+    cdef void **_pointers(self, list arrays, bint coefs) except NULL:
+        """C array of the parameter arrays' data pointers, after checking them."""
+        cdef int L = self.net.n_layers
+        if len(arrays) != L:
+            raise ValueError(f"expected {L} parameter arrays, got {len(arrays)}")
+        cdef void **ptrs = <void **>malloc(L * sizeof(void *))
+        if ptrs == NULL:
+            raise MemoryError()
+        for l in range(L):
+            arr = arrays[l]
+            if coefs:
+                shape = (self.net.units[l], self.net.units[l + 1])
+            else:
+                shape = (self.net.units[l + 1],)
+            if (not isinstance(arr, np.ndarray) or arr.dtype != self.dtype or arr.shape != shape
+                    or not arr.flags.c_contiguous or not arr.flags.writeable):
+                free(ptrs)
+                raise ValueError(f"{'coefs' if coefs else 'intercepts'}[{l}] must be a writeable "
+                                 f"C-contiguous {self.dtype} array of shape {shape}")
+            ptrs[l] = cnp.PyArray_DATA(arr)
+        return ptrs
+
+    cdef object _rows(self, X, str name):
+        X = _same_dtype(X, self.dtype, name)
+        if X.ndim != 2 or X.shape[1] != self.net.units[0]:
+            raise ValueError(f"{name} must have shape (n, {self.net.units[0]}), got {X.shape}")
+        return _contiguous(X)
+
+    cdef object _targets(self, Y, Py_ssize_t n):
+        Y = _contiguous(_same_dtype(Y, self.dtype, "Y"))
+        if Y.shape != (n, self.net.units[self.net.n_layers]):
+            raise ValueError(f"Y must have shape ({n}, {self.net.units[self.net.n_layers]}), "
+                             f"got {Y.shape}")
+        return Y
+
+    cdef object _weights(self, sw, Py_ssize_t n):
+        if sw is None:
+            return None
+        sw = _contiguous(_same_dtype(sw, self.dtype, "sample_weight"))
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+        return sw
+
+    def epoch(self, list coefs, list intercepts, X, Y, sample_weight, order, Py_ssize_t batch_size,
+              str solver, double learning_rate, double momentum, bint nesterov, double beta_1,
+              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b):
+        """Run one epoch (see fm_mlp_epoch). Returns (loss_sum, t)."""
+        X = self._rows(X, "X")
+        cdef Py_ssize_t n = X.shape[0]
+        Y = self._targets(Y, n)
+        sample_weight = self._weights(sample_weight, n)
+        if order is not None:
+            order = np.ascontiguousarray(order, dtype=np.int64)
+            if order.shape != (n,) or (n and (order.min() < 0 or order.max() >= n)):
+                raise ValueError("order must be a permutation of range(n)")
+        if batch_size < 1 or batch_size > self.max_rows:
+            raise ValueError(f"batch_size must be in [1, {self.max_rows}], got {batch_size}")
+        for state, name in ((state_a, "state_a"), (state_b, "state_b")):
+            if state is not None and (state.dtype != self.dtype or state.shape != (self.n_params,)
+                                      or not state.flags.c_contiguous):
+                raise ValueError(f"{name} must be a C-contiguous {self.dtype} array of "
+                                 f"{self.n_params} values")
+        cdef fm_optimizer opt
+        opt.kind = FM_OPT_ADAM if solver == "adam" else FM_OPT_SGD
+        opt.learning_rate = learning_rate
+        opt.momentum = momentum
+        opt.nesterov = nesterov
+        opt.beta_1 = beta_1
+        opt.beta_2 = beta_2
+        opt.epsilon = epsilon
+        opt.t = t
+        opt.state_a = cnp.PyArray_DATA(state_a)
+        opt.state_b = cnp.PyArray_DATA(state_b) if state_b is not None else NULL
+        cdef void **pc = self._pointers(coefs, True)
+        cdef void **pi = NULL
+        try:
+            pi = self._pointers(intercepts, False)
+        except Exception:
+            free(pc)
+            raise
+        cdef const void *px = cnp.PyArray_DATA(X)
+        cdef const void *py = cnp.PyArray_DATA(Y)
+        cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
+        cdef const int64_t *pord = <const int64_t *>cnp.PyArray_DATA(order) if order is not None else NULL
+        cdef int64_t ldx = X.shape[1]
+        cdef double loss_sum = 0.0
+        cdef fm_status status
+        cdef int threads = _n_threads
+        cdef bint single = self.dtype.itemsize == 4
+        with nogil:
+            if single:
+                status = fm_mlp_epoch_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                                          <const float *>px, ldx, <const float *>py,
+                                          <const float *>psw, pord, n, batch_size, &opt,
+                                          self.ws, threads, NULL, &loss_sum)
+            else:
+                status = fm_mlp_epoch_f64(&self.net, <double *const *>pc, <double *const *>pi,
+                                          <const double *>px, ldx, <const double *>py,
+                                          <const double *>psw, pord, n, batch_size, &opt,
+                                          self.ws, threads, NULL, &loss_sum)
+        free(pc)
+        free(pi)
+        _raise_status(status, "training epoch")
+        return loss_sum, opt.t
+
+    def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight):
+        """Full-batch loss and flat gradient (a new array, scikit-learn's order)."""
+        X = self._rows(X, "X")
+        cdef Py_ssize_t n = X.shape[0]
+        if n > self.max_rows:
+            raise ValueError(f"the workspace holds {self.max_rows} rows, got {n}")
+        Y = self._targets(Y, n)
+        sample_weight = self._weights(sample_weight, n)
+        cdef void **pc = self._pointers(coefs, True)
+        cdef void **pi = NULL
+        try:
+            pi = self._pointers(intercepts, False)
+        except Exception:
+            free(pc)
+            raise
+        cdef const void *px = cnp.PyArray_DATA(X)
+        cdef const void *py = cnp.PyArray_DATA(Y)
+        cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
+        cdef int64_t ldx = X.shape[1]
+        cdef double loss = 0.0
+        cdef fm_status status
+        cdef int threads = _n_threads
+        cdef bint single = self.dtype.itemsize == 4
+        with nogil:
+            if single:
+                status = fm_mlp_loss_grad_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                                              <const float *>px, ldx, <const float *>py,
+                                              <const float *>psw, n, self.ws, threads, &loss)
+            else:
+                status = fm_mlp_loss_grad_f64(&self.net, <double *const *>pc,
+                                              <double *const *>pi, <const double *>px, ldx,
+                                              <const double *>py, <const double *>psw, n,
+                                              self.ws, threads, &loss)
+        free(pc)
+        free(pi)
+        _raise_status(status, "loss and gradient")
+        grad = np.empty(self.n_params, dtype=self.dtype)
+        cdef char *src = <char *>fm_mlp_workspace_grad(self.ws)
+        cdef char *dst = <char *>cnp.PyArray_DATA(grad)
+        memcpy(dst, src, self.n_params * self.dtype.itemsize)
+        return loss, grad
+
+    def predict(self, list coefs, list intercepts, X):
+        """Output-layer activations of X's rows (probabilities for classifiers)."""
+        X = self._rows(X, "X")
+        cdef Py_ssize_t n = X.shape[0]
+        out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
+        cdef void **pc = self._pointers(coefs, True)
+        cdef void **pi = NULL
+        try:
+            pi = self._pointers(intercepts, False)
+        except Exception:
+            free(pc)
+            raise
+        cdef const void *px = cnp.PyArray_DATA(X)
+        cdef void *po = cnp.PyArray_DATA(out)
+        cdef int64_t ldx = X.shape[1]
+        cdef fm_status status
+        cdef int threads = _n_threads
+        cdef bint single = self.dtype.itemsize == 4
+        with nogil:
+            if single:
+                status = fm_mlp_predict_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                                            <const float *>px, ldx, n, <float *>po, self.ws,
+                                            threads)
+            else:
+                status = fm_mlp_predict_f64(&self.net, <double *const *>pc,
+                                            <double *const *>pi, <const double *>px, ldx, n,
+                                            <double *>po, self.ws, threads)
+        free(pc)
+        free(pi)
+        _raise_status(status, "predict")
+        return out
