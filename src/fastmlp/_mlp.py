@@ -249,6 +249,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 "The network's shape changed since the previous fit (hidden_layer_sizes or "
                 "the number of features/outputs); refit without warm_start.")
         Y = np.ascontiguousarray(y, dtype=X.dtype)
+        # The engine updates the weights in place: they must be writeable and
+        # C-ordered (they may not be after unpickling from a read-only memmap).
+        self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
+        self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental, y)
@@ -579,6 +583,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            if len(self.classes_) < 2:
+                # scikit-learn silently trains a constant model here.
+                raise ValueError("MLPClassifier needs at least 2 classes in y, got 1 class: "
+                                 f"{self.classes_[0]}")
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -636,6 +644,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The updated model.
         """
         if _check_partial_fit_first_call(self, classes):
+            if len(self.classes_) < 2 and not type_of_target(y).startswith("multilabel"):
+                del self.classes_
+                raise ValueError("classes must hold at least 2 classes, got "
+                                 f"{list(np.unique(classes))}")
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)

@@ -74,8 +74,9 @@ cdef class MLPEngine:
     def __dealloc__(self):
         fm_mlp_workspace_free(self.ws)
 
-    cdef void **_pointers(self, list arrays, bint coefs) except NULL:
-        """C array of the parameter arrays' data pointers, after checking them."""
+    cdef void **_pointers(self, list arrays, bint coefs, bint writeable=True) except NULL:
+        """C array of the parameter arrays' data pointers, after checking them
+        (training writes to them; prediction accepts read-only ones)."""
         cdef int L = self.net.n_layers
         if len(arrays) != L:
             raise ValueError(f"expected {L} parameter arrays, got {len(arrays)}")
@@ -89,10 +90,11 @@ cdef class MLPEngine:
             else:
                 shape = (self.net.units[l + 1],)
             if (not isinstance(arr, np.ndarray) or arr.dtype != self.dtype or arr.shape != shape
-                    or not arr.flags.c_contiguous or not arr.flags.writeable):
+                    or not arr.flags.c_contiguous or (writeable and not arr.flags.writeable)):
                 free(ptrs)
-                raise ValueError(f"{'coefs' if coefs else 'intercepts'}[{l}] must be a writeable "
-                                 f"C-contiguous {self.dtype} array of shape {shape}")
+                raise ValueError(f"{'coefs' if coefs else 'intercepts'}[{l}] must be a "
+                                 f"{'writeable ' if writeable else ''}C-contiguous {self.dtype} "
+                                 f"array of shape {shape}")
             ptrs[l] = cnp.PyArray_DATA(arr)
         return ptrs
 
@@ -226,10 +228,10 @@ cdef class MLPEngine:
         X = self._rows(X, "X")
         cdef Py_ssize_t n = X.shape[0]
         out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
-        cdef void **pc = self._pointers(coefs, True)
+        cdef void **pc = self._pointers(coefs, True, False)
         cdef void **pi = NULL
         try:
-            pi = self._pointers(intercepts, False)
+            pi = self._pointers(intercepts, False, False)
         except Exception:
             free(pc)
             raise

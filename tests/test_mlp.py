@@ -1,0 +1,330 @@
+"""MLPClassifier / MLPRegressor: quality on real data, the options scikit-learn
+lacks, inputs, bad input, and the scikit-learn estimator contract."""
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import neural_network as sk
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _split(X, y, seed=0):
+    return train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+
+
+def _classification_sets():
+    X, y = load_digits(return_X_y=True)
+    yield "digits", X / 16.0, y
+    X, y = load_breast_cancer(return_X_y=True)
+    yield "breast_cancer", StandardScaler().fit_transform(X), y
+    X, y = load_wine(return_X_y=True)
+    yield "wine", StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("name,X,y", list(_classification_sets()), ids=lambda v: v if isinstance(v, str) else "")
+def test_accuracy_matches_scikit_learn(name, X, y):
+    """Mean test accuracy over 3 seeds within 0.5 points of scikit-learn's."""
+    ours, theirs = [], []
+    for seed in range(3):
+        X_tr, X_te, y_tr, y_te = _split(X, y, seed)
+        params = dict(hidden_layer_sizes=(50,), max_iter=60, random_state=seed)
+        ours.append(MLPClassifier(**params).fit(X_tr, y_tr).score(X_te, y_te))
+        theirs.append(sk.MLPClassifier(**params).fit(X_tr, y_tr).score(X_te, y_te))
+    assert np.mean(ours) >= np.mean(theirs) - 0.005
+    assert np.mean(ours) > 0.9
+
+
+def test_mnist_subset_float32():
+    data = np.load(DATA)
+    X_tr, y_tr, X_te, y_te = data["X_train"], data["y_train"], data["X_test"], data["y_test"]
+    assert X_tr.dtype == np.float32
+    ours, theirs = [], []
+    for seed in range(3):
+        params = dict(hidden_layer_sizes=(64,), max_iter=15, random_state=seed)
+        est = MLPClassifier(**params).fit(X_tr, y_tr)
+        assert est.coefs_[0].dtype == np.float32
+        ours.append(est.score(X_te, y_te))
+        theirs.append(sk.MLPClassifier(**params).fit(X_tr, y_tr).score(X_te, y_te))
+    assert np.mean(ours) >= np.mean(theirs) - 0.005
+    assert np.mean(ours) > 0.97
+
+
+def test_diabetes_regression_matches_scikit_learn():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    params = dict(hidden_layer_sizes=(30,), max_iter=300, learning_rate_init=0.01, random_state=0)
+    ours = MLPRegressor(**params).fit(X_tr, y_tr).score(X_te, y_te)
+    theirs = sk.MLPRegressor(**params).fit(X_tr, y_tr).score(X_te, y_te)
+    assert ours >= theirs - 0.01 and ours > 0.3
+
+
+# --- beyond scikit-learn -----------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "selu", "gelu", "softplus",
+                                        ["relu", "tanh"], ["gelu", "elu"]])
+def test_extra_activations_learn_digits(activation):
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = _split(X / 16.0, y)
+    est = MLPClassifier(hidden_layer_sizes=(40, 30), activation=activation, max_iter=60,
+                        random_state=0).fit(X_tr, y_tr)
+    assert est.score(X_te, y_te) > 0.93
+
+
+def _engine_loss_grad_check(engine, units, X, Y, sw, rng):
+    """The engine's gradient against central differences of its loss."""
+    coefs = [rng.normal(0, 0.7, (a, b)) for a, b in zip(units[:-1], units[1:])]
+    intercepts = [rng.normal(0, 0.3, b) for b in units[1:]]
+    loss, grad = engine.loss_grad(coefs, intercepts, X, Y, sw)
+    numeric = []
+    h = 1e-6
+    for p in coefs + intercepts:
+        flat = p.ravel()
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + h
+            up, _ = engine.loss_grad(coefs, intercepts, X, Y, sw)
+            flat[i] = old - h
+            down, _ = engine.loss_grad(coefs, intercepts, X, Y, sw)
+            flat[i] = old
+            numeric.append((up - down) / (2 * h))
+    # Central differences in float64: truncation ~ h^2 |f'''| and rounding
+    # ~ eps |f| / h, both around 1e-9 here.
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+ENGINE_CASES = (
+    [("softmax", (h, {}), ("identity", {}), "squared_error") for h in
+     ["identity", "relu", "logistic", "tanh", "leaky_relu", "elu", "selu", "gelu", "softplus"]]
+    + [("logistic", ("tanh", {}), ("identity", {}), "squared_error"),
+       ("regression", ("elu", {"alpha": 0.5}), ("identity", {}), "squared_error"),
+       ("regression", ("relu", {}), ("identity", {}), "absolute_error"),
+       ("regression", ("gelu", {}), ("identity", {}), "huber"),
+       ("regression", ("tanh", {}), ("identity", {}), "poisson")]
+    + [("regression", ("tanh", {}), (o, {}), "squared_error")
+       for o in ["relu", "softplus", "logistic", "tanh"]])
+
+
+@pytest.mark.parametrize("output,hidden,out_act,loss", ENGINE_CASES)
+def test_engine_gradient_matches_finite_differences(output, hidden, out_act, loss):
+    """Every activation, output and loss: the C backward pass is the exact
+    gradient of the C loss (one output for regression, where scikit-learn's
+    reported loss averages over outputs but its gradient does not)."""
+    from fastmlp._kernels import MLPEngine
+
+    rng = np.random.default_rng(0)
+    n_out = 3 if output == "softmax" else (2 if output == "logistic" else 1)
+    units = [4, 5, 3, n_out]
+    X = rng.normal(size=(7, 4))
+    if output == "softmax":
+        Y = np.eye(n_out)[rng.integers(0, n_out, 7)]
+    elif output == "logistic":
+        Y = rng.integers(0, 2, (7, n_out)).astype(float)
+    elif loss == "poisson":
+        Y = rng.poisson(2.0, (7, 1)).astype(float)
+    else:
+        Y = rng.normal(size=(7, 1)) * (0.4 if out_act[0] in ("logistic", "tanh") else 1.0)
+        if out_act[0] in ("relu", "softplus", "logistic"):
+            Y = np.abs(Y)
+    sw = rng.uniform(0.5, 2.0, 7)
+    engine = MLPEngine(units, [hidden, hidden], output, out_act, loss, 0.7, 0.01, 7, np.float64)
+    _engine_loss_grad_check(engine, units, X, Y, sw, rng)
+
+
+def test_activation_list_length_is_checked():
+    with pytest.raises(ValueError, match="activation has 1 entries but there are 2 hidden layers"):
+        MLPClassifier(hidden_layer_sizes=(5, 5), activation=["relu"]).fit([[0.0], [1.0]], [0, 1])
+
+
+def test_robust_losses_resist_outliers():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (400, 1))
+    y = 2.0 * X[:, 0]
+    y_noisy = y.copy()
+    y_noisy[::10] += 50.0  # 10% gross outliers
+    errors = {}
+    for loss in ["squared_error", "absolute_error", "huber"]:
+        est = MLPRegressor(loss=loss, hidden_layer_sizes=(10,), max_iter=300,
+                           learning_rate_init=0.01, random_state=0).fit(X, y_noisy)
+        errors[loss] = np.mean(np.abs(est.predict(X) - y))
+    assert errors["absolute_error"] < errors["squared_error"] / 3
+    assert errors["huber"] < errors["squared_error"] / 3
+
+
+@pytest.mark.parametrize("out_activation,low,high", [("relu", 0, np.inf), ("softplus", 0, np.inf),
+                                                     ("logistic", 0, 1), ("tanh", -1, 1)])
+def test_bounded_output_activations(out_activation, low, high):
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.min()) / (y.max() - y.min()) * (0.9 if high <= 1 else 1)
+    est = MLPRegressor(out_activation=out_activation, hidden_layer_sizes=(20,), max_iter=200,
+                       learning_rate_init=0.01, random_state=0).fit(X * 10, y)
+    pred = est.predict(X * 10)
+    assert est.out_activation_ == out_activation
+    assert np.all(pred >= low) and np.all(pred <= high)
+    assert est.score(X * 10, y) > 0.2
+
+
+@pytest.mark.parametrize("init", ["glorot_uniform", "he_uniform", "he_normal"])
+def test_initialisations(init):
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(30,), init=init, max_iter=1, random_state=0)
+    est.fit(X / 16.0, y)
+    if init != "glorot_uniform":
+        est0 = MLPClassifier(hidden_layer_sizes=(30,), init=init, max_iter=1, random_state=0,
+                             learning_rate_init=1e-12).fit(X / 16.0, y)
+        std = est0.coefs_[0].std()
+        expected = np.sqrt(2.0 / 64)  # He: variance 2 / fan_in, uniform or normal
+        assert 0.8 * expected < std < 1.2 * expected
+
+
+def test_xor_needs_a_hidden_layer():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    mlp = MLPClassifier(hidden_layer_sizes=(2,), activation="tanh", solver="lbfgs",
+                        random_state=1, max_iter=500).fit(X, y)
+    np.testing.assert_array_equal(mlp.predict(X), y)
+
+
+# --- inputs -------------------------------------------------------------------
+
+def test_layouts_and_dtypes_give_the_same_model(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    y = y[:300]
+    params = dict(hidden_layer_sizes=(10,), max_iter=5, random_state=0)
+    ref = MLPClassifier(**params).fit(X, y)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    variants = [np.asfortranarray(X), np.load(path, mmap_mode="r"),
+                np.repeat(X, 2, axis=1)[:, ::2], np.repeat(X, 2, axis=0)[::2],
+                sp.csr_matrix(X), sp.csc_matrix(X)]
+    for Xv in variants:
+        est = MLPClassifier(**params).fit(Xv, y)
+        for a, b in zip(est.coefs_, ref.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(est.predict(Xv), ref.predict(X))
+    # Integers become float64; float32 stays float32.
+    assert MLPClassifier(**params).fit((X * 16).astype(int), y).coefs_[0].dtype == np.float64
+    assert MLPClassifier(**params).fit(X.astype(np.float32), y).coefs_[0].dtype == np.float32
+
+
+def test_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.feature_names_in_, X.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        est.predict(X.to_numpy())
+    assert isinstance(X, pd.DataFrame)
+
+
+# --- bad input --------------------------------------------------------------
+
+def test_bad_input_messages():
+    X, y = load_digits(return_X_y=True)
+    X = X[:100] / 16.0
+    y = y[:100]
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(X_nan, y)
+    X_inf = X.copy()
+    X_inf[1, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        est.fit(X_inf, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        est.fit(X[0], y[:1])
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
+        MLPClassifier(hidden_layer_sizes=(5, 0)).fit(X, y)
+    with pytest.raises(ValueError, match="'alpha' parameter .* must be a float in the range"):
+        MLPClassifier(alpha=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="'solver' parameter"):
+        MLPClassifier(solver="newton").fit(X, y)
+    with pytest.raises(ValueError, match="'activation' parameter|activation entries"):
+        MLPClassifier(activation="swish").fit(X, y)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="X has 10 features, but MLPClassifier is expecting 64"):
+        est.predict(X[:, :10])
+    with pytest.raises(ValueError, match="classes not in"):
+        MLPClassifier(max_iter=2).partial_fit(X, y, classes=np.arange(5))
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        MLPClassifier().partial_fit(X, y)
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
+        MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match="requires y >= 0"):
+        MLPRegressor(loss="poisson").fit(X, -np.ones(100))
+    with pytest.raises(ValueError, match="out_activation must be None"):
+        MLPRegressor(loss="poisson", out_activation="relu").fit(X, np.ones(100))
+
+
+def test_single_class_is_refused():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="at least 2 classes in y, got 1 class: 0"):
+        MLPClassifier(max_iter=2).fit(X, np.zeros(20))
+    with pytest.raises(ValueError, match="classes must hold at least 2 classes"):
+        MLPClassifier(max_iter=2).partial_fit(X, np.zeros(20), classes=[0])
+
+
+def test_divergence_raises_scikit_learns_error():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        MLPRegressor(solver="sgd", learning_rate_init=1e5, max_iter=5, random_state=0).fit(
+            X * 1e3, y * 1e3)
+
+
+# --- the scikit-learn contract ------------------------------------------------
+
+def test_pickle_mid_training_continues_identically():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    a = MLPClassifier(hidden_layer_sizes=(10,), random_state=0)
+    a.partial_fit(X[:500], y[:500], classes=np.arange(10))
+    b = pickle.loads(pickle.dumps(a))
+    a.partial_fit(X[500:1000], y[500:1000])
+    b.partial_fit(X[500:1000], y[500:1000])
+    for ca, cb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(ca, cb)
+
+
+def test_clone_pipeline_and_search():
+    X, y = load_wine(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(),
+                         MLPClassifier(max_iter=200, learning_rate_init=0.01, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(5,), (20,)]}, cv=3,
+                          n_jobs=2).fit(X, y)
+    assert search.best_score_ > 0.9
+    scores = cross_val_score(clone(pipe), X, y, cv=3, n_jobs=2)
+    assert scores.mean() > 0.9
+
+
+@parametrize_with_checks([MLPClassifier(max_iter=100, random_state=0),
+                          MLPRegressor(max_iter=100, random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
