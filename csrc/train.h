@@ -113,6 +113,15 @@ fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
                                const double *Y, const double *sw, int64_t n,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
 
+/* Loss (as in the epochs, L2 term included) of n rows, forward passes only,
+ * in chunks of the workspace's max_rows: for validation data. */
+fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                          const float *X, int64_t ldx, const float *Y, const float *sw,
+                          int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
+fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                          const double *X, int64_t ldx, const double *Y, const double *sw,
+                          int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
+
 /* Output-layer activations (probabilities for classifiers) of n rows into
  * out (n, units[L]), in chunks of the workspace's max_rows. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,

@@ -351,6 +351,36 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     return FN(loss_grad_rows_)(net, coefs, intercepts, X, ldx, Y, sw, n, ws, n_threads, loss);
 }
 
+fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                           const T *X, int64_t ldx, const T *Y, const T *sw, int64_t n,
+                           fm_mlp_workspace *ws, int n_threads, double *loss)
+{
+    const int L = net->n_layers;
+    const int64_t n_out = net->units[L];
+    if (ws->elem != sizeof(T) || n < 1)
+        return FM_ERR_ARGUMENT;
+    /* Each chunk's loss is a weighted mean: weight it back by its sum(w). */
+    double total = 0.0, weight = 0.0;
+    for (int64_t start = 0; start < n; start += ws->max_rows) {
+        const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
+        const T *swb = sw != NULL ? sw + start : NULL;
+        fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws, NULL,
+                                    n_threads);
+        if (st != FM_OK)
+            return st;
+        const double chunk_weight = FN(weight_sum_)(swb, nb);
+        total += chunk_weight * FN(output_loss_delta_)(net, ACT(ws, L), Y + start * n_out, swb,
+                                                       nb, chunk_weight, DELTA(ws, L));
+        weight += chunk_weight;
+    }
+    double squares = 0.0;
+    for (int l = 0; l < L; l++)
+        for (int64_t i = 0; i < net->units[l] * net->units[l + 1]; i++)
+            squares += (double)coefs[l][i] * (double)coefs[l][i];
+    *loss = total / weight + 0.5 * net->alpha * squares / weight;
+    return FM_OK;
+}
+
 fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               const T *X, int64_t ldx, int64_t n, T *out,
                               fm_mlp_workspace *ws, int n_threads)

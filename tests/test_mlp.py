@@ -328,3 +328,52 @@ def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+# --- class_weight and validation_data -------------------------------------------
+
+def test_class_weight_balanced_and_dict():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 2))
+    y = (X[:, 0] + 0.3 * rng.normal(size=600) > 1.2).astype(int)  # ~12% positives
+    params = dict(hidden_layer_sizes=(10,), max_iter=100, learning_rate_init=0.01, random_state=0)
+    plain = MLPClassifier(**params).fit(X, y)
+    balanced = MLPClassifier(class_weight="balanced", **params).fit(X, y)
+    recall = lambda est: np.mean(est.predict(X[y == 1]) == 1)  # noqa: E731
+    assert recall(balanced) > recall(plain)
+    # A dict weight is the same as that sample_weight.
+    w = np.where(y == 1, 5.0, 1.0)
+    a = MLPClassifier(class_weight={0: 1.0, 1: 5.0}, **params).fit(X, y)
+    b = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    for ca, cb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(ca, cb, rtol=1e-12)
+    with pytest.raises(ValueError, match="not supported by partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+def test_validation_data_curves_and_early_stopping():
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_val, y_tr, y_val = _split(X / 16.0, y)
+    params = dict(hidden_layer_sizes=(30,), random_state=0)
+    est = MLPClassifier(max_iter=12, **params).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    assert len(est.validation_scores_) == len(est.validation_loss_curve_) == 12
+    assert est.validation_scores_[-1] == pytest.approx(est.score(X_val, y_val))
+    assert est.validation_loss_curve_[-1] < est.validation_loss_curve_[0]
+    # With early stopping, the given data replaces the split: the model trains
+    # on all of X_tr and keeps the best epoch's weights.
+    es = MLPClassifier(max_iter=300, early_stopping=True, n_iter_no_change=3, **params)
+    es.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    assert es.n_iter_ < 300
+    assert es.best_validation_score_ == max(es.validation_scores_)
+    assert es.score(X_val, y_val) == pytest.approx(es.best_validation_score_)
+    reg = MLPRegressor(hidden_layer_sizes=(10,), max_iter=5, random_state=0)
+    Xd, yd = load_diabetes(return_X_y=True)
+    reg.fit(Xd[:300], yd[:300] / 100, validation_data=(Xd[300:], yd[300:] / 100))
+    assert len(reg.validation_loss_curve_) == 5
+    with pytest.raises(ValueError, match="classes not seen in training"):
+        MLPClassifier(max_iter=2).fit(X_tr[y_tr < 5], y_tr[y_tr < 5],
+                                      validation_data=(X_val, y_val))
+    with pytest.raises(ValueError, match="validation_data must be a pair"):
+        MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=X_val)
+    with pytest.raises(ValueError, match="X has 10 features"):
+        MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=(X_val[:, :10], y_val))

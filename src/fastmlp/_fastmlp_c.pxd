@@ -170,6 +170,13 @@ cdef extern from "train.h" nogil:
                                    double *const *intercepts, const double *X, int64_t ldx,
                                    const double *Y, const double *sw, int64_t n,
                                    fm_mlp_workspace *ws, int n_threads, double *loss)
+    fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                              const float *X, int64_t ldx, const float *Y, const float *sw,
+                              int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss)
+    fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs,
+                              double *const *intercepts, const double *X, int64_t ldx,
+                              const double *Y, const double *sw, int64_t n,
+                              fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs,
                                  float *const *intercepts, const float *X, int64_t ldx,
                                  int64_t n, float *out, fm_mlp_workspace *ws, int n_threads)

@@ -32,7 +32,14 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from fastmlp._kernels import MLPEngine
 
@@ -215,10 +222,11 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
+        self.validation_loss_curve_ = None
 
     # -- fitting ------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -249,15 +257,22 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 "The network's shape changed since the previous fit (hidden_layer_sizes or "
                 "the number of features/outputs); refit without warm_start.")
         Y = np.ascontiguousarray(y, dtype=X.dtype)
+        validation = None
+        if validation_data is not None:
+            validation = self._prepare_validation(validation_data, X.dtype)
         # The engine updates the weights in place: they must be writeable and
         # C-ordered (they may not be after unpickling from a read-only memmap).
         self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
         self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, incremental, y)
+            self._fit_stochastic(X, Y, sample_weight, incremental, y, validation)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
+            if validation is not None:
+                X_val, y_val, Y_val = validation
+                self.validation_scores_ = [self._score(X_val, y_val)]
+                self.validation_loss_curve_ = [self._validation_loss(X_val, Y_val)]
 
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError(
@@ -265,6 +280,30 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _prepare_validation(self, validation_data, dtype):
+        """(X_val, y_val as given, y_val as the engine's target matrix)."""
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
+        if sp.issparse(X_val):
+            X_val = X_val.toarray()
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        check_consistent_length(X_val, y_val)
+        if X_val.shape[0] < 1:
+            raise ValueError("validation_data must hold at least one sample")
+        Y_val = self._target_matrix(y_val, dtype)
+        if Y_val.shape[1] != self.n_outputs_:
+            raise ValueError(f"y_val has {Y_val.shape[1]} outputs, the training targets "
+                             f"{self.n_outputs_}")
+        return np.ascontiguousarray(X_val), y_val, Y_val
+
+    def _validation_loss(self, X_val, Y_val, sample_weight=None):
+        """Loss on validation data, as loss_curve_ measures the training loss."""
+        engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype)
+        return engine.loss(self.coefs_, self.intercepts_, X_val, Y_val, sample_weight)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         shapes = [c.shape for c in self.coefs_] + [b.shape for b in self.intercepts_]
@@ -291,7 +330,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
             p.ravel()[...] = opt_res.x[lo:hi]
 
-    def _fit_stochastic(self, X, Y, sample_weight, incremental, y):
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None):
         """Epochs of minibatch training, one C call each. Y is y as a float
         matrix of X's dtype; y (as validated) stratifies the validation split
         exactly as scikit-learn does."""
@@ -310,7 +349,12 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if early_stopping:
+        if validation is not None:
+            # Explicit validation data replaces the held-out split.
+            X_train, Y_train, sw_train = X, Y, sample_weight
+            X_val, y_val, Y_val = validation
+            sw_val = None
+        elif early_stopping:
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
             stratify = y if should_stratify else None
             if sample_weight is None:
@@ -331,7 +375,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             Y_train = np.ascontiguousarray(Y_train)
         else:
             X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val = y_val = sw_val = None
+            X_val = y_val = Y_val = sw_val = None
+        if X_val is not None:
+            if getattr(self, "validation_loss_curve_", None) is None:
+                self.validation_loss_curve_ = []
+            if getattr(self, "validation_scores_", None) is None:
+                self.validation_scores_ = []
+            val_engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X.dtype)
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
@@ -364,6 +414,11 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if X_val is not None:
+                    if not early_stopping:  # early stopping has recorded the score
+                        self.validation_scores_.append(self._score(X_val, y_val, sw_val))
+                    self.validation_loss_curve_.append(val_engine.loss(
+                        self.coefs_, self.intercepts_, X_val, Y_val, sw_val))
                 opt["lr"].iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -535,6 +590,11 @@ _ATTRIBUTES_DOC = """
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     __doc__ = f"""Multi-layer perceptron classifier, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
@@ -542,9 +602,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     options and random_state; training runs an epoch per C call.
 
     Parameters
-    ----------{_COMMON_DOC}{_ATTRIBUTES_DOC}
+    ----------{_COMMON_DOC}
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying the sample weights: a dict
+        {{label: weight}}, or 'balanced' for n_samples / (n_classes *
+        bincount(y)) (not with partial_fit, which sees one batch at a time).
+{_ATTRIBUTES_DOC}
     classes_ : ndarray
         Class labels.
+    validation_loss_curve_ : list of float or None
+        Loss on the validation data after each epoch (with early_stopping
+        or validation_data).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -553,7 +621,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform"):
+                 init="glorot_uniform", class_weight=None):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -573,6 +642,26 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _validation_targets(self, Y_val):
         return self._label_binarizer.inverse_transform(Y_val)
+
+    def _target_matrix(self, y, dtype):
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"y_val has classes not seen in training: {list(unknown)}")
+        Y = self._label_binarizer.transform(y).astype(dtype)
+        return Y.reshape(len(Y), -1)
+
+    def _weights_with_classes(self, y, sample_weight, incremental):
+        """sample_weight times the class weights of y's labels."""
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' needs the whole training set; it is not supported "
+                "by partial_fit. Pass a dict of class weights instead.")
+        weights = compute_sample_weight(self.class_weight, y)
+        if sample_weight is not None:
+            weights = weights * np.asarray(sample_weight, dtype=np.float64)
+        return weights
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -603,7 +692,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -614,13 +703,19 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        validation_data : tuple (X_val, y_val), default=None
+            Data to score after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``); with ``early_stopping=True`` it
+            replaces the ``validation_fraction`` split.
 
         Returns
         -------
         self : MLPClassifier
             The fitted model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        sample_weight = self._weights_with_classes(y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -653,6 +748,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
+        sample_weight = self._weights_with_classes(y, sample_weight, incremental=True)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _predict(self, X, check_input=True):
@@ -784,6 +880,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def _validation_targets(self, Y_val):
         return Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
 
+    def _target_matrix(self, y, dtype):
+        Y = np.asarray(y, dtype=dtype)
+        return np.ascontiguousarray(Y.reshape(len(Y), -1))
+
     def _validate_input(self, X, y, incremental, reset):
         if self.loss == "poisson" and self.out_activation not in (None, "identity"):
             raise ValueError("loss='poisson' uses its log link (exp) as output activation; "
@@ -797,7 +897,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -808,13 +908,18 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        validation_data : tuple (X_val, y_val), default=None
+            Data to score after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``); with ``early_stopping=True`` it
+            replaces the ``validation_fraction`` split.
 
         Returns
         -------
         self : MLPRegressor
             The fitted model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

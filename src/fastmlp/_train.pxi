@@ -223,6 +223,43 @@ cdef class MLPEngine:
         memcpy(dst, src, self.n_params * self.dtype.itemsize)
         return loss, grad
 
+    def loss(self, list coefs, list intercepts, X, Y, sample_weight):
+        """Loss of X's rows against Y (forward passes only, in chunks)."""
+        X = self._rows(X, "X")
+        cdef Py_ssize_t n = X.shape[0]
+        if n < 1:
+            raise ValueError("the loss needs at least one row")
+        Y = self._targets(Y, n)
+        sample_weight = self._weights(sample_weight, n)
+        cdef void **pc = self._pointers(coefs, True, False)
+        cdef void **pi = NULL
+        try:
+            pi = self._pointers(intercepts, False, False)
+        except Exception:
+            free(pc)
+            raise
+        cdef const void *px = cnp.PyArray_DATA(X)
+        cdef const void *py = cnp.PyArray_DATA(Y)
+        cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
+        cdef int64_t ldx = X.shape[1]
+        cdef double loss = 0.0
+        cdef fm_status status
+        cdef int threads = _n_threads
+        cdef bint single = self.dtype.itemsize == 4
+        with nogil:
+            if single:
+                status = fm_mlp_loss_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                                         <const float *>px, ldx, <const float *>py,
+                                         <const float *>psw, n, self.ws, threads, &loss)
+            else:
+                status = fm_mlp_loss_f64(&self.net, <double *const *>pc, <double *const *>pi,
+                                         <const double *>px, ldx, <const double *>py,
+                                         <const double *>psw, n, self.ws, threads, &loss)
+        free(pc)
+        free(pi)
+        _raise_status(status, "loss")
+        return loss
+
     def predict(self, list coefs, list intercepts, X):
         """Output-layer activations of X's rows (probabilities for classifiers)."""
         X = self._rows(X, "X")
