@@ -9,12 +9,29 @@
 #include "internal.h"
 #include "train.h"
 
+/* splitmix64: a small, fast, well-mixed generator for dropout masks. */
+static inline uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform double in [0, 1) from the top 53 bits. */
+static inline double next_uniform(uint64_t *state)
+{
+    return (double)(next_random(state) >> 11) * 0x1.0p-53;
+}
+
 struct fm_mlp_workspace {
     int64_t max_rows;
     size_t elem;
     void *act[FM_MLP_MAX_LAYERS + 1];   /* act[0]: the gathered input rows */
     void *pre[FM_MLP_MAX_LAYERS + 1];   /* pre-activations, where the derivative needs them */
     void *delta[FM_MLP_MAX_LAYERS + 1]; /* delta[l], l = 1..L */
+    void *mask[FM_MLP_MAX_LAYERS + 1];  /* dropout: 0 or 1 / (1 - rate) per unit */
+    void *drop[FM_MLP_MAX_LAYERS + 1];  /* dropout: act * mask, the next layer's input */
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
@@ -43,10 +60,13 @@ static int valid_network(const fm_mlp *net)
     for (int l = 0; l <= net->n_layers; l++)
         if (net->units[l] < 1)
             return 0;
-    for (int l = 0; l + 1 < net->n_layers; l++)
+    for (int l = 0; l + 1 < net->n_layers; l++) {
         if ((unsigned)net->hidden[l].kind >= FM_ACT_COUNT ||
             net->hidden[l].kind == FM_ACT_SOFTMAX || net->hidden[l].kind == FM_ACT_HEAVISIDE)
             return 0;
+        if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
+            return 0;
+    }
     return 1;
 }
 
@@ -64,8 +84,8 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[3 * (FM_MLP_MAX_LAYERS + 1) + 3];
-    void **slots[3 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    int64_t sizes[5 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    void **slots[5 * (FM_MLP_MAX_LAYERS + 1) + 3];
     int count = 0;
     for (int l = 0; l <= L; l++) {
         sizes[count] = max_rows * net->units[l];
@@ -77,6 +97,12 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
             sizes[count] = max_rows * net->units[l];
             slots[count++] = &ws->pre[l];
+        }
+        if (l >= 1 && l < L && net->dropout[l - 1] > 0.0) {
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->mask[l];
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->drop[l];
         }
     }
     sizes[count] = max_rows * net->units[L];

@@ -54,6 +54,10 @@ typedef struct {
     fm_regression_loss_kind loss;
     double loss_param;                    /* huber's delta */
     double alpha;                         /* L2 penalty */
+    /* Inverted dropout on the output of hidden layer l + 1 (0 <= rate < 1),
+     * in training epochs only: kept units are scaled by 1 / (1 - rate), so
+     * prediction and the L-BFGS / validation losses use the plain network. */
+    double dropout[FM_MLP_MAX_LAYERS];
 } fm_mlp;
 
 /* Optimizer settings and state for one epoch. */
@@ -85,6 +89,8 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
 /*
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into
  * X's rows, or NULL for 0..n-1), each followed by an optimizer step.
+ * `seed` drives the dropout masks (unused without dropout): the same seed
+ * gives the same masks.
  * *loss_sum receives sum over minibatches of (minibatch loss x its rows), as
  * scikit-learn accumulates it. `stop` (may be NULL) is polled between
  * minibatches; when it becomes non-zero the epoch ends early with
@@ -95,12 +101,12 @@ fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const 
                            const float *X, int64_t ldx, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           const volatile int *stop, double *loss_sum);
+                           uint64_t seed, const volatile int *stop, double *loss_sum);
 fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
                            const double *X, int64_t ldx, const double *Y, const double *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           const volatile int *stop, double *loss_sum);
+                           uint64_t seed, const volatile int *stop, double *loss_sum);
 
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
  * rows), for L-BFGS. */

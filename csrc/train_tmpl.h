@@ -12,17 +12,23 @@
 #define ACT(ws, l) ((T *)(ws)->act[l])
 #define PRE(ws, l) ((T *)(ws)->pre[l])
 #define DELTA(ws, l) ((T *)(ws)->delta[l])
+#define MASK(ws, l) ((T *)(ws)->mask[l])
+#define DROP(ws, l) ((T *)(ws)->drop[l])
+
+/* Dropout applies to hidden layer l (1..L-1) in this pass. */
+#define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
 
 /*
  * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
  * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
  * fused into the dense layer; the others keep their pre-activation in PRE,
- * which their derivative needs.
+ * which their derivative needs. With `rng` (training), hidden layers with
+ * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
  */
 static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               const T *x, int64_t ldx, int64_t nb, fm_mlp_workspace *ws,
-                              T *out, int n_threads)
+                              T *out, int n_threads, uint64_t *rng)
 {
     const int L = net->n_layers;
     const T *in = x;
@@ -63,6 +69,17 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
         }
         in = dst;
         ld_in = n;
+        if (!last && DROPOUT_ON(net, rng, l + 1)) {
+            /* Inverted dropout: keep with probability 1 - rate, scaled up. */
+            const double rate = net->dropout[l];
+            const T scale = (T)(1.0 / (1.0 - rate));
+            T *mask = MASK(ws, l + 1), *dropped = DROP(ws, l + 1);
+            for (int64_t i = 0; i < nb * n; i++) {
+                mask[i] = next_uniform(rng) >= rate ? scale : (T)0;
+                dropped[i] = dst[i] * mask[i];
+            }
+            in = dropped;
+        }
     }
     return FM_OK;
 }
@@ -208,10 +225,10 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      const T *x, int64_t ldx, const T *y, const T *sw,
                                      int64_t nb, fm_mlp_workspace *ws, int n_threads,
-                                     double *loss)
+                                     uint64_t *rng, double *loss)
 {
     const int L = net->n_layers;
-    fm_status st = FN(forward_)(net, coefs, intercepts, x, ldx, nb, ws, NULL, n_threads);
+    fm_status st = FN(forward_)(net, coefs, intercepts, x, ldx, nb, ws, NULL, n_threads, rng);
     if (st != FM_OK)
         return st;
 
@@ -234,7 +251,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     int64_t w_offset = b_offset;
     for (int l = L - 1; l >= 0; l--) {
         const int64_t fan_in = net->units[l], fan_out = net->units[l + 1];
-        const T *a_in = l == 0 ? x : ACT(ws, l);
+        /* The layer's actual input: after dropout where it was applied. */
+        const T *a_in = l == 0 ? x : (DROPOUT_ON(net, rng, l) ? DROP(ws, l) : ACT(ws, l));
         const int64_t ld_in = l == 0 ? ldx : fan_in;
         const T *d = DELTA(ws, l + 1);
         w_offset -= fan_in * fan_out;
@@ -266,6 +284,11 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                               fan_out, w, fan_out, (T)0, d_prev, fan_in);
             if (st != FM_OK)
                 return st;
+            if (DROPOUT_ON(net, rng, l)) {
+                const T *mask = MASK(ws, l);
+                for (int64_t i = 0; i < nb * fan_in; i++)
+                    d_prev[i] = d_prev[i] * mask[i];
+            }
             FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
                                    d_prev);
         }
@@ -301,8 +324,9 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                             const T *X, int64_t ldx, const T *Y, const T *sw,
                             const int64_t *order, int64_t n, int64_t batch_size,
                             fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                            const volatile int *stop, double *loss_sum)
+                            uint64_t seed, const volatile int *stop, double *loss_sum)
 {
+    uint64_t rng = seed;
     const int64_t d = net->units[0], n_out = net->units[net->n_layers];
     if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T))
         return FM_ERR_ARGUMENT;
@@ -332,7 +356,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         double batch_loss;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, xb, ldxb, yb, swb, nb, ws,
-                                           n_threads, &batch_loss);
+                                           n_threads, &rng, &batch_loss);
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
@@ -348,7 +372,8 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
 {
     if (n > ws->max_rows || ws->elem != sizeof(T))
         return FM_ERR_ARGUMENT;
-    return FN(loss_grad_rows_)(net, coefs, intercepts, X, ldx, Y, sw, n, ws, n_threads, loss);
+    return FN(loss_grad_rows_)(net, coefs, intercepts, X, ldx, Y, sw, n, ws, n_threads, NULL,
+                               loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
@@ -365,7 +390,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const T *swb = sw != NULL ? sw + start : NULL;
         fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws, NULL,
-                                    n_threads);
+                                    n_threads, NULL);
         if (st != FM_OK)
             return st;
         const double chunk_weight = FN(weight_sum_)(swb, nb);
@@ -391,7 +416,7 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
     for (int64_t start = 0; start < n; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws,
-                                    out + start * n_out, n_threads);
+                                    out + start * n_out, n_threads, NULL);
         if (st != FM_OK)
             return st;
     }
@@ -402,6 +427,9 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
 #undef ACT
 #undef PRE
 #undef DELTA
+#undef MASK
+#undef DROP
+#undef DROPOUT_ON
 #undef T
 #undef SUF
 #undef T_EPS

@@ -377,3 +377,71 @@ def test_validation_data_curves_and_early_stopping():
         MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=X_val)
     with pytest.raises(ValueError, match="X has 10 features"):
         MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=(X_val[:, :10], y_val))
+
+
+# --- dropout ----------------------------------------------------------------------
+
+def _splitmix64_uniforms(seed, count):
+    """The C engine's mask generator (csrc/train.c), in Python."""
+    mask64 = (1 << 64) - 1
+    state = seed
+    out = []
+    for _ in range(count):
+        state = (state + 0x9E3779B97F4A7C15) & mask64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+        z ^= z >> 31
+        out.append((z >> 11) * 2.0 ** -53)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+def test_dropout_step_matches_numpy(activation):
+    """One SGD step with dropout equals the same step written in NumPy with
+    the same masks: the forward pass, the scaling and the backward pass."""
+    from fastmlp import reference
+    from fastmlp._kernels import MLPEngine
+
+    rng = np.random.default_rng(0)
+    n, rate, lr, seed = 6, 0.4, 0.1, 12345
+    X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+    W0, b0 = rng.normal(size=(3, 5)), rng.normal(size=5)
+    W1, b1 = rng.normal(size=(5, 2)), rng.normal(size=2)
+    engine = MLPEngine([3, 5, 2], [(activation, {})], "regression", ("identity", {}),
+                       "squared_error", 1.0, 0.0, n, np.float64, [rate])
+    coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
+    velocity = np.zeros(3 * 5 + 5 * 2 + 5 + 2)
+    engine.epoch(coefs, intercepts, X, Y, None, None, n, "sgd", lr, 0.0, False, 0.9, 0.999,
+                 1e-8, 0, velocity, None, seed)
+
+    z1 = X @ W0 + b0
+    a1 = reference.activation(z1, activation)
+    keep = _splitmix64_uniforms(seed, n * 5).reshape(n, 5) >= rate
+    mask = keep / (1 - rate)
+    d1 = a1 * mask
+    delta2 = d1 @ W1 + b1 - Y
+    delta1 = reference.activation_grad(z1, activation, (delta2 @ W1.T) * mask)
+    expected = [W0 - lr * X.T @ delta1 / n, W1 - lr * d1.T @ delta2 / n]
+    expected_b = [b0 - lr * delta1.sum(0) / n, b1 - lr * delta2.sum(0) / n]
+    for got, want in zip(coefs + intercepts, expected + expected_b):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert 0 < keep.mean() < 1
+
+
+def test_dropout_is_reproducible_and_off_at_predict():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    params = dict(hidden_layer_sizes=(40,), dropout=0.3, max_iter=5, random_state=0)
+    a = MLPClassifier(**params).fit(X, y)
+    b = MLPClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))  # no masks at predict
+    c = MLPClassifier(**{**params, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+    with pytest.raises(ValueError, match="dropout needs a stochastic solver"):
+        MLPClassifier(dropout=0.2, solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="dropout has 1 entries but there are 2 hidden layers"):
+        MLPClassifier(hidden_layer_sizes=(5, 5), dropout=[0.1]).fit(X, y)
+    with pytest.raises(ValueError, match="'dropout' parameter"):
+        MLPClassifier(dropout=1.0).fit(X, y)

@@ -1,5 +1,5 @@
 # Declarations of the C kernel layer (csrc/fastmlp.h) for Cython.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "fastmlp.h" nogil:
     ctypedef enum fm_status:
@@ -129,6 +129,7 @@ cdef extern from "train.h" nogil:
         fm_regression_loss_kind loss
         double loss_param
         double alpha
+        double dropout[FM_MLP_MAX_LAYERS]
 
     ctypedef enum fm_optimizer_kind:
         FM_OPT_SGD
@@ -156,12 +157,12 @@ cdef extern from "train.h" nogil:
                                const float *X, int64_t ldx, const float *Y, const float *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               const int *stop, double *loss_sum)
+                               uint64_t seed, const int *stop, double *loss_sum)
     fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
                                const double *X, int64_t ldx, const double *Y, const double *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               const int *stop, double *loss_sum)
+                               uint64_t seed, const int *stop, double *loss_sum)
     fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
                                    float *const *intercepts, const float *X, int64_t ldx,
                                    const float *Y, const float *sw, int64_t n,

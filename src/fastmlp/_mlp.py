@@ -111,13 +111,15 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(_INITS)],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     }
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
-                 validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init):
+                 validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
+                 dropout):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -143,6 +145,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.init = init
+        self.dropout = dropout
 
     # -- the network --------------------------------------------------------
 
@@ -160,17 +163,35 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                     f"activation entries must be among {sorted(_HIDDEN_ACTIVATIONS)}, got {a!r}")
         return acts
 
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of each hidden layer, validated."""
+        if isinstance(self.dropout, Real):
+            rates = [float(self.dropout)] * n_hidden
+        else:
+            rates = [float(r) for r in self.dropout]
+            if len(rates) != n_hidden:
+                raise ValueError(f"dropout has {len(rates)} entries but there are {n_hidden} "
+                                 "hidden layers")
+        if not all(0.0 <= r < 1.0 for r in rates):
+            raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}")
+        if any(rates) and self.solver == "lbfgs":
+            raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
+                             "the loss random, which L-BFGS's line search cannot use")
+        return rates
+
     @abstractmethod
     def _output_spec(self):
         """(engine output kind, (out activation, params), loss, loss parameter)."""
 
-    def _engine(self, max_rows, dtype):
-        """A C engine for this network with a workspace of `max_rows` rows."""
+    def _engine(self, max_rows, dtype, training=False):
+        """A C engine for this network with a workspace of `max_rows` rows
+        (with dropout buffers for training)."""
         units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
         hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
         output, out_act, loss, loss_param = self._output_spec()
+        dropout = self._dropout_rates(len(units) - 2) if training else None
         return MLPEngine(units, hidden, output, out_act, loss, loss_param, self.alpha,
-                         max_rows, self.coefs_[0].dtype)
+                         max_rows, self.coefs_[0].dtype, dropout)
 
     def _init_coef(self, fan_in, fan_out, dtype, activation):
         """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
@@ -234,6 +255,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         self._hidden_activations(len(hidden_layer_sizes))  # validate before any work
+        use_dropout = any(self._dropout_rates(len(hidden_layer_sizes)))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -266,7 +288,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, incremental, y, validation)
+            self._fit_stochastic(X, Y, sample_weight, incremental, y, validation, use_dropout)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
             if validation is not None:
@@ -330,7 +352,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
             p.ravel()[...] = opt_res.x[lo:hi]
 
-    def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None):
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None,
+                        use_dropout=False):
         """Epochs of minibatch training, one C call each. Y is y as a float
         matrix of X's dtype; y (as validated) stratifies the validation split
         exactly as scikit-learn does."""
@@ -392,7 +415,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 warnings.warn("Got `batch_size` less than 1 or larger than "
                               "sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        engine = self._engine(batch_size, X.dtype)
+        engine = self._engine(batch_size, X.dtype, training=True)
 
         try:
             self.n_iter_ = 0
@@ -401,11 +424,15 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                     order = sample_idx
+                # Dropout masks come from a seed drawn only when dropout is on,
+                # so that without it the random stream is scikit-learn's.
+                seed = (int(self._random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
+                        if use_dropout else 0)
                 loss_sum, opt["t"] = engine.epoch(
                     self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
                     batch_size, self.solver, opt["lr"].learning_rate, self.momentum,
                     self.nesterovs_momentum, self.beta_1, self.beta_2, self.epsilon, opt["t"],
-                    opt["a"], opt["b"])
+                    opt["a"], opt["b"], seed)
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / X_train.shape[0]
                 self.t_ += n_samples
@@ -567,6 +594,11 @@ _COMMON_DOC = """
         for logistic, 6 otherwise) and draws the same numbers from the same
         random_state. The He variants suit relu-family activations and start
         the intercepts at zero.
+    dropout : float or list of float, default=0.0
+        Inverted dropout rate of the hidden layers (one rate, or one per
+        hidden layer), in [0, 1): during training each hidden unit is dropped
+        with this probability and the kept ones scaled by 1 / (1 - rate);
+        prediction uses the whole network. Stochastic solvers only.
 """
 
 _ATTRIBUTES_DOC = """
@@ -621,7 +653,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", class_weight=None):
+                 init="glorot_uniform", dropout=0.0, class_weight=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -631,7 +663,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init)
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
+            dropout=dropout)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -855,7 +888,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", out_activation=None, huber_delta=1.0):
+                 init="glorot_uniform", dropout=0.0, out_activation=None, huber_delta=1.0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -864,7 +897,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, init=init)
+            max_fun=max_fun, init=init, dropout=dropout)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

@@ -43,7 +43,7 @@ cdef class MLPEngine:
     cdef readonly Py_ssize_t n_params
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
-                  max_rows, dtype):
+                  max_rows, dtype, dropout=None):
         self.ws = NULL
         units = [int(u) for u in units]
         if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
@@ -56,6 +56,11 @@ cdef class MLPEngine:
             self.net.units[i] = u
         for i, (name, params) in enumerate(hidden):
             self.net.hidden[i] = _parse_activation(name, dict(params), "activation")
+        rates = [0.0] * len(hidden) if dropout is None else [float(r) for r in dropout]
+        if len(rates) != len(hidden) or not all(0.0 <= r < 1.0 for r in rates):
+            raise ValueError(f"dropout needs one rate in [0, 1) per hidden layer, got {dropout}")
+        for i, r in enumerate(rates):
+            self.net.dropout[i] = r
         self.net.output = _OUTPUTS[output]
         name, params = out_activation
         self.net.out_activation = _parse_activation(name, dict(params), "out_activation")
@@ -121,7 +126,7 @@ cdef class MLPEngine:
 
     def epoch(self, list coefs, list intercepts, X, Y, sample_weight, order, Py_ssize_t batch_size,
               str solver, double learning_rate, double momentum, bint nesterov, double beta_1,
-              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b):
+              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b, seed=0):
         """Run one epoch (see fm_mlp_epoch). Returns (loss_sum, t)."""
         X = self._rows(X, "X")
         cdef Py_ssize_t n = X.shape[0]
@@ -162,6 +167,7 @@ cdef class MLPEngine:
         cdef const int64_t *pord = <const int64_t *>cnp.PyArray_DATA(order) if order is not None else NULL
         cdef int64_t ldx = X.shape[1]
         cdef double loss_sum = 0.0
+        cdef uint64_t rng_seed = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
         cdef fm_status status
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
@@ -170,12 +176,12 @@ cdef class MLPEngine:
                 status = fm_mlp_epoch_f32(&self.net, <float *const *>pc, <float *const *>pi,
                                           <const float *>px, ldx, <const float *>py,
                                           <const float *>psw, pord, n, batch_size, &opt,
-                                          self.ws, threads, NULL, &loss_sum)
+                                          self.ws, threads, rng_seed, NULL, &loss_sum)
             else:
                 status = fm_mlp_epoch_f64(&self.net, <double *const *>pc, <double *const *>pi,
                                           <const double *>px, ldx, <const double *>py,
                                           <const double *>psw, pord, n, batch_size, &opt,
-                                          self.ws, threads, NULL, &loss_sum)
+                                          self.ws, threads, rng_seed, NULL, &loss_sum)
         free(pc)
         free(pi)
         _raise_status(status, "training epoch")
