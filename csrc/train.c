@@ -70,7 +70,8 @@ static int valid_network(const fm_mlp *net)
     return 1;
 }
 
-fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size)
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows)
 {
     if (!valid_network(net) || max_rows < 1 ||
         (elem_size != sizeof(float) && elem_size != sizeof(double)))
@@ -88,8 +89,10 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     void **slots[5 * (FM_MLP_MAX_LAYERS + 1) + 3];
     int count = 0;
     for (int l = 0; l <= L; l++) {
-        sizes[count] = max_rows * net->units[l];
-        slots[count++] = &ws->act[l];
+        if (l > 0 || gather_rows) {
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->act[l];
+        }
         if (l >= 1) {
             sizes[count] = max_rows * net->units[l];
             slots[count++] = &ws->delta[l];

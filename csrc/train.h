@@ -19,7 +19,7 @@
  *
  * Layout: a network of L weight layers has widths units[0..L]; W[l] is
  * (units[l], units[l+1]) row-major, b[l] is (units[l+1],). Inputs X are
- * (n, units[0]) rows with leading dimension ldx; targets Y are (n, units[L])
+ * (n, units[0]), dense rows or CSR (fm_input); targets Y are (n, units[L])
  * contiguous; sample weights (n,) or NULL. The flat gradient and optimizer
  * state follow scikit-learn's parameter order: W[0..L-1] then b[0..L-1].
  */
@@ -60,6 +60,16 @@ typedef struct {
     double dropout[FM_MLP_MAX_LAYERS];
 } fm_mlp;
 
+/* The training or prediction inputs: dense rows, or a CSR matrix whose
+ * first-layer products are computed sparse x dense (never densified). */
+typedef struct {
+    const void *dense;       /* (n, units[0]) rows with leading dimension ld, or NULL */
+    int64_t ld;
+    const int64_t *indptr;   /* CSR, when dense == NULL: row r's values are */
+    const int64_t *indices;  /* data[indptr[r] .. indptr[r+1]), in columns indices[...] */
+    const void *data;
+} fm_input;
+
 /* Optimizer settings and state for one epoch. */
 typedef enum { FM_OPT_SGD = 0, FM_OPT_ADAM = 1 } fm_optimizer_kind;
 
@@ -79,8 +89,12 @@ typedef struct {
 typedef struct fm_mlp_workspace fm_mlp_workspace;
 
 /* NULL if the allocation fails or the network is invalid. elem_size is
- * sizeof(float) or sizeof(double). */
-fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size);
+ * sizeof(float) or sizeof(double). gather_rows: reserve the (max_rows,
+ * units[0]) buffer into which epochs gather shuffled dense input rows; not
+ * needed for sparse input, prediction, losses or unshuffled epochs (with
+ * many features it would be the largest buffer by far). */
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows);
 void fm_mlp_workspace_free(fm_mlp_workspace *ws);
 int64_t fm_mlp_n_params(const fm_mlp *net);
 /* The flat gradient of the last fm_mlp_loss_grad / minibatch (n_params). */
@@ -98,12 +112,12 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
  */
 #define FM_ERR_INTERRUPTED 10
 fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                           const float *X, int64_t ldx, const float *Y, const float *sw,
+                           const fm_input *X, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                            uint64_t seed, const volatile int *stop, double *loss_sum);
 fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
-                           const double *X, int64_t ldx, const double *Y, const double *sw,
+                           const fm_input *X, const double *Y, const double *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                            uint64_t seed, const volatile int *stop, double *loss_sum);
@@ -111,30 +125,30 @@ fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *cons
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
  * rows), for L-BFGS. */
 fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
-                               float *const *intercepts, const float *X, int64_t ldx,
+                               float *const *intercepts, const fm_input *X,
                                const float *Y, const float *sw, int64_t n,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
 fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
-                               double *const *intercepts, const double *X, int64_t ldx,
+                               double *const *intercepts, const fm_input *X,
                                const double *Y, const double *sw, int64_t n,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* Loss (as in the epochs, L2 term included) of n rows, forward passes only,
  * in chunks of the workspace's max_rows: for validation data. */
 fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                          const float *X, int64_t ldx, const float *Y, const float *sw,
+                          const fm_input *X, const float *Y, const float *sw,
                           int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
 fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
-                          const double *X, int64_t ldx, const double *Y, const double *sw,
+                          const fm_input *X, const double *Y, const double *sw,
                           int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* Output-layer activations (probabilities for classifiers) of n rows into
  * out (n, units[L]), in chunks of the workspace's max_rows. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                             const float *X, int64_t ldx, int64_t n, float *out,
+                             const fm_input *X, int64_t n, float *out,
                              fm_mlp_workspace *ws, int n_threads);
 fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
-                             double *const *intercepts, const double *X, int64_t ldx,
+                             double *const *intercepts, const fm_input *X,
                              int64_t n, double *out, fm_mlp_workspace *ws, int n_threads);
 
 #ifdef __cplusplus

@@ -19,6 +19,60 @@
 #define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
 
 /*
+ * The rows of one minibatch or chunk: dense rows (gathered or in place), or
+ * rows of a CSR matrix, rows[i] (or first + i) for the batch's row i.
+ */
+typedef struct {
+    const T *x;
+    int64_t ldx;
+    const int64_t *indptr, *indices;
+    const T *data;
+    const int64_t *rows;
+    int64_t first;
+} FN(batch_);
+
+static inline int64_t FN(batch_row_)(const FN(batch_) *b, int64_t i)
+{
+    return b->rows != NULL ? b->rows[i] : b->first + i;
+}
+
+/* out (nb, n) = X_batch @ W + bias for CSR rows: each stored value adds a
+ * scaled row of W, so the cost is nnz x n, not nb x d x n. */
+static void FN(sparse_dense_)(const FN(batch_) *b, int64_t nb, const T *w, const T *bias,
+                              int64_t n, T *out)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        T *o = out + i * n;
+        for (int64_t j = 0; j < n; j++)
+            o[j] = bias != NULL ? bias[j] : (T)0;
+        const int64_t r = FN(batch_row_)(b, i);
+        for (int64_t p = b->indptr[r]; p < b->indptr[r + 1]; p++) {
+            const T v = b->data[p];
+            const T *wr = w + b->indices[p] * n;
+            for (int64_t j = 0; j < n; j++)
+                o[j] += v * wr[j];
+        }
+    }
+}
+
+/* gw (d, n) = X_batch^T @ delta for CSR rows (gw zeroed first). */
+static void FN(sparse_t_dense_)(const FN(batch_) *b, int64_t nb, int64_t d, const T *delta,
+                                int64_t n, T *gw)
+{
+    memset(gw, 0, (size_t)(d * n) * sizeof(T));
+    for (int64_t i = 0; i < nb; i++) {
+        const int64_t r = FN(batch_row_)(b, i);
+        const T *di = delta + i * n;
+        for (int64_t p = b->indptr[r]; p < b->indptr[r + 1]; p++) {
+            const T v = b->data[p];
+            T *g = gw + b->indices[p] * n;
+            for (int64_t j = 0; j < n; j++)
+                g[j] += v * di[j];
+        }
+    }
+}
+
+/*
  * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
  * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
@@ -27,12 +81,12 @@
  * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
  */
 static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                              const T *x, int64_t ldx, int64_t nb, fm_mlp_workspace *ws,
+                              const FN(batch_) *xb, int64_t nb, fm_mlp_workspace *ws,
                               T *out, int n_threads, uint64_t *rng)
 {
     const int L = net->n_layers;
-    const T *in = x;
-    int64_t ld_in = ldx;
+    const T *in = xb->x;
+    int64_t ld_in = xb->ldx;
     for (int l = 0; l < L; l++) {
         const int64_t k = net->units[l], n = net->units[l + 1];
         const int last = l == L - 1;
@@ -49,8 +103,14 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
         } else {
             act = net->out_activation;
         }
-        fm_status st;
-        if (PRE(ws, l + 1) != NULL && !last) {
+        fm_status st = FM_OK;
+        if (l == 0 && xb->x == NULL) {
+            /* Sparse input: the product, then the activation in place. */
+            T *z = PRE(ws, 1) != NULL && !last ? PRE(ws, 1) : dst;
+            FN(sparse_dense_)(xb, nb, coefs[0], intercepts[0], n, z);
+            if (act.kind != FM_ACT_IDENTITY)
+                FN(fm_activation_forward_)(act, nb, n, z, n, dst, n);
+        } else if (PRE(ws, l + 1) != NULL && !last) {
             st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
                                        coefs[l], n, intercepts[l], (fm_activation){FM_ACT_IDENTITY, 0.0},
                                        PRE(ws, l + 1), n);
@@ -223,12 +283,12 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
  * in the workspace.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                     const T *x, int64_t ldx, const T *y, const T *sw,
+                                     const FN(batch_) *xb, const T *y, const T *sw,
                                      int64_t nb, fm_mlp_workspace *ws, int n_threads,
                                      uint64_t *rng, double *loss)
 {
     const int L = net->n_layers;
-    fm_status st = FN(forward_)(net, coefs, intercepts, x, ldx, nb, ws, NULL, n_threads, rng);
+    fm_status st = FN(forward_)(net, coefs, intercepts, xb, nb, ws, NULL, n_threads, rng);
     if (st != FM_OK)
         return st;
 
@@ -252,15 +312,19 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     for (int l = L - 1; l >= 0; l--) {
         const int64_t fan_in = net->units[l], fan_out = net->units[l + 1];
         /* The layer's actual input: after dropout where it was applied. */
-        const T *a_in = l == 0 ? x : (DROPOUT_ON(net, rng, l) ? DROP(ws, l) : ACT(ws, l));
-        const int64_t ld_in = l == 0 ? ldx : fan_in;
+        const T *a_in = l == 0 ? xb->x : (DROPOUT_ON(net, rng, l) ? DROP(ws, l) : ACT(ws, l));
+        const int64_t ld_in = l == 0 ? xb->ldx : fan_in;
         const T *d = DELTA(ws, l + 1);
         w_offset -= fan_in * fan_out;
         T *gw = grad + w_offset;
-        st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 1, 0, fan_in, fan_out, nb, (T)1, a_in,
-                          ld_in, d, fan_out, (T)0, gw, fan_out);
-        if (st != FM_OK)
-            return st;
+        if (a_in == NULL) {
+            FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
+        } else {
+            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 1, 0, fan_in, fan_out, nb, (T)1, a_in,
+                              ld_in, d, fan_out, (T)0, gw, fan_out);
+            if (st != FM_OK)
+                return st;
+        }
         const T *w = coefs[l];
         for (int64_t i = 0; i < fan_in * fan_out; i++) {
             gw[i] = gw[i] + alpha * w[i];
@@ -320,16 +384,35 @@ static void FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *in
     }
 }
 
+/* The batch view of rows [start, start + nb) of X (in `order` if given). */
+static FN(batch_) FN(rows_of_)(const fm_input *X, const int64_t *order, int64_t start)
+{
+    FN(batch_) b;
+    memset(&b, 0, sizeof(b));
+    if (X->dense != NULL) {
+        b.x = (const T *)X->dense + start * X->ld;
+        b.ldx = X->ld;
+    } else {
+        b.indptr = X->indptr;
+        b.indices = X->indices;
+        b.data = (const T *)X->data;
+        b.rows = order != NULL ? order + start : NULL;
+        b.first = start;
+    }
+    return b;
+}
+
 fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                            const T *X, int64_t ldx, const T *Y, const T *sw,
+                            const fm_input *X, const T *Y, const T *sw,
                             const int64_t *order, int64_t n, int64_t batch_size,
                             fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                             uint64_t seed, const volatile int *stop, double *loss_sum)
 {
     uint64_t rng = seed;
     const int64_t d = net->units[0], n_out = net->units[net->n_layers];
-    if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T))
-        return FM_ERR_ARGUMENT;
+    if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T) ||
+        (order != NULL && X->dense != NULL && ws->act[0] == NULL))
+        return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
     double total = 0.0;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop != NULL && *stop) {
@@ -337,25 +420,29 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             return (fm_status)FM_ERR_INTERRUPTED;
         }
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
-        const T *xb = X + start * ldx, *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
-        int64_t ldxb = ldx;
+        FN(batch_) xb = FN(rows_of_)(X, order, start);
+        const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
         if (order != NULL) {
-            /* Gather the minibatch by index into the preallocated buffers. */
+            /* Gather the minibatch by index into the preallocated buffers
+             * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
             for (int64_t r = 0; r < nb; r++) {
                 const int64_t src = order[start + r];
-                memcpy(xg + r * d, X + src * ldx, (size_t)d * sizeof(T));
+                if (X->dense != NULL)
+                    memcpy(xg + r * d, (const T *)X->dense + src * X->ld, (size_t)d * sizeof(T));
                 memcpy(yg + r * n_out, Y + src * n_out, (size_t)n_out * sizeof(T));
                 if (sw != NULL)
                     swg[r] = sw[src];
             }
-            xb = xg;
-            ldxb = d;
+            if (X->dense != NULL) {
+                xb.x = xg;
+                xb.ldx = d;
+            }
             yb = yg;
             swb = sw != NULL ? swg : NULL;
         }
         double batch_loss;
-        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, xb, ldxb, yb, swb, nb, ws,
+        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, &xb, yb, swb, nb, ws,
                                            n_threads, &rng, &batch_loss);
         if (st != FM_OK)
             return st;
@@ -367,17 +454,18 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
 }
 
 fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                const T *X, int64_t ldx, const T *Y, const T *sw, int64_t n,
+                                const fm_input *X, const T *Y, const T *sw, int64_t n,
                                 fm_mlp_workspace *ws, int n_threads, double *loss)
 {
     if (n > ws->max_rows || ws->elem != sizeof(T))
         return FM_ERR_ARGUMENT;
-    return FN(loss_grad_rows_)(net, coefs, intercepts, X, ldx, Y, sw, n, ws, n_threads, NULL,
+    const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
+    return FN(loss_grad_rows_)(net, coefs, intercepts, &xb, Y, sw, n, ws, n_threads, NULL,
                                loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                           const T *X, int64_t ldx, const T *Y, const T *sw, int64_t n,
+                           const fm_input *X, const T *Y, const T *sw, int64_t n,
                            fm_mlp_workspace *ws, int n_threads, double *loss)
 {
     const int L = net->n_layers;
@@ -389,8 +477,8 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
     for (int64_t start = 0; start < n; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const T *swb = sw != NULL ? sw + start : NULL;
-        fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws, NULL,
-                                    n_threads, NULL);
+        const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
+        fm_status st = FN(forward_)(net, coefs, intercepts, &xb, nb, ws, NULL, n_threads, NULL);
         if (st != FM_OK)
             return st;
         const double chunk_weight = FN(weight_sum_)(swb, nb);
@@ -407,7 +495,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
 }
 
 fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                              const T *X, int64_t ldx, int64_t n, T *out,
+                              const fm_input *X, int64_t n, T *out,
                               fm_mlp_workspace *ws, int n_threads)
 {
     const int64_t n_out = net->units[net->n_layers];
@@ -415,8 +503,9 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
         return FM_ERR_ARGUMENT;
     for (int64_t start = 0; start < n; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
-        fm_status st = FN(forward_)(net, coefs, intercepts, X + start * ldx, ldx, nb, ws,
-                                    out + start * n_out, n_threads, NULL);
+        const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
+        fm_status st = FN(forward_)(net, coefs, intercepts, &xb, nb, ws, out + start * n_out,
+                                    n_threads, NULL);
         if (st != FM_OK)
             return st;
     }

@@ -445,3 +445,17 @@ def test_dropout_is_reproducible_and_off_at_predict():
         MLPClassifier(hidden_layer_sizes=(5, 5), dropout=[0.1]).fit(X, y)
     with pytest.raises(ValueError, match="'dropout' parameter"):
         MLPClassifier(dropout=1.0).fit(X, y)
+
+
+def test_sparse_input_is_never_densified():
+    """2000 x 500000 CSR (a dense copy would take 8 GB): fits and predicts."""
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 2000, 100_000), rng.integers(0, 500_000, 100_000)
+    # (not sp.random: it draws positions without replacement from all 1e9 cells)
+    X = sp.csr_matrix((rng.uniform(size=100_000), (rows, cols)), shape=(2000, 500_000))
+    y = np.asarray(X[:, :50_000].sum(axis=1)).ravel() > 0.05
+    est = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    assert est.coefs_[0].shape == (500_000, 3)
+    assert est.predict(X).shape == (2000,)
+    reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=3).fit(X, y * 1.0)
+    assert np.isfinite(reg.predict(X[:5])).all()

@@ -187,3 +187,22 @@ def test_float32_within_1e3(solver):
                             random_state=0, solver=solver)
     assert ours.coefs_[0].dtype == np.float32
     assert_same_fit(ours, theirs, scale_atol=1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_input(fmt, dtype):
+    """Sparse X goes through C's sparse x dense first layer: same numbers."""
+    import scipy.sparse as sp
+
+    X = sp.random(400, 300, density=0.05, format=fmt, random_state=0, dtype=dtype)
+    y = np.asarray(X[:, :20].sum(axis=1)).ravel() > 0.3
+    w = np.random.default_rng(0).uniform(0.5, 1.5, 400)
+    for params in [dict(), dict(early_stopping=True)]:
+        theirs = sk.MLPClassifier(hidden_layer_sizes=(12,), max_iter=8, random_state=0,
+                                  **params).fit(X, y, sample_weight=w)
+        ours = fastmlp.MLPClassifier(hidden_layer_sizes=(12,), max_iter=8, random_state=0,
+                                     **params).fit(X, y, sample_weight=w)
+        assert_same_fit(ours, theirs, **({} if dtype == np.float64 else {"scale_atol": 1e-3}))
+        np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X),
+                                   rtol=1e-5 if dtype == np.float64 else 1e-3, atol=1e-6)

@@ -131,6 +131,13 @@ cdef extern from "train.h" nogil:
         double alpha
         double dropout[FM_MLP_MAX_LAYERS]
 
+    ctypedef struct fm_input:
+        const void *dense
+        int64_t ld
+        const int64_t *indptr
+        const int64_t *indices
+        const void *data
+
     ctypedef enum fm_optimizer_kind:
         FM_OPT_SGD
         FM_OPT_ADAM
@@ -148,39 +155,40 @@ cdef extern from "train.h" nogil:
     ctypedef struct fm_mlp_workspace:
         pass
 
-    fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size)
+    fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                           int gather_rows)
     void fm_mlp_workspace_free(fm_mlp_workspace *ws)
     int64_t fm_mlp_n_params(const fm_mlp *net)
     void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                               const float *X, int64_t ldx, const float *Y, const float *sw,
+                               const fm_input *X, const float *Y, const float *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                                uint64_t seed, const int *stop, double *loss_sum)
     fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
-                               const double *X, int64_t ldx, const double *Y, const double *sw,
+                               const fm_input *X, const double *Y, const double *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                                uint64_t seed, const int *stop, double *loss_sum)
     fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
-                                   float *const *intercepts, const float *X, int64_t ldx,
+                                   float *const *intercepts, const fm_input *X,
                                    const float *Y, const float *sw, int64_t n,
                                    fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
-                                   double *const *intercepts, const double *X, int64_t ldx,
+                                   double *const *intercepts, const fm_input *X,
                                    const double *Y, const double *sw, int64_t n,
                                    fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                              const float *X, int64_t ldx, const float *Y, const float *sw,
+                              const fm_input *X, const float *Y, const float *sw,
                               int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs,
-                              double *const *intercepts, const double *X, int64_t ldx,
+                              double *const *intercepts, const fm_input *X,
                               const double *Y, const double *sw, int64_t n,
                               fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs,
-                                 float *const *intercepts, const float *X, int64_t ldx,
+                                 float *const *intercepts, const fm_input *X,
                                  int64_t n, float *out, fm_mlp_workspace *ws, int n_threads)
     fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
-                                 double *const *intercepts, const double *X, int64_t ldx,
+                                 double *const *intercepts, const fm_input *X,
                                  int64_t n, double *out, fm_mlp_workspace *ws, int n_threads)

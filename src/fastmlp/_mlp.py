@@ -183,15 +183,16 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     def _output_spec(self):
         """(engine output kind, (out activation, params), loss, loss parameter)."""
 
-    def _engine(self, max_rows, dtype, training=False):
+    def _engine(self, max_rows, dtype, training=False, gather_rows=False):
         """A C engine for this network with a workspace of `max_rows` rows
-        (with dropout buffers for training)."""
+        (with dropout buffers for training, and a buffer to gather shuffled
+        dense rows into when `gather_rows`)."""
         units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
         hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
         output, out_act, loss, loss_param = self._output_spec()
         dropout = self._dropout_rates(len(units) - 2) if training else None
         return MLPEngine(units, hidden, output, out_act, loss, loss_param, self.alpha,
-                         max_rows, self.coefs_[0].dtype, dropout)
+                         max_rows, self.coefs_[0].dtype, dropout, gather_rows)
 
     def _init_coef(self, fan_in, fan_out, dtype, activation):
         """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
@@ -260,9 +261,9 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sp.issparse(X):
-            # The engine's first layer is dense; sparse input is densified
-            # once per fit (memory: the dense copy of X).
-            X = np.ascontiguousarray(X.toarray())
+            # The engine multiplies CSR rows by the first layer's weights
+            # directly (sparse x dense in C): X is never densified.
+            X = X.tocsr()
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
@@ -310,8 +311,6 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         except (TypeError, ValueError):
             raise ValueError("validation_data must be a pair (X_val, y_val)") from None
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
-        if sp.issparse(X_val):
-            X_val = X_val.toarray()
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         check_consistent_length(X_val, y_val)
         if X_val.shape[0] < 1:
@@ -320,7 +319,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if Y_val.shape[1] != self.n_outputs_:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs, the training targets "
                              f"{self.n_outputs_}")
-        return np.ascontiguousarray(X_val), y_val, Y_val
+        X_val = X_val.tocsr() if sp.issparse(X_val) else np.ascontiguousarray(X_val)
+        return X_val, y_val, Y_val
 
     def _validation_loss(self, X_val, Y_val, sample_weight=None):
         """Loss on validation data, as loss_curve_ measures the training loss."""
@@ -394,7 +394,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset.")
             y_val = self._validation_targets(Y_val)
-            X_train = np.ascontiguousarray(X_train)
+            if not sp.issparse(X_train):
+                X_train = np.ascontiguousarray(X_train)
             Y_train = np.ascontiguousarray(Y_train)
         else:
             X_train, Y_train, sw_train = X, Y, sample_weight
@@ -415,7 +416,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 warnings.warn("Got `batch_size` less than 1 or larger than "
                               "sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        engine = self._engine(batch_size, X.dtype, training=True)
+        engine = self._engine(batch_size, X.dtype, training=True,
+                              gather_rows=self.shuffle and not sp.issparse(X_train))
 
         try:
             self.n_iter_ = 0
@@ -504,10 +506,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"],
                               dtype=(np.float64, np.float32), reset=False)
-        if sp.issparse(X):
-            X = X.toarray()
         dtype = self.coefs_[0].dtype
-        X = np.ascontiguousarray(X, dtype=dtype)
+        X = X.tocsr().astype(dtype, copy=False) if sp.issparse(X) else np.ascontiguousarray(X, dtype=dtype)
         coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
         intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
         engine = self._engine(min(max(X.shape[0], 1), _PREDICT_CHUNK), dtype)

@@ -35,6 +35,10 @@ cdef class MLPEngine:
         Rows the workspace holds: the batch size, or n for L-BFGS.
     dtype : numpy dtype
         float32 or float64.
+    dropout : sequence of float, optional
+        Dropout rate of each hidden layer (training epochs only).
+    gather_rows : bool, default=False
+        Reserve the buffer that epochs gather shuffled dense rows into.
     """
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
@@ -43,7 +47,7 @@ cdef class MLPEngine:
     cdef readonly Py_ssize_t n_params
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
-                  max_rows, dtype, dropout=None):
+                  max_rows, dtype, dropout=None, gather_rows=False):
         self.ws = NULL
         units = [int(u) for u in units]
         if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
@@ -70,7 +74,8 @@ cdef class MLPEngine:
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
-        self.ws = fm_mlp_workspace_new(&self.net, self.max_rows, self.dtype.itemsize)
+        self.ws = fm_mlp_workspace_new(&self.net, self.max_rows, self.dtype.itemsize,
+                                       1 if gather_rows else 0)
         if self.ws == NULL:
             raise MemoryError(
                 f"cannot allocate the training workspace for {self.max_rows} rows of a "
@@ -103,11 +108,39 @@ cdef class MLPEngine:
             ptrs[l] = cnp.PyArray_DATA(arr)
         return ptrs
 
-    cdef object _rows(self, X, str name):
-        X = _same_dtype(X, self.dtype, name)
-        if X.ndim != 2 or X.shape[1] != self.net.units[0]:
-            raise ValueError(f"{name} must have shape (n, {self.net.units[0]}), got {X.shape}")
-        return _contiguous(X)
+    cdef Py_ssize_t _input(self, X, fm_input *inp, list keep) except -1:
+        """Describe X (dense rows, or a SciPy CSR/CSC matrix used as CSR) for
+        C; arrays that must outlive the call go into `keep`. Returns n."""
+        import scipy.sparse as sp
+        cdef Py_ssize_t d = self.net.units[0]
+        inp.dense = NULL
+        inp.ld = 0
+        inp.indptr = NULL
+        inp.indices = NULL
+        inp.data = NULL
+        if sp.issparse(X):
+            if X.ndim != 2 or X.shape[1] != d:
+                raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
+            X = X.tocsr()
+            data = np.ascontiguousarray(X.data)
+            _same_dtype(data, self.dtype, "X")
+            indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+            indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+            if indices.size and (indices.min() < 0 or indices.max() >= d):
+                raise ValueError("X has column indices out of range")
+            keep.extend([data, indptr, indices])
+            inp.indptr = <const int64_t *>cnp.PyArray_DATA(indptr)
+            inp.indices = <const int64_t *>cnp.PyArray_DATA(indices)
+            inp.data = cnp.PyArray_DATA(data)
+            return X.shape[0]
+        X = _same_dtype(X, self.dtype, "X")
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
+        X = _contiguous(X)
+        keep.append(X)
+        inp.dense = cnp.PyArray_DATA(X)
+        inp.ld = max(d, 1)
+        return X.shape[0]
 
     cdef object _targets(self, Y, Py_ssize_t n):
         Y = _contiguous(_same_dtype(Y, self.dtype, "Y"))
@@ -128,8 +161,9 @@ cdef class MLPEngine:
               str solver, double learning_rate, double momentum, bint nesterov, double beta_1,
               double beta_2, double epsilon, Py_ssize_t t, state_a, state_b, seed=0):
         """Run one epoch (see fm_mlp_epoch). Returns (loss_sum, t)."""
-        X = self._rows(X, "X")
-        cdef Py_ssize_t n = X.shape[0]
+        cdef fm_input inp
+        cdef list keep = []
+        cdef Py_ssize_t n = self._input(X, &inp, keep)
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
         if order is not None:
@@ -161,11 +195,9 @@ cdef class MLPEngine:
         except Exception:
             free(pc)
             raise
-        cdef const void *px = cnp.PyArray_DATA(X)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef const int64_t *pord = <const int64_t *>cnp.PyArray_DATA(order) if order is not None else NULL
-        cdef int64_t ldx = X.shape[1]
         cdef double loss_sum = 0.0
         cdef uint64_t rng_seed = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
         cdef fm_status status
@@ -174,12 +206,12 @@ cdef class MLPEngine:
         with nogil:
             if single:
                 status = fm_mlp_epoch_f32(&self.net, <float *const *>pc, <float *const *>pi,
-                                          <const float *>px, ldx, <const float *>py,
+                                          &inp, <const float *>py,
                                           <const float *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
             else:
                 status = fm_mlp_epoch_f64(&self.net, <double *const *>pc, <double *const *>pi,
-                                          <const double *>px, ldx, <const double *>py,
+                                          &inp, <const double *>py,
                                           <const double *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
         free(pc)
@@ -189,8 +221,9 @@ cdef class MLPEngine:
 
     def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight):
         """Full-batch loss and flat gradient (a new array, scikit-learn's order)."""
-        X = self._rows(X, "X")
-        cdef Py_ssize_t n = X.shape[0]
+        cdef fm_input inp
+        cdef list keep = []
+        cdef Py_ssize_t n = self._input(X, &inp, keep)
         if n > self.max_rows:
             raise ValueError(f"the workspace holds {self.max_rows} rows, got {n}")
         Y = self._targets(Y, n)
@@ -202,10 +235,8 @@ cdef class MLPEngine:
         except Exception:
             free(pc)
             raise
-        cdef const void *px = cnp.PyArray_DATA(X)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
-        cdef int64_t ldx = X.shape[1]
         cdef double loss = 0.0
         cdef fm_status status
         cdef int threads = _n_threads
@@ -213,11 +244,11 @@ cdef class MLPEngine:
         with nogil:
             if single:
                 status = fm_mlp_loss_grad_f32(&self.net, <float *const *>pc, <float *const *>pi,
-                                              <const float *>px, ldx, <const float *>py,
+                                              &inp, <const float *>py,
                                               <const float *>psw, n, self.ws, threads, &loss)
             else:
                 status = fm_mlp_loss_grad_f64(&self.net, <double *const *>pc,
-                                              <double *const *>pi, <const double *>px, ldx,
+                                              <double *const *>pi, &inp,
                                               <const double *>py, <const double *>psw, n,
                                               self.ws, threads, &loss)
         free(pc)
@@ -231,8 +262,9 @@ cdef class MLPEngine:
 
     def loss(self, list coefs, list intercepts, X, Y, sample_weight):
         """Loss of X's rows against Y (forward passes only, in chunks)."""
-        X = self._rows(X, "X")
-        cdef Py_ssize_t n = X.shape[0]
+        cdef fm_input inp
+        cdef list keep = []
+        cdef Py_ssize_t n = self._input(X, &inp, keep)
         if n < 1:
             raise ValueError("the loss needs at least one row")
         Y = self._targets(Y, n)
@@ -244,10 +276,8 @@ cdef class MLPEngine:
         except Exception:
             free(pc)
             raise
-        cdef const void *px = cnp.PyArray_DATA(X)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
-        cdef int64_t ldx = X.shape[1]
         cdef double loss = 0.0
         cdef fm_status status
         cdef int threads = _n_threads
@@ -255,11 +285,11 @@ cdef class MLPEngine:
         with nogil:
             if single:
                 status = fm_mlp_loss_f32(&self.net, <float *const *>pc, <float *const *>pi,
-                                         <const float *>px, ldx, <const float *>py,
+                                         &inp, <const float *>py,
                                          <const float *>psw, n, self.ws, threads, &loss)
             else:
                 status = fm_mlp_loss_f64(&self.net, <double *const *>pc, <double *const *>pi,
-                                         <const double *>px, ldx, <const double *>py,
+                                         &inp, <const double *>py,
                                          <const double *>psw, n, self.ws, threads, &loss)
         free(pc)
         free(pi)
@@ -268,8 +298,9 @@ cdef class MLPEngine:
 
     def predict(self, list coefs, list intercepts, X):
         """Output-layer activations of X's rows (probabilities for classifiers)."""
-        X = self._rows(X, "X")
-        cdef Py_ssize_t n = X.shape[0]
+        cdef fm_input inp
+        cdef list keep = []
+        cdef Py_ssize_t n = self._input(X, &inp, keep)
         out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
         cdef void **pc = self._pointers(coefs, True, False)
         cdef void **pi = NULL
@@ -278,20 +309,18 @@ cdef class MLPEngine:
         except Exception:
             free(pc)
             raise
-        cdef const void *px = cnp.PyArray_DATA(X)
         cdef void *po = cnp.PyArray_DATA(out)
-        cdef int64_t ldx = X.shape[1]
         cdef fm_status status
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
                 status = fm_mlp_predict_f32(&self.net, <float *const *>pc, <float *const *>pi,
-                                            <const float *>px, ldx, n, <float *>po, self.ws,
+                                            &inp, n, <float *>po, self.ws,
                                             threads)
             else:
                 status = fm_mlp_predict_f64(&self.net, <double *const *>pc,
-                                            <double *const *>pi, <const double *>px, ldx, n,
+                                            <double *const *>pi, &inp, n,
                                             <double *>po, self.ws, threads)
         free(pc)
         free(pi)
