@@ -32,6 +32,8 @@ struct fm_mlp_workspace {
     void *delta[FM_MLP_MAX_LAYERS + 1]; /* delta[l], l = 1..L */
     void *mask[FM_MLP_MAX_LAYERS + 1];  /* dropout: 0 or 1 / (1 - rate) per unit */
     void *drop[FM_MLP_MAX_LAYERS + 1];  /* dropout: act * mask, the next layer's input */
+    void *zhat[FM_MLP_MAX_LAYERS + 1];  /* batch norm: normalised pre-activations */
+    void *inv_std[FM_MLP_MAX_LAYERS + 1]; /* batch norm: 1 / sqrt(var + eps) per unit */
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
@@ -42,6 +44,9 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
     int64_t total = 0;
     for (int l = 0; l < net->n_layers; l++)
         total += net->units[l] * net->units[l + 1] + net->units[l + 1];
+    if (net->batch_norm) /* gamma and beta of every hidden unit */
+        for (int l = 1; l < net->n_layers; l++)
+            total += 2 * net->units[l];
     return total;
 }
 
@@ -67,6 +72,9 @@ static int valid_network(const fm_mlp *net)
         if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
             return 0;
     }
+    if (net->batch_norm && !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 &&
+                             net->bn_momentum <= 1.0))
+        return 0;
     return 1;
 }
 
@@ -85,8 +93,8 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[5 * (FM_MLP_MAX_LAYERS + 1) + 3];
-    void **slots[5 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
     int count = 0;
     for (int l = 0; l <= L; l++) {
         if (l > 0 || gather_rows) {
@@ -100,6 +108,12 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
             sizes[count] = max_rows * net->units[l];
             slots[count++] = &ws->pre[l];
+        }
+        if (l >= 1 && l < L && net->batch_norm) {
+            sizes[count] = max_rows * net->units[l];
+            slots[count++] = &ws->zhat[l];
+            sizes[count] = net->units[l];
+            slots[count++] = &ws->inv_std[l];
         }
         if (l >= 1 && l < L && net->dropout[l - 1] > 0.0) {
             sizes[count] = max_rows * net->units[l];

@@ -58,6 +58,14 @@ typedef struct {
      * in training epochs only: kept units are scaled by 1 / (1 - rate), so
      * prediction and the L-BFGS / validation losses use the plain network. */
     double dropout[FM_MLP_MAX_LAYERS];
+    /* Batch normalisation of every hidden layer's pre-activation, in training
+     * epochs: z = x @ W (the intercept is not used: beta takes its role),
+     * y = gamma * (z - mean_batch) / sqrt(var_batch + bn_epsilon) + beta,
+     * a = act(y); the running mean and (unbiased) variance move by
+     * bn_momentum towards the batch's. Prediction folds the running
+     * statistics into W and b (done by the caller). */
+    int batch_norm;
+    double bn_momentum, bn_epsilon;
 } fm_mlp;
 
 /* The training or prediction inputs: dense rows, or a CSR matrix whose
@@ -104,26 +112,30 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into
  * X's rows, or NULL for 0..n-1), each followed by an optimizer step.
  * `seed` drives the dropout masks (unused without dropout): the same seed
- * gives the same masks.
+ * gives the same masks. With batch_norm, `bn` holds 4 arrays per hidden
+ * layer i (units[i+1] values each): bn[4i] gamma, bn[4i+1] beta,
+ * bn[4i+2] running mean, bn[4i+3] running variance; the flat gradient and
+ * optimizer state then continue after the intercepts with all gammas, then
+ * all betas. Without batch_norm, bn is NULL.
  * *loss_sum receives sum over minibatches of (minibatch loss x its rows), as
  * scikit-learn accumulates it. `stop` (may be NULL) is polled between
  * minibatches; when it becomes non-zero the epoch ends early with
  * FM_ERR_INTERRUPTED and the parameters of the last completed step.
  */
 #define FM_ERR_INTERRUPTED 10
-fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts, float *const *bn,
                            const fm_input *X, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                            uint64_t seed, const volatile int *stop, double *loss_sum);
-fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts, double *const *bn,
                            const fm_input *X, const double *Y, const double *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                            uint64_t seed, const volatile int *stop, double *loss_sum);
 
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
- * rows), for L-BFGS. */
+ * rows), for L-BFGS. Not with batch_norm (FM_ERR_ARGUMENT). */
 fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
                                float *const *intercepts, const fm_input *X,
                                const float *Y, const float *sw, int64_t n,
@@ -134,7 +146,8 @@ fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* Loss (as in the epochs, L2 term included) of n rows, forward passes only,
- * in chunks of the workspace's max_rows: for validation data. */
+ * in chunks of the workspace's max_rows: for validation data. Without batch
+ * normalisation (pass folded weights). */
 fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                           const fm_input *X, const float *Y, const float *sw,
                           int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
@@ -143,7 +156,8 @@ fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const
                           int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* Output-layer activations (probabilities for classifiers) of n rows into
- * out (n, units[L]), in chunks of the workspace's max_rows. */
+ * out (n, units[L]), in chunks of the workspace's max_rows. Without batch
+ * normalisation (pass folded weights). */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                              const fm_input *X, int64_t n, float *out,
                              fm_mlp_workspace *ws, int n_threads);

@@ -13,6 +13,8 @@
 #define PRE(ws, l) ((T *)(ws)->pre[l])
 #define DELTA(ws, l) ((T *)(ws)->delta[l])
 #define MASK(ws, l) ((T *)(ws)->mask[l])
+#define ZHAT(ws, l) ((T *)(ws)->zhat[l])
+#define INV_STD(ws, l) ((T *)(ws)->inv_std[l])
 #define DROP(ws, l) ((T *)(ws)->drop[l])
 
 /* Dropout applies to hidden layer l (1..L-1) in this pass. */
@@ -73,6 +75,63 @@ static void FN(sparse_t_dense_)(const FN(batch_) *b, int64_t nb, int64_t d, cons
 }
 
 /*
+ * Batch normalisation of hidden layer l's pre-activations z (nb, n), held in
+ * ZHAT: per unit, the batch mean and (biased) variance, zhat = (z - mean) *
+ * inv_std in place, y = gamma * zhat + beta into `y`; the running mean and
+ * unbiased variance move towards the batch's by bn_momentum. Statistics are
+ * accumulated in double.
+ */
+static void FN(batch_norm_forward_)(const fm_mlp *net, int64_t nb, int64_t n, T *zhat,
+                                    T *inv_std, const T *gamma, const T *beta, T *running_mean,
+                                    T *running_var, T *y)
+{
+    const double m = net->bn_momentum;
+    for (int64_t j = 0; j < n; j++) {
+        double mean = 0.0, var = 0.0;
+        for (int64_t i = 0; i < nb; i++)
+            mean += zhat[i * n + j];
+        mean /= (double)nb;
+        for (int64_t i = 0; i < nb; i++) {
+            const double c = zhat[i * n + j] - mean;
+            var += c * c;
+        }
+        var /= (double)nb;
+        const double is = 1.0 / sqrt(var + net->bn_epsilon);
+        inv_std[j] = (T)is;
+        for (int64_t i = 0; i < nb; i++) {
+            const T zh = (T)((zhat[i * n + j] - mean) * is);
+            zhat[i * n + j] = zh;
+            y[i * n + j] = gamma[j] * zh + beta[j];
+        }
+        const double unbiased = nb > 1 ? var * (double)nb / (double)(nb - 1) : var;
+        running_mean[j] = (T)((1.0 - m) * running_mean[j] + m * mean);
+        running_var[j] = (T)((1.0 - m) * running_var[j] + m * unbiased);
+    }
+}
+
+/*
+ * Backward through batch normalisation: d (nb, n) holds dL/dy on entry and
+ * dL/dz on exit; dgamma and dbeta (n) receive sum_i d*zhat and sum_i d:
+ *   dz = gamma * inv_std / nb * (nb * d - dbeta - zhat * dgamma).
+ */
+static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const T *inv_std,
+                                     const T *gamma, T *d, T *dgamma, T *dbeta)
+{
+    for (int64_t j = 0; j < n; j++) {
+        double sg = 0.0, sb = 0.0;
+        for (int64_t i = 0; i < nb; i++) {
+            sg += (double)d[i * n + j] * zhat[i * n + j];
+            sb += d[i * n + j];
+        }
+        dgamma[j] = (T)sg;
+        dbeta[j] = (T)sb;
+        const double scale = (double)gamma[j] * inv_std[j] / (double)nb;
+        for (int64_t i = 0; i < nb; i++)
+            d[i * n + j] = (T)(scale * ((double)nb * d[i * n + j] - sb - zhat[i * n + j] * sg));
+    }
+}
+
+/*
  * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
  * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
@@ -81,8 +140,8 @@ static void FN(sparse_t_dense_)(const FN(batch_) *b, int64_t nb, int64_t d, cons
  * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
  */
 static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                              const FN(batch_) *xb, int64_t nb, fm_mlp_workspace *ws,
-                              T *out, int n_threads, uint64_t *rng)
+                              T *const *bn, const FN(batch_) *xb, int64_t nb,
+                              fm_mlp_workspace *ws, T *out, int n_threads, uint64_t *rng)
 {
     const int L = net->n_layers;
     const T *in = xb->x;
@@ -104,7 +163,24 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             act = net->out_activation;
         }
         fm_status st = FM_OK;
-        if (l == 0 && xb->x == NULL) {
+        if (!last && bn != NULL) {
+            /* Batch norm: z = in @ W (no intercept) into ZHAT, normalised;
+             * y into PRE (kept for the derivative) or dst; then act(y). */
+            T *z = ZHAT(ws, l + 1);
+            if (l == 0 && xb->x == NULL)
+                FN(sparse_dense_)(xb, nb, coefs[0], NULL, n, z);
+            else
+                st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
+                                           coefs[l], n, NULL,
+                                           (fm_activation){FM_ACT_IDENTITY, 0.0}, z, n);
+            if (st != FM_OK)
+                return st;
+            T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
+            FN(batch_norm_forward_)(net, nb, n, z, INV_STD(ws, l + 1), bn[4 * l], bn[4 * l + 1],
+                                    bn[4 * l + 2], bn[4 * l + 3], y);
+            if (act.kind != FM_ACT_IDENTITY || y != dst)
+                FN(fm_activation_forward_)(act, nb, n, y, n, dst, n);
+        } else if (l == 0 && xb->x == NULL) {
             /* Sparse input: the product, then the activation in place. */
             T *z = PRE(ws, 1) != NULL && !last ? PRE(ws, 1) : dst;
             FN(sparse_dense_)(xb, nb, coefs[0], intercepts[0], n, z);
@@ -283,12 +359,12 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
  * in the workspace.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                     const FN(batch_) *xb, const T *y, const T *sw,
-                                     int64_t nb, fm_mlp_workspace *ws, int n_threads,
-                                     uint64_t *rng, double *loss)
+                                     T *const *bn, const FN(batch_) *xb, const T *y,
+                                     const T *sw, int64_t nb, fm_mlp_workspace *ws,
+                                     int n_threads, uint64_t *rng, double *loss)
 {
     const int L = net->n_layers;
-    fm_status st = FN(forward_)(net, coefs, intercepts, xb, nb, ws, NULL, n_threads, rng);
+    fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng);
     if (st != FM_OK)
         return st;
 
@@ -309,6 +385,12 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     for (int l = 0; l < L; l++)
         b_offset += net->units[l] * net->units[l + 1];
     int64_t w_offset = b_offset;
+    /* Batch norm's gammas, then betas, follow the intercepts. */
+    int64_t gamma_offset = b_offset, hidden_units = 0;
+    for (int l = 0; l < L; l++)
+        gamma_offset += net->units[l + 1];
+    for (int l = 1; l < L; l++)
+        hidden_units += net->units[l];
     for (int l = L - 1; l >= 0; l--) {
         const int64_t fan_in = net->units[l], fan_out = net->units[l + 1];
         /* The layer's actual input: after dropout where it was applied. */
@@ -342,6 +424,9 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 gb[j] = gb[j] + d[i * fan_out + j];
         for (int64_t j = 0; j < fan_out; j++)
             gb[j] = gb[j] / divisor;
+        if (bn != NULL && l < L - 1) /* unused under batch norm: keep it still */
+            for (int64_t j = 0; j < fan_out; j++)
+                gb[j] = 0;
         if (l > 0) {
             T *d_prev = DELTA(ws, l);
             st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 0, 1, nb, fan_in, fan_out, (T)1, d,
@@ -355,6 +440,19 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
             }
             FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
                                    d_prev);
+            if (bn != NULL) {
+                int64_t unit = 0; /* first unit of hidden layer l among all hidden units */
+                for (int j = 1; j < l; j++)
+                    unit += net->units[j];
+                T *dgamma = grad + gamma_offset + unit;
+                T *dbeta = grad + gamma_offset + hidden_units + unit;
+                FN(batch_norm_backward_)(nb, fan_in, ZHAT(ws, l), INV_STD(ws, l),
+                                         bn[4 * (l - 1)], d_prev, dgamma, dbeta);
+                for (int64_t j = 0; j < fan_in; j++) {
+                    dgamma[j] = dgamma[j] / divisor;
+                    dbeta[j] = dbeta[j] / divisor;
+                }
+            }
         }
     }
     return FM_OK;
@@ -362,16 +460,19 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
 
 /* One optimizer step over all parameters, in scikit-learn's order. */
 static void FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                const T *grad, fm_optimizer *opt)
+                                T *const *bn, const T *grad, fm_optimizer *opt)
 {
     const int L = net->n_layers;
     T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
     if (opt->kind == FM_OPT_ADAM)
         opt->t += 1;
     int64_t offset = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    /* Passes: coefficients, intercepts, then (batch norm) gammas, betas. */
+    for (int pass = 0; pass < (bn != NULL ? 4 : 2); pass++) {
         for (int l = 0; l < L; l++) {
-            T *param = pass == 0 ? coefs[l] : intercepts[l];
+            if (pass >= 2 && l == L - 1)
+                continue; /* no batch norm on the output layer */
+            T *param = pass == 0 ? coefs[l] : pass == 1 ? intercepts[l] : bn[4 * l + pass - 2];
             const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
             if (opt->kind == FM_OPT_ADAM)
                 FN(fm_adam_step_)(size, param, grad + offset, sa + offset, sb + offset, opt->t,
@@ -403,13 +504,15 @@ static FN(batch_) FN(rows_of_)(const fm_input *X, const int64_t *order, int64_t 
 }
 
 fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                            const fm_input *X, const T *Y, const T *sw,
+                            T *const *bn, const fm_input *X, const T *Y, const T *sw,
                             const int64_t *order, int64_t n, int64_t batch_size,
                             fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                             uint64_t seed, const volatile int *stop, double *loss_sum)
 {
     uint64_t rng = seed;
     const int64_t d = net->units[0], n_out = net->units[net->n_layers];
+    if (net->batch_norm != (bn != NULL))
+        return FM_ERR_ARGUMENT;
     if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T) ||
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
@@ -442,12 +545,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             swb = sw != NULL ? swg : NULL;
         }
         double batch_loss;
-        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, &xb, yb, swb, nb, ws,
+        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, nb, ws,
                                            n_threads, &rng, &batch_loss);
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        FN(optimizer_step_)(net, coefs, intercepts, (const T *)ws->grad, opt);
+        FN(optimizer_step_)(net, coefs, intercepts, bn, (const T *)ws->grad, opt);
     }
     *loss_sum = total;
     return FM_OK;
@@ -457,10 +560,10 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
                                 const fm_input *X, const T *Y, const T *sw, int64_t n,
                                 fm_mlp_workspace *ws, int n_threads, double *loss)
 {
-    if (n > ws->max_rows || ws->elem != sizeof(T))
+    if (n > ws->max_rows || ws->elem != sizeof(T) || net->batch_norm)
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
-    return FN(loss_grad_rows_)(net, coefs, intercepts, &xb, Y, sw, n, ws, n_threads, NULL,
+    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, n, ws, n_threads, NULL,
                                loss);
 }
 
@@ -478,7 +581,8 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const T *swb = sw != NULL ? sw + start : NULL;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
-        fm_status st = FN(forward_)(net, coefs, intercepts, &xb, nb, ws, NULL, n_threads, NULL);
+        fm_status st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, NULL, n_threads,
+                                    NULL);
         if (st != FM_OK)
             return st;
         const double chunk_weight = FN(weight_sum_)(swb, nb);
@@ -504,8 +608,8 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
     for (int64_t start = 0; start < n; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
-        fm_status st = FN(forward_)(net, coefs, intercepts, &xb, nb, ws, out + start * n_out,
-                                    n_threads, NULL);
+        fm_status st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws,
+                                    out + start * n_out, n_threads, NULL);
         if (st != FM_OK)
             return st;
     }
@@ -517,6 +621,8 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
 #undef PRE
 #undef DELTA
 #undef MASK
+#undef ZHAT
+#undef INV_STD
 #undef DROP
 #undef DROPOUT_ON
 #undef T

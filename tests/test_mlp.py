@@ -459,3 +459,95 @@ def test_sparse_input_is_never_densified():
     assert est.predict(X).shape == (2000,)
     reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=3).fit(X, y * 1.0)
     assert np.isfinite(reg.predict(X[:5])).all()
+
+
+# --- batch normalisation ------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+def test_batch_norm_gradient_matches_finite_differences(activation):
+    """One SGD step (lr 1, no momentum) of the C engine moves every parameter
+    by minus its gradient; that gradient must match central differences of a
+    plain NumPy batch-norm network's loss. The running statistics must move
+    by momentum 0.1 towards the batch's (unbiased) statistics."""
+    from fastmlp import reference
+    from fastmlp._kernels import MLPEngine
+
+    rng = np.random.default_rng(0)
+    n, eps = 8, 1e-5
+    X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 1))
+    W0, b0, W1, b1 = rng.normal(size=(3, 4)), np.zeros(4), rng.normal(size=(4, 1)), rng.normal(size=1)
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.normal(size=4)
+    mean0, var0 = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+
+    def loss(W0, W1, b1, gamma, beta):
+        z = X @ W0
+        zhat = (z - z.mean(0)) / np.sqrt(z.var(0) + eps)
+        a = reference.activation(gamma * zhat + beta, activation)
+        return 0.5 * np.mean((a @ W1 + b1 - Y) ** 2)
+
+    params = [W0, W1, b1, gamma, beta]
+    numeric = []
+    for k, p in enumerate(params):
+        g = np.zeros_like(p)
+        for i in range(p.size):
+            up = [q.copy() for q in params]
+            down = [q.copy() for q in params]
+            up[k].flat[i] += 1e-6
+            down[k].flat[i] -= 1e-6
+            g.flat[i] = (loss(*up) - loss(*down)) / 2e-6
+        numeric.append(g)
+
+    engine = MLPEngine([3, 4, 1], [(activation, {})], "regression", ("identity", {}),
+                       "squared_error", 1.0, 0.0, n, np.float64, None, False, True, 0.1, eps)
+    coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
+    bn = [gamma.copy(), beta.copy(), mean0.copy(), var0.copy()]
+    velocity = np.zeros(3 * 4 + 4 + 4 + 1 + 2 * 4)
+    engine.epoch(coefs, intercepts, X, Y, None, None, n, "sgd", 1.0, 0.0, False, 0.9, 0.999,
+                 1e-8, 0, velocity, None, 0, bn)
+    got = [W0 - coefs[0], W1 - coefs[1], b1 - intercepts[1], gamma - bn[0], beta - bn[1]]
+    for g, want in zip(got, numeric):
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(intercepts[0], b0)  # unused under batch norm
+    z = X @ W0
+    np.testing.assert_allclose(bn[2], 0.9 * mean0 + 0.1 * z.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(bn[3], 0.9 * var0 + 0.1 * z.var(0, ddof=1), rtol=1e-12)
+
+
+def test_batch_norm_estimator():
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = _split(X * 3.0, y)  # badly scaled on purpose
+    params = dict(hidden_layer_sizes=(60, 30), max_iter=30, learning_rate_init=0.01,
+                  random_state=0)
+    plain = MLPClassifier(**params).fit(X_tr, y_tr)
+    bn = MLPClassifier(batch_norm=True, **params).fit(X_tr, y_tr)
+    assert bn.score(X_te, y_te) >= plain.score(X_te, y_te) - 0.01
+    assert bn.score(X_te, y_te) > 0.95
+    assert len(bn.bn_gammas_) == 2 and bn.bn_running_vars_[0].shape == (60,)
+    assert plain.bn_gammas_ is None
+    # Prediction folds the running statistics into the weights; check by hand.
+    from fastmlp import reference
+    z = X_te @ bn.coefs_[0]
+    a = reference.activation(
+        bn.bn_gammas_[0] * (z - bn.bn_running_means_[0]) / np.sqrt(bn.bn_running_vars_[0] + 1e-5)
+        + bn.bn_betas_[0], "relu")
+    z = a @ bn.coefs_[1]
+    a = reference.activation(
+        bn.bn_gammas_[1] * (z - bn.bn_running_means_[1]) / np.sqrt(bn.bn_running_vars_[1] + 1e-5)
+        + bn.bn_betas_[1], "relu")
+    proba = reference.activation(a @ bn.coefs_[2] + bn.intercepts_[2], "softmax")
+    np.testing.assert_allclose(bn.predict_proba(X_te), proba, rtol=1e-9, atol=1e-12)
+    # Early stopping keeps the best epoch's statistics with its weights;
+    # partial_fit and pickling carry them along.
+    es = MLPClassifier(batch_norm=True, early_stopping=True, **params).fit(X_tr, y_tr)
+    assert es.score(X_te, y_te) > 0.9
+    pf = MLPClassifier(batch_norm=True, hidden_layer_sizes=(20,), random_state=0)
+    pf.partial_fit(X_tr, y_tr, classes=np.arange(10))
+    pf2 = pickle.loads(pickle.dumps(pf))
+    pf.partial_fit(X_tr, y_tr)
+    pf2.partial_fit(X_tr, y_tr)
+    np.testing.assert_array_equal(pf.bn_running_means_[0], pf2.bn_running_means_[0])
+    with pytest.raises(ValueError, match="batch_norm needs a stochastic solver"):
+        MLPClassifier(batch_norm=True, solver="lbfgs").fit(X_tr, y_tr)
+    reg = MLPRegressor(batch_norm=True, hidden_layer_sizes=(20,), max_iter=50,
+                       random_state=0).fit(X_tr, y_tr.astype(float))
+    assert reg.score(X_te, y_te) > 0.5

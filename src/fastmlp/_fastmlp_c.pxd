@@ -130,6 +130,8 @@ cdef extern from "train.h" nogil:
         double loss_param
         double alpha
         double dropout[FM_MLP_MAX_LAYERS]
+        int batch_norm
+        double bn_momentum, bn_epsilon
 
     ctypedef struct fm_input:
         const void *dense
@@ -162,11 +164,13 @@ cdef extern from "train.h" nogil:
     void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                               float *const *bn,
                                const fm_input *X, const float *Y, const float *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                                uint64_t seed, const int *stop, double *loss_sum)
     fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                               double *const *bn,
                                const fm_input *X, const double *Y, const double *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,

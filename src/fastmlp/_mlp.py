@@ -50,6 +50,10 @@ _HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu
 _INITS = {"glorot_uniform", "he_uniform", "he_normal"}
 # Rows per C call when predicting (bounds the workspace, not the result).
 _PREDICT_CHUNK = 4096
+# Batch normalisation: running-statistics momentum and variance offset
+# (PyTorch's defaults).
+_BN_MOMENTUM = 0.1
+_BN_EPSILON = 1e-5
 
 
 class _LearningRate:
@@ -112,6 +116,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(_INITS)],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "batch_norm": ["boolean"],
     }
 
     @abstractmethod
@@ -119,7 +124,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout):
+                 dropout, batch_norm):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -146,6 +151,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.max_fun = max_fun
         self.init = init
         self.dropout = dropout
+        self.batch_norm = batch_norm
 
     # -- the network --------------------------------------------------------
 
@@ -177,22 +183,48 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if any(rates) and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
                              "the loss random, which L-BFGS's line search cannot use")
+        if self.batch_norm and self.solver == "lbfgs":
+            raise ValueError("batch_norm needs a stochastic solver ('sgd' or 'adam'): its "
+                             "statistics are per minibatch")
         return rates
 
     @abstractmethod
     def _output_spec(self):
         """(engine output kind, (out activation, params), loss, loss parameter)."""
 
-    def _engine(self, max_rows, dtype, training=False, gather_rows=False):
-        """A C engine for this network with a workspace of `max_rows` rows
-        (with dropout buffers for training, and a buffer to gather shuffled
-        dense rows into when `gather_rows`)."""
+    def _engine(self, max_rows, dtype, training=False, gather_rows=False, alpha=None):
+        """A C engine for this network with a workspace of `max_rows` rows:
+        for training (dropout, batch norm, a buffer to gather shuffled dense
+        rows into when `gather_rows`) or for the plain, folded network."""
         units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
         hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
         output, out_act, loss, loss_param = self._output_spec()
         dropout = self._dropout_rates(len(units) - 2) if training else None
-        return MLPEngine(units, hidden, output, out_act, loss, loss_param, self.alpha,
-                         max_rows, self.coefs_[0].dtype, dropout, gather_rows)
+        return MLPEngine(units, hidden, output, out_act, loss, loss_param,
+                         self.alpha if alpha is None else alpha, max_rows, dtype, dropout,
+                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON)
+
+    def _bn_arrays(self):
+        """Batch norm's arrays in the engine's order (4 per hidden layer)."""
+        if not self.batch_norm:
+            return None
+        return [a for group in zip(self.bn_gammas_, self.bn_betas_, self.bn_running_means_,
+                                   self.bn_running_vars_) for a in group]
+
+    def _prediction_params(self, dtype):
+        """(coefs, intercepts) for prediction: with batch norm, the running
+        statistics folded into each hidden layer's weights,
+        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps)."""
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        if getattr(self, "bn_gammas_", None) is None:
+            return coefs, intercepts
+        for i in range(len(self.bn_gammas_)):
+            scale = self.bn_gammas_[i] / np.sqrt(self.bn_running_vars_[i] + _BN_EPSILON)
+            coefs[i] = np.ascontiguousarray(coefs[i] * scale, dtype=dtype)
+            intercepts[i] = ((intercepts[i] - self.bn_running_means_[i]) * scale
+                             + self.bn_betas_[i]).astype(dtype)
+        return coefs, intercepts
 
     def _init_coef(self, fan_in, fan_out, dtype, activation):
         """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
@@ -231,8 +263,22 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act)
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
+        if self.batch_norm:
+            hidden = layer_units[1:-1]
+            # The hidden intercepts are unused under batch norm (beta takes
+            # their role): zero, after the draws that keep the stream aligned.
+            for i in range(len(hidden)):
+                self.intercepts_[i][...] = 0
+            self.bn_gammas_ = [np.ones(u, dtype) for u in hidden]
+            self.bn_betas_ = [np.zeros(u, dtype) for u in hidden]
+            self.bn_running_means_ = [np.zeros(u, dtype) for u in hidden]
+            self.bn_running_vars_ = [np.ones(u, dtype) for u in hidden]
+        else:
+            self.bn_gammas_ = self.bn_betas_ = None
+            self.bn_running_means_ = self.bn_running_vars_ = None
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
+        self._best_bn = [a.copy() for a in self._bn_arrays()] if self.batch_norm else None
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -287,6 +333,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         # C-ordered (they may not be after unpickling from a read-only memmap).
         self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
         self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
+        if self.batch_norm != (getattr(self, "bn_gammas_", None) is not None):
+            raise ValueError("batch_norm changed since the previous fit; refit without "
+                             "warm_start")
+        if self.batch_norm:
+            for name in ("bn_gammas_", "bn_betas_", "bn_running_means_", "bn_running_vars_"):
+                setattr(self, name, [np.require(a, X.dtype, ["C", "W"])
+                                     for a in getattr(self, name)])
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental, y, validation, use_dropout)
@@ -323,9 +376,15 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         return X_val, y_val, Y_val
 
     def _validation_loss(self, X_val, Y_val, sample_weight=None):
-        """Loss on validation data, as loss_curve_ measures the training loss."""
-        engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype)
-        return engine.loss(self.coefs_, self.intercepts_, X_val, Y_val, sample_weight)
+        """Loss on validation data, as loss_curve_ measures the training loss
+        (the L2 term on the trained weights, the data term on the network as
+        it predicts: batch norm folded, no dropout)."""
+        engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype, alpha=0.0)
+        coefs, intercepts = self._prediction_params(X_val.dtype)
+        data_loss = engine.loss(coefs, intercepts, X_val, Y_val, sample_weight)
+        weight = X_val.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+        return data_loss + 0.5 * self.alpha * squares / weight
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         shapes = [c.shape for c in self.coefs_] + [b.shape for b in self.intercepts_]
@@ -358,6 +417,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         matrix of X's dtype; y (as validated) stratifies the validation split
         exactly as scikit-learn does."""
         n_params = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
+        if self.batch_norm:
+            n_params += 2 * sum(g.size for g in self.bn_gammas_)
         if not incremental or not hasattr(self, "_optimizer"):
             # scikit-learn's optimizer state: velocities (sgd) or moments and
             # step count (adam), in its parameter order, kept across partial_fit.
@@ -405,7 +466,6 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 self.validation_loss_curve_ = []
             if getattr(self, "validation_scores_", None) is None:
                 self.validation_scores_ = []
-            val_engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X.dtype)
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
@@ -434,7 +494,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                     self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
                     batch_size, self.solver, opt["lr"].learning_rate, self.momentum,
                     self.nesterovs_momentum, self.beta_1, self.beta_2, self.epsilon, opt["t"],
-                    opt["a"], opt["b"], seed)
+                    opt["a"], opt["b"], seed, self._bn_arrays())
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / X_train.shape[0]
                 self.t_ += n_samples
@@ -446,8 +506,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 if X_val is not None:
                     if not early_stopping:  # early stopping has recorded the score
                         self.validation_scores_.append(self._score(X_val, y_val, sw_val))
-                    self.validation_loss_curve_.append(val_engine.loss(
-                        self.coefs_, self.intercepts_, X_val, Y_val, sw_val))
+                    self.validation_loss_curve_.append(
+                        self._validation_loss(X_val, Y_val, sw_val))
                 opt["lr"].iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -475,6 +535,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
+            if self.batch_norm:
+                best = self._best_bn
+                self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
+                self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -491,6 +555,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 self.best_validation_score_ = last_valid_score
                 self._best_coefs = [c.copy() for c in self.coefs_]
                 self._best_intercepts = [i.copy() for i in self.intercepts_]
+                if self.batch_norm:
+                    self._best_bn = [a.copy() for a in self._bn_arrays()]
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -508,8 +574,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                               dtype=(np.float64, np.float32), reset=False)
         dtype = self.coefs_[0].dtype
         X = X.tocsr().astype(dtype, copy=False) if sp.issparse(X) else np.ascontiguousarray(X, dtype=dtype)
-        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
-        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        coefs, intercepts = self._prediction_params(dtype)
         engine = self._engine(min(max(X.shape[0], 1), _PREDICT_CHUNK), dtype)
         return engine.predict(coefs, intercepts, X)
 
@@ -599,6 +664,12 @@ _COMMON_DOC = """
         hidden layer), in [0, 1): during training each hidden unit is dropped
         with this probability and the kept ones scaled by 1 / (1 - rate);
         prediction uses the whole network. Stochastic solvers only.
+    batch_norm : bool, default=False
+        Batch-normalise every hidden layer before its activation: in
+        training, by the minibatch's mean and variance, with a learned scale
+        (gamma) and shift (beta, which replaces the layer's intercept); for
+        prediction, by running averages (momentum 0.1, epsilon 1e-5) folded
+        into the layer's weights. Stochastic solvers only.
 """
 
 _ATTRIBUTES_DOC = """
@@ -618,6 +689,9 @@ _ATTRIBUTES_DOC = """
         Training samples seen.
     n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
         As in scikit-learn.
+    bn_gammas_, bn_betas_, bn_running_means_, bn_running_vars_ : list of ndarray or None
+        Batch normalisation's parameters and statistics per hidden layer
+        (None without batch_norm).
 """
 
 
@@ -653,7 +727,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", dropout=0.0, class_weight=None):
+                 init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -664,7 +738,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            dropout=dropout)
+            dropout=dropout, batch_norm=batch_norm)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -888,7 +962,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", dropout=0.0, out_activation=None, huber_delta=1.0):
+                 init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
+                 huber_delta=1.0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -897,7 +972,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, init=init, dropout=dropout)
+            max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

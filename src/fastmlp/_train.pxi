@@ -39,6 +39,10 @@ cdef class MLPEngine:
         Dropout rate of each hidden layer (training epochs only).
     gather_rows : bool, default=False
         Reserve the buffer that epochs gather shuffled dense rows into.
+    batch_norm : bool, default=False
+        Batch-normalise the hidden layers in training epochs.
+    bn_momentum, bn_epsilon : float
+        Running-statistics momentum and variance offset of batch norm.
     """
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
@@ -47,7 +51,8 @@ cdef class MLPEngine:
     cdef readonly Py_ssize_t n_params
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
-                  max_rows, dtype, dropout=None, gather_rows=False):
+                  max_rows, dtype, dropout=None, gather_rows=False, batch_norm=False,
+                  bn_momentum=0.1, bn_epsilon=1e-5):
         self.ws = NULL
         units = [int(u) for u in units]
         if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
@@ -65,6 +70,9 @@ cdef class MLPEngine:
             raise ValueError(f"dropout needs one rate in [0, 1) per hidden layer, got {dropout}")
         for i, r in enumerate(rates):
             self.net.dropout[i] = r
+        self.net.batch_norm = 1 if batch_norm else 0
+        self.net.bn_momentum = float(bn_momentum)
+        self.net.bn_epsilon = float(bn_epsilon)
         self.net.output = _OUTPUTS[output]
         name, params = out_activation
         self.net.out_activation = _parse_activation(name, dict(params), "out_activation")
@@ -142,6 +150,30 @@ cdef class MLPEngine:
         inp.ld = max(d, 1)
         return X.shape[0]
 
+    cdef void **_bn_pointers(self, bn) except? NULL:
+        """Batch norm's 4 arrays per hidden layer (gamma, beta, running mean,
+        running variance), or NULL without batch norm."""
+        cdef int hidden = self.net.n_layers - 1
+        if not self.net.batch_norm:
+            if bn is not None:
+                raise ValueError("bn given to a network without batch_norm")
+            return NULL
+        if bn is None or len(bn) != 4 * hidden:
+            raise ValueError(f"batch norm needs 4 arrays per hidden layer ({4 * hidden})")
+        cdef void **ptrs = <void **>malloc(max(4 * hidden, 1) * sizeof(void *))
+        if ptrs == NULL:
+            raise MemoryError()
+        for i in range(4 * hidden):
+            arr = bn[i]
+            shape = (self.net.units[i // 4 + 1],)
+            if (not isinstance(arr, np.ndarray) or arr.dtype != self.dtype or arr.shape != shape
+                    or not arr.flags.c_contiguous or not arr.flags.writeable):
+                free(ptrs)
+                raise ValueError(f"bn[{i}] must be a writeable C-contiguous {self.dtype} array "
+                                 f"of shape {shape}")
+            ptrs[i] = cnp.PyArray_DATA(arr)
+        return ptrs
+
     cdef object _targets(self, Y, Py_ssize_t n):
         Y = _contiguous(_same_dtype(Y, self.dtype, "Y"))
         if Y.shape != (n, self.net.units[self.net.n_layers]):
@@ -159,7 +191,7 @@ cdef class MLPEngine:
 
     def epoch(self, list coefs, list intercepts, X, Y, sample_weight, order, Py_ssize_t batch_size,
               str solver, double learning_rate, double momentum, bint nesterov, double beta_1,
-              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b, seed=0):
+              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b, seed=0, bn=None):
         """Run one epoch (see fm_mlp_epoch). Returns (loss_sum, t)."""
         cdef fm_input inp
         cdef list keep = []
@@ -190,10 +222,13 @@ cdef class MLPEngine:
         opt.state_b = cnp.PyArray_DATA(state_b) if state_b is not None else NULL
         cdef void **pc = self._pointers(coefs, True)
         cdef void **pi = NULL
+        cdef void **pbn = NULL
         try:
             pi = self._pointers(intercepts, False)
+            pbn = self._bn_pointers(bn)
         except Exception:
             free(pc)
+            free(pi)
             raise
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
@@ -206,16 +241,19 @@ cdef class MLPEngine:
         with nogil:
             if single:
                 status = fm_mlp_epoch_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                                          <float *const *>pbn,
                                           &inp, <const float *>py,
                                           <const float *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
             else:
                 status = fm_mlp_epoch_f64(&self.net, <double *const *>pc, <double *const *>pi,
+                                          <double *const *>pbn,
                                           &inp, <const double *>py,
                                           <const double *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
         free(pc)
         free(pi)
+        free(pbn)
         _raise_status(status, "training epoch")
         return loss_sum, opt.t
 
