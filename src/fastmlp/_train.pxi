@@ -12,6 +12,19 @@ _TRAIN_LOSSES = {"squared_error": FM_LOSS_SQUARED_ERROR, "absolute_error": FM_LO
                  "huber": FM_LOSS_HUBER, "poisson": FM_LOSS_POISSON}
 
 
+cdef class _ParamPointers:
+    """C arrays of the parameter arrays' data pointers, freed with the object
+    (so no call path can leak them)."""
+    cdef void **coefs
+    cdef void **intercepts
+    cdef void **bn
+
+    def __dealloc__(self):
+        free(self.coefs)
+        free(self.intercepts)
+        free(self.bn)
+
+
 cdef class MLPEngine:
     """A network (layer widths, activations, output and loss, L2 penalty) and
     its workspace for up to `max_rows` rows of `dtype`.
@@ -150,6 +163,14 @@ cdef class MLPEngine:
         inp.ld = max(d, 1)
         return X.shape[0]
 
+    cdef _ParamPointers _params(self, list coefs, list intercepts, bint writeable, bn=None):
+        """Checked data pointers of the parameters (and batch norm's arrays)."""
+        cdef _ParamPointers p = _ParamPointers()
+        p.coefs = self._pointers(coefs, True, writeable)
+        p.intercepts = self._pointers(intercepts, False, writeable)
+        p.bn = self._bn_pointers(bn)
+        return p
+
     cdef void **_bn_pointers(self, bn) except? NULL:
         """Batch norm's 4 arrays per hidden layer (gamma, beta, running mean,
         running variance), or NULL without batch norm."""
@@ -220,16 +241,7 @@ cdef class MLPEngine:
         opt.t = t
         opt.state_a = cnp.PyArray_DATA(state_a)
         opt.state_b = cnp.PyArray_DATA(state_b) if state_b is not None else NULL
-        cdef void **pc = self._pointers(coefs, True)
-        cdef void **pi = NULL
-        cdef void **pbn = NULL
-        try:
-            pi = self._pointers(intercepts, False)
-            pbn = self._bn_pointers(bn)
-        except Exception:
-            free(pc)
-            free(pi)
-            raise
+        cdef _ParamPointers p = self._params(coefs, intercepts, True, bn)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef const int64_t *pord = <const int64_t *>cnp.PyArray_DATA(order) if order is not None else NULL
@@ -240,20 +252,17 @@ cdef class MLPEngine:
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
-                status = fm_mlp_epoch_f32(&self.net, <float *const *>pc, <float *const *>pi,
-                                          <float *const *>pbn,
+                status = fm_mlp_epoch_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
+                                          <float *const *>p.bn,
                                           &inp, <const float *>py,
                                           <const float *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
             else:
-                status = fm_mlp_epoch_f64(&self.net, <double *const *>pc, <double *const *>pi,
-                                          <double *const *>pbn,
+                status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs, <double *const *>p.intercepts,
+                                          <double *const *>p.bn,
                                           &inp, <const double *>py,
                                           <const double *>psw, pord, n, batch_size, &opt,
                                           self.ws, threads, rng_seed, NULL, &loss_sum)
-        free(pc)
-        free(pi)
-        free(pbn)
         _raise_status(status, "training epoch")
         return loss_sum, opt.t
 
@@ -266,13 +275,7 @@ cdef class MLPEngine:
             raise ValueError(f"the workspace holds {self.max_rows} rows, got {n}")
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
-        cdef void **pc = self._pointers(coefs, True)
-        cdef void **pi = NULL
-        try:
-            pi = self._pointers(intercepts, False)
-        except Exception:
-            free(pc)
-            raise
+        cdef _ParamPointers p = self._params(coefs, intercepts, True)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef double loss = 0.0
@@ -281,16 +284,14 @@ cdef class MLPEngine:
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
-                status = fm_mlp_loss_grad_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                status = fm_mlp_loss_grad_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
                                               &inp, <const float *>py,
                                               <const float *>psw, n, self.ws, threads, &loss)
             else:
-                status = fm_mlp_loss_grad_f64(&self.net, <double *const *>pc,
-                                              <double *const *>pi, &inp,
+                status = fm_mlp_loss_grad_f64(&self.net, <double *const *>p.coefs,
+                                              <double *const *>p.intercepts, &inp,
                                               <const double *>py, <const double *>psw, n,
                                               self.ws, threads, &loss)
-        free(pc)
-        free(pi)
         _raise_status(status, "loss and gradient")
         grad = np.empty(self.n_params, dtype=self.dtype)
         cdef char *src = <char *>fm_mlp_workspace_grad(self.ws)
@@ -307,13 +308,7 @@ cdef class MLPEngine:
             raise ValueError("the loss needs at least one row")
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
-        cdef void **pc = self._pointers(coefs, True, False)
-        cdef void **pi = NULL
-        try:
-            pi = self._pointers(intercepts, False, False)
-        except Exception:
-            free(pc)
-            raise
+        cdef _ParamPointers p = self._params(coefs, intercepts, False)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef double loss = 0.0
@@ -322,15 +317,13 @@ cdef class MLPEngine:
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
-                status = fm_mlp_loss_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                status = fm_mlp_loss_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
                                          &inp, <const float *>py,
                                          <const float *>psw, n, self.ws, threads, &loss)
             else:
-                status = fm_mlp_loss_f64(&self.net, <double *const *>pc, <double *const *>pi,
+                status = fm_mlp_loss_f64(&self.net, <double *const *>p.coefs, <double *const *>p.intercepts,
                                          &inp, <const double *>py,
                                          <const double *>psw, n, self.ws, threads, &loss)
-        free(pc)
-        free(pi)
         _raise_status(status, "loss")
         return loss
 
@@ -340,27 +333,19 @@ cdef class MLPEngine:
         cdef list keep = []
         cdef Py_ssize_t n = self._input(X, &inp, keep)
         out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
-        cdef void **pc = self._pointers(coefs, True, False)
-        cdef void **pi = NULL
-        try:
-            pi = self._pointers(intercepts, False, False)
-        except Exception:
-            free(pc)
-            raise
+        cdef _ParamPointers p = self._params(coefs, intercepts, False)
         cdef void *po = cnp.PyArray_DATA(out)
         cdef fm_status status
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
-                status = fm_mlp_predict_f32(&self.net, <float *const *>pc, <float *const *>pi,
+                status = fm_mlp_predict_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
                                             &inp, n, <float *>po, self.ws,
                                             threads)
             else:
-                status = fm_mlp_predict_f64(&self.net, <double *const *>pc,
-                                            <double *const *>pi, &inp, n,
+                status = fm_mlp_predict_f64(&self.net, <double *const *>p.coefs,
+                                            <double *const *>p.intercepts, &inp, n,
                                             <double *>po, self.ws, threads)
-        free(pc)
-        free(pi)
         _raise_status(status, "predict")
         return out
