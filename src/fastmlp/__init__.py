@@ -10,7 +10,8 @@ from fastmlp._config import _init_from_environment, get_config, set_config, show
 
 _init_from_environment()
 
+from fastmlp._convert import from_sklearn  # noqa: E402
 from fastmlp._mlp import MLPClassifier, MLPRegressor  # noqa: E402 (needs the kernels set up)
 
-__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "get_config", "set_config",
-           "show_config"]
+__all__ = ["__version__", "MLPClassifier", "MLPRegressor", "from_sklearn", "get_config",
+           "set_config", "show_config"]

@@ -585,6 +585,18 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
 
+    def to_sklearn(self):
+        """This fitted model as a scikit-learn MLP with the same weights.
+
+        Returns
+        -------
+        sklearn_estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+            Fitted; batch normalisation is folded into its weights.
+        """
+        from fastmlp._convert import to_sklearn
+
+        return to_sklearn(self)
+
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError(

@@ -1,0 +1,161 @@
+"""Conversion between fastmlp's and scikit-learn's fitted MLPs.
+
+Both keep the same fitted attributes (scikit-learn's names and layouts), so
+conversion copies them across: a fitted scikit-learn model predicts faster
+through fastmlp without retraining, and a fastmlp model whose network
+scikit-learn can express becomes a scikit-learn one.
+"""
+import numpy as np
+from sklearn import neural_network as sk
+from sklearn.utils.validation import check_is_fitted
+
+# Fitted attributes that both libraries have, copied as they are.
+_SHARED_ATTRIBUTES = ("n_layers_", "n_outputs_", "out_activation_", "n_features_in_",
+                      "feature_names_in_", "loss_", "loss_curve_", "best_loss_",
+                      "validation_scores_", "best_validation_score_", "n_iter_", "t_",
+                      "classes_", "_label_binarizer", "_no_improvement_count")
+_SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
+
+
+def _copy_fitted(source, target, coefs, intercepts):
+    for name in _SHARED_ATTRIBUTES:
+        if hasattr(source, name):
+            value = getattr(source, name)
+            setattr(target, name, list(value) if isinstance(value, list) else value)
+    target.coefs_ = [np.array(c, order="C") for c in coefs]
+    target.intercepts_ = [np.array(b) for b in intercepts]
+    return target
+
+
+def _optimizer_to_sklearn(ours, theirs):
+    """scikit-learn's optimizer object from fastmlp's state (same parameter
+    order: coefficients, then intercepts), so partial_fit continues alike."""
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+    state = getattr(ours, "_optimizer", None)
+    if state is None or ours.solver not in ("sgd", "adam"):
+        return
+    params = theirs.coefs_ + theirs.intercepts_
+    bounds = np.cumsum([0] + [p.size for p in params])
+
+    def split(flat):
+        return [flat[lo:hi].reshape(p.shape).copy()
+                for p, lo, hi in zip(params, bounds[:-1], bounds[1:])]
+
+    lr = state["lr"]
+    if ours.solver == "sgd":
+        opt = SGDOptimizer(params, ours.learning_rate_init, ours.learning_rate, ours.momentum,
+                           ours.nesterovs_momentum, ours.power_t)
+        opt.learning_rate = lr.learning_rate
+        opt.velocities = split(state["a"])
+    else:
+        opt = AdamOptimizer(params, ours.learning_rate_init, ours.beta_1, ours.beta_2,
+                            ours.epsilon)
+        opt.t = state["t"]
+        opt.ms, opt.vs = split(state["a"]), split(state["b"])
+    theirs._optimizer = opt
+
+
+def _optimizer_from_sklearn(theirs, ours):
+    """fastmlp's optimizer state from scikit-learn's optimizer object."""
+    from fastmlp._mlp import _LearningRate
+
+    opt = getattr(theirs, "_optimizer", None)
+    if opt is None or theirs.solver not in ("sgd", "adam"):
+        return
+    lr = _LearningRate(theirs.solver, theirs.learning_rate_init, theirs.learning_rate,
+                       theirs.power_t)
+    flat = lambda arrays: np.concatenate([a.ravel() for a in arrays])  # noqa: E731
+    if theirs.solver == "sgd":
+        lr.learning_rate = opt.learning_rate
+        ours._optimizer = {"lr": lr, "t": 0, "a": flat(opt.velocities), "b": None}
+    else:
+        ours._optimizer = {"lr": lr, "t": opt.t, "a": flat(opt.ms), "b": flat(opt.vs)}
+
+
+def to_sklearn(estimator):
+    """A fitted scikit-learn MLP with the same weights as a fastmlp one.
+
+    Batch normalisation is folded into the weights (as fastmlp predicts);
+    dropout only acts in training. The optimizer state goes along, so that
+    ``partial_fit`` continues alike (not with batch norm). Networks
+    scikit-learn cannot express are refused.
+
+    Parameters
+    ----------
+    estimator : fastmlp.MLPClassifier or fastmlp.MLPRegressor
+        A fitted estimator.
+
+    Returns
+    -------
+    sklearn_estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        Fitted, predicting what `estimator` predicts.
+
+    Raises
+    ------
+    ValueError
+        If the network uses an activation, output activation or loss that
+        scikit-learn does not have.
+    """
+    from fastmlp._mlp import MLPClassifier, MLPRegressor
+
+    check_is_fitted(estimator)
+    if not isinstance(estimator.activation, str) or estimator.activation not in _SKLEARN_ACTIVATIONS:
+        raise ValueError(f"scikit-learn has no hidden activation {estimator.activation!r}; it has "
+                         f"{sorted(_SKLEARN_ACTIVATIONS)}")
+    if isinstance(estimator, MLPRegressor):
+        if estimator.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"scikit-learn's MLPRegressor has no loss {estimator.loss!r}")
+        if estimator.out_activation not in (None, "identity"):
+            raise ValueError("scikit-learn's MLPRegressor has no output activation "
+                             f"{estimator.out_activation!r}")
+        cls = sk.MLPRegressor
+    elif isinstance(estimator, MLPClassifier):
+        cls = sk.MLPClassifier
+    else:
+        raise TypeError(f"expected a fastmlp MLPClassifier or MLPRegressor, got "
+                        f"{type(estimator).__name__}")
+    names = cls().get_params().keys()
+    params = {k: v for k, v in estimator.get_params().items() if k in names}
+    dtype = estimator.coefs_[0].dtype
+    coefs, intercepts = estimator._prediction_params(dtype)
+    theirs = _copy_fitted(estimator, cls(**params), coefs, intercepts)
+    if getattr(estimator, "bn_gammas_", None) is None:
+        # With batch norm the folded network is another one: no optimizer
+        # state carries over (the result predicts; further training restarts).
+        _optimizer_to_sklearn(estimator, theirs)
+    return theirs
+
+
+def from_sklearn(estimator):
+    """A fastmlp estimator with the weights of a fitted scikit-learn MLP.
+
+    Parameters
+    ----------
+    estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        A fitted estimator.
+
+    Returns
+    -------
+    fastmlp_estimator : fastmlp.MLPClassifier or fastmlp.MLPRegressor
+        Fitted, with the same parameters and weights: it predicts what
+        `estimator` predicts (to rounding), through fastmlp's kernels, and can
+        continue training with ``partial_fit`` or ``warm_start``.
+    """
+    from fastmlp._mlp import MLPClassifier, MLPRegressor
+
+    if isinstance(estimator, sk.MLPClassifier):
+        cls = MLPClassifier
+    elif isinstance(estimator, sk.MLPRegressor):
+        cls = MLPRegressor
+    else:
+        raise TypeError("expected a scikit-learn MLPClassifier or MLPRegressor, got "
+                        f"{type(estimator).__name__}")
+    check_is_fitted(estimator)
+    ours = cls(**estimator.get_params())
+    ours = _copy_fitted(estimator, ours, estimator.coefs_, estimator.intercepts_)
+    ours._hidden_sizes = [c.shape[1] for c in estimator.coefs_[:-1]]
+    ours.bn_gammas_ = ours.bn_betas_ = ours.bn_running_means_ = ours.bn_running_vars_ = None
+    ours.validation_loss_curve_ = None
+    _optimizer_from_sklearn(estimator, ours)
+    return ours
