@@ -205,3 +205,4 @@ cdef fm_activation _parse_activation(object name, dict params, str argname="name
 
 include "_gemm.pxi"
 include "_elementwise.pxi"
+include "_perceptron.pxi"
