@@ -10,4 +10,6 @@ from fastmlp._config import _init_from_environment, get_config, set_config, show
 
 _init_from_environment()
 
-__all__ = ["__version__", "get_config", "set_config", "show_config"]
+from fastmlp._perceptron import Perceptron  # noqa: E402 (needs the kernels set up)
+
+__all__ = ["__version__", "Perceptron", "get_config", "set_config", "show_config"]
