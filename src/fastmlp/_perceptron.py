@@ -633,16 +633,22 @@ def _epoch_samples(X, dtype):
     int64 indices, checked to lie in [0, n_features).
     """
     if sp.issparse(X):
-        X = X.tocsr().astype(dtype, copy=True)  # a copy: canonicalizing is in place
-        X.sum_duplicates()
-        indices = X.indices.astype(np.int64)
-        indptr = X.indptr.astype(np.int64)
-        if indices.size and (indices.min() < 0 or indices.max() >= X.shape[1]):
-            raise ValueError(f"the sparse matrix X has column indices outside "
-                             f"[0, {X.shape[1]})")
-        if indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] > indices.size:
+        X = X.tocsr()
+        # The C loop trusts the structure (it indexes the weights with it), and
+        # scipy does not check it in full on construction: check it here, once.
+        n_features = X.shape[1]
+        if X.indptr[0] != 0 or np.any(np.diff(X.indptr) < 0) or X.indptr[-1] > X.indices.size:
             raise ValueError("the sparse matrix X has an invalid indptr")
-        return (np.ascontiguousarray(X.data), indices, indptr)
+        if X.indices.size and (X.indices.min() < 0 or X.indices.max() >= n_features):
+            raise ValueError(f"the sparse matrix X has column indices outside "
+                             f"[0, {n_features})")
+        if X.dtype != dtype or not X.has_canonical_format:
+            # A copy first: X may be the caller's matrix, and sum_duplicates
+            # works in place.
+            X = X.astype(dtype, copy=True)
+            X.sum_duplicates()
+        return (np.ascontiguousarray(X.data), np.asarray(X.indices, dtype=np.int64),
+                np.asarray(X.indptr, dtype=np.int64))
     X = X.astype(dtype, copy=False)
     if not _has_row_major_rows(X):
         X = np.ascontiguousarray(X)
