@@ -57,7 +57,8 @@ def perceptron_epoch(X, target, order, coef, intercept, *, weight_pos, weight_ne
     order : ndarray of shape (n_visits,), int64
         The samples to visit, in this order (repeats allowed).
     coef : ndarray of shape (n_units, n_features)
-        float32 or float64, C-contiguous and writeable; updated in place.
+        Weights, float32 or float64, C-contiguous and writeable; updated in
+        place.
     intercept : ndarray of shape (n_units,)
         Same dtype; updated in place.
     weight_pos, weight_neg : ndarray of shape (n_units,), float64
@@ -69,13 +70,16 @@ def perceptron_epoch(X, target, order, coef, intercept, *, weight_pos, weight_ne
     eta : float
         Learning rate, > 0.
     penalty : {None, "l2", "l1", "elasticnet"}
+        The penalty.
     alpha, l1_ratio : float
         Penalty strength (>= 0) and elastic-net mixing (in [0, 1]).
     fit_intercept : bool
+        Whether to update the intercepts.
     l1_q : ndarray of shape (n_units, n_features), float64, or None
+        Penalty each weight has received (truncated-gradient state).
     l1_u : ndarray of shape (1,), float64, or None
-        Truncated-gradient state for "l1" and "elasticnet" (required then),
-        zeros at the start of a fit, updated in place.
+        Penalty any weight could have received. Both are required for "l1"
+        and "elasticnet", zeros at the start of a fit, updated in place.
     n_threads : int
         Threads over units; <= 0 means OpenMP's maximum.
 

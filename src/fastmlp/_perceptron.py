@@ -177,8 +177,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     - The shuffling uses a NumPy ``RandomState`` (one permutation per epoch,
       shared by all units), so the visiting order is not scikit-learn's.
-    - Sparse input trains exactly like the same data in dense form
-      (scikit-learn damps the intercept's updates by 0.01 for sparse input).
+    - Sparse input trains like the same data in dense form (scikit-learn
+      damps the intercept's updates by 0.01 for sparse input). One
+      difference remains, shared with scikit-learn: the L1 step is lazy and
+      only visits the features stored for a sample, all of them for dense
+      input, so with 'l1' or 'elasticnet' the two can differ.
     - The penalty term of the objective uses the exact norms of the weights
       (scikit-learn's running norms miss some changes of the weights).
     - Negative sample or class weights are rejected (scikit-learn accepts
@@ -186,9 +189,14 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     - In :meth:`partial_fit`, labels that are not in ``classes`` are a
       ValueError that names them.
 
-    Sparse input is converted once per call to CSR (with int64 indices,
-    duplicates summed) and trained on by a CSR loop that touches only the
-    stored entries; it is never densified.
+    **Data.** Sparse input is converted once per call to CSR (with int64
+    indices, duplicates summed) and trained on by a CSR loop that touches only
+    the stored entries; it is never densified. Dense input in any layout is
+    read in place when its rows are contiguous, otherwise copied once per
+    call to C order. float32 data train float32 weights: each weight is
+    rounded to float32 once per change, while dot products, updates and the
+    intercepts within an epoch are computed in double (the sign of a dot
+    product is the unit's decision, where float32 sums would flip some).
 
     References
     ----------
@@ -412,6 +420,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Returns
         -------
         fitted : bool
+            True once ``coef_`` exists.
         """
         return hasattr(self, "coef_")
 
@@ -421,6 +430,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Returns
         -------
         tags : sklearn.utils.Tags
+            scikit-learn's classifier tags with ``input_tags.sparse = True``.
         """
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
