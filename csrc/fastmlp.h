@@ -217,6 +217,85 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
                       double epsilon);
 
 /* ------------------------------------------------------------------------ */
+/* Perceptron: Rosenblatt's rule for a layer of threshold units             */
+/* ------------------------------------------------------------------------ */
+
+/* The penalties of scikit-learn's SGD, applied the same way (perceptron.c). */
+typedef enum {
+    FM_PENALTY_NONE = 0,
+    FM_PENALTY_L2,        /* alpha/2 ||w||^2: the weights decay by 1 - eta alpha */
+    FM_PENALTY_L1,        /* alpha ||w||_1: cumulative truncated gradient */
+    FM_PENALTY_ELASTICNET /* alpha (r ||w||_1 + (1 - r)/2 ||w||^2), r = l1_ratio */
+} fm_penalty_kind;
+
+typedef struct {
+    double eta;              /* learning rate, finite and > 0 */
+    fm_penalty_kind penalty;
+    double alpha;            /* penalty strength, finite and >= 0 */
+    double l1_ratio;         /* elastic-net mixing r in [0, 1] (elasticnet only) */
+    int fit_intercept;       /* 0: the intercepts are left as they are */
+} fm_perceptron_options;
+
+/*
+ * One epoch of Rosenblatt's perceptron over n_units independent threshold
+ * units, visiting the samples order[0], ..., order[n_visits - 1]. For each
+ * visit of sample i and each active unit k:
+ *   p       = coef[k] . x_i + intercept[k]
+ *   y       = 1 if target[i] == k else 0
+ *   y_hat   = 1 if p >= 0 else 0                      (heaviside(0) = 1)
+ *   update  = eta * (y - y_hat) * cw * sample_weight[i],
+ *             cw = weight_pos[k] if y else weight_neg[k]
+ *   coef[k] += update * x_i, intercept[k] += update   (if fit_intercept)
+ * with, for a penalty, scikit-learn's SGD steps around the update: an L2
+ * decay of coef[k] by max(0, 1 - (1 - r) eta alpha) before it and an L1
+ * truncation towards 0 of the coefficients of x_i's features after it.
+ *
+ * Samples (n_samples, n_features): dense rows x + i * ldx (ldx >= n_features)
+ *   when indptr == NULL; otherwise CSR with x the values, indices the column
+ *   of each value (in [0, n_features): not checked here, the caller checks
+ *   once per fit) and indptr (n_samples + 1,) non-decreasing, from 0.
+ * target (n_samples,): the unit that should fire for each sample, or -1 for
+ *   none (for a binary problem, one unit and -1 for the negative class).
+ * sample_weight (n_samples,) or NULL for ones; weight_pos, weight_neg
+ *   (n_units,) the class weights of each unit's positive and negative side.
+ * active (n_units,) or NULL for all: units with active[k] == 0 are skipped
+ *   entirely (they have stopped; their outputs are 0).
+ * coef (n_units, n_features) contiguous rows, intercept (n_units,): updated
+ *   in place. For L1 and elasticnet, l1_q (n_units, n_features) and *l1_u
+ *   carry the truncated-gradient state from epoch to epoch (zeros at the start
+ *   of a fit); both may be NULL for the other penalties.
+ * Out, per unit: objective[k] = sum over visits of the perceptron criterion
+ *   |p| on mistakes (0 otherwise) plus, with a penalty, the penalty of the
+ *   weights at that visit (scikit-learn's epoch objective before dividing by
+ *   the number of visits); mistakes[k] = number of visits with y != y_hat.
+ *
+ * Units are independent, so up to n_threads OpenMP threads (<= 0: OpenMP's
+ * maximum) each take a contiguous block of units through the whole epoch;
+ * the results do not depend on the thread count. Returns FM_ERR_ARGUMENT for
+ * an option out of range, a negative size, an order entry outside
+ * [0, n_samples) or a target outside [-1, n_units); FM_ERR_NOMEM if the
+ * per-unit workspace cannot be allocated. Nothing is modified on error.
+ */
+fm_status fm_perceptron_epoch_f32(const fm_perceptron_options *options, int n_threads,
+                                  int64_t n_samples, int64_t n_features, int64_t n_units,
+                                  const float *x, int64_t ldx, const int64_t *indptr,
+                                  const int64_t *indices, const int64_t *target,
+                                  const float *sample_weight, const double *weight_pos,
+                                  const double *weight_neg, int64_t n_visits,
+                                  const int64_t *order, const unsigned char *active,
+                                  float *coef, float *intercept, double *l1_q,
+                                  double *l1_u, double *objective, int64_t *mistakes);
+fm_status fm_perceptron_epoch_f64(const fm_perceptron_options *options, int n_threads,
+                                  int64_t n_samples, int64_t n_features, int64_t n_units,
+                                  const double *x, int64_t ldx, const int64_t *indptr,
+                                  const int64_t *indices, const int64_t *target,
+                                  const double *sample_weight, const double *weight_pos,
+                                  const double *weight_neg, int64_t n_visits,
+                                  const int64_t *order, const unsigned char *active,
+                                  double *coef, double *intercept, double *l1_q,
+                                  double *l1_u, double *objective, int64_t *mistakes);
+
+/* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 

@@ -95,6 +95,38 @@ cdef extern from "fastmlp.h" nogil:
                           int64_t t, double learning_rate, double beta_1, double beta_2,
                           double epsilon)
 
+    ctypedef enum fm_penalty_kind:
+        FM_PENALTY_NONE
+        FM_PENALTY_L2
+        FM_PENALTY_L1
+        FM_PENALTY_ELASTICNET
+
+    ctypedef struct fm_perceptron_options:
+        double eta
+        fm_penalty_kind penalty
+        double alpha
+        double l1_ratio
+        int fit_intercept
+
+    fm_status fm_perceptron_epoch_f32(const fm_perceptron_options *options, int n_threads,
+                                      int64_t n_samples, int64_t n_features, int64_t n_units,
+                                      const float *x, int64_t ldx, const int64_t *indptr,
+                                      const int64_t *indices, const int64_t *target,
+                                      const float *sample_weight, const double *weight_pos,
+                                      const double *weight_neg, int64_t n_visits,
+                                      const int64_t *order, const unsigned char *active,
+                                      float *coef, float *intercept, double *l1_q,
+                                      double *l1_u, double *objective, int64_t *mistakes)
+    fm_status fm_perceptron_epoch_f64(const fm_perceptron_options *options, int n_threads,
+                                      int64_t n_samples, int64_t n_features, int64_t n_units,
+                                      const double *x, int64_t ldx, const int64_t *indptr,
+                                      const int64_t *indices, const int64_t *target,
+                                      const double *sample_weight, const double *weight_pos,
+                                      const double *weight_neg, int64_t n_visits,
+                                      const int64_t *order, const unsigned char *active,
+                                      double *coef, double *intercept, double *l1_q,
+                                      double *l1_u, double *objective, int64_t *mistakes)
+
     ctypedef void (*fm_sgemm_fn)(const char *transa, const char *transb, const int *m,
                                  const int *n, const int *k, const float *alpha,
                                  const float *a, const int *lda, const float *b,

@@ -206,3 +206,4 @@ cdef fm_activation _parse_activation(object name, dict params, str argname="name
 include "_gemm.pxi"
 include "_elementwise.pxi"
 include "_train.pxi"
+include "_perceptron.pxi"
