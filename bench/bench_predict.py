@@ -1,0 +1,123 @@
+"""Prediction speed: latency and throughput of fastmlp, scikit-learn, PyTorch.
+
+On the MNIST-shaped network of bench_train.py (784 -> 256 -> 128 -> 10,
+float32), trained for one epoch by scikit-learn and copied into fastmlp
+(fastmlp.from_sklearn) and PyTorch so that all three compute the same
+function: the median latency of predict_proba for 1, 8 and 32 rows, and the
+throughput for 100000 rows, with 1 thread (threadpoolctl, and
+torch.set_num_threads; PyTorch under torch.no_grad()).
+
+Usage::
+
+    python bench/bench_predict.py [--threads 1] [--json PATH]
+"""
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import fastmlp
+
+
+def median_seconds(fn, min_total=0.2, repeat=7):
+    """Median over `repeat` rounds of the mean time of a call."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    inner = max(1, int(min_total / repeat / once))
+    rounds = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        rounds.append((time.perf_counter() - t0) / inner)
+    return float(np.median(rounds))
+
+
+def build_models(seed=0):
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((60000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 60000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=1, random_state=0).fit(X, y)
+    ours = fastmlp.from_sklearn(theirs)
+    torch_model = None
+    try:
+        import torch
+
+        layers = []
+        for i, (w, b) in enumerate(zip(theirs.coefs_, theirs.intercepts_)):
+            lin = torch.nn.Linear(*w.shape)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers.append(lin)
+            layers.append(torch.nn.ReLU() if i < len(theirs.coefs_) - 1 else torch.nn.Softmax(dim=1))
+        torch_model = torch.nn.Sequential(*layers).eval()
+    except ImportError:
+        pass
+    return X, theirs, ours, torch_model
+
+
+def run(threads):
+    X, theirs, ours, torch_model = build_models()
+    rows = []
+    with threadpool_limits(limits=threads):
+        if torch_model is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+
+            def torch_predict(Xb):
+                with torch.no_grad():
+                    return torch_model(torch.from_numpy(Xb)).numpy()
+        for n in (1, 8, 32, 100000):
+            Xb = np.ascontiguousarray(X[:n] if n <= len(X) else np.concatenate([X, X])[:n])
+            t = {"fastmlp": median_seconds(lambda: ours.predict_proba(Xb)),
+                 "sklearn": median_seconds(lambda: theirs.predict_proba(Xb))}
+            if torch_model is not None:
+                t["torch"] = median_seconds(lambda: torch_predict(Xb))
+            rows.append({"rows": n, "threads": threads, "seconds": t})
+    # All three compute the same function.
+    Xc = X[:100]
+    np.testing.assert_allclose(ours.predict_proba(Xc), theirs.predict_proba(Xc), rtol=1e-4,
+                               atol=1e-6)
+    return rows
+
+
+def print_table(rows):
+    print(f"{'rows':>7}{'thr':>4}{'fastmlp':>12}{'sklearn':>12}{'torch':>12}"
+          f"{'fm/sk':>8}{'fm/torch':>9}   (latency per call; rows/s for 100000)")
+    for r in rows:
+        s = r["seconds"]
+        torch_s = s.get("torch", float("nan"))
+        if r["rows"] >= 100000:
+            fmt = lambda v: f"{r['rows'] / v / 1e6:9.2f} M/s"  # noqa: E731
+        else:
+            fmt = lambda v: f"{v * 1e6:9.1f} us"  # noqa: E731
+        print(f"{r['rows']:>7}{r['threads']:>4}{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
+              f"{fmt(torch_s):>12}{s['fastmlp'] / s['sklearn']:>8.2f}"
+              f"{s['fastmlp'] / torch_s:>9.2f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", help="save the rows as JSON here")
+    args = parser.parse_args(argv)
+    rows = run(args.threads)
+    print_table(rows)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"fastmlp": fastmlp.__version__, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Training speed: one epoch of fastmlp, scikit-learn and PyTorch, one run.
+
+For each configuration and thread count, the median time of `--epochs`
+epochs after a warm-up epoch, for
+- fastmlp.MLPClassifier / MLPRegressor (float32 input),
+- scikit-learn's MLPClassifier / MLPRegressor with float32 and float64 input,
+- PyTorch on the CPU when installed: nn.Sequential of Linear/ReLU, Adam, the
+  same batch size, torch.set_num_threads(threads);
+the ratios to fastmlp, and the GFLOP/s fastmlp reached (multiply-adds of the
+forward and backward passes, without the first layer's input gradient) as a
+fraction of this core's FMA peak (bench/peak.py).
+
+Configurations (issue 4): "mnist" 60000 x 784, (256, 128), 10 classes,
+batch 200; "tabular" regression 100000 x 50, (100, 100), batch 200; "deep"
+20000 x 74, ten hidden layers 1024..64, 8 classes, batch 32. Threads are
+limited with threadpoolctl (OpenMP and BLAS) and torch.set_num_threads.
+
+Usage::
+
+    python bench/bench_train.py [--configs mnist deep] [--threads 1 2]
+                                [--epochs 3] [--scale 1.0] [--json PATH] [--png PATH]
+    python bench/bench_train.py --from-json PATH --png PATH   # redraw a saved run
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import fastmlp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peak import fma_peak_gflops  # noqa: E402
+
+CONFIGS = {
+    "mnist": dict(n=60000, d=784, hidden=(256, 128), outputs=10, batch=200, task="classification"),
+    "tabular": dict(n=100000, d=50, hidden=(100, 100), outputs=1, batch=200, task="regression"),
+    "deep": dict(n=20000, d=74, hidden=(1024, 1024, 512, 512, 256, 256, 128, 128, 64, 64),
+                 outputs=8, batch=32, task="classification"),
+}
+
+
+def make_data(cfg, scale, seed=0):
+    """Synthetic data of the configuration's shape (timing does not depend
+    on the values); `scale` shrinks the number of samples."""
+    rng = np.random.default_rng(seed)
+    n = max(int(cfg["n"] * scale), cfg["batch"])
+    X = rng.random((n, cfg["d"]), dtype=np.float32)
+    if cfg["task"] == "classification":
+        y = rng.integers(0, cfg["outputs"], n)
+    else:
+        y = (X[:, :5].sum(axis=1) + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    return X, y
+
+
+def epoch_flops(cfg, n):
+    """2 x the multiply-adds of one epoch: forward, weight gradients, and the
+    input gradients of every layer but the first."""
+    units = [cfg["d"], *cfg["hidden"], cfg["outputs"]]
+    pairs = [a * b for a, b in zip(units[:-1], units[1:])]
+    return 2.0 * n * (2 * sum(pairs) + sum(pairs[1:]))
+
+
+def time_epochs(run_epoch, epochs):
+    """Median seconds of `epochs` calls after one warm-up call."""
+    run_epoch()
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        run_epoch()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def estimator_epoch(cls, cfg, X, y):
+    """One epoch per call through partial_fit (shuffled, Adam)."""
+    est = cls(hidden_layer_sizes=cfg["hidden"], batch_size=cfg["batch"], random_state=0)
+    classes = np.arange(cfg["outputs"]) if cfg["task"] == "classification" else None
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if classes is not None:
+                est.partial_fit(X, y, classes=classes)
+            else:
+                est.partial_fit(X, y)
+    return run
+
+
+def torch_epoch(cfg, X, y, threads):
+    """One epoch per call of the same network in PyTorch (None if absent)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    units = [cfg["d"], *cfg["hidden"]]
+    layers = []
+    for a, b in zip(units[:-1], units[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    layers.append(torch.nn.Linear(units[-1], cfg["outputs"]))
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt = torch.from_numpy(X)
+    if cfg["task"] == "classification":
+        yt = torch.from_numpy(y.astype(np.int64))
+        loss_fn = torch.nn.CrossEntropyLoss()
+    else:
+        yt = torch.from_numpy(y.reshape(-1, 1))
+        loss_fn = torch.nn.MSELoss()
+    batch = cfg["batch"]
+
+    def run():
+        perm = torch.randperm(len(Xt))
+        for start in range(0, len(Xt), batch):
+            idx = perm[start:start + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return run
+
+
+def run(configs, threads, epochs, scale):
+    from sklearn import neural_network as sk
+
+    peak = fma_peak_gflops()
+    rows = []
+    for name in configs:
+        cfg = CONFIGS[name]
+        X, y = make_data(cfg, scale)
+        kind = "Classifier" if cfg["task"] == "classification" else "Regressor"
+        flops = epoch_flops(cfg, len(X))
+        for t in threads:
+            with threadpool_limits(limits=t):
+                times = {
+                    "fastmlp": time_epochs(estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg,
+                                                           X, y), epochs),
+                    "sklearn_f32": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
+                                                               X, y), epochs),
+                    "sklearn_f64": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
+                                                               X.astype(np.float64), y), epochs),
+                }
+                torch_run = torch_epoch(cfg, X, y, t)
+                if torch_run is not None:
+                    times["torch"] = time_epochs(torch_run, epochs)
+            gflops = flops / times["fastmlp"] / 1e9
+            rows.append(dict(config=name, threads=t, n=len(X), seconds=times,
+                             fastmlp_gflops=gflops,
+                             fraction_of_peak=gflops / peak if peak else None))
+    return rows, peak
+
+
+def print_table(rows, peak):
+    print(f"single-core float32 FMA peak: {peak:.1f} GFLOP/s" if peak else "peak: unknown")
+    head = (f"{'config':<8}{'thr':>4}{'fastmlp s':>11}{'sk f32 s':>10}{'sk f64 s':>10}"
+            f"{'torch s':>9}{'fm/sk32':>9}{'fm/torch':>9}{'GF/s':>7}{'%peak':>7}")
+    print(head)
+    for r in rows:
+        s = r["seconds"]
+        torch_s = s.get("torch")
+        print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp']:>11.3f}{s['sklearn_f32']:>10.3f}"
+              f"{s['sklearn_f64']:>10.3f}{(torch_s if torch_s else float('nan')):>9.3f}"
+              f"{s['fastmlp'] / s['sklearn_f32']:>9.2f}"
+              f"{(s['fastmlp'] / torch_s if torch_s else float('nan')):>9.2f}"
+              f"{r['fastmlp_gflops']:>7.1f}"
+              f"{(100 * r['fraction_of_peak'] if r['fraction_of_peak'] else float('nan')):>7.1f}")
+
+
+def draw_chart(rows, path):
+    """Bar chart of epoch times (log scale) per configuration and thread
+    count; needs matplotlib (optional: skipped with a message if absent)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart drawn", file=sys.stderr)
+        return
+    libs = [("fastmlp", "fastmlp (float32)"), ("sklearn_f32", "scikit-learn float32"),
+            ("sklearn_f64", "scikit-learn float64"), ("torch", "PyTorch")]
+    libs = [(k, label) for k, label in libs if all(k in r["seconds"] for r in rows)]
+    labels = [f"{r['config']}\n{r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+              for r in rows]
+    x = np.arange(len(rows))
+    width = 0.8 / len(libs)
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(rows)), 4))
+    for i, (key, label) in enumerate(libs):
+        ax.bar(x + (i - (len(libs) - 1) / 2) * width, [r["seconds"][key] for r in rows],
+               width, label=label)
+    ax.set_xticks(x, labels)
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds per epoch (lower is better)")
+    ax.set_title("One training epoch, same network and batch size")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"chart saved to {path}")
+
+
+def machine():
+    return {"platform": platform.platform(), "processor": platform.processor(),
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "fastmlp": fastmlp.__version__, **fastmlp._kernels._runtime_info()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="fraction of each configuration's samples (for quick runs)")
+    parser.add_argument("--json", help="save the rows and the machine as JSON here")
+    parser.add_argument("--png", help="draw the epoch times as a bar chart here")
+    parser.add_argument("--from-json", help="redraw table and chart from a saved run")
+    args = parser.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        rows, peak = saved["rows"], saved["peak_gflops"]
+    else:
+        rows, peak = run(args.configs, args.threads, args.epochs, args.scale)
+    print_table(rows, peak)
+    if args.png:
+        draw_chart(rows, args.png)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "peak_gflops": peak, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
