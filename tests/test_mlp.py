@@ -551,3 +551,46 @@ def test_batch_norm_estimator():
     reg = MLPRegressor(batch_norm=True, hidden_layer_sizes=(20,), max_iter=50,
                        random_state=0).fit(X_tr, y_tr.astype(float))
     assert reg.score(X_te, y_te) > 0.5
+
+
+# --- interruption ---------------------------------------------------------------------
+
+INTERRUPT_SCRIPT = r"""
+import os, signal, threading, time, warnings
+import numpy as np
+from fastmlp import MLPClassifier
+rng = np.random.default_rng(0)
+X = rng.random((60000, 300), dtype=np.float32)
+y = rng.integers(0, 10, 60000)
+est = MLPClassifier(hidden_layer_sizes=(1024, 1024), max_iter=5, random_state=0)
+sent = []
+def interrupt():
+    time.sleep(1.0)
+    sent.append(time.perf_counter())
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=interrupt, daemon=True).start()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    est.fit(X, y)
+returned = time.perf_counter()
+bound = np.sqrt(6.0 / (300 + 1024))
+initial = np.random.RandomState(0).uniform(-bound, bound, (300, 1024)).astype(np.float32)
+print(returned - sent[0], est.n_iter_, np.array_equal(est.coefs_[0], initial),
+      any("interrupted" in str(w.message) for w in caught), est.predict(X[:3]).shape)
+"""
+
+
+def test_ctrl_c_during_a_long_epoch_returns_promptly_with_whole_epochs():
+    """SIGINT one second into a multi-second first epoch: fit returns within
+    about a second, warns, and keeps the weights of the last completed epoch
+    (here the initial ones), never a half-updated mix."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    delay, n_iter, initial_weights, warned, shape = proc.stdout.split(maxsplit=4)
+    assert float(delay) < 1.5
+    assert n_iter == "0" and initial_weights == "True" and warned == "True"
+    assert shape.strip() == "(3,)"

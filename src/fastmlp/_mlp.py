@@ -479,9 +479,12 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         engine = self._engine(batch_size, X.dtype, training=True,
                               gather_rows=self.shuffle and not sp.issparse(X_train))
 
+        snapshot = None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                # What Ctrl-C during this epoch restores: never half an epoch.
+                snapshot = self._training_state()
                 order = None
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -530,7 +533,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                         "reached and the optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            if snapshot is not None:
+                self._restore_training_state(snapshot)
+            warnings.warn("Training interrupted by user; the model keeps the weights of the "
+                          f"last completed epoch ({self.n_iter_} this call).")
 
         if early_stopping:
             self.coefs_ = self._best_coefs
@@ -539,6 +545,24 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 best = self._best_bn
                 self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
                 self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+
+    def _training_state(self):
+        """Copies of everything an epoch changes (weights, batch norm's
+        arrays, optimizer state), for _restore_training_state."""
+        arrays = self.coefs_ + self.intercepts_ + (self._bn_arrays() or [])
+        opt = self._optimizer
+        return ([a.copy() for a in arrays], opt["t"], opt["a"].copy(),
+                None if opt["b"] is None else opt["b"].copy(), opt["lr"].learning_rate)
+
+    def _restore_training_state(self, state):
+        arrays, t, a, b, lr = state
+        for dst, src in zip(self.coefs_ + self.intercepts_ + (self._bn_arrays() or []), arrays):
+            dst[...] = src
+        opt = self._optimizer
+        opt["t"], opt["lr"].learning_rate = t, lr
+        opt["a"][...] = a
+        if b is not None:
+            opt["b"][...] = b
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:

@@ -5,6 +5,10 @@
 # epoch, loss_grad() once per L-BFGS evaluation, predict() once per call.
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from cpython.exc cimport PyErr_CheckSignals
+
+# Work per C call within an epoch (multiply-adds), between checks for Ctrl-C.
+_CHUNK_MACS = 2_000_000_000
 
 _OUTPUTS = {"softmax": FM_OUTPUT_SOFTMAX_LOG_LOSS, "logistic": FM_OUTPUT_LOGISTIC_LOG_LOSS,
             "regression": FM_OUTPUT_REGRESSION}
@@ -245,24 +249,68 @@ cdef class MLPEngine:
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef const int64_t *pord = <const int64_t *>cnp.PyArray_DATA(order) if order is not None else NULL
-        cdef double loss_sum = 0.0
-        cdef uint64_t rng_seed = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
-        cdef fm_status status
+        # The epoch runs as a series of C calls of whole minibatches, each
+        # worth about _CHUNK_MACS multiply-adds (tens of milliseconds), with a
+        # check for signals in between, so that Ctrl-C interrupts a long epoch
+        # promptly. The chunk size depends only on the network and the batch
+        # size (not on timing), so results do not depend on the machine's load.
+        cdef Py_ssize_t macs_per_row = 0
+        cdef Py_ssize_t item = self.dtype.itemsize
+        cdef int l
+        for l in range(self.net.n_layers):
+            macs_per_row += 3 * self.net.units[l] * self.net.units[l + 1]
+        cdef Py_ssize_t chunk_rows = batch_size * max(
+            1, _CHUNK_MACS // max(macs_per_row * batch_size, 1))
+        cdef Py_ssize_t done = 0, rows, chunk_index = 0
+        cdef double loss_sum = 0.0, chunk_loss = 0.0
+        cdef uint64_t base_seed = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        cdef uint64_t rng_seed
+        cdef fm_input part
+        cdef const void *py_part
+        cdef const void *psw_part
+        cdef const int64_t *pord_part
+        cdef fm_status status = FM_OK
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
-        with nogil:
-            if single:
-                status = fm_mlp_epoch_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
-                                          <float *const *>p.bn,
-                                          &inp, <const float *>py,
-                                          <const float *>psw, pord, n, batch_size, &opt,
-                                          self.ws, threads, rng_seed, NULL, &loss_sum)
-            else:
-                status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs, <double *const *>p.intercepts,
-                                          <double *const *>p.bn,
-                                          &inp, <const double *>py,
-                                          <const double *>psw, pord, n, batch_size, &opt,
-                                          self.ws, threads, rng_seed, NULL, &loss_sum)
+        cdef Py_ssize_t n_out = self.net.units[self.net.n_layers]
+        while done < n:
+            rows = min(chunk_rows, n - done)
+            # Rows [done, done + rows): through the order, or by offsetting
+            # the inputs (CSR offsets stay valid: indptr holds absolute ones).
+            part = inp
+            py_part = py
+            psw_part = psw
+            pord_part = pord + done if pord != NULL else NULL
+            if pord == NULL:
+                if inp.dense != NULL:
+                    part.dense = <const char *>inp.dense + done * inp.ld * item
+                else:
+                    part.indptr = inp.indptr + done
+                py_part = <const char *>py + done * n_out * item
+                if psw != NULL:
+                    psw_part = <const char *>psw + done * item
+            rng_seed = base_seed + <uint64_t>chunk_index * <uint64_t>0x9E3779B97F4A7C15
+            with nogil:
+                if single:
+                    status = fm_mlp_epoch_f32(&self.net, <float *const *>p.coefs,
+                                              <float *const *>p.intercepts, <float *const *>p.bn,
+                                              &part, <const float *>py_part,
+                                              <const float *>psw_part, pord_part, rows,
+                                              batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                              &chunk_loss)
+                else:
+                    status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs,
+                                              <double *const *>p.intercepts, <double *const *>p.bn,
+                                              &part, <const double *>py_part,
+                                              <const double *>psw_part, pord_part, rows,
+                                              batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                              &chunk_loss)
+            if status != FM_OK:
+                break
+            loss_sum += chunk_loss
+            done += rows
+            chunk_index += 1
+            PyErr_CheckSignals()  # raises KeyboardInterrupt on Ctrl-C
         _raise_status(status, "training epoch")
         return loss_sum, opt.t
 
