@@ -594,3 +594,29 @@ def test_ctrl_c_during_a_long_epoch_returns_promptly_with_whole_epochs():
     assert float(delay) < 1.5
     assert n_iter == "0" and initial_weights == "True" and warned == "True"
     assert shape.strip() == "(3,)"
+
+
+def test_predict_fast_path_still_rejects_bad_input():
+    """The fast validation path for plain float arrays rejects what
+    validate_data rejects, with its messages, and predicts the same."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    est = MLPClassifier(hidden_layer_sizes=(10,), max_iter=3, random_state=0).fit(X, y)
+    bad = X[:3].copy()
+    bad[1, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.predict(bad)
+    bad[1, 5] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        est.predict_proba(bad)
+    with pytest.raises(ValueError, match="X has 63 features"):
+        est.predict(X[:3, 1:])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        est.predict(X[0])
+    with pytest.raises(ValueError, match="minimum of 1 is required"):
+        est.predict(X[:0])
+    # Other layouts and dtypes take scikit-learn's path: same answers.
+    expected = est.predict_proba(X[:20])
+    for variant in [np.asfortranarray(X[:20]), X[:20].tolist(), X[:20].astype(np.float32),
+                    (X[:20] * 16).astype(int) / 16.0]:
+        np.testing.assert_allclose(est.predict_proba(variant), expected, rtol=1e-6, atol=1e-7)
