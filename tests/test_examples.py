@@ -11,3 +11,13 @@ def test_perceptron_cannot_learn_xor_but_an_mlp_can(capsys):
     assert results["perceptron"] <= 0.75
     assert results["mlp"] == 1.0
     assert "2-2-1 MLP" in capsys.readouterr().out
+
+
+def test_learning_curve_example(tmp_path):
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    module = runpy.run_path(os.path.join(EXAMPLES, "learning_curve.py"))
+    est = module["main"](str(tmp_path / "curve.png"))
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert est.n_iter_ < 200  # the callback stopped it

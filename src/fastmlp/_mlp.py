@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp._kernels import MLPEngine
+from fastmlp.callbacks import run_callbacks
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 # scikit-learn's hidden activations, and those it declined to add.
@@ -117,6 +118,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         "init": [StrOptions(_INITS)],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
         "batch_norm": ["boolean"],
+        "callbacks": [list, tuple, None],
+        "progress": ["boolean"],
     }
 
     @abstractmethod
@@ -124,7 +127,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm):
+                 dropout, batch_norm, callbacks, progress):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -152,6 +155,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.init = init
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.callbacks = callbacks
+        self.progress = progress
 
     # -- the network --------------------------------------------------------
 
@@ -479,6 +484,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         engine = self._engine(batch_size, X.dtype, training=True,
                               gather_rows=self.shuffle and not sp.issparse(X_train))
 
+        bar = self._progress_bar(1 if incremental else self.max_iter)
         snapshot = None
         try:
             self.n_iter_ = 0
@@ -513,6 +519,19 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                         self._validation_loss(X_val, Y_val, sw_val))
                 opt["lr"].iteration_ends(self.t_)
 
+                logs = {"epoch": self.n_iter_, "loss": self.loss_,
+                        "learning_rate": opt["lr"].learning_rate}
+                if X_val is not None:
+                    logs["validation_score"] = self.validation_scores_[-1]
+                    logs["validation_loss"] = self.validation_loss_curve_[-1]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: v for k, v in logs.items() if k != "epoch"})
+                if run_callbacks(self.callbacks, self, logs):
+                    if self.verbose:
+                        print("Training stopped by a callback.")
+                    break
+
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
                         msg = ("Validation score did not improve more than "
@@ -537,6 +556,9 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 self._restore_training_state(snapshot)
             warnings.warn("Training interrupted by user; the model keeps the weights of the "
                           f"last completed epoch ({self.n_iter_} this call).")
+        finally:
+            if bar is not None:
+                bar.close()
 
         if early_stopping:
             self.coefs_ = self._best_coefs
@@ -545,6 +567,17 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 best = self._best_bn
                 self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
                 self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+
+    def _progress_bar(self, total):
+        """A tqdm bar over epochs when progress=True (tqdm is optional)."""
+        if not self.progress:
+            return None
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError("progress=True draws its bar with tqdm, which is not installed: "
+                              "pip install tqdm (or fastmlp[progress])") from None
+        return tqdm(total=total, desc=type(self).__name__, unit="epoch", leave=False)
 
     def _training_state(self):
         """Copies of everything an epoch changes (weights, batch norm's
@@ -722,6 +755,13 @@ _COMMON_DOC = """
         (gamma) and shift (beta, which replaces the layer's intercept); for
         prediction, by running averages (momentum 0.1, epsilon 1e-5) folded
         into the layer's weights. Stochastic solvers only.
+    callbacks : list or None, default=None
+        Called at the end of every epoch (stochastic solvers) with the
+        estimator and the epoch's figures; one returning True stops training.
+        See :mod:`fastmlp.callbacks` (EarlyStopping, ModelCheckpoint).
+    progress : bool, default=False
+        Show a progress bar over epochs with the loss and validation figures
+        (needs the optional dependency tqdm).
 """
 
 _ATTRIBUTES_DOC = """
@@ -779,7 +819,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None):
+                 init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
+                 callbacks=None, progress=False):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -790,7 +831,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            dropout=dropout, batch_norm=batch_norm)
+            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1015,7 +1056,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
-                 huber_delta=1.0):
+                 huber_delta=1.0, callbacks=None, progress=False):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1024,7 +1065,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm)
+            max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
+            callbacks=callbacks, progress=progress)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 
