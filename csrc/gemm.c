@@ -21,10 +21,11 @@ static int fm_gemm_threads(int requested, int64_t m, int64_t n, int64_t k)
     int threads = requested > 0 ? requested : omp_get_max_threads();
     if (omp_in_parallel())
         return 1;
-    const int64_t macs = m * n * k;
-    const int64_t useful = macs / FM_MIN_MACS_PER_THREAD;
+    /* In double: m * n * k can exceed int64 for shapes that are valid
+     * individually (and such a product will not be run anyway). */
+    const double useful = (double)m * (double)n * (double)k / (double)FM_MIN_MACS_PER_THREAD;
     if (useful < threads)
-        threads = useful < 1 ? 1 : (int)useful;
+        threads = useful < 1.0 ? 1 : (int)useful;
     return threads;
 #else
     (void)requested; (void)m; (void)n; (void)k;

@@ -39,14 +39,23 @@ struct fm_mlp_workspace {
     void *block;                        /* the single allocation behind all of the above */
 };
 
+/* a * b + c into *out, or 0 if it overflows int64 (sizes must never wrap). */
+static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
+{
+    int64_t product;
+    return !__builtin_mul_overflow(a, b, &product) && !__builtin_add_overflow(product, c, out);
+}
+
 int64_t fm_mlp_n_params(const fm_mlp *net)
 {
     int64_t total = 0;
     for (int l = 0; l < net->n_layers; l++)
-        total += net->units[l] * net->units[l + 1] + net->units[l + 1];
+        if (!checked_mul_add(net->units[l] + 1, net->units[l + 1], total, &total))
+            return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
         for (int l = 1; l < net->n_layers; l++)
-            total += 2 * net->units[l];
+            if (!checked_mul_add(2, net->units[l], total, &total))
+                return -1;
     return total;
 }
 
@@ -81,7 +90,7 @@ static int valid_network(const fm_mlp *net)
 fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
                                        int gather_rows)
 {
-    if (!valid_network(net) || max_rows < 1 ||
+    if (!valid_network(net) || max_rows < 1 || fm_mlp_n_params(net) < 0 ||
         (elem_size != sizeof(float) && elem_size != sizeof(double)))
         return NULL;
     fm_mlp_workspace *ws = calloc(1, sizeof(*ws));
@@ -98,31 +107,31 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     int count = 0;
     for (int l = 0; l <= L; l++) {
         if (l > 0 || gather_rows) {
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->act[l];
         }
         if (l >= 1) {
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->delta[l];
         }
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->pre[l];
         }
         if (l >= 1 && l < L && net->batch_norm) {
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->zhat[l];
             sizes[count] = net->units[l];
             slots[count++] = &ws->inv_std[l];
         }
         if (l >= 1 && l < L && net->dropout[l - 1] > 0.0) {
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->mask[l];
-            sizes[count] = max_rows * net->units[l];
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->drop[l];
         }
     }
-    sizes[count] = max_rows * net->units[L];
+    if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
     slots[count++] = &ws->y;
     sizes[count] = max_rows;
     slots[count++] = &ws->sw;
@@ -131,15 +140,11 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
 
     size_t total = 0;
     for (int i = 0; i < count; i++) {
-        if (sizes[i] > (int64_t)(SIZE_MAX / 2 / elem_size)) {
-            free(ws);
-            return NULL;
-        }
+        if (sizes[i] > (int64_t)(SIZE_MAX / 4 / elem_size))
+            goto too_big;
         total += ((size_t)sizes[i] * elem_size + 63) / 64 * 64;
-        if (total > SIZE_MAX / 2) {
-            free(ws);
-            return NULL;
-        }
+        if (total > SIZE_MAX / 4)
+            goto too_big;
     }
     ws->block = fm_malloc(total);
     if (ws->block == NULL) {
@@ -152,6 +157,10 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
         p += ((size_t)sizes[i] * elem_size + 63) / 64 * 64;
     }
     return ws;
+
+too_big: /* a size that does not fit in memory's address arithmetic */
+    free(ws);
+    return NULL;
 }
 
 void fm_mlp_workspace_free(fm_mlp_workspace *ws)
