@@ -26,106 +26,16 @@ import json
 import os
 import platform
 import sys
-import time
-import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import fastmlp
+from fastmlp._bench import (CONFIGS, epoch_flops, estimator_epoch, make_data, time_epochs,
+                            torch_epoch)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peak import fma_peak_gflops  # noqa: E402
-
-CONFIGS = {
-    "mnist": dict(n=60000, d=784, hidden=(256, 128), outputs=10, batch=200, task="classification"),
-    "tabular": dict(n=100000, d=50, hidden=(100, 100), outputs=1, batch=200, task="regression"),
-    "deep": dict(n=20000, d=74, hidden=(1024, 1024, 512, 512, 256, 256, 128, 128, 64, 64),
-                 outputs=8, batch=32, task="classification"),
-}
-
-
-def make_data(cfg, scale, seed=0):
-    """Synthetic data of the configuration's shape (timing does not depend
-    on the values); `scale` shrinks the number of samples."""
-    rng = np.random.default_rng(seed)
-    n = max(int(cfg["n"] * scale), cfg["batch"])
-    X = rng.random((n, cfg["d"]), dtype=np.float32)
-    if cfg["task"] == "classification":
-        y = rng.integers(0, cfg["outputs"], n)
-    else:
-        y = (X[:, :5].sum(axis=1) + 0.1 * rng.standard_normal(n)).astype(np.float32)
-    return X, y
-
-
-def epoch_flops(cfg, n):
-    """2 x the multiply-adds of one epoch: forward, weight gradients, and the
-    input gradients of every layer but the first."""
-    units = [cfg["d"], *cfg["hidden"], cfg["outputs"]]
-    pairs = [a * b for a, b in zip(units[:-1], units[1:])]
-    return 2.0 * n * (2 * sum(pairs) + sum(pairs[1:]))
-
-
-def time_epochs(run_epoch, epochs):
-    """Median seconds of `epochs` calls after one warm-up call."""
-    run_epoch()
-    times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        run_epoch()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def estimator_epoch(cls, cfg, X, y):
-    """One epoch per call through partial_fit (shuffled, Adam)."""
-    est = cls(hidden_layer_sizes=cfg["hidden"], batch_size=cfg["batch"], random_state=0)
-    classes = np.arange(cfg["outputs"]) if cfg["task"] == "classification" else None
-
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if classes is not None:
-                est.partial_fit(X, y, classes=classes)
-            else:
-                est.partial_fit(X, y)
-    return run
-
-
-def torch_epoch(cfg, X, y, threads):
-    """One epoch per call of the same network in PyTorch (None if absent)."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    units = [cfg["d"], *cfg["hidden"]]
-    layers = []
-    for a, b in zip(units[:-1], units[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    layers.append(torch.nn.Linear(units[-1], cfg["outputs"]))
-    model = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    Xt = torch.from_numpy(X)
-    if cfg["task"] == "classification":
-        yt = torch.from_numpy(y.astype(np.int64))
-        loss_fn = torch.nn.CrossEntropyLoss()
-    else:
-        yt = torch.from_numpy(y.reshape(-1, 1))
-        loss_fn = torch.nn.MSELoss()
-    batch = cfg["batch"]
-
-    def run():
-        perm = torch.randperm(len(Xt))
-        for start in range(0, len(Xt), batch):
-            idx = perm[start:start + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return run
-
 
 def run(configs, threads, epochs, scale):
     from sklearn import neural_network as sk
