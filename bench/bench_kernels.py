@@ -13,13 +13,13 @@ Usage::
 import argparse
 import json
 import platform
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastmlp
 from fastmlp import kernels
+from fastmlp._bench import median_call_seconds
 
 # (M, K, N): an MLP's forward/backward products (batch 200, MNIST-shaped),
 # a square-ish large product, and prediction on 1-32 rows.
@@ -28,23 +28,6 @@ SHAPES = [
     (2048, 2048, 2048), (1, 784, 256), (8, 784, 256), (32, 784, 256),
 ]
 DENSE_SHAPES = [(200, 784, 256), (200, 256, 128), (32, 784, 256), (1, 784, 256)]
-
-
-def best_time(fn, repeat, min_seconds=0.05):
-    """Median over `repeat` rounds of the mean time per call (calls per round
-    chosen so a round lasts at least min_seconds)."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(min_seconds / once))
-    rounds = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        rounds.append((time.perf_counter() - t0) / inner)
-    return float(np.median(rounds))
 
 
 def run(repeat=7, threads=(1, 2)):
@@ -58,8 +41,8 @@ def run(repeat=7, threads=(1, 2)):
                 out = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
                 rep = max(3, repeat // 3) if m * n * k > 1e9 else repeat
-                t_fm = best_time(lambda: kernels.gemm(a, b, out=out), rep)
-                t_np = best_time(lambda: np.matmul(a, b, out=out), rep)
+                t_fm = median_call_seconds(lambda: kernels.gemm(a, b, out=out), rep)
+                t_np = median_call_seconds(lambda: np.matmul(a, b, out=out), rep)
                 rows.append(dict(kind="gemm", threads=n_threads, m=m, k=k, n=n,
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))
@@ -69,8 +52,9 @@ def run(repeat=7, threads=(1, 2)):
                 bias = rng.standard_normal(n, dtype=np.float32)
                 out = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
-                t_fm = best_time(lambda: kernels.dense(x, w, bias, "relu", out=out), repeat)
-                t_np = best_time(lambda: np.maximum(x @ w + bias, 0), repeat)
+                t_fm = median_call_seconds(
+                    lambda: kernels.dense(x, w, bias, "relu", out=out), repeat)
+                t_np = median_call_seconds(lambda: np.maximum(x @ w + bias, 0), repeat)
                 rows.append(dict(kind="dense_relu", threads=n_threads, m=m, k=k, n=n,
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))

@@ -13,29 +13,13 @@ Usage::
 """
 import argparse
 import json
-import time
 import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import fastmlp
-
-
-def median_seconds(fn, min_total=0.2, repeat=7):
-    """Median over `repeat` rounds of the mean time of a call."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(min_total / repeat / once))
-    rounds = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        rounds.append((time.perf_counter() - t0) / inner)
-    return float(np.median(rounds))
+from fastmlp._bench import median_call_seconds
 
 
 def build_models(seed=0):
@@ -59,7 +43,8 @@ def build_models(seed=0):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
                 lin.bias.copy_(torch.from_numpy(b))
             layers.append(lin)
-            layers.append(torch.nn.ReLU() if i < len(theirs.coefs_) - 1 else torch.nn.Softmax(dim=1))
+            last = i == len(theirs.coefs_) - 1
+            layers.append(torch.nn.Softmax(dim=1) if last else torch.nn.ReLU())
         torch_model = torch.nn.Sequential(*layers).eval()
     except ImportError:
         pass
@@ -80,10 +65,10 @@ def run(threads):
                     return torch_model(torch.from_numpy(Xb)).numpy()
         for n in (1, 8, 32, 100000):
             Xb = np.ascontiguousarray(X[:n] if n <= len(X) else np.concatenate([X, X])[:n])
-            t = {"fastmlp": median_seconds(lambda: ours.predict_proba(Xb)),
-                 "sklearn": median_seconds(lambda: theirs.predict_proba(Xb))}
+            t = {"fastmlp": median_call_seconds(lambda: ours.predict_proba(Xb)),
+                 "sklearn": median_call_seconds(lambda: theirs.predict_proba(Xb))}
             if torch_model is not None:
-                t["torch"] = median_seconds(lambda: torch_predict(Xb))
+                t["torch"] = median_call_seconds(lambda: torch_predict(Xb))
             rows.append({"rows": n, "threads": threads, "seconds": t})
     # All three compute the same function.
     Xc = X[:100]

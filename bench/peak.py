@@ -64,7 +64,8 @@ def _compile():
     with open(src, "w") as f:
         f.write(SOURCE)
     try:
-        subprocess.run([cc, "-O3", "-funroll-loops", "-shared", "-fPIC", *flags.split(), src, "-o", lib],
+        subprocess.run([cc, "-O3", "-funroll-loops", "-shared", "-fPIC", *flags.split(), src,
+                        "-o", lib],
                        check=True, capture_output=True)
     except (subprocess.CalledProcessError, OSError):
         return None

@@ -41,7 +41,8 @@ def _classification_sets():
     yield "wine", StandardScaler().fit_transform(X), y
 
 
-@pytest.mark.parametrize("name,X,y", list(_classification_sets()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,X,y", list(_classification_sets()),
+                         ids=lambda v: v if isinstance(v, str) else "")
 def test_accuracy_matches_scikit_learn(name, X, y):
     """Mean test accuracy over 3 seeds within 0.5 points of scikit-learn's."""
     ours, theirs = [], []
@@ -475,7 +476,8 @@ def test_batch_norm_gradient_matches_finite_differences(activation):
     rng = np.random.default_rng(0)
     n, eps = 8, 1e-5
     X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 1))
-    W0, b0, W1, b1 = rng.normal(size=(3, 4)), np.zeros(4), rng.normal(size=(4, 1)), rng.normal(size=1)
+    W0, b0 = rng.normal(size=(3, 4)), np.zeros(4)
+    W1, b1 = rng.normal(size=(4, 1)), rng.normal(size=1)
     gamma, beta = rng.uniform(0.5, 1.5, 4), rng.normal(size=4)
     mean0, var0 = rng.normal(size=4), rng.uniform(0.5, 2, 4)
 

@@ -14,7 +14,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn import neural_network as sk
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_multilabel_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_multilabel_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 

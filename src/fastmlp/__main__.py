@@ -43,7 +43,8 @@ def main(argv=None):
         description="fastmlp: multilayer perceptrons on the CPU, C kernels under "
                     "scikit-learn-style estimators.")
     sub = parser.add_subparsers(dest="command", metavar="command")
-    demo = sub.add_parser("demo", help="train on scikit-learn's digits and compare with scikit-learn")
+    demo = sub.add_parser("demo",
+                          help="train on scikit-learn's digits and compare with scikit-learn")
     demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_cmd_demo)

@@ -38,6 +38,24 @@ def epoch_flops(cfg, n):
     return 2.0 * n * (2 * sum(pairs) + sum(pairs[1:]))
 
 
+def median_call_seconds(fn, repeat=7, min_round_seconds=0.05):
+    """Median over `repeat` rounds of the mean time of one call of `fn`
+    (calls per round chosen so that a round lasts at least
+    `min_round_seconds`; one warm-up call first)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    inner = max(1, int(min_round_seconds / once))
+    rounds = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        rounds.append((time.perf_counter() - t0) / inner)
+    return float(np.median(rounds))
+
+
 def time_epochs(run_epoch, epochs):
     """Median seconds of `epochs` calls after one warm-up call."""
     run_epoch()

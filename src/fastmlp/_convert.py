@@ -100,8 +100,9 @@ def to_sklearn(estimator):
     from fastmlp._mlp import MLPClassifier, MLPRegressor
 
     check_is_fitted(estimator)
-    if not isinstance(estimator.activation, str) or estimator.activation not in _SKLEARN_ACTIVATIONS:
-        raise ValueError(f"scikit-learn has no hidden activation {estimator.activation!r}; it has "
+    activation = estimator.activation
+    if not isinstance(activation, str) or activation not in _SKLEARN_ACTIVATIONS:
+        raise ValueError(f"scikit-learn has no hidden activation {activation!r}; it has "
                          f"{sorted(_SKLEARN_ACTIVATIONS)}")
     if isinstance(estimator, MLPRegressor):
         if estimator.loss not in ("squared_error", "poisson"):

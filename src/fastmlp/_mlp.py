@@ -629,7 +629,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         if check_input:
             X = self._validate_for_predict(X)
         dtype = self.coefs_[0].dtype
-        X = X.tocsr().astype(dtype, copy=False) if sp.issparse(X) else np.ascontiguousarray(X, dtype=dtype)
+        if sp.issparse(X):
+            X = X.tocsr().astype(dtype, copy=False)
+        else:
+            X = np.ascontiguousarray(X, dtype=dtype)
         coefs, intercepts = self._prediction_params(dtype)
         engine = self._engine(min(max(X.shape[0], 1), _PREDICT_CHUNK), dtype)
         return engine.predict(coefs, intercepts, X)
