@@ -151,6 +151,14 @@ cdef class MLPEngine:
             _same_dtype(data, self.dtype, "X")
             indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
             indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+            # C follows indptr and indices without checks, and SciPy does not
+            # check them in full on construction (nor after they are edited).
+            if (indptr.shape != (X.shape[0] + 1,) or indptr[0] < 0
+                    or indptr[-1] > min(data.size, indices.size)
+                    or np.any(np.diff(indptr) < 0)):
+                raise ValueError("the sparse matrix X has an invalid indptr: its offsets must "
+                                 "be non-negative, non-decreasing and at most the number of "
+                                 "stored values")
             if indices.size and (indices.min() < 0 or indices.max() >= d):
                 raise ValueError("X has column indices out of range")
             keep.extend([data, indptr, indices])
