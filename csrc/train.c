@@ -49,8 +49,11 @@ static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
 int64_t fm_mlp_n_params(const fm_mlp *net)
 {
     int64_t total = 0;
+    /* (units[l] + 1) * units[l + 1] per layer, as units[l] * units[l + 1] +
+     * units[l + 1]: the "+ 1" on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
-        if (!checked_mul_add(net->units[l] + 1, net->units[l + 1], total, &total))
+        if (!checked_mul_add(net->units[l], net->units[l + 1], total, &total) ||
+            __builtin_add_overflow(total, net->units[l + 1], &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
         for (int l = 1; l < net->n_layers; l++)
