@@ -26,8 +26,9 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
             f"trans_a={bool(trans_a)}; b{b.shape}, trans_b={bool(trans_b)})")
     _check_no_overlap(out, a, "a")
     _check_no_overlap(out, b, "b")
-    cdef double beta_eff = float(beta) if out is not None else 0.0
-    cdef double alpha_d = float(alpha)
+    cdef double alpha_d = _real(alpha, "alpha")
+    cdef double beta_d = _real(beta, "beta")
+    cdef double beta_eff = beta_d if out is not None else 0.0
     out = _check_out(out, (m, n), dtype)
 
     cdef int64_t M = m, N = n, K = k, LDA = lda, LDB = ldb, LDC = max(n, 1)

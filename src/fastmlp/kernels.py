@@ -36,8 +36,9 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     trans_a, trans_b : bool, default=False
         Use the transpose of ``a`` / ``b``.
     alpha, beta : float, default=1.0, 0.0
-        Scale factors. ``beta`` scales the previous content of ``out`` and is
-        ignored when ``out`` is None; ``beta=0`` never reads ``out``.
+        Scale factors, finite real numbers. ``beta`` scales the previous
+        content of ``out`` and is ignored when ``out`` is None; ``beta=0``
+        never reads ``out``.
     out : ndarray of shape (m, n), optional
         C-contiguous, writeable, same dtype, not overlapping the inputs.
 
@@ -45,6 +46,17 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     -------
     out : ndarray of shape (m, n)
         The product, in ``out`` if given.
+
+    Raises
+    ------
+    TypeError
+        ``a``/``b``/``out`` not float32/float64 ndarrays of one dtype, or
+        ``alpha``/``beta`` not real numbers.
+    ValueError
+        Not 2-dimensional, inner dimensions that differ, a bad ``out``,
+        non-finite ``alpha``/``beta``.
+    MemoryError
+        The result (or a packing buffer) cannot be allocated.
     """
     return _kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
                          out=out)

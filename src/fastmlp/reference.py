@@ -734,6 +734,8 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     op_b = b.T if trans_b else b
     if op_a.shape[1] != op_b.shape[0]:
         raise ValueError(f"op(a) has {op_a.shape[1]} columns but op(b) has {op_b.shape[0]} rows")
+    alpha = _real(alpha, "alpha")
+    beta = _real(beta, "beta")
     result = dtype.type(alpha) * (op_a @ op_b)
     if out is not None and beta != 0:
         result = result + dtype.type(beta) * out
