@@ -34,6 +34,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
+    _assert_all_finite,
     _check_sample_weight,
     check_array,
     check_consistent_length,
@@ -42,6 +43,13 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp._kernels import MLPEngine
+from fastmlp._validation import (
+    check_callbacks,
+    check_class_weight,
+    check_label_types,
+    check_layer_sizes,
+    check_network_size,
+)
 from fastmlp.callbacks import run_callbacks
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -300,13 +308,11 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     # -- fitting ------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
+        hidden_layer_sizes = check_layer_sizes(self.hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         self._hidden_activations(len(hidden_layer_sizes))  # validate before any work
+        check_callbacks(self.callbacks)
         use_dropout = any(self._dropout_rates(len(hidden_layer_sizes)))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
@@ -322,10 +328,17 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+        n_params = check_network_size(layer_units, X.dtype.itemsize)
         self._hidden_sizes = hidden_layer_sizes
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            try:
+                self._initialize(y, layer_units, X.dtype)
+            except MemoryError as exc:
+                raise MemoryError(
+                    f"hidden_layer_sizes={self.hidden_layer_sizes!r}: cannot allocate the "
+                    f"{n_params} weights ({n_params * X.dtype.itemsize / 2**30:.3g} GiB) of a "
+                    f"network with layers {layer_units}") from exc
         elif [c.shape for c in self.coefs_] != list(zip(layer_units[:-1], layer_units[1:])):
             raise ValueError(
                 "The network's shape changed since the previous fit (hidden_layer_sizes or "
@@ -857,6 +870,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         """sample_weight times the class weights of y's labels."""
         if self.class_weight is None:
             return sample_weight
+        check_class_weight(self.class_weight)
+        check_label_types(y)
         if incremental and isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight='balanced' needs the whole training set; it is not supported "
@@ -869,6 +884,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
+        check_label_types(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
@@ -941,6 +957,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : MLPClassifier
             The updated model.
         """
+        if classes is not None:
+            check_label_types(classes, "classes")
         if _check_partial_fit_first_call(self, classes):
             if len(self.classes_) < 2 and not type_of_target(y).startswith("multilabel"):
                 del self.classes_
@@ -1095,6 +1113,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                              f"out_activation must be None, got {self.out_activation!r}")
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        # validate_data checks y for NaN before converting an object y to
+        # float, which turns None into NaN: check again after the conversion.
+        _assert_all_finite(y, input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

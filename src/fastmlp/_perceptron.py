@@ -41,6 +41,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import kernels
 from fastmlp._kernels import perceptron_epoch
+from fastmlp._validation import check_label_types
 
 _L1_PENALTIES = ("l1", "elasticnet")
 
@@ -361,6 +362,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                     "classes=classes, y=y) on a large enough sample of the targets "
                     "and pass them as a dict.")
         X, y = self._validate_training_data(X, y, reset=first_call)
+        if classes is not None:
+            check_label_types(classes, "classes")
         _check_partial_fit_first_call(self, classes)
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if unknown.size:
@@ -445,6 +448,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], accept_large_sparse=True,
                              reset=reset)
+        check_label_types(y)
         check_classification_targets(y)
         return X, y
 

@@ -1,0 +1,153 @@
+"""Input checks shared by the estimators, beyond scikit-learn's validate_data.
+
+Each closes a gap where scikit-learn's own checks let bad input through to a
+confusing failure further on; each error names the argument and the problem.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def check_label_types(labels, name="y"):
+    """Class labels must be all strings, all bytes or all real numbers.
+
+    scikit-learn sorts the labels (``np.unique``), which for an object array
+    mixing types fails with ``'<' not supported between instances of 'str'
+    and 'int'`` and for other objects (None, dicts) with similar messages
+    that name neither the argument nor the problem. Only object arrays can
+    hold such labels; other dtypes return at once.
+
+    Parameters
+    ----------
+    labels : array-like
+        The labels (any shape: 1-d labels or a 2-d multilabel matrix).
+    name : str, default="y"
+        The argument's name, for the message.
+
+    Raises
+    ------
+    TypeError
+        If the labels are of several kinds, or of a kind that is not a label.
+    """
+    if not isinstance(labels, np.ndarray):
+        try:
+            labels = np.asarray(labels)
+        except (TypeError, ValueError):
+            return  # not array-like at all: scikit-learn's validation reports it
+    if labels.dtype != object or labels.size == 0:
+        return
+    types = {type(v) for v in labels.ravel()}
+    kinds = {"str" if issubclass(t, str) else "bytes" if issubclass(t, bytes)
+             else "number" if issubclass(t, (Real, np.bool_)) else t.__name__ for t in types}
+    if len(kinds) == 1 and kinds <= {"str", "bytes", "number"}:
+        return
+    names = sorted(t.__name__ for t in types)
+    if len(kinds) > 1:
+        raise TypeError(f"{name} must hold class labels of one kind (all strings or all "
+                        f"numbers), got a mix of {', '.join(names)}")
+    raise TypeError(f"{name} must hold class labels that are strings or numbers, got "
+                    f"objects of type {', '.join(names)}")
+
+
+def check_layer_sizes(hidden_layer_sizes):
+    """hidden_layer_sizes as a list of ints, or a TypeError naming it.
+
+    scikit-learn's constraint admits any array-like; a float or a nested
+    sequence in it fails later, inside NumPy, with a message that does not
+    mention the parameter.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int
+        The parameter.
+
+    Returns
+    -------
+    sizes : list of int
+    """
+    sizes = hidden_layer_sizes
+    if not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    for size in sizes:
+        if not isinstance(size, Integral):
+            raise TypeError(f"hidden_layer_sizes must hold integers (the width of each hidden "
+                            f"layer), got {hidden_layer_sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def check_network_size(layer_units, itemsize):
+    """The number of parameters of a network, or a ValueError naming
+    hidden_layer_sizes when a weight matrix could not be an array at all.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        Widths of all layers, input first.
+    itemsize : int
+        Bytes per weight.
+
+    Returns
+    -------
+    n_params : int
+        Weights and biases (Python int: exact, whatever the size).
+    """
+    max_elements = np.iinfo(np.intp).max // itemsize
+    n_params = 0
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        if fan_in * fan_out > max_elements:
+            raise ValueError(f"hidden_layer_sizes gives a {fan_in} x {fan_out} weight matrix "
+                             f"(layers {layer_units}): more than {max_elements} values, the "
+                             f"most an array can hold")
+        n_params += (fan_in + 1) * fan_out
+    return n_params
+
+
+def check_class_weight(class_weight):
+    """A class_weight dict must map labels to finite, non-negative numbers.
+
+    Without this check a NaN weight surfaces as "Input sample_weight contains
+    NaN" (an argument the caller did not pass) and a negative one silently
+    reverses the updates of that class.
+
+    Parameters
+    ----------
+    class_weight : dict, str or None
+        The parameter; only dicts are checked.
+
+    Raises
+    ------
+    ValueError
+        If a weight is not a finite number >= 0.
+    """
+    if not isinstance(class_weight, dict):
+        return
+    for label, weight in class_weight.items():
+        ok = (isinstance(weight, Real) and not isinstance(weight, (bool, np.bool_))
+              and np.isfinite(weight) and weight >= 0)
+        if not ok:
+            raise ValueError(f"class_weight must map each class to a finite, non-negative "
+                             f"weight, got {weight!r} for class {label!r}")
+
+
+def check_callbacks(callbacks):
+    """Every callback must be callable or have an on_epoch_end method.
+
+    Checked before training, so that a wrong entry is reported at once, by
+    its position, rather than as "'int' object is not callable" after the
+    first epoch.
+
+    Parameters
+    ----------
+    callbacks : list, tuple or None
+        The parameter.
+
+    Raises
+    ------
+    TypeError
+        For an entry that is neither.
+    """
+    for i, cb in enumerate(callbacks or ()):
+        if not (callable(getattr(cb, "on_epoch_end", None)) or callable(cb)):
+            raise TypeError(f"callbacks[{i}] must be callable as f(estimator, logs) or have "
+                            f"an on_epoch_end(estimator, logs) method, got {cb!r}")
