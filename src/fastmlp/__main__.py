@@ -64,6 +64,9 @@ def main(argv=None):
         parser.error("--epochs must be at least 1")
     if not 0 < getattr(args, "scale", 1.0) <= 1:
         parser.error("--scale must be in (0, 1]")
+    if not 0 <= getattr(args, "seed", 0) < 2**32:
+        # scikit-learn's random_state range; beyond it, a traceback from deep inside.
+        parser.error("--seed must be in [0, 2**32 - 1]")
     return args.func(args)
 
 
