@@ -49,6 +49,7 @@ from fastmlp._validation import (
     check_label_types,
     check_layer_sizes,
     check_network_size,
+    check_sparse_structure,
 )
 from fastmlp.callbacks import run_callbacks
 
@@ -381,6 +382,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             X_val, y_val = validation_data
         except (TypeError, ValueError):
             raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        check_sparse_structure(X_val, "X_val")
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         check_consistent_length(X_val, y_val)
@@ -664,6 +666,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 and X.shape[1] == getattr(self, "n_features_in_", -1)
                 and not hasattr(self, "feature_names_in_") and np.isfinite(X).all()):
             return X
+        check_sparse_structure(X)
         return validate_data(self, X, accept_sparse=["csr", "csc"],
                              dtype=(np.float64, np.float32), reset=False)
 
@@ -882,6 +885,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return weights
 
     def _validate_input(self, X, y, incremental, reset):
+        check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         check_label_types(y)
@@ -1111,6 +1115,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if self.loss == "poisson" and self.out_activation not in (None, "identity"):
             raise ValueError("loss='poisson' uses its log link (exp) as output activation; "
                              f"out_activation must be None, got {self.out_activation!r}")
+        check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         # validate_data checks y for NaN before converting an object y to

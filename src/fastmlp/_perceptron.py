@@ -41,7 +41,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import kernels
 from fastmlp._kernels import perceptron_epoch
-from fastmlp._validation import check_label_types
+from fastmlp._validation import check_label_types, check_sparse_structure
 
 _L1_PENALTIES = ("l1", "elasticnet")
 
@@ -391,6 +391,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             data and the weights are float32, else float64.
         """
         check_is_fitted(self)
+        check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           accept_large_sparse=True, reset=False)
         scores = _net_input(X, self.coef_, self.intercept_)
@@ -445,6 +446,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _validate_training_data(self, X, y, reset):
         """Checked X (float32/float64 array or CSR) and 1-d classification y."""
+        check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], accept_large_sparse=True,
                              reset=reset)
@@ -649,13 +651,9 @@ def _epoch_samples(X, dtype):
     if sp.issparse(X):
         X = X.tocsr()
         # The C loop trusts the structure (it indexes the weights with it), and
-        # scipy does not check it in full on construction: check it here, once.
-        n_features = X.shape[1]
-        if X.indptr[0] != 0 or np.any(np.diff(X.indptr) < 0) or X.indptr[-1] > X.indices.size:
-            raise ValueError("the sparse matrix X has an invalid indptr")
-        if X.indices.size and (X.indices.min() < 0 or X.indices.max() >= n_features):
-            raise ValueError(f"the sparse matrix X has column indices outside "
-                             f"[0, {n_features})")
+        # scipy does not check it in full on construction: check it here, once
+        # (again: the caller's matrix was checked before any conversion).
+        check_sparse_structure(X)
         if X.dtype != dtype or not X.has_canonical_format:
             # A copy first: X may be the caller's matrix, and sum_duplicates
             # works in place.

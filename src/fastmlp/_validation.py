@@ -6,6 +6,7 @@ confusing failure further on; each error names the argument and the problem.
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def check_label_types(labels, name="y"):
@@ -151,3 +152,47 @@ def check_callbacks(callbacks):
         if not (callable(getattr(cb, "on_epoch_end", None)) or callable(cb)):
             raise TypeError(f"callbacks[{i}] must be callable as f(estimator, logs) or have "
                             f"an on_epoch_end(estimator, logs) method, got {cb!r}")
+
+
+def check_sparse_structure(X, name="X"):
+    """The index arrays of a SciPy CSR, CSC or COO matrix must be in range.
+
+    SciPy checks them only partly when a matrix is built and not at all once
+    its arrays are edited in place, and scikit-learn's validation does not
+    look at them; code that follows them (SciPy's own conversions and
+    products, fastmlp's C loops) then reads outside the arrays and crashes.
+    This check costs one pass over the indices, before any of that code runs.
+    Other inputs, dense ones included, are left alone.
+
+    Parameters
+    ----------
+    X : object
+        The input as given.
+    name : str, default="X"
+        The argument's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        If an offset or index is out of range.
+    """
+    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo"):
+        return
+    n_rows, n_cols = X.shape
+    if X.format == "coo":
+        for idx, size, what in ((X.row, n_rows, "row"), (X.col, n_cols, "column")):
+            if idx.size and (idx.min() < 0 or idx.max() >= size):
+                raise ValueError(f"the sparse matrix {name} has {what} indices outside "
+                                 f"[0, {size})")
+        return
+    major, minor = (n_rows, n_cols) if X.format == "csr" else (n_cols, n_rows)
+    indptr, indices = X.indptr, X.indices
+    if (indptr.ndim != 1 or indptr.shape[0] != major + 1 or indptr[0] < 0
+            or indptr[-1] > min(indices.size, X.data.size) or np.any(np.diff(indptr) < 0)):
+        raise ValueError(f"the sparse matrix {name} has an invalid indptr: its offsets must "
+                         f"be non-negative, non-decreasing and at most the number of stored "
+                         f"values")
+    stored = indices[indptr[0]:indptr[-1]]
+    if stored.size and (stored.min() < 0 or stored.max() >= minor):
+        what = "column" if X.format == "csr" else "row"
+        raise ValueError(f"the sparse matrix {name} has {what} indices outside [0, {minor})")
