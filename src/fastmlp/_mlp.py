@@ -961,15 +961,19 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : MLPClassifier
             The updated model.
         """
+        if y is None:  # (type_of_target's message would not say which argument)
+            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
+                             "but the target y is None.")
         if classes is not None:
             check_label_types(classes, "classes")
         if _check_partial_fit_first_call(self, classes):
-            if len(self.classes_) < 2 and not type_of_target(y).startswith("multilabel"):
+            multilabel = type_of_target(y, input_name="y").startswith("multilabel")
+            if len(self.classes_) < 2 and not multilabel:
                 del self.classes_
                 raise ValueError("classes must hold at least 2 classes, got "
                                  f"{list(np.unique(classes))}")
             self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
+            if multilabel:
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
@@ -1037,6 +1041,28 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (scikit-learn's).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            ``accuracy_score(y, self.predict(X), sample_weight=sample_weight)``.
+        """
+        # As ClassifierMixin.score, but labels of mixed types are reported as
+        # such rather than as a failed comparison inside the metric.
+        check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -418,6 +418,28 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             return self.classes_[(scores >= 0).astype(np.intp)]
         return self.classes_[np.argmax(scores, axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (scikit-learn's).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            ``accuracy_score(y, self.predict(X), sample_weight=sample_weight)``.
+        """
+        # As ClassifierMixin.score, but labels of mixed types are reported as
+        # such rather than as a failed comparison inside the metric.
+        check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def __sklearn_is_fitted__(self):
         """Whether a fit (or a partial_fit) has completed.
 
