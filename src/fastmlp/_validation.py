@@ -35,8 +35,8 @@ def check_label_types(labels, name="y"):
             labels = np.asarray(labels)
         except (TypeError, ValueError):
             return  # not array-like at all: scikit-learn's validation reports it
-    if labels.dtype != object or labels.size == 0:
-        return
+    if labels.dtype != object or labels.ndim == 0 or labels.size == 0:
+        return  # (a 0-d input, e.g. None, is reported by scikit-learn's validation)
     types = {type(v) for v in labels.ravel()}
     kinds = {"str" if issubclass(t, str) else "bytes" if issubclass(t, bytes)
              else "number" if issubclass(t, (Real, np.bool_)) else t.__name__ for t in types}
