@@ -442,7 +442,7 @@ def test_bad_parameter(name, param, value, exc, pattern):
     if param == "solver":  # partial_fit exists for the stochastic solvers only
         with pytest.raises(AttributeError, match=rf"This '{name}' has no attribute "
                                                  r"'partial_fit'"):
-            MAKE[name](**{param: value}).partial_fit
+            _ = MAKE[name](**{param: value}).partial_fit
         return
     # partial_fit validates the same parameters, with the same messages.
     with pytest.raises(exc, match=pattern):
@@ -492,7 +492,7 @@ def test_partial_fit_errors(name):
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
 def test_partial_fit_needs_a_stochastic_solver(name):
     with pytest.raises(AttributeError, match=rf"This '{name}' has no attribute 'partial_fit'"):
-        MAKE[name](solver="lbfgs").partial_fit
+        _ = MAKE[name](solver="lbfgs").partial_fit
     with pytest.raises(ValueError, match=r"partial_fit does not support early_stopping=True"):
         partial_fit(MAKE[name](early_stopping=True), name, X, TARGETS[name])
 
@@ -571,7 +571,8 @@ KERNEL_CASES = [
     # gemm
     ("gemm a list", lambda k: k.gemm(A.tolist(), B), TypeError,
      r"a must be a numpy.ndarray, got list"),
-    ("gemm a None", lambda k: k.gemm(None, B), TypeError, r"a must be a numpy.ndarray, got NoneType"),
+    ("gemm a None", lambda k: k.gemm(None, B), TypeError,
+     r"a must be a numpy.ndarray, got NoneType"),
     ("gemm a int64", lambda k: k.gemm(A.astype(np.int64), B), TypeError,
      r"a must have dtype float32 or float64, got int64"),
     ("gemm a float16", lambda k: k.gemm(A.astype(np.float16), B), TypeError,
