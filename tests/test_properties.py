@@ -19,7 +19,6 @@ the whole file runs in well under 20 s.
 import warnings
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
