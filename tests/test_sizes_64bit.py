@@ -153,6 +153,15 @@ def test_32_bit_blas_is_refused_sizes_above_2_31(sparse_file):
 
 # --- the C size helpers ---------------------------------------------------------
 
+def _plain_env():
+    """The environment without a preloaded sanitizer runtime (scripts/sanitize.sh
+    preloads ASan into Python; the compiler and the test program need none)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("ASAN_OPTIONS", None)
+    return env
+
+
 def _compiler():
     for cc in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
         if cc and shutil.which(cc.split()[0]):
@@ -173,19 +182,20 @@ def size_program(tmp_path_factory):
             *map(str, sources), "-o", str(out), "-lm"]
     sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer"]
-    proc = subprocess.run(base[:1] + sanitizers + base[1:], capture_output=True, text=True)
+    env = _plain_env()
+    proc = subprocess.run(base[:1] + sanitizers + base[1:], capture_output=True, text=True,
+                          env=env)
     sanitized = proc.returncode == 0
     if not sanitized:  # a compiler without the sanitizer runtimes: plain build
-        proc = subprocess.run(base, capture_output=True, text=True)
+        proc = subprocess.run(base, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     return out, sanitized
 
 
 def test_size_helpers_in_c(size_program):
     program, _ = size_program
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1",
+    env = dict(_plain_env(), ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    env.pop("LD_PRELOAD", None)
     proc = subprocess.run([str(program)], capture_output=True, text=True, env=env, timeout=120)
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
@@ -207,7 +217,7 @@ def test_size_program_ran_under_sanitizers_where_available(size_program):
     cc = _compiler()
     probe = subprocess.run([*cc, "-fsanitize=address,undefined", "-x", "c", "-", "-o",
                             os.devnull], input="int main(void){return 0;}", capture_output=True,
-                           text=True)
+                           text=True, env=_plain_env())
     assert sanitized == (probe.returncode == 0)
 
 
