@@ -508,7 +508,8 @@ def test_bad_validation_data(name):
              ((_csr_with(lambda M: M.indptr.__setitem__(2, 10**8)), y), ValueError,
               r"the sparse matrix X_val has an invalid indptr")]
     if name == "MLPClassifier":
-        cases.append(((X, y + 5), ValueError, r"y_val has classes not seen in training"))
+        cases.append(((X, y + 5), ValueError, r"y_val has classes not seen in training: "
+                                              r"\[5, 6, 7\]"))
     else:
         cases.append(((X, np.c_[y, y]), ValueError, r"y_val has 2 outputs, the training "
                                                     r"targets 1"))

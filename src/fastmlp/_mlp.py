@@ -865,7 +865,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _target_matrix(self, y, dtype):
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
-            raise ValueError(f"y_val has classes not seen in training: {list(unknown)}")
+            raise ValueError(f"y_val has classes not seen in training: {unknown.tolist()}")
         Y = self._label_binarizer.transform(y).astype(dtype)
         return Y.reshape(len(Y), -1)
 
