@@ -61,4 +61,36 @@ fm_dgemm_fn fm_blas_dgemm(void);
 void *fm_malloc(size_t bytes);
 void fm_free(void *p);
 
+/*
+ * The training engine's optimizer step (optimizers.c): the public
+ * fm_sgd_step / fm_adam_step rules with the step's constants computed once
+ * (fm_step_rule_make: adam != 0 for Adam, t the step number after
+ * increment), fused with the raw gradient's last two operations:
+ *   g = grad_raw + alpha * param   (if l2; the coefficients)
+ *   g = g / divisor                (always: scikit-learn's / sum(w))
+ * param, grad_raw, a (velocity or first moment), b (second moment, Adam)
+ * are (n,) contiguous and do not overlap. Results are those of finishing the
+ * gradient in one pass and stepping in another, bit for bit.
+ */
+typedef struct {
+    int adam;
+    double learning_rate, momentum;
+    int nesterov;
+    double beta_1, beta_2, epsilon;
+    double neg_lr_t; /* Adam: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) */
+} fm_step_rule;
+
+fm_step_rule fm_step_rule_make(int adam, int64_t t, double learning_rate, double momentum,
+                               int nesterov, double beta_1, double beta_2, double epsilon);
+void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param,
+                       const float *grad_raw, float *a, float *b, int l2, float alpha,
+                       float divisor);
+void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param,
+                       const double *grad_raw, double *a, double *b, int l2, double alpha,
+                       double divisor);
+
+/* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
+double fm_sum_squares_f32(int64_t n, const float *x);
+double fm_sum_squares_f64(int64_t n, const double *x);
+
 #endif /* FASTMLP_INTERNAL_H */

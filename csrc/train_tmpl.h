@@ -353,15 +353,34 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     }
 }
 
+/* sum ||W[l]||^2 over the layers, in double, block by block in the
+ * optimizer step's blocks (so that it equals the sum the step returns). */
+static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
+{
+    double squares = 0.0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const int64_t size = net->units[l] * net->units[l + 1];
+        for (int64_t start = 0; start < size; start += FM_STEP_BLOCK)
+            squares += FN(fm_sum_squares_)(size - start < FM_STEP_BLOCK ? size - start
+                                                                        : FM_STEP_BLOCK,
+                                           coefs[l] + start);
+    }
+    return squares;
+}
+
 /*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
- * returns the minibatch loss (with the L2 term) and leaves the flat gradient
- * in the workspace.
+ * returns the minibatch loss (with the L2 term; `squares` is sum ||W||^2 of
+ * the current coefficients) and leaves the flat gradient in the workspace:
+ * finished, or with `raw` the sums before scikit-learn's last two
+ * operations (+ alpha * W for coefficients, / sum(w)), which the fused
+ * optimizer step applies.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      T *const *bn, const FN(batch_) *xb, const T *y,
                                      const T *sw, int64_t nb, fm_mlp_workspace *ws,
-                                     int n_threads, uint64_t *rng, double *loss)
+                                     int n_threads, uint64_t *rng, double squares, int raw,
+                                     double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng);
@@ -370,12 +389,6 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
 
     const double sw_sum = FN(weight_sum_)(sw, nb);
     double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
-    double squares = 0.0;
-    for (int l = 0; l < L; l++) {
-        const int64_t size = net->units[l] * net->units[l + 1];
-        for (int64_t i = 0; i < size; i++)
-            squares += (double)coefs[l][i] * (double)coefs[l][i];
-    }
     *loss = value + 0.5 * net->alpha * squares / sw_sum;
 
     /* Backward: gradients of layer l from a[l] and delta[l+1], then delta[l]. */
@@ -408,10 +421,11 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 return st;
         }
         const T *w = coefs[l];
-        for (int64_t i = 0; i < fan_in * fan_out; i++) {
-            gw[i] = gw[i] + alpha * w[i];
-            gw[i] = gw[i] / divisor;
-        }
+        if (!raw)
+            for (int64_t i = 0; i < fan_in * fan_out; i++) {
+                gw[i] = gw[i] + alpha * w[i];
+                gw[i] = gw[i] / divisor;
+            }
         /* Intercepts after all coefficients: their offset counts down from the end. */
         int64_t bo = b_offset;
         for (int j = 0; j < l; j++)
@@ -422,8 +436,9 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         for (int64_t i = 0; i < nb; i++)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] + d[i * fan_out + j];
-        for (int64_t j = 0; j < fan_out; j++)
-            gb[j] = gb[j] / divisor;
+        if (!raw)
+            for (int64_t j = 0; j < fan_out; j++)
+                gb[j] = gb[j] / divisor;
         if (bn != NULL && l < L - 1) /* unused under batch norm: keep it still */
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = 0;
@@ -448,41 +463,60 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 T *dbeta = grad + gamma_offset + hidden_units + unit;
                 FN(batch_norm_backward_)(nb, fan_in, ZHAT(ws, l), INV_STD(ws, l),
                                          bn[4 * (l - 1)], d_prev, dgamma, dbeta);
-                for (int64_t j = 0; j < fan_in; j++) {
-                    dgamma[j] = dgamma[j] / divisor;
-                    dbeta[j] = dbeta[j] / divisor;
-                }
+                if (!raw)
+                    for (int64_t j = 0; j < fan_in; j++) {
+                        dgamma[j] = dgamma[j] / divisor;
+                        dbeta[j] = dbeta[j] / divisor;
+                    }
             }
         }
     }
     return FM_OK;
 }
 
-/* One optimizer step over all parameters, in scikit-learn's order. */
-static void FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                T *const *bn, const T *grad, fm_optimizer *opt)
+/*
+ * One optimizer step over all parameters from the raw gradient in the
+ * workspace (see loss_grad_rows_), fused with the gradient's last two
+ * operations, block by block (train.c), blocks shared among threads. Each
+ * value goes through the same operations whatever the thread count. Returns
+ * sum ||W||^2 of the updated coefficients (the next minibatch's L2 term).
+ */
+static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                  T *const *bn, double sw_sum, fm_optimizer *opt,
+                                  fm_mlp_workspace *ws, int n_threads)
 {
-    const int L = net->n_layers;
-    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
     if (opt->kind == FM_OPT_ADAM)
         opt->t += 1;
-    int64_t offset = 0;
-    /* Passes: coefficients, intercepts, then (batch norm) gammas, betas. */
-    for (int pass = 0; pass < (bn != NULL ? 4 : 2); pass++) {
-        for (int l = 0; l < L; l++) {
-            if (pass >= 2 && l == L - 1)
-                continue; /* no batch norm on the output layer */
-            T *param = pass == 0 ? coefs[l] : pass == 1 ? intercepts[l] : bn[4 * l + pass - 2];
-            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
-            if (opt->kind == FM_OPT_ADAM)
-                FN(fm_adam_step_)(size, param, grad + offset, sa + offset, sb + offset, opt->t,
-                                  opt->learning_rate, opt->beta_1, opt->beta_2, opt->epsilon);
-            else
-                FN(fm_sgd_step_)(size, param, grad + offset, sa + offset, opt->learning_rate,
-                                 opt->momentum, opt->nesterov);
-            offset += size;
-        }
+    const fm_step_rule rule = fm_step_rule_make(opt->kind == FM_OPT_ADAM, opt->t,
+                                                opt->learning_rate, opt->momentum,
+                                                opt->nesterov, opt->beta_1, opt->beta_2,
+                                                opt->epsilon);
+    const T *grad = (const T *)ws->grad;
+    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
+    const T alpha = (T)net->alpha, divisor = (T)sw_sum;
+    const int64_t n_blocks = ws->n_steps;
+    const fm_step_block *blocks = ws->steps;
+    double *block_squares = ws->step_squares;
+    const int threads = step_threads(n_threads, fm_mlp_n_params(net));
+    (void)threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int64_t i = 0; i < n_blocks; i++) {
+        const fm_step_block *blk = &blocks[i];
+        T *param = blk->kind == FM_SEG_COEF        ? coefs[blk->layer]
+                   : blk->kind == FM_SEG_INTERCEPT ? intercepts[blk->layer]
+                                                   : bn[4 * blk->layer + (blk->kind - FM_SEG_GAMMA)];
+        param += blk->start;
+        FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, sa + blk->flat,
+                           sb != NULL ? sb + blk->flat : NULL, blk->kind == FM_SEG_COEF, alpha,
+                           divisor);
+        block_squares[i] = blk->kind == FM_SEG_COEF ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
     }
+    double squares = 0.0;
+    for (int64_t i = 0; i < n_blocks && blocks[i].kind == FM_SEG_COEF; i++)
+        squares += block_squares[i];
+    return squares;
 }
 
 /* The batch view of rows [start, start + nb) of X (in `order` if given). */
@@ -517,6 +551,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
     double total = 0.0;
+    double squares = FN(coef_squares_)(net, coefs);
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop != NULL && *stop) {
             *loss_sum = total;
@@ -546,11 +581,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         double batch_loss;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, nb, ws,
-                                           n_threads, &rng, &batch_loss);
+                                           n_threads, &rng, squares, 1, &batch_loss);
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        FN(optimizer_step_)(net, coefs, intercepts, bn, (const T *)ws->grad, opt);
+        squares = FN(optimizer_step_)(net, coefs, intercepts, bn, FN(weight_sum_)(swb, nb), opt,
+                                      ws, n_threads);
     }
     *loss_sum = total;
     return FM_OK;
@@ -564,7 +600,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
     return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, n, ws, n_threads, NULL,
-                               loss);
+                               FN(coef_squares_)(net, coefs), 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
@@ -590,11 +626,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
                                                        nb, chunk_weight, DELTA(ws, L));
         weight += chunk_weight;
     }
-    double squares = 0.0;
-    for (int l = 0; l < L; l++)
-        for (int64_t i = 0; i < net->units[l] * net->units[l + 1]; i++)
-            squares += (double)coefs[l][i] * (double)coefs[l][i];
-    *loss = total / weight + 0.5 * net->alpha * squares / weight;
+    *loss = total / weight + 0.5 * net->alpha * FN(coef_squares_)(net, coefs) / weight;
     return FM_OK;
 }
 
