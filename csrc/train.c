@@ -162,8 +162,11 @@ static int valid_network(const fm_mlp *net)
     return 1;
 }
 
-fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
-                                       int gather_rows)
+/* A workspace as fm_mlp_workspace_new's, or with `forward_only` just the
+ * hidden layers' activations (and pre-activations where needed): enough for
+ * fm_mlp_predict, which writes the output layer to the caller's array. */
+static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows, int forward_only)
 {
     if (!valid_network(net) || max_rows < 1 || fm_mlp_n_params(net) < 0 ||
         (elem_size != sizeof(float) && elem_size != sizeof(double)))
@@ -181,11 +184,11 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
     int count = 0;
     for (int l = 0; l <= L; l++) {
-        if (l > 0 || gather_rows) {
+        if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->act[l];
         }
-        if (l >= 1) {
+        if (l >= 1 && !forward_only) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->delta[l];
         }
@@ -206,12 +209,14 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
             slots[count++] = &ws->drop[l];
         }
     }
-    if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
-    slots[count++] = &ws->y;
-    sizes[count] = max_rows;
-    slots[count++] = &ws->sw;
-    sizes[count] = fm_mlp_n_params(net);
-    slots[count++] = &ws->grad;
+    if (!forward_only) {
+        if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
+        slots[count++] = &ws->y;
+        sizes[count] = max_rows;
+        slots[count++] = &ws->sw;
+        sizes[count] = fm_mlp_n_params(net);
+        slots[count++] = &ws->grad;
+    }
 
     size_t total = 0;
     for (int i = 0; i < count; i++) {
@@ -222,14 +227,15 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
             goto too_big;
     }
     ws->block = fm_malloc(total);
-    ws->n_steps = step_blocks(net, NULL);
+    ws->n_steps = forward_only ? 0 : step_blocks(net, NULL);
     ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
     ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
     if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL) {
         fm_mlp_workspace_free(ws);
         return NULL;
     }
-    step_blocks(net, ws->steps);
+    if (!forward_only)
+        step_blocks(net, ws->steps);
     char *p = ws->block;
     for (int i = 0; i < count; i++) {
         *slots[i] = p;
@@ -241,6 +247,17 @@ too_big: /* a size that does not fit in memory's address arithmetic */
     free(ws);
     return NULL;
 }
+
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows)
+{
+    return workspace_new(net, max_rows, elem_size, gather_rows, 0);
+}
+
+/* Rows per chunk of prediction with its own workspace: big enough for the
+ * GEMM to amortise packing the weights, small enough for the hidden
+ * activations of common widths to stay in L2/L3. */
+#define FM_PREDICT_CHUNK 4096
 
 void fm_mlp_workspace_free(fm_mlp_workspace *ws)
 {

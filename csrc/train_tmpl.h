@@ -635,17 +635,25 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
                               fm_mlp_workspace *ws, int n_threads)
 {
     const int64_t n_out = net->units[net->n_layers];
-    if (ws->elem != sizeof(T))
+    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)))
         return FM_ERR_ARGUMENT;
-    for (int64_t start = 0; start < n; start += ws->max_rows) {
+    fm_mlp_workspace *own = NULL;
+    if (ws == NULL) {
+        own = workspace_new(net, n < FM_PREDICT_CHUNK ? (n > 0 ? n : 1) : FM_PREDICT_CHUNK,
+                            sizeof(T), 0, 1);
+        if (own == NULL)
+            return FM_ERR_NOMEM;
+        ws = own;
+    }
+    fm_status st = FM_OK;
+    for (int64_t start = 0; start < n && st == FM_OK; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
-        fm_status st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws,
-                                    out + start * n_out, n_threads, NULL);
-        if (st != FM_OK)
-            return st;
+        st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, out + start * n_out,
+                          n_threads, NULL);
     }
-    return FM_OK;
+    fm_mlp_workspace_free(own);
+    return st;
 }
 
 #undef FN
