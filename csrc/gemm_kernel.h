@@ -338,6 +338,37 @@ static inline int64_t FM_NAME(block_size)(int64_t total, int64_t max_block, int6
     return (size + unit - 1) / unit * unit;
 }
 
+/* Packing buffer (A block, B block) in elements that `pr` needs; the
+ * driver's own sizing, for callers that provide the buffer (pr->scratch). */
+static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, int64_t *b_elems)
+{
+    const int64_t m = pr->m, n = pr->n, k = pr->k;
+    *a_elems = *b_elems = 0;
+    if (m <= 0 || n <= 0 || k <= 0 || pr->alpha == (T)0)
+        return;
+    const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
+    int64_t mm = m, nn = n;
+    if (m == 1 && !pr->trans_b && n >= NR) {
+        if (n % NR == 0)
+            return; /* all by gemv, which packs nothing */
+        nn = n % NR; /* the rest, by the blocked path below */
+    }
+    const int pack_a = pr->trans_a;
+    const int pack_all_b = pr->trans_b || mm > SMALL_M || nn <= NR;
+    /* Whole vectors of 64 bytes each, so that B stays aligned after A. */
+    const int64_t round = 64 / (int64_t)sizeof(T);
+    if (pack_a)
+        *a_elems = (FM_NAME(block_size)(mm, MC, MR) * kc_size + round - 1) / round * round;
+    *b_elems = (pack_all_b ? FM_NAME(block_size)(nn, NC, NR) : NR) * kc_size;
+}
+
+static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
+{
+    int64_t a_elems, b_elems;
+    FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
+    return a_elems + b_elems;
+}
+
 static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 {
     const int64_t m = pr->m, n = pr->n, k = pr->k;
@@ -387,13 +418,20 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
     const int pack_all_b = trans_b || m > SMALL_M || n <= NR;
     const int64_t mc_size = FM_NAME(block_size)(m, MC, MR);
     const int64_t nc_size = FM_NAME(block_size)(n, NC, NR);
-    T *abuf = pack_a ? fm_malloc((size_t)(mc_size * kc_size) * sizeof(T)) : NULL;
-    T *bbuf = fm_malloc((size_t)((pack_all_b ? nc_size : NR) * kc_size) * sizeof(T));
-    if ((pack_a && abuf == NULL) || bbuf == NULL) {
-        fm_free(abuf);
-        fm_free(bbuf);
-        return FM_ERR_NOMEM;
+    /* The caller's buffer when it is big enough (the training engine's
+     * workspace), otherwise one allocation for this call. */
+    int64_t a_elems, b_elems;
+    FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
+    T *own = NULL, *abuf, *bbuf;
+    if (pr->scratch != NULL && pr->scratch_elems >= a_elems + b_elems) {
+        abuf = pr->scratch;
+    } else {
+        own = fm_malloc((size_t)(a_elems + b_elems) * sizeof(T));
+        if (own == NULL)
+            return FM_ERR_NOMEM;
+        abuf = own;
     }
+    bbuf = abuf + a_elems;
 
     for (int64_t jc = 0; jc < n; jc += nc_size) {
         const int64_t nc = FM_NAME(min)(nc_size, n - jc);
@@ -450,8 +488,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
     if (act.kind == FM_ACT_SOFTMAX && n > nc_size)
         FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
 
-    fm_free(abuf);
-    fm_free(bbuf);
+    fm_free(own);
     return FM_OK;
 }
 

@@ -81,6 +81,8 @@ struct fm_mlp_workspace {
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
+    void *scratch;                      /* the products' packing buffers (all threads) */
+    int64_t scratch_elems;
     fm_step_block *steps;               /* the optimizer step's blocks, in flat order */
     double *step_squares;               /* per block: sum of squares of new coefficients */
     int64_t n_steps;
@@ -162,6 +164,10 @@ static int valid_network(const fm_mlp *net)
     return 1;
 }
 
+/* Packing-buffer elements of the engine's products for `rows` rows (train_tmpl.h). */
+static int64_t scratch_elems_f32(const fm_mlp *net, int64_t rows, int forward_only);
+static int64_t scratch_elems_f64(const fm_mlp *net, int64_t rows, int forward_only);
+
 /* A workspace as fm_mlp_workspace_new's, or with `forward_only` just the
  * hidden layers' activations (and pre-activations where needed): enough for
  * fm_mlp_predict, which writes the output layer to the caller's array. */
@@ -180,8 +186,8 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
-    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
     int count = 0;
     for (int l = 0; l <= L; l++) {
         if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
@@ -217,6 +223,11 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
         sizes[count] = fm_mlp_n_params(net);
         slots[count++] = &ws->grad;
     }
+    /* The GEMM packs into the workspace rather than allocating per call. */
+    ws->scratch_elems = elem_size == sizeof(float) ? scratch_elems_f32(net, max_rows, forward_only)
+                                                   : scratch_elems_f64(net, max_rows, forward_only);
+    sizes[count] = ws->scratch_elems;
+    slots[count++] = &ws->scratch;
 
     size_t total = 0;
     for (int i = 0; i < count; i++) {

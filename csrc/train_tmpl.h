@@ -131,6 +131,46 @@ static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const
     }
 }
 
+/* The engine's products: c = act(op(a) @ op(b) + bias) through the native
+ * GEMM, packing into the workspace's buffer. */
+static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, int trans_b,
+                              int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,
+                              const T *b, int64_t ldb, T *c, int64_t ldc, const T *bias,
+                              fm_activation act)
+{
+    const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
+                                             (T)0, c, ldc, bias, act, (T *)ws->scratch,
+                                             ws->scratch_elems};
+    return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+}
+
+/* The packing buffer all of those products need for `rows` rows on
+ * OpenMP's thread count: forward (any activation), and for training the
+ * weight gradients a^T @ delta and the input gradients delta @ W^T. */
+static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_only)
+{
+    int64_t most = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const int64_t k = net->units[l], n = net->units[l + 1];
+        FM_CAT(fm_gemm_problem_, SUF) pr = {0, 0, rows, n, k, (T)1, NULL, k, NULL, n, (T)0,
+                                           NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0};
+        for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
+            FM_CAT(fm_gemm_problem_, SUF) p = pr;
+            if (pass == 1) /* softmax splits rows among threads, not columns */
+                p.act.kind = FM_ACT_SOFTMAX;
+            if (pass == 2) { /* weight gradient (k, n) = a^T (k, rows) @ delta (rows, n) */
+                p.trans_a = 1; p.m = k; p.n = n; p.k = rows;
+            }
+            if (pass == 3) { /* input gradient (rows, k) = delta (rows, n) @ W^T */
+                p.trans_b = 1; p.m = rows; p.n = k; p.k = n;
+            }
+            const int64_t e = FN(fm_gemm_scratch_)(0, &p);
+            most = e > most ? e : most;
+        }
+    }
+    return most;
+}
+
 /*
  * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
@@ -170,9 +210,8 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             if (l == 0 && xb->x == NULL)
                 FN(sparse_dense_)(xb, nb, coefs[0], NULL, n, z);
             else
-                st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                           coefs[l], n, NULL,
-                                           (fm_activation){FM_ACT_IDENTITY, 0.0}, z, n);
+                st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, z, n,
+                                  NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
@@ -187,14 +226,14 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             if (act.kind != FM_ACT_IDENTITY)
                 FN(fm_activation_forward_)(act, nb, n, z, n, dst, n);
         } else if (PRE(ws, l + 1) != NULL && !last) {
-            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                       coefs[l], n, intercepts[l], (fm_activation){FM_ACT_IDENTITY, 0.0},
-                                       PRE(ws, l + 1), n);
+            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
+                              PRE(ws, l + 1), n, intercepts[l],
+                              (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st == FM_OK)
                 FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
         } else {
-            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                       coefs[l], n, intercepts[l], act, dst, n);
+            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, dst, n,
+                              intercepts[l], act);
         }
         if (st != FM_OK)
             return st;
@@ -415,8 +454,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         if (a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else {
-            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 1, 0, fan_in, fan_out, nb, (T)1, a_in,
-                              ld_in, d, fan_out, (T)0, gw, fan_out);
+            st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
+                              gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
         }
@@ -444,8 +483,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 gb[j] = 0;
         if (l > 0) {
             T *d_prev = DELTA(ws, l);
-            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 0, 1, nb, fan_in, fan_out, (T)1, d,
-                              fan_out, w, fan_out, (T)0, d_prev, fan_in);
+            st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
+                              d_prev, fan_in, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             if (DROPOUT_ON(net, rng, l)) {
