@@ -435,6 +435,11 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 "t": 0, "a": np.zeros(n_params, X.dtype), "b": state_b,
             }
         opt = self._optimizer
+        # The engine updates the optimizer state in place: it must be writeable
+        # (it is not after loading with joblib's mmap_mode="r").
+        for key in ("a", "b"):
+            if opt[key] is not None:
+                opt[key] = np.require(opt[key], requirements=["C", "W"])
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
