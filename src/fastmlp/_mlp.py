@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp._kernels import MLPEngine, MLPPredictor
+from fastmlp._persist import VersionedPickleMixin
 from fastmlp.callbacks import run_callbacks
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -88,7 +89,7 @@ class _LearningRate:
         return False
 
 
-class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
+class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {
