@@ -87,11 +87,17 @@ def test_round_trip_predicts_identically_and_silently(case, trip, tmp_path):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_state_records_the_version_without_touching_the_instance(case):
-    est = CASES[case]()[0]
+    est, X, _ = CASES[case]()
+    est.predict(X)
+    before = dict(vars(est))
     state = est.__getstate__()
     assert state["_fastmlp_version"] == fastmlp.__version__
-    assert "_fastmlp_version" not in vars(est)
     assert state is not vars(est)
+    pickle.dumps(est)
+    # Neither the version key nor anything a subclass drops from the state
+    # (such as a cache) is added to or removed from the live estimator.
+    assert vars(est).keys() == before.keys()
+    assert all(vars(est)[k] is v for k, v in before.items())
 
 
 def _saved_by_version(est, version, monkeypatch):
