@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp._kernels import MLPEngine, MLPPredictor
+from fastmlp._persist import VersionedPickleMixin
 from fastmlp.callbacks import run_callbacks
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -88,7 +89,7 @@ class _LearningRate:
         return False
 
 
-class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
+class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the MLP classifier and regressor (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -435,6 +436,11 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 "t": 0, "a": np.zeros(n_params, X.dtype), "b": state_b,
             }
         opt = self._optimizer
+        # The engine updates the optimizer state in place: it must be writeable
+        # (it is not after loading with joblib's mmap_mode="r").
+        for key in ("a", "b"):
+            if opt[key] is not None:
+                opt[key] = np.require(opt[key], requirements=["C", "W"])
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")

@@ -252,8 +252,9 @@ cdef class MLPEngine:
             raise ValueError(f"batch_size must be in [1, {self.max_rows}], got {batch_size}")
         for state, name in ((state_a, "state_a"), (state_b, "state_b")):
             if state is not None and (state.dtype != self.dtype or state.shape != (self.n_params,)
-                                      or not state.flags.c_contiguous):
-                raise ValueError(f"{name} must be a C-contiguous {self.dtype} array of "
+                                      or not state.flags.c_contiguous
+                                      or not state.flags.writeable):
+                raise ValueError(f"{name} must be a writeable C-contiguous {self.dtype} array of "
                                  f"{self.n_params} values")
         cdef fm_optimizer opt
         opt.kind = FM_OPT_ADAM if solver == "adam" else FM_OPT_SGD
