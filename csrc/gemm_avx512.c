@@ -8,10 +8,12 @@
  */
 #include <immintrin.h>
 #include "internal.h"
+#include "transpose8.h"
 
 #define T float
 #define SUF f32
 #define PREFIX avx512_f32_
+#define TRANSPOSE8(s, lds, d, ldd) transpose8_ps((s), (lds), (d), (ldd))
 #define VEC __m512
 #define VW 16
 #define VLOAD(p) _mm512_loadu_ps(p)

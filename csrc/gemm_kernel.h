@@ -43,7 +43,9 @@
  *   VSTORE_PART(p, v, n) (first n < VW lanes only, never touching the rest),
  *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VRELU (max(v, 0),
  *   NaN stays NaN).
- * NR must be a multiple of VW; MC a multiple of MR.
+ * NR must be a multiple of VW; MC a multiple of MR. Optionally
+ * TRANSPOSE8(src, lds, dst, ldd): dst[q * ldd + r] = src[r * lds + q] for an
+ * 8 x 8 block (in registers), for packing a transposed B (NR a multiple of 8).
  */
 
 #define FM_CAT_(a, b) a##b
@@ -291,9 +293,18 @@ static void FM_NAME(pack_b)(int64_t kc, int64_t nc, const T *restrict b, int64_t
                     dst[p * NR + j] = 0;
             }
         } else {
+            int64_t p0 = 0;
+#ifdef TRANSPOSE8
+            /* Whole strips, 8 x 8 blocks transposed in registers (the scalar
+             * loop below stores one value per instruction, with a stride). */
+            if (nr == NR)
+                for (; p0 + 8 <= kc; p0 += 8)
+                    for (int j8 = 0; j8 < NR; j8 += 8)
+                        TRANSPOSE8(b + (j0 + j8) * ldb + p0, ldb, dst + p0 * NR + j8, NR);
+#endif
             for (int64_t j = 0; j < nr; j++) {
                 const T *src = b + (j0 + j) * ldb;
-                for (int64_t p = 0; p < kc; p++)
+                for (int64_t p = p0; p < kc; p++)
                     dst[p * NR + j] = src[p];
             }
             for (int64_t j = nr; j < NR; j++)
@@ -517,3 +528,4 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef VMUL
 #undef VADD
 #undef VRELU
+#undef TRANSPOSE8
