@@ -49,21 +49,22 @@ typedef struct {
     int64_t flat;  /* offset of that value in the flat gradient and optimizer state */
 } fm_step_block;
 
-/* Threads pay for the step only above this many parameters per thread. */
+/* Threads pay for the step (and other element-wise passes, such as the
+ * minibatch gather) only above this many values per thread. */
 #define FM_MIN_STEP_PER_THREAD ((int64_t)1 << 15)
 
-static int step_threads(int requested, int64_t n_params)
+static int step_threads(int requested, int64_t n_values)
 {
 #ifdef FASTMLP_OPENMP
     int threads = requested > 0 ? requested : omp_get_max_threads();
     if (omp_in_parallel())
         return 1;
-    const int64_t useful = n_params / FM_MIN_STEP_PER_THREAD;
+    const int64_t useful = n_values / FM_MIN_STEP_PER_THREAD;
     if (useful < threads)
         threads = useful < 1 ? 1 : (int)useful;
     return threads;
 #else
-    (void)requested; (void)n_params;
+    (void)requested; (void)n_values;
     return 1;
 #endif
 }

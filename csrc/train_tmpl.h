@@ -603,6 +603,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             /* Gather the minibatch by index into the preallocated buffers
              * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
+            /* Rows come from all over X (DRAM for big inputs): threads share them. */
+            const int gather_threads = step_threads(n_threads, X->dense != NULL ? nb * d : 0);
+            (void)gather_threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(gather_threads) schedule(static) if (gather_threads > 1)
+#endif
             for (int64_t r = 0; r < nb; r++) {
                 const int64_t src = order[start + r];
                 if (X->dense != NULL)
