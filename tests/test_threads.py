@@ -109,3 +109,17 @@ def test_omp_num_threads_is_honoured_and_changes_nothing():
             assert threads == n
         outs.append(digest)
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("user_env", [{}, {"GOMP_SPINCOUNT": "123"},
+                                      {"OMP_WAIT_POLICY": "ACTIVE"}])
+def test_openmp_spin_is_set_only_while_loading_and_never_over_the_user(user_env):
+    """fastmlp shortens libgomp's spin for its own load only (_config.py):
+    afterwards the environment is as the user left it."""
+    code = ("import os, fastmlp; print(os.environ.get('GOMP_SPINCOUNT'), "
+            "os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, **user_env}, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == [user_env.get("GOMP_SPINCOUNT", "None"), user_env.get("OMP_WAIT_POLICY", "None")]
