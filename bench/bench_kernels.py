@@ -41,8 +41,8 @@ def run(repeat=7, threads=(1, 2)):
                 out = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
                 rep = max(3, repeat // 3) if m * n * k > 1e9 else repeat
-                t_fm = median_call_seconds(lambda: kernels.gemm(a, b, out=out), rep)
-                t_np = median_call_seconds(lambda: np.matmul(a, b, out=out), rep)
+                t_fm = median_call_seconds(lambda: kernels.gemm(a, b, out=out), repeat=rep)
+                t_np = median_call_seconds(lambda: np.matmul(a, b, out=out), repeat=rep)
                 rows.append(dict(kind="gemm", threads=n_threads, m=m, k=k, n=n,
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))
@@ -53,8 +53,8 @@ def run(repeat=7, threads=(1, 2)):
                 out = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
                 t_fm = median_call_seconds(
-                    lambda: kernels.dense(x, w, bias, "relu", out=out), repeat)
-                t_np = median_call_seconds(lambda: np.maximum(x @ w + bias, 0), repeat)
+                    lambda: kernels.dense(x, w, bias, "relu", out=out), repeat=repeat)
+                t_np = median_call_seconds(lambda: np.maximum(x @ w + bias, 0), repeat=repeat)
                 rows.append(dict(kind="dense_relu", threads=n_threads, m=m, k=k, n=n,
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))

@@ -3,8 +3,8 @@
 On the MNIST-shaped network of bench_train.py (784 -> 256 -> 128 -> 10,
 float32), trained for one epoch by scikit-learn and copied into fastmlp
 (fastmlp.from_sklearn) and PyTorch so that all three compute the same
-function: the median latency of predict_proba for 1, 8 and 32 rows, and the
-throughput for 100000 rows, with 1 thread (threadpoolctl, and
+function: the median latency of predict_proba and predict for 1, 8 and 32
+rows, and their throughput for 100000 rows, with 1 thread (threadpoolctl, and
 torch.set_num_threads; PyTorch under torch.no_grad()).
 
 Usage::
@@ -60,16 +60,18 @@ def run(threads):
 
             torch.set_num_threads(threads)
 
-            def torch_predict(Xb):
+            def torch_predict(Xb, method):
                 with torch.no_grad():
-                    return torch_model(torch.from_numpy(Xb)).numpy()
+                    out = torch_model(torch.from_numpy(Xb))
+                    return (out.argmax(dim=1) if method == "predict" else out).numpy()
         for n in (1, 8, 32, 100000):
             Xb = np.ascontiguousarray(X[:n] if n <= len(X) else np.concatenate([X, X])[:n])
-            t = {"fastmlp": median_call_seconds(lambda: ours.predict_proba(Xb)),
-                 "sklearn": median_call_seconds(lambda: theirs.predict_proba(Xb))}
-            if torch_model is not None:
-                t["torch"] = median_call_seconds(lambda: torch_predict(Xb))
-            rows.append({"rows": n, "threads": threads, "seconds": t})
+            for method in ("predict_proba", "predict"):
+                t = {"fastmlp": median_call_seconds(getattr(ours, method).__call__, Xb),
+                     "sklearn": median_call_seconds(getattr(theirs, method).__call__, Xb)}
+                if torch_model is not None:
+                    t["torch"] = median_call_seconds(torch_predict, Xb, method)
+                rows.append({"rows": n, "method": method, "threads": threads, "seconds": t})
     # All three compute the same function.
     Xc = X[:100]
     np.testing.assert_allclose(ours.predict_proba(Xc), theirs.predict_proba(Xc), rtol=1e-4,
@@ -78,7 +80,7 @@ def run(threads):
 
 
 def print_table(rows):
-    print(f"{'rows':>7}{'thr':>4}{'fastmlp':>12}{'sklearn':>12}{'torch':>12}"
+    print(f"{'rows':>7} {'method':<14}{'thr':>4}{'fastmlp':>12}{'sklearn':>12}{'torch':>12}"
           f"{'fm/sk':>8}{'fm/torch':>9}   (latency per call; rows/s for 100000)")
     for r in rows:
         s = r["seconds"]
@@ -87,7 +89,7 @@ def print_table(rows):
             fmt = lambda v: f"{r['rows'] / v / 1e6:9.2f} M/s"  # noqa: E731
         else:
             fmt = lambda v: f"{v * 1e6:9.1f} us"  # noqa: E731
-        print(f"{r['rows']:>7}{r['threads']:>4}{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
+        print(f"{r['rows']:>7} {r.get('method', 'predict_proba'):<14}{r['threads']:>4}{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
               f"{fmt(torch_s):>12}{s['fastmlp'] / s['sklearn']:>8.2f}"
               f"{s['fastmlp'] / torch_s:>9.2f}")
 

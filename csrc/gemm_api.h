@@ -10,16 +10,16 @@
 #define FM_CAT(a, b) FM_CAT_(a, b)
 #define PROBLEM FM_CAT(fm_gemm_problem_, SUF)
 
-/* Split `pr` into `parts` column or row slices (whole NR / MR tiles), one per
- * thread. Every element of C is computed by the same instruction sequence
- * whatever the split, so results do not depend on the thread count. */
-static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
+/* Elements per thread of a shared packing buffer: whole 64-byte lines. */
+#define SCRATCH_ROUND ((int64_t)(64 / sizeof(T)))
+
+/* Slice t of `parts` column or row slices of `pr` (whole NR / MR tiles),
+ * one per thread, into *sub; 0 if the slice is empty. Every element of C is
+ * computed by the same instruction sequence whatever the split, so results
+ * do not depend on the thread count. */
+static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub)
 {
     const fm_kernel_table *kt = fm_kernels();
-    fm_status (*gemm)(const PROBLEM *) = kt->FM_CAT(gemm_, SUF);
-    if (parts <= 1)
-        return gemm(pr);
-
     const int64_t mr = kt->FM_CAT(mr_, SUF), nr = kt->FM_CAT(nr_, SUF);
     /* Slice the dimension whose packing dominates (B packing ~ k*n, A ~ m*k);
      * softmax needs whole rows, so it always slices rows. */
@@ -27,27 +27,43 @@ static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
     const int64_t extent = by_columns ? pr->n : pr->m;
     const int64_t unit = by_columns ? nr : mr;
     const int64_t chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
+    const int64_t lo = t * chunk;
+    const int64_t hi = lo + chunk < extent ? lo + chunk : extent;
+    if (lo >= hi)
+        return 0;
+    *sub = *pr;
+    if (by_columns) {
+        sub->n = hi - lo;
+        sub->b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
+        sub->c = pr->c + lo;
+        sub->bias = pr->bias != NULL ? pr->bias + lo : NULL;
+    } else {
+        sub->m = hi - lo;
+        sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
+        sub->c = pr->c + lo * pr->ldc;
+    }
+    /* Each thread packs into its own part of the caller's buffer. */
+    const int64_t share = pr->scratch_elems / parts / SCRATCH_ROUND * SCRATCH_ROUND;
+    sub->scratch = pr->scratch != NULL ? pr->scratch + t * share : NULL;
+    sub->scratch_elems = share;
+    return 1;
+}
+
+static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
+{
+    const fm_kernel_table *kt = fm_kernels();
+    fm_status (*gemm)(const PROBLEM *) = kt->FM_CAT(gemm_, SUF);
+    if (parts <= 1)
+        return gemm(pr);
     fm_status status = FM_OK;
 
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
 #endif
     for (int t = 0; t < parts; t++) {
-        const int64_t lo = t * chunk;
-        const int64_t hi = lo + chunk < extent ? lo + chunk : extent;
-        if (lo >= hi)
+        PROBLEM sub;
+        if (!FM_CAT(slice_, SUF)(pr, parts, t, &sub))
             continue;
-        PROBLEM sub = *pr;
-        if (by_columns) {
-            sub.n = hi - lo;
-            sub.b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
-            sub.c = pr->c + lo;
-            sub.bias = pr->bias != NULL ? pr->bias + lo : NULL;
-        } else {
-            sub.m = hi - lo;
-            sub.a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
-            sub.c = pr->c + lo * pr->ldc;
-        }
         fm_status st = gemm(&sub);
         if (st != FM_OK) {
 #ifdef FASTMLP_OPENMP
@@ -87,8 +103,8 @@ static fm_status FM_CAT(run_blas_, SUF)(const PROBLEM *pr)
     return FM_OK;
 }
 
-static fm_status FM_CAT(run_, SUF)(fm_gemm_backend backend, int n_threads,
-                                   const PROBLEM *pr)
+fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threads,
+                                            const PROBLEM *pr)
 {
     if (pr->m < 0 || pr->n < 0 || pr->k < 0 || (unsigned)pr->act.kind >= FM_ACT_COUNT)
         return FM_ERR_ARGUMENT;
@@ -108,8 +124,8 @@ fm_status FM_CAT(fm_gemm_, SUF)(fm_gemm_backend backend, int n_threads, int tran
                                T *c, int64_t ldc)
 {
     const PROBLEM pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                        NULL, {FM_ACT_IDENTITY, 0.0}};
-    return FM_CAT(run_, SUF)(backend, n_threads, &pr);
+                        NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0};
+    return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 
 fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads,
@@ -119,10 +135,27 @@ fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads,
                                         T *out, int64_t ldo)
 {
     const PROBLEM pr = {trans_x, trans_w, m, n, k, (T)1, x, ldx, w, ldw, (T)0, out, ldo,
-                        bias, act};
-    return FM_CAT(run_, SUF)(backend, n_threads, &pr);
+                        bias, act, NULL, 0};
+    return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 
+int64_t FM_CAT(fm_gemm_scratch_, SUF)(int n_threads, const PROBLEM *pr)
+{
+    const fm_kernel_table *kt = fm_kernels();
+    int64_t (*need)(const PROBLEM *) = kt->FM_CAT(scratch_, SUF);
+    const int parts = fm_gemm_threads(n_threads, pr->m, pr->n, pr->k);
+    int64_t most = 0;
+    for (int t = 0; t < parts; t++) {
+        PROBLEM sub = *pr;
+        if (parts > 1 && !FM_CAT(slice_, SUF)(pr, parts, t, &sub))
+            continue;
+        const int64_t e = need(&sub);
+        most = e > most ? e : most;
+    }
+    return parts * ((most + SCRATCH_ROUND - 1) / SCRATCH_ROUND * SCRATCH_ROUND);
+}
+
+#undef SCRATCH_ROUND
 #undef PROBLEM
 #undef T
 #undef SUF

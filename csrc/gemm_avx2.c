@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include "internal.h"
+#include "transpose8.h"
 
 /* Lane masks for the first n lanes: a window of 8 (or 4) entries into
  * 8 (4) set and 8 (4) clear words, starting n words before the clear ones. */
@@ -19,6 +20,7 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define T float
 #define SUF f32
 #define PREFIX avx2_f32_
+#define TRANSPOSE8(s, lds, d, ldd) transpose8_ps((s), (lds), (d), (ldd))
 #define VEC __m256
 #define VW 8
 #define VLOAD(p) _mm256_loadu_ps(p)
@@ -64,4 +66,5 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 
 const fm_kernel_table fm_kernels_avx2 = {
     "avx2", 6, 16, 6, 8, avx2_f32_gemm, avx2_f64_gemm,
+    avx2_f32_scratch_elems, avx2_f64_scratch_elems,
 };

@@ -8,10 +8,12 @@
  */
 #include <immintrin.h>
 #include "internal.h"
+#include "transpose8.h"
 
 #define T float
 #define SUF f32
 #define PREFIX avx512_f32_
+#define TRANSPOSE8(s, lds, d, ldd) transpose8_ps((s), (lds), (d), (ldd))
 #define VEC __m512
 #define VW 16
 #define VLOAD(p) _mm512_loadu_ps(p)
@@ -57,4 +59,5 @@
 
 const fm_kernel_table fm_kernels_avx512 = {
     "avx512", 12, 32, 12, 16, avx512_f32_gemm, avx512_f64_gemm,
+    avx512_f32_scratch_elems, avx512_f64_scratch_elems,
 };

@@ -60,4 +60,5 @@ SCALAR_LAYER(double)
 
 const fm_kernel_table fm_kernels_generic = {
     "generic", 4, 8, 4, 8, generic_f32_gemm, generic_f64_gemm,
+    generic_f32_scratch_elems, generic_f64_scratch_elems,
 };

@@ -15,7 +15,10 @@
  * One single-threaded GEMM problem with the dense layer's output stage:
  *   C = act(alpha * op(A) @ op(B) + beta * C + bias)
  * op(A) (m, k), op(B) (k, n), C (m, n) row-major with ldc; bias (n,) or NULL.
- * gemm.c splits a call into such problems, one per thread.
+ * gemm.c splits a call into such problems, one per thread. `scratch`, when
+ * not NULL, is a 64-byte aligned buffer the driver packs into if it is big
+ * enough (the kernel table's scratch_* tells how big), instead of
+ * allocating one per call.
  */
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
     typedef struct {                                                             \
@@ -31,6 +34,8 @@
         int64_t ldc;                                                             \
         const T *bias;                                                           \
         fm_activation act;                                                       \
+        T *scratch;           /* packing buffer of scratch_elems, or NULL */     \
+        int64_t scratch_elems;                                                   \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -42,6 +47,9 @@ typedef struct {
     int mr_f32, nr_f32, mr_f64, nr_f64;
     fm_status (*gemm_f32)(const fm_gemm_problem_f32 *p);
     fm_status (*gemm_f64)(const fm_gemm_problem_f64 *p);
+    /* Packing buffer elements a problem needs (for its `scratch`). */
+    int64_t (*scratch_f32)(const fm_gemm_problem_f32 *p);
+    int64_t (*scratch_f64)(const fm_gemm_problem_f64 *p);
 } fm_kernel_table;
 
 extern const fm_kernel_table fm_kernels_generic;
@@ -60,5 +68,51 @@ fm_dgemm_fn fm_blas_dgemm(void);
 /* 64-byte aligned allocation for packing buffers; free with fm_free(). */
 void *fm_malloc(size_t bytes);
 void fm_free(void *p);
+
+/*
+ * The training engine's optimizer step (optimizers.c): the public
+ * fm_sgd_step / fm_adam_step rules with the step's constants computed once
+ * (fm_step_rule_make: adam != 0 for Adam, t the step number after
+ * increment), fused with the raw gradient's last two operations:
+ *   g = grad_raw + alpha * param   (if l2; the coefficients)
+ *   g = g / divisor                (always: scikit-learn's / sum(w))
+ * param, grad_raw, a (velocity or first moment), b (second moment, Adam)
+ * are (n,) contiguous and do not overlap. Results are those of finishing the
+ * gradient in one pass and stepping in another, bit for bit.
+ */
+typedef struct {
+    int adam;
+    double learning_rate, momentum;
+    int nesterov;
+    double beta_1, beta_2, epsilon;
+    double neg_lr_t; /* Adam: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) */
+} fm_step_rule;
+
+fm_step_rule fm_step_rule_make(int adam, int64_t t, double learning_rate, double momentum,
+                               int nesterov, double beta_1, double beta_2, double epsilon);
+void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param,
+                       const float *grad_raw, float *a, float *b, int l2, float alpha,
+                       float divisor);
+void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param,
+                       const double *grad_raw, double *a, double *b, int l2, double alpha,
+                       double divisor);
+
+/*
+ * The GEMM / dense entry points with a caller's packing buffer, for the
+ * training engine: as fm_gemm_* / fm_dense_forward_* (same checks, backend
+ * choice and thread split) with pr->scratch shared among the threads.
+ * fm_gemm_scratch_* tells how many elements a problem needs on up to
+ * n_threads threads.
+ */
+fm_status fm_gemm_problem_run_f32(fm_gemm_backend backend, int n_threads,
+                                  const fm_gemm_problem_f32 *pr);
+fm_status fm_gemm_problem_run_f64(fm_gemm_backend backend, int n_threads,
+                                  const fm_gemm_problem_f64 *pr);
+int64_t fm_gemm_scratch_f32(int n_threads, const fm_gemm_problem_f32 *pr);
+int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
+
+/* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
+double fm_sum_squares_f32(int64_t n, const float *x);
+double fm_sum_squares_f64(int64_t n, const double *x);
 
 #endif /* FASTMLP_INTERNAL_H */

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#ifdef FASTMLP_OPENMP
+#include <omp.h>
+#endif
 #include "internal.h"
 #include "train.h"
 
@@ -24,6 +27,48 @@ static inline double next_uniform(uint64_t *state)
     return (double)(next_random(state) >> 11) * 0x1.0p-53;
 }
 
+/*
+ * The optimizer step runs over the parameters in blocks of at most
+ * FM_STEP_BLOCK values, each inside one parameter array (a layer's
+ * coefficients, intercepts, or batch norm's gammas or betas): blocks small
+ * enough that a thread's four arrays (parameters, gradient, two states)
+ * stay in L2 while the block's squared norm is taken, and the unit of work
+ * that threads share. Block boundaries depend only on the network, so the
+ * sum of squares (added block by block, in order) does not depend on the
+ * thread count.
+ */
+#define FM_STEP_BLOCK 8192
+
+typedef enum { FM_SEG_COEF = 0, FM_SEG_INTERCEPT, FM_SEG_GAMMA, FM_SEG_BETA } fm_segment_kind;
+
+typedef struct {
+    fm_segment_kind kind;
+    int layer;
+    int64_t start; /* first value within the parameter array */
+    int64_t len;
+    int64_t flat;  /* offset of that value in the flat gradient and optimizer state */
+} fm_step_block;
+
+/* Threads pay for the step (and other element-wise passes, such as the
+ * minibatch gather) only above this many values per thread. */
+#define FM_MIN_STEP_PER_THREAD ((int64_t)1 << 15)
+
+static int step_threads(int requested, int64_t n_values)
+{
+#ifdef FASTMLP_OPENMP
+    int threads = requested > 0 ? requested : omp_get_max_threads();
+    if (omp_in_parallel())
+        return 1;
+    const int64_t useful = n_values / FM_MIN_STEP_PER_THREAD;
+    if (useful < threads)
+        threads = useful < 1 ? 1 : (int)useful;
+    return threads;
+#else
+    (void)requested; (void)n_values;
+    return 1;
+#endif
+}
+
 struct fm_mlp_workspace {
     int64_t max_rows;
     size_t elem;
@@ -37,7 +82,40 @@ struct fm_mlp_workspace {
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
+    void *scratch;                      /* the products' packing buffers (all threads) */
+    int64_t scratch_elems;
+    fm_step_block *steps;               /* the optimizer step's blocks, in flat order */
+    double *step_squares;               /* per block: sum of squares of new coefficients */
+    int64_t n_steps;
 };
+
+/* The optimizer step's blocks of `net` into `out` (when not NULL); returns
+ * their number. Flat order is scikit-learn's: all coefficients, all
+ * intercepts, then (batch norm) all gammas and all betas. */
+static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
+{
+    const int L = net->n_layers;
+    int64_t count = 0, flat = 0;
+    for (int pass = 0; pass < (net->batch_norm ? 4 : 2); pass++) {
+        for (int l = 0; l < L; l++) {
+            if (pass >= 2 && l == L - 1)
+                continue; /* no batch norm on the output layer */
+            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
+            for (int64_t start = 0; start < size; start += FM_STEP_BLOCK) {
+                if (out != NULL) {
+                    out[count].kind = (fm_segment_kind)pass;
+                    out[count].layer = l;
+                    out[count].start = start;
+                    out[count].len = size - start < FM_STEP_BLOCK ? size - start : FM_STEP_BLOCK;
+                    out[count].flat = flat + start;
+                }
+                count++;
+            }
+            flat += size;
+        }
+    }
+    return count;
+}
 
 /* a * b + c into *out, or 0 if it overflows int64 (sizes must never wrap). */
 static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
@@ -90,8 +168,15 @@ static int valid_network(const fm_mlp *net)
     return 1;
 }
 
-fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
-                                       int gather_rows)
+/* Packing-buffer elements of the engine's products for `rows` rows (train_tmpl.h). */
+static int64_t scratch_elems_f32(const fm_mlp *net, int64_t rows, int forward_only);
+static int64_t scratch_elems_f64(const fm_mlp *net, int64_t rows, int forward_only);
+
+/* A workspace as fm_mlp_workspace_new's, or with `forward_only` just the
+ * hidden layers' activations (and pre-activations where needed): enough for
+ * fm_mlp_predict, which writes the output layer to the caller's array. */
+static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows, int forward_only)
 {
     if (!valid_network(net) || max_rows < 1 || fm_mlp_n_params(net) < 0 ||
         (elem_size != sizeof(float) && elem_size != sizeof(double)))
@@ -105,15 +190,15 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
-    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 3];
+    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
     int count = 0;
     for (int l = 0; l <= L; l++) {
-        if (l > 0 || gather_rows) {
+        if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->act[l];
         }
-        if (l >= 1) {
+        if (l >= 1 && !forward_only) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->delta[l];
         }
@@ -134,12 +219,19 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
             slots[count++] = &ws->drop[l];
         }
     }
-    if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
-    slots[count++] = &ws->y;
-    sizes[count] = max_rows;
-    slots[count++] = &ws->sw;
-    sizes[count] = fm_mlp_n_params(net);
-    slots[count++] = &ws->grad;
+    if (!forward_only) {
+        if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
+        slots[count++] = &ws->y;
+        sizes[count] = max_rows;
+        slots[count++] = &ws->sw;
+        sizes[count] = fm_mlp_n_params(net);
+        slots[count++] = &ws->grad;
+    }
+    /* The GEMM packs into the workspace rather than allocating per call. */
+    ws->scratch_elems = elem_size == sizeof(float) ? scratch_elems_f32(net, max_rows, forward_only)
+                                                   : scratch_elems_f64(net, max_rows, forward_only);
+    sizes[count] = ws->scratch_elems;
+    slots[count++] = &ws->scratch;
 
     size_t total = 0;
     for (int i = 0; i < count; i++) {
@@ -150,10 +242,15 @@ fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size
             goto too_big;
     }
     ws->block = fm_malloc(total);
-    if (ws->block == NULL) {
-        free(ws);
+    ws->n_steps = forward_only ? 0 : step_blocks(net, NULL);
+    ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
+    ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
+    if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL) {
+        fm_mlp_workspace_free(ws);
         return NULL;
     }
+    if (!forward_only)
+        step_blocks(net, ws->steps);
     char *p = ws->block;
     for (int i = 0; i < count; i++) {
         *slots[i] = p;
@@ -166,11 +263,24 @@ too_big: /* a size that does not fit in memory's address arithmetic */
     return NULL;
 }
 
+fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
+                                       int gather_rows)
+{
+    return workspace_new(net, max_rows, elem_size, gather_rows, 0);
+}
+
+/* Rows per chunk of prediction with its own workspace: big enough for the
+ * GEMM to amortise packing the weights, small enough for the hidden
+ * activations of common widths to stay in L2/L3. */
+#define FM_PREDICT_CHUNK 4096
+
 void fm_mlp_workspace_free(fm_mlp_workspace *ws)
 {
     if (ws == NULL)
         return;
     fm_free(ws->block);
+    free(ws->steps);
+    free(ws->step_squares);
     free(ws);
 }
 

@@ -157,7 +157,9 @@ fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const
 
 /* Output-layer activations (probabilities for classifiers) of n rows into
  * out (n, units[L]), in chunks of the workspace's max_rows. Without batch
- * normalisation (pass folded weights). */
+ * normalisation (pass folded weights). With ws == NULL the call allocates
+ * (and frees) a forward-only workspace of its own, so that concurrent calls
+ * share nothing but the read-only parameters. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                              const fm_input *X, int64_t n, float *out,
                              fm_mlp_workspace *ws, int n_threads);

@@ -131,6 +131,46 @@ static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const
     }
 }
 
+/* The engine's products: c = act(op(a) @ op(b) + bias) through the native
+ * GEMM, packing into the workspace's buffer. */
+static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, int trans_b,
+                              int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,
+                              const T *b, int64_t ldb, T *c, int64_t ldc, const T *bias,
+                              fm_activation act)
+{
+    const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
+                                             (T)0, c, ldc, bias, act, (T *)ws->scratch,
+                                             ws->scratch_elems};
+    return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+}
+
+/* The packing buffer all of those products need for `rows` rows on
+ * OpenMP's thread count: forward (any activation), and for training the
+ * weight gradients a^T @ delta and the input gradients delta @ W^T. */
+static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_only)
+{
+    int64_t most = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const int64_t k = net->units[l], n = net->units[l + 1];
+        FM_CAT(fm_gemm_problem_, SUF) pr = {0, 0, rows, n, k, (T)1, NULL, k, NULL, n, (T)0,
+                                           NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0};
+        for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
+            FM_CAT(fm_gemm_problem_, SUF) p = pr;
+            if (pass == 1) /* softmax splits rows among threads, not columns */
+                p.act.kind = FM_ACT_SOFTMAX;
+            if (pass == 2) { /* weight gradient (k, n) = a^T (k, rows) @ delta (rows, n) */
+                p.trans_a = 1; p.m = k; p.n = n; p.k = rows;
+            }
+            if (pass == 3) { /* input gradient (rows, k) = delta (rows, n) @ W^T */
+                p.trans_b = 1; p.m = rows; p.n = k; p.k = n;
+            }
+            const int64_t e = FN(fm_gemm_scratch_)(0, &p);
+            most = e > most ? e : most;
+        }
+    }
+    return most;
+}
+
 /*
  * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
@@ -170,9 +210,8 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             if (l == 0 && xb->x == NULL)
                 FN(sparse_dense_)(xb, nb, coefs[0], NULL, n, z);
             else
-                st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                           coefs[l], n, NULL,
-                                           (fm_activation){FM_ACT_IDENTITY, 0.0}, z, n);
+                st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, z, n,
+                                  NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
@@ -187,14 +226,14 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             if (act.kind != FM_ACT_IDENTITY)
                 FN(fm_activation_forward_)(act, nb, n, z, n, dst, n);
         } else if (PRE(ws, l + 1) != NULL && !last) {
-            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                       coefs[l], n, intercepts[l], (fm_activation){FM_ACT_IDENTITY, 0.0},
-                                       PRE(ws, l + 1), n);
+            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
+                              PRE(ws, l + 1), n, intercepts[l],
+                              (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st == FM_OK)
                 FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
         } else {
-            st = FN(fm_dense_forward_)(FM_GEMM_NATIVE, n_threads, 0, 0, nb, n, k, in, ld_in,
-                                       coefs[l], n, intercepts[l], act, dst, n);
+            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, dst, n,
+                              intercepts[l], act);
         }
         if (st != FM_OK)
             return st;
@@ -353,15 +392,34 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     }
 }
 
+/* sum ||W[l]||^2 over the layers, in double, block by block in the
+ * optimizer step's blocks (so that it equals the sum the step returns). */
+static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
+{
+    double squares = 0.0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const int64_t size = net->units[l] * net->units[l + 1];
+        for (int64_t start = 0; start < size; start += FM_STEP_BLOCK)
+            squares += FN(fm_sum_squares_)(size - start < FM_STEP_BLOCK ? size - start
+                                                                        : FM_STEP_BLOCK,
+                                           coefs[l] + start);
+    }
+    return squares;
+}
+
 /*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
- * returns the minibatch loss (with the L2 term) and leaves the flat gradient
- * in the workspace.
+ * returns the minibatch loss (with the L2 term; `squares` is sum ||W||^2 of
+ * the current coefficients) and leaves the flat gradient in the workspace:
+ * finished, or with `raw` the sums before scikit-learn's last two
+ * operations (+ alpha * W for coefficients, / sum(w)), which the fused
+ * optimizer step applies.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      T *const *bn, const FN(batch_) *xb, const T *y,
                                      const T *sw, int64_t nb, fm_mlp_workspace *ws,
-                                     int n_threads, uint64_t *rng, double *loss)
+                                     int n_threads, uint64_t *rng, double squares, int raw,
+                                     double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng);
@@ -370,12 +428,6 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
 
     const double sw_sum = FN(weight_sum_)(sw, nb);
     double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
-    double squares = 0.0;
-    for (int l = 0; l < L; l++) {
-        const int64_t size = net->units[l] * net->units[l + 1];
-        for (int64_t i = 0; i < size; i++)
-            squares += (double)coefs[l][i] * (double)coefs[l][i];
-    }
     *loss = value + 0.5 * net->alpha * squares / sw_sum;
 
     /* Backward: gradients of layer l from a[l] and delta[l+1], then delta[l]. */
@@ -402,16 +454,17 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         if (a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else {
-            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 1, 0, fan_in, fan_out, nb, (T)1, a_in,
-                              ld_in, d, fan_out, (T)0, gw, fan_out);
+            st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
+                              gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
         }
         const T *w = coefs[l];
-        for (int64_t i = 0; i < fan_in * fan_out; i++) {
-            gw[i] = gw[i] + alpha * w[i];
-            gw[i] = gw[i] / divisor;
-        }
+        if (!raw)
+            for (int64_t i = 0; i < fan_in * fan_out; i++) {
+                gw[i] = gw[i] + alpha * w[i];
+                gw[i] = gw[i] / divisor;
+            }
         /* Intercepts after all coefficients: their offset counts down from the end. */
         int64_t bo = b_offset;
         for (int j = 0; j < l; j++)
@@ -422,15 +475,16 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         for (int64_t i = 0; i < nb; i++)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] + d[i * fan_out + j];
-        for (int64_t j = 0; j < fan_out; j++)
-            gb[j] = gb[j] / divisor;
+        if (!raw)
+            for (int64_t j = 0; j < fan_out; j++)
+                gb[j] = gb[j] / divisor;
         if (bn != NULL && l < L - 1) /* unused under batch norm: keep it still */
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = 0;
         if (l > 0) {
             T *d_prev = DELTA(ws, l);
-            st = FN(fm_gemm_)(FM_GEMM_NATIVE, n_threads, 0, 1, nb, fan_in, fan_out, (T)1, d,
-                              fan_out, w, fan_out, (T)0, d_prev, fan_in);
+            st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
+                              d_prev, fan_in, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             if (DROPOUT_ON(net, rng, l)) {
@@ -448,41 +502,60 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 T *dbeta = grad + gamma_offset + hidden_units + unit;
                 FN(batch_norm_backward_)(nb, fan_in, ZHAT(ws, l), INV_STD(ws, l),
                                          bn[4 * (l - 1)], d_prev, dgamma, dbeta);
-                for (int64_t j = 0; j < fan_in; j++) {
-                    dgamma[j] = dgamma[j] / divisor;
-                    dbeta[j] = dbeta[j] / divisor;
-                }
+                if (!raw)
+                    for (int64_t j = 0; j < fan_in; j++) {
+                        dgamma[j] = dgamma[j] / divisor;
+                        dbeta[j] = dbeta[j] / divisor;
+                    }
             }
         }
     }
     return FM_OK;
 }
 
-/* One optimizer step over all parameters, in scikit-learn's order. */
-static void FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                T *const *bn, const T *grad, fm_optimizer *opt)
+/*
+ * One optimizer step over all parameters from the raw gradient in the
+ * workspace (see loss_grad_rows_), fused with the gradient's last two
+ * operations, block by block (train.c), blocks shared among threads. Each
+ * value goes through the same operations whatever the thread count. Returns
+ * sum ||W||^2 of the updated coefficients (the next minibatch's L2 term).
+ */
+static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                  T *const *bn, double sw_sum, fm_optimizer *opt,
+                                  fm_mlp_workspace *ws, int n_threads)
 {
-    const int L = net->n_layers;
-    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
     if (opt->kind == FM_OPT_ADAM)
         opt->t += 1;
-    int64_t offset = 0;
-    /* Passes: coefficients, intercepts, then (batch norm) gammas, betas. */
-    for (int pass = 0; pass < (bn != NULL ? 4 : 2); pass++) {
-        for (int l = 0; l < L; l++) {
-            if (pass >= 2 && l == L - 1)
-                continue; /* no batch norm on the output layer */
-            T *param = pass == 0 ? coefs[l] : pass == 1 ? intercepts[l] : bn[4 * l + pass - 2];
-            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
-            if (opt->kind == FM_OPT_ADAM)
-                FN(fm_adam_step_)(size, param, grad + offset, sa + offset, sb + offset, opt->t,
-                                  opt->learning_rate, opt->beta_1, opt->beta_2, opt->epsilon);
-            else
-                FN(fm_sgd_step_)(size, param, grad + offset, sa + offset, opt->learning_rate,
-                                 opt->momentum, opt->nesterov);
-            offset += size;
-        }
+    const fm_step_rule rule = fm_step_rule_make(opt->kind == FM_OPT_ADAM, opt->t,
+                                                opt->learning_rate, opt->momentum,
+                                                opt->nesterov, opt->beta_1, opt->beta_2,
+                                                opt->epsilon);
+    const T *grad = (const T *)ws->grad;
+    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
+    const T alpha = (T)net->alpha, divisor = (T)sw_sum;
+    const int64_t n_blocks = ws->n_steps;
+    const fm_step_block *blocks = ws->steps;
+    double *block_squares = ws->step_squares;
+    const int threads = step_threads(n_threads, fm_mlp_n_params(net));
+    (void)threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int64_t i = 0; i < n_blocks; i++) {
+        const fm_step_block *blk = &blocks[i];
+        T *param = blk->kind == FM_SEG_COEF        ? coefs[blk->layer]
+                   : blk->kind == FM_SEG_INTERCEPT ? intercepts[blk->layer]
+                                                   : bn[4 * blk->layer + (blk->kind - FM_SEG_GAMMA)];
+        param += blk->start;
+        FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, sa + blk->flat,
+                           sb != NULL ? sb + blk->flat : NULL, blk->kind == FM_SEG_COEF, alpha,
+                           divisor);
+        block_squares[i] = blk->kind == FM_SEG_COEF ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
     }
+    double squares = 0.0;
+    for (int64_t i = 0; i < n_blocks && blocks[i].kind == FM_SEG_COEF; i++)
+        squares += block_squares[i];
+    return squares;
 }
 
 /* The batch view of rows [start, start + nb) of X (in `order` if given). */
@@ -517,6 +590,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
     double total = 0.0;
+    double squares = FN(coef_squares_)(net, coefs);
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop != NULL && *stop) {
             *loss_sum = total;
@@ -529,6 +603,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             /* Gather the minibatch by index into the preallocated buffers
              * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
+            /* Rows come from all over X (DRAM for big inputs): threads share them. */
+            const int gather_threads = step_threads(n_threads, X->dense != NULL ? nb * d : 0);
+            (void)gather_threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(gather_threads) schedule(static) if (gather_threads > 1)
+#endif
             for (int64_t r = 0; r < nb; r++) {
                 const int64_t src = order[start + r];
                 if (X->dense != NULL)
@@ -546,11 +626,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         double batch_loss;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, nb, ws,
-                                           n_threads, &rng, &batch_loss);
+                                           n_threads, &rng, squares, 1, &batch_loss);
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        FN(optimizer_step_)(net, coefs, intercepts, bn, (const T *)ws->grad, opt);
+        squares = FN(optimizer_step_)(net, coefs, intercepts, bn, FN(weight_sum_)(swb, nb), opt,
+                                      ws, n_threads);
     }
     *loss_sum = total;
     return FM_OK;
@@ -564,7 +645,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
     return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, n, ws, n_threads, NULL,
-                               loss);
+                               FN(coef_squares_)(net, coefs), 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
@@ -590,11 +671,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
                                                        nb, chunk_weight, DELTA(ws, L));
         weight += chunk_weight;
     }
-    double squares = 0.0;
-    for (int l = 0; l < L; l++)
-        for (int64_t i = 0; i < net->units[l] * net->units[l + 1]; i++)
-            squares += (double)coefs[l][i] * (double)coefs[l][i];
-    *loss = total / weight + 0.5 * net->alpha * squares / weight;
+    *loss = total / weight + 0.5 * net->alpha * FN(coef_squares_)(net, coefs) / weight;
     return FM_OK;
 }
 
@@ -603,17 +680,25 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
                               fm_mlp_workspace *ws, int n_threads)
 {
     const int64_t n_out = net->units[net->n_layers];
-    if (ws->elem != sizeof(T))
+    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)))
         return FM_ERR_ARGUMENT;
-    for (int64_t start = 0; start < n; start += ws->max_rows) {
+    fm_mlp_workspace *own = NULL;
+    if (ws == NULL) {
+        own = workspace_new(net, n < FM_PREDICT_CHUNK ? (n > 0 ? n : 1) : FM_PREDICT_CHUNK,
+                            sizeof(T), 0, 1);
+        if (own == NULL)
+            return FM_ERR_NOMEM;
+        ws = own;
+    }
+    fm_status st = FM_OK;
+    for (int64_t start = 0; start < n && st == FM_OK; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
-        fm_status st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws,
-                                    out + start * n_out, n_threads, NULL);
-        if (st != FM_OK)
-            return st;
+        st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, out + start * n_out,
+                          n_threads, NULL);
     }
-    return FM_OK;
+    fm_mlp_workspace_free(own);
+    return st;
 }
 
 #undef FN

@@ -1,4 +1,7 @@
 """Shared test helpers: random data and dtype tolerances."""
+import importlib
+import os
+
 import numpy as np
 import pytest
 
@@ -11,3 +14,35 @@ def random_array(rng, shape, dtype, scale=1.0):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def running_in_ci():
+    """True when the environment variable CI is set (to anything but "", "0",
+    "false" or "no"), as CI services and this project's .ci/run set it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_module(name):
+    """Import the optional test dependency `name`, or skip the calling test
+    module when it is missing; under CI (see running_in_ci) a missing module
+    is a failure instead, so CI never silently skips what it must check.
+
+    Parameters
+    ----------
+    name : str
+        The module to import, e.g. "onnxruntime".
+
+    Returns
+    -------
+    module : module
+        The imported module.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        error = exc  # reported below, outside the handler (no chained traceback)
+    message = (f"optional test dependency {name!r} is not installed ({error}); "
+               'pip install ".[test]" installs it')
+    if running_in_ci():
+        pytest.fail(f"{message}. CI must run these tests, not skip them.", pytrace=False)
+    pytest.skip(message, allow_module_level=True)

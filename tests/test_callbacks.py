@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier
 from fastmlp.callbacks import EarlyStopping, ModelCheckpoint
+from conftest import require_module
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +78,7 @@ def test_checkpoint_saves_loadable_models(tmp_path, data):
 
 
 def test_progress_bar(capsys, data):
-    pytest.importorskip("tqdm")
+    require_module("tqdm")
     X_tr, _, y_tr, _ = data
     MLPClassifier(hidden_layer_sizes=(10,), max_iter=3, progress=True).fit(X_tr, y_tr)
     assert "MLPClassifier" in capsys.readouterr().err
@@ -92,7 +93,7 @@ def test_progress_without_tqdm_says_what_to_install(monkeypatch, data):
 
 
 def test_plot_learning_curve(tmp_path, data):
-    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib = require_module("matplotlib")
     matplotlib.use("Agg")
     from fastmlp.plot import plot_learning_curve
 

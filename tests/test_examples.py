@@ -2,6 +2,8 @@
 import os
 import runpy
 
+from conftest import require_module
+
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
 
 
@@ -14,9 +16,7 @@ def test_perceptron_cannot_learn_xor_but_an_mlp_can(capsys):
 
 
 def test_learning_curve_example(tmp_path):
-    import pytest
-
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     module = runpy.run_path(os.path.join(EXAMPLES, "learning_curve.py"))
     est = module["main"](str(tmp_path / "curve.png"))
     assert (tmp_path / "curve.png").stat().st_size > 1000

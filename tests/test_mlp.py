@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import MLPClassifier, MLPRegressor
+from conftest import require_module
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
 
@@ -230,7 +231,7 @@ def test_layouts_and_dtypes_give_the_same_model(tmp_path):
 
 
 def test_dataframe_feature_names():
-    pd = pytest.importorskip("pandas")
+    pd = require_module("pandas")
     X, y = load_wine(return_X_y=True, as_frame=True)
     est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
     np.testing.assert_array_equal(est.feature_names_in_, X.columns)

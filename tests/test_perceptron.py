@@ -36,6 +36,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import Perceptron
 from fastmlp._kernels import perceptron_epoch
+from conftest import require_module
 
 PENALTIES = [None, "l2", "l1", "elasticnet"]
 DTYPES = [np.float32, np.float64]
@@ -419,7 +420,7 @@ def test_string_labels_and_attributes():
 
 
 def test_feature_names_in():
-    pd = pytest.importorskip("pandas")
+    pd = require_module("pandas")
     X, y = noisy_problem(2)
     df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
     est = Perceptron().fit(df, y)

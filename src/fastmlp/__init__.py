@@ -13,6 +13,9 @@ _init_from_environment()
 from fastmlp._convert import from_sklearn  # noqa: E402
 from fastmlp._mlp import MLPClassifier, MLPRegressor  # noqa: E402 (needs the kernels set up)
 from fastmlp._perceptron import Perceptron  # noqa: E402
+from fastmlp._persist import InconsistentVersionWarning  # noqa: E402
+from fastmlp._onnx import export_onnx  # noqa: E402
 
 __all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn",
            "get_config", "set_config", "show_config"]
+__all__ += ["InconsistentVersionWarning", "export_onnx"]

@@ -38,20 +38,20 @@ def epoch_flops(cfg, n):
     return 2.0 * n * (2 * sum(pairs) + sum(pairs[1:]))
 
 
-def median_call_seconds(fn, repeat=7, min_round_seconds=0.05):
-    """Median over `repeat` rounds of the mean time of one call of `fn`
+def median_call_seconds(fn, *args, repeat=7, min_round_seconds=0.05):
+    """Median over `repeat` rounds of the mean time of one call `fn(*args)`
     (calls per round chosen so that a round lasts at least
     `min_round_seconds`; one warm-up call first)."""
-    fn()
+    fn(*args)
     t0 = time.perf_counter()
-    fn()
+    fn(*args)
     once = max(time.perf_counter() - t0, 1e-7)
     inner = max(1, int(min_round_seconds / once))
     rounds = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         for _ in range(inner):
-            fn()
+            fn(*args)
         rounds.append((time.perf_counter() - t0) / inner)
     return float(np.median(rounds))
 

@@ -41,12 +41,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import kernels
 from fastmlp._kernels import perceptron_epoch
+from fastmlp._persist import VersionedPickleMixin
 from fastmlp._validation import check_label_types, check_sparse_structure
 
 _L1_PENALTIES = ("l1", "elasticnet")
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron: a single layer of threshold units.
 
     Each unit outputs ``heaviside(x @ w + b)``, 1 if the sum is >= 0 and 0

@@ -2,7 +2,9 @@
 #
 # MLPEngine holds a network's description and a workspace sized for a
 # number of rows; the estimators create one per fit and call epoch() once per
-# epoch, loss_grad() once per L-BFGS evaluation, predict() once per call.
+# epoch, loss_grad() once per L-BFGS evaluation, loss() for validation data.
+# MLPPredictor holds a fitted network's description and parameter pointers,
+# checked once; the estimators keep one and call predict() once per call.
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
@@ -27,6 +29,108 @@ cdef class _ParamPointers:
         free(self.coefs)
         free(self.intercepts)
         free(self.bn)
+
+
+cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, loss,
+                           loss_param, alpha, dropout, batch_norm, bn_momentum,
+                           bn_epsilon) except -1:
+    """Fill `net` from the Python description (see MLPEngine), checking it."""
+    units = [int(u) for u in units]
+    if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
+        raise ValueError(f"a network needs 1 to {FM_MLP_MAX_LAYERS} weight layers, "
+                         f"got {len(units) - 1}")
+    if len(hidden) != len(units) - 2:
+        raise ValueError("one hidden activation per hidden layer is needed")
+    net.n_layers = len(units) - 1
+    for i, u in enumerate(units):
+        net.units[i] = u
+    for i, (name, params) in enumerate(hidden):
+        net.hidden[i] = _parse_activation(name, dict(params), "activation")
+    rates = [0.0] * len(hidden) if dropout is None else [float(r) for r in dropout]
+    if len(rates) != len(hidden) or not all(0.0 <= r < 1.0 for r in rates):
+        raise ValueError(f"dropout needs one rate in [0, 1) per hidden layer, got {dropout}")
+    for i, r in enumerate(rates):
+        net.dropout[i] = r
+    net.batch_norm = 1 if batch_norm else 0
+    net.bn_momentum = float(bn_momentum)
+    net.bn_epsilon = float(bn_epsilon)
+    net.output = _OUTPUTS[output]
+    name, params = out_activation
+    net.out_activation = _parse_activation(name, dict(params), "out_activation")
+    net.loss = _TRAIN_LOSSES[loss]
+    net.loss_param = float(loss_param)
+    net.alpha = float(alpha)
+    return 0
+
+
+cdef Py_ssize_t _network_input(const fm_mlp *net, object dtype, X, fm_input *inp,
+                               list keep) except -1:
+    """Describe X (dense rows, or a SciPy CSR/CSC matrix used as CSR) for
+    C; arrays that must outlive the call go into `keep`. Returns n."""
+    import scipy.sparse as sp
+    cdef Py_ssize_t d = net.units[0]
+    inp.dense = NULL
+    inp.ld = 0
+    inp.indptr = NULL
+    inp.indices = NULL
+    inp.data = NULL
+    if sp.issparse(X):
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
+        X = X.tocsr()
+        data = np.ascontiguousarray(X.data)
+        _same_dtype(data, dtype, "X")
+        indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+        indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+        # C follows indptr and indices without checks, and SciPy does not
+        # check them in full on construction (nor after they are edited).
+        if (indptr.shape != (X.shape[0] + 1,) or indptr[0] < 0
+                or indptr[-1] > min(data.size, indices.size)
+                or np.any(np.diff(indptr) < 0)):
+            raise ValueError("the sparse matrix X has an invalid indptr: its offsets must "
+                             "be non-negative, non-decreasing and at most the number of "
+                             "stored values")
+        if indices.size and (indices.min() < 0 or indices.max() >= d):
+            raise ValueError("X has column indices out of range")
+        keep.extend([data, indptr, indices])
+        inp.indptr = <const int64_t *>cnp.PyArray_DATA(indptr)
+        inp.indices = <const int64_t *>cnp.PyArray_DATA(indices)
+        inp.data = cnp.PyArray_DATA(data)
+        return X.shape[0]
+    X = _same_dtype(X, dtype, "X")
+    if X.ndim != 2 or X.shape[1] != d:
+        raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
+    X = _contiguous(X)
+    keep.append(X)
+    inp.dense = cnp.PyArray_DATA(X)
+    inp.ld = max(d, 1)
+    return X.shape[0]
+
+
+cdef void **_parameter_pointers(const fm_mlp *net, object dtype, list arrays, bint coefs,
+                                bint writeable) except NULL:
+    """C array of the parameter arrays' data pointers, after checking them
+    (training writes to them; prediction accepts read-only ones)."""
+    cdef int L = net.n_layers
+    if len(arrays) != L:
+        raise ValueError(f"expected {L} parameter arrays, got {len(arrays)}")
+    cdef void **ptrs = <void **>malloc(L * sizeof(void *))
+    if ptrs == NULL:
+        raise MemoryError()
+    for l in range(L):
+        arr = arrays[l]
+        if coefs:
+            shape = (net.units[l], net.units[l + 1])
+        else:
+            shape = (net.units[l + 1],)
+        if (not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape
+                or not arr.flags.c_contiguous or (writeable and not arr.flags.writeable)):
+            free(ptrs)
+            raise ValueError(f"{'coefs' if coefs else 'intercepts'}[{l}] must be a "
+                             f"{'writeable ' if writeable else ''}C-contiguous {dtype} "
+                             f"array of shape {shape}")
+        ptrs[l] = cnp.PyArray_DATA(arr)
+    return ptrs
 
 
 cdef class MLPEngine:
@@ -71,31 +175,8 @@ cdef class MLPEngine:
                   max_rows, dtype, dropout=None, gather_rows=False, batch_norm=False,
                   bn_momentum=0.1, bn_epsilon=1e-5):
         self.ws = NULL
-        units = [int(u) for u in units]
-        if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
-            raise ValueError(f"a network needs 1 to {FM_MLP_MAX_LAYERS} weight layers, "
-                             f"got {len(units) - 1}")
-        if len(hidden) != len(units) - 2:
-            raise ValueError("one hidden activation per hidden layer is needed")
-        self.net.n_layers = len(units) - 1
-        for i, u in enumerate(units):
-            self.net.units[i] = u
-        for i, (name, params) in enumerate(hidden):
-            self.net.hidden[i] = _parse_activation(name, dict(params), "activation")
-        rates = [0.0] * len(hidden) if dropout is None else [float(r) for r in dropout]
-        if len(rates) != len(hidden) or not all(0.0 <= r < 1.0 for r in rates):
-            raise ValueError(f"dropout needs one rate in [0, 1) per hidden layer, got {dropout}")
-        for i, r in enumerate(rates):
-            self.net.dropout[i] = r
-        self.net.batch_norm = 1 if batch_norm else 0
-        self.net.bn_momentum = float(bn_momentum)
-        self.net.bn_epsilon = float(bn_epsilon)
-        self.net.output = _OUTPUTS[output]
-        name, params = out_activation
-        self.net.out_activation = _parse_activation(name, dict(params), "out_activation")
-        self.net.loss = _TRAIN_LOSSES[loss]
-        self.net.loss_param = float(loss_param)
-        self.net.alpha = float(alpha)
+        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
+                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon)
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
@@ -110,70 +191,10 @@ cdef class MLPEngine:
         fm_mlp_workspace_free(self.ws)
 
     cdef void **_pointers(self, list arrays, bint coefs, bint writeable=True) except NULL:
-        """C array of the parameter arrays' data pointers, after checking them
-        (training writes to them; prediction accepts read-only ones)."""
-        cdef int L = self.net.n_layers
-        if len(arrays) != L:
-            raise ValueError(f"expected {L} parameter arrays, got {len(arrays)}")
-        cdef void **ptrs = <void **>malloc(L * sizeof(void *))
-        if ptrs == NULL:
-            raise MemoryError()
-        for l in range(L):
-            arr = arrays[l]
-            if coefs:
-                shape = (self.net.units[l], self.net.units[l + 1])
-            else:
-                shape = (self.net.units[l + 1],)
-            if (not isinstance(arr, np.ndarray) or arr.dtype != self.dtype or arr.shape != shape
-                    or not arr.flags.c_contiguous or (writeable and not arr.flags.writeable)):
-                free(ptrs)
-                raise ValueError(f"{'coefs' if coefs else 'intercepts'}[{l}] must be a "
-                                 f"{'writeable ' if writeable else ''}C-contiguous {self.dtype} "
-                                 f"array of shape {shape}")
-            ptrs[l] = cnp.PyArray_DATA(arr)
-        return ptrs
+        return _parameter_pointers(&self.net, self.dtype, arrays, coefs, writeable)
 
     cdef Py_ssize_t _input(self, X, fm_input *inp, list keep) except -1:
-        """Describe X (dense rows, or a SciPy CSR/CSC matrix used as CSR) for
-        C; arrays that must outlive the call go into `keep`. Returns n."""
-        import scipy.sparse as sp
-        cdef Py_ssize_t d = self.net.units[0]
-        inp.dense = NULL
-        inp.ld = 0
-        inp.indptr = NULL
-        inp.indices = NULL
-        inp.data = NULL
-        if sp.issparse(X):
-            if X.ndim != 2 or X.shape[1] != d:
-                raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
-            X = X.tocsr()
-            data = np.ascontiguousarray(X.data)
-            _same_dtype(data, self.dtype, "X")
-            indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
-            indices = np.ascontiguousarray(X.indices, dtype=np.int64)
-            # C follows indptr and indices without checks, and SciPy does not
-            # check them in full on construction (nor after they are edited).
-            if (indptr.shape != (X.shape[0] + 1,) or indptr[0] < 0
-                    or indptr[-1] > min(data.size, indices.size)
-                    or np.any(np.diff(indptr) < 0)):
-                raise ValueError("the sparse matrix X has an invalid indptr: its offsets must "
-                                 "be non-negative, non-decreasing and at most the number of "
-                                 "stored values")
-            if indices.size and (indices.min() < 0 or indices.max() >= d):
-                raise ValueError("X has column indices out of range")
-            keep.extend([data, indptr, indices])
-            inp.indptr = <const int64_t *>cnp.PyArray_DATA(indptr)
-            inp.indices = <const int64_t *>cnp.PyArray_DATA(indices)
-            inp.data = cnp.PyArray_DATA(data)
-            return X.shape[0]
-        X = _same_dtype(X, self.dtype, "X")
-        if X.ndim != 2 or X.shape[1] != d:
-            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
-        X = _contiguous(X)
-        keep.append(X)
-        inp.dense = cnp.PyArray_DATA(X)
-        inp.ld = max(d, 1)
-        return X.shape[0]
+        return _network_input(&self.net, self.dtype, X, inp, keep)
 
     cdef _ParamPointers _params(self, list coefs, list intercepts, bint writeable, bn=None):
         """Checked data pointers of the parameters (and batch norm's arrays)."""
@@ -239,8 +260,9 @@ cdef class MLPEngine:
             raise ValueError(f"batch_size must be in [1, {self.max_rows}], got {batch_size}")
         for state, name in ((state_a, "state_a"), (state_b, "state_b")):
             if state is not None and (state.dtype != self.dtype or state.shape != (self.n_params,)
-                                      or not state.flags.c_contiguous):
-                raise ValueError(f"{name} must be a C-contiguous {self.dtype} array of "
+                                      or not state.flags.c_contiguous
+                                      or not state.flags.writeable):
+                raise ValueError(f"{name} must be a writeable C-contiguous {self.dtype} array of "
                                  f"{self.n_params} values")
         cdef fm_optimizer opt
         opt.kind = FM_OPT_ADAM if solver == "adam" else FM_OPT_SGD
@@ -383,25 +405,68 @@ cdef class MLPEngine:
         _raise_status(status, "loss")
         return loss
 
-    def predict(self, list coefs, list intercepts, X):
-        """Output-layer activations of X's rows (probabilities for classifiers)."""
+
+cdef class MLPPredictor:
+    """The forward pass of a fitted network, for prediction: the network's
+    description and its parameter arrays, checked once here, so that each
+    call only checks X and runs one C call (GIL released) with a workspace
+    of its own. Calls may run concurrently from many threads.
+
+    The arrays are referenced, not copied: values changed in place are seen
+    by the next call.
+
+    Parameters
+    ----------
+    units, hidden, output, out_activation, loss, loss_param
+        As for :class:`MLPEngine`.
+    coefs, intercepts : list of ndarray
+        C-contiguous parameter arrays of one float dtype (read-only is fine;
+        batch norm already folded in).
+    """
+    cdef fm_mlp net
+    cdef readonly object dtype
+    cdef readonly list coefs
+    cdef readonly list intercepts
+    cdef _ParamPointers params
+
+    def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, list coefs,
+                  list intercepts):
+        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
+                          0.0, None, False, 0.1, 1e-5)
+        if not coefs or not isinstance(coefs[0], np.ndarray):
+            raise ValueError("coefs must be a non-empty list of arrays")
+        self.dtype = coefs[0].dtype
+        if self.dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"coefs must have dtype float32 or float64, got {self.dtype}")
+        self.coefs = list(coefs)
+        self.intercepts = list(intercepts)
+        self.params = _ParamPointers()
+        self.params.coefs = _parameter_pointers(&self.net, self.dtype, self.coefs, True, False)
+        self.params.intercepts = _parameter_pointers(&self.net, self.dtype, self.intercepts,
+                                                     False, False)
+
+    def predict(self, X):
+        """Output-layer activations of X's rows (probabilities for classifiers).
+
+        X is a 2-D ndarray of the parameters' dtype (copied once if not
+        C-contiguous) or a SciPy CSR/CSC matrix.
+        """
         cdef fm_input inp
         cdef list keep = []
-        cdef Py_ssize_t n = self._input(X, &inp, keep)
+        cdef Py_ssize_t n = _network_input(&self.net, self.dtype, X, &inp, keep)
         out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
-        cdef _ParamPointers p = self._params(coefs, intercepts, False)
         cdef void *po = cnp.PyArray_DATA(out)
         cdef fm_status status
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
         with nogil:
             if single:
-                status = fm_mlp_predict_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
-                                            &inp, n, <float *>po, self.ws,
-                                            threads)
+                status = fm_mlp_predict_f32(&self.net, <float *const *>self.params.coefs,
+                                            <float *const *>self.params.intercepts, &inp, n,
+                                            <float *>po, NULL, threads)
             else:
-                status = fm_mlp_predict_f64(&self.net, <double *const *>p.coefs,
-                                            <double *const *>p.intercepts, &inp, n,
-                                            <double *>po, self.ws, threads)
+                status = fm_mlp_predict_f64(&self.net, <double *const *>self.params.coefs,
+                                            <double *const *>self.params.intercepts, &inp, n,
+                                            <double *>po, NULL, threads)
         _raise_status(status, "predict")
         return out
