@@ -24,7 +24,9 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 from fastmlp import MLPClassifier, MLPRegressor, Perceptron
 
-pd = pytest.importorskip("pandas")
+from conftest import require_module
+
+pd = require_module("pandas")
 
 
 @pytest.fixture(autouse=True)
