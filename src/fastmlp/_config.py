@@ -9,22 +9,28 @@ import os
 # libgomp's default spin (300000 rounds, about a millisecond) suits one busy
 # program per machine; fastmlp's regions are short (one product, tens to
 # hundreds of microseconds, many per minibatch), and when another process
-# holds a core the spinning thread keeps its partner off the CPU: measured
-# on this project's 2-core machine with another job running, an MNIST-shaped
-# epoch took 4.9 s on 2 threads against 0.46 s on 1. With 10000 rounds
-# (tens of microseconds: enough to bridge the gaps between a step's
-# products) the same epoch took 0.25 s. libgomp reads the setting once,
-# when it loads with the extension, so it is set just for that moment and
-# only if the user chose no policy (GOMP_SPINCOUNT or OMP_WAIT_POLICY).
-_SPINCOUNT = "10000"
+# holds a core the spinning thread keeps its partner off the CPU. Measured
+# on this project's 2-core machine by bench/bench_wait_policy.py (2 threads,
+# seconds per epoch; "busy": one busy-looping process beside it):
+#                            quiet mnist  quiet deep  busy mnist  busy deep
+#   spin 300000 (default)       0.158       0.358       0.634       1.558
+#   spin 10000                  0.149       0.350       0.617       1.326
+#   spin 1000                   0.157       0.356       0.326       0.977
+#   passive                     0.219       0.362       0.289       0.823
+#   (1 thread, quiet)           0.270       0.648
+# The quiet figures are equal within this machine's noise (three more
+# quiet mnist runs each: passive 0.206/0.180/0.183, default 0.192/0.270/
+# 0.204 s), so threads wait passively.
+# libgomp reads the setting once, when it loads with the extension: it is
+# set just for that moment, and only if the user chose no policy.
 _user_policy = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
 if not _user_policy:
-    os.environ["GOMP_SPINCOUNT"] = _SPINCOUNT
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 try:
     from fastmlp import _kernels
 finally:
     if not _user_policy:
-        del os.environ["GOMP_SPINCOUNT"]
+        del os.environ["OMP_WAIT_POLICY"]
 
 _VALID_GEMM = ("auto", "native", "blas")
 _config = {"gemm": "auto", "n_threads": None}
