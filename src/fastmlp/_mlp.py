@@ -512,7 +512,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 # What Ctrl-C during this epoch restores: never half an epoch.
-                snapshot = self._training_state()
+                snapshot = self._training_state(into=snapshot)
                 order = None
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -601,23 +601,31 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                               "pip install tqdm (or fastmlp[progress])") from None
         return tqdm(total=total, desc=type(self).__name__, unit="epoch", leave=False)
 
-    def _training_state(self):
+    def _training_state(self, into=None):
         """Copies of everything an epoch changes (weights, batch norm's
-        arrays, optimizer state), for _restore_training_state."""
+        arrays, optimizer state), for _restore_training_state; into the
+        arrays of a previous state `into` when given, so that a fit keeps one
+        set of copies rather than allocating (and briefly holding two of)
+        them every epoch."""
         arrays = self.coefs_ + self.intercepts_ + (self._bn_arrays() or [])
         opt = self._optimizer
-        return ([a.copy() for a in arrays], opt["t"], opt["a"].copy(),
-                None if opt["b"] is None else opt["b"].copy(), opt["lr"].learning_rate)
+        sources = arrays + [opt["a"]] + ([] if opt["b"] is None else [opt["b"]])
+        if into is None:
+            copies = [a.copy() for a in sources]
+        else:
+            copies = into[0]
+            for dst, src in zip(copies, sources):
+                np.copyto(dst, src)
+        return copies, opt["t"], opt["lr"].learning_rate
 
     def _restore_training_state(self, state):
-        arrays, t, a, b, lr = state
-        for dst, src in zip(self.coefs_ + self.intercepts_ + (self._bn_arrays() or []), arrays):
-            dst[...] = src
+        copies, t, lr = state
         opt = self._optimizer
+        targets = (self.coefs_ + self.intercepts_ + (self._bn_arrays() or []) + [opt["a"]]
+                   + ([] if opt["b"] is None else [opt["b"]]))
+        for dst, src in zip(targets, copies):
+            dst[...] = src
         opt["t"], opt["lr"].learning_rate = t, lr
-        opt["a"][...] = a
-        if b is not None:
-            opt["b"][...] = b
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:

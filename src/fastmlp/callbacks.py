@@ -90,7 +90,7 @@ class EarlyStopping:
         if self.best_ is None or sign * (value - self.best_) > self.min_delta:
             self.best_, self.best_epoch_, self._wait = value, logs["epoch"], 0
             if self.restore_best_weights:
-                self._best_state = estimator._training_state()
+                self._best_state = estimator._training_state(into=self._best_state)
             return False
         self._wait += 1
         if self._wait >= self.patience:
