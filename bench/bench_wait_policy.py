@@ -5,8 +5,10 @@ minibatch), so how a thread that finished its share waits matters when
 another process wants a core. For each policy (libgomp's default spin, two
 shorter spins, passive waiting) a fresh process times fastmlp epochs
 (median of `--epochs` after a warm-up; best of `--repeat` processes), first
-on the quiet machine, then with one busy-looping process per `--busy`.
-fastmlp itself loads with OMP_WAIT_POLICY=PASSIVE unless one of these
+on the quiet machine, then beside `--busy` busy-looping processes; then the
+speed of single mid-sized products, back to back, where a sleeping thread's
+wake-up shows.
+fastmlp itself loads with GOMP_SPINCOUNT=1000 unless one of these
 variables is set (src/fastmlp/_config.py).
 
 Usage::
@@ -37,6 +39,28 @@ kind = "Classifier" if cfg["task"] == "classification" else "Regressor"
 with threadpool_limits(limits=threads):
     print(time_epochs(estimator_epoch(getattr(fastmlp, "MLP" + kind), cfg, X, y), epochs))
 """
+
+
+_PRODUCTS = r"""
+import numpy as np
+from threadpoolctl import threadpool_limits
+from fastmlp import kernels
+from fastmlp._bench import median_call_seconds
+rng = np.random.default_rng(0)
+for m, k, n in [(200, 256, 128), (200, 784, 256), (32, 784, 256)]:
+    a = rng.random((m, k), dtype=np.float32)
+    b = rng.random((k, n), dtype=np.float32)
+    with threadpool_limits(2):
+        print(2 * m * n * k / median_call_seconds(kernels.gemm, a, b, repeat=9) / 1e9)
+"""
+
+
+def products_gflops(env):
+    """GF/s of single mid-sized products, back to back, on 2 threads."""
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", _PRODUCTS], env={**base, **env}, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return [float(v) for v in out]
 
 
 def _spin():
@@ -87,6 +111,11 @@ def main(argv=None):
         print(f"{label:<31}" + "".join(f"{results[label][c]:>13.3f}" for c in cols))
     print(f"{'1 thread, quiet (reference)':<31}"
           + "".join(f"{one[name]:>13.3f}" for load, name in cols if load == "quiet"))
+    print()
+    print(f"{'policy':<31}{'200x256x128':>13}{'200x784x256':>13}{'32x784x256':>13}"
+          "   (GF/s of one product on 2 threads, quiet)")
+    for label, env in POLICIES:
+        print(f"{label:<31}" + "".join(f"{v:>13.1f}" for v in products_gflops(env)))
 
 
 if __name__ == "__main__":

@@ -114,8 +114,9 @@ def test_omp_num_threads_is_honoured_and_changes_nothing():
 @pytest.mark.parametrize("user_env", [{}, {"GOMP_SPINCOUNT": "123"},
                                       {"OMP_WAIT_POLICY": "ACTIVE"}])
 def test_openmp_wait_policy_is_set_only_while_loading_and_never_over_the_user(user_env):
-    """fastmlp makes its OpenMP threads wait passively, set for its own load
-    only (_config.py): afterwards the environment is as the user left it."""
+    """fastmlp shortens its OpenMP threads' spin (GOMP_SPINCOUNT), set for
+    its own load only (_config.py): afterwards the environment is as the
+    user left it."""
     code = ("import os, fastmlp; print(os.environ.get('GOMP_SPINCOUNT'), "
             "os.environ.get('OMP_WAIT_POLICY'))")
     env = {k: v for k, v in os.environ.items()
