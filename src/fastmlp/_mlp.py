@@ -45,6 +45,7 @@ from sklearn.utils.validation import (
 from fastmlp._kernels import MLPEngine, MLPPredictor
 from fastmlp._persist import VersionedPickleMixin
 from fastmlp._validation import (
+    LabelCheckedScoreMixin,
     check_callbacks,
     check_class_weight,
     check_label_types,
@@ -857,7 +858,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -1100,28 +1101,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of ``predict(X)`` against ``y`` (scikit-learn's).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            ``accuracy_score(y, self.predict(X), sample_weight=sample_weight)``.
-        """
-        # As ClassifierMixin.score, but labels of mixed types are reported as
-        # such rather than as a failed comparison inside the metric.
-        check_label_types(y)
-        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -42,12 +42,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastmlp import kernels
 from fastmlp._kernels import perceptron_epoch
 from fastmlp._persist import VersionedPickleMixin
-from fastmlp._validation import check_label_types, check_sparse_structure
+from fastmlp._validation import (LabelCheckedScoreMixin, check_label_types,
+                                 check_sparse_structure)
 
 _L1_PENALTIES = ("l1", "elasticnet")
 
 
-class Perceptron(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
+class Perceptron(VersionedPickleMixin, LabelCheckedScoreMixin, ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron: a single layer of threshold units.
 
     Each unit outputs ``heaviside(x @ w + b)``, 1 if the sum is >= 0 and 0
@@ -418,28 +419,6 @@ class Perceptron(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         if scores.ndim == 1:
             return self.classes_[(scores >= 0).astype(np.intp)]
         return self.classes_[np.argmax(scores, axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of ``predict(X)`` against ``y`` (scikit-learn's).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            ``accuracy_score(y, self.predict(X), sample_weight=sample_weight)``.
-        """
-        # As ClassifierMixin.score, but labels of mixed types are reported as
-        # such rather than as a failed comparison inside the metric.
-        check_label_types(y)
-        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_is_fitted__(self):
         """Whether a fit (or a partial_fit) has completed.

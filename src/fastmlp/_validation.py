@@ -196,3 +196,30 @@ def check_sparse_structure(X, name="X"):
     if stored.size and (stored.min() < 0 or stored.max() >= minor):
         what = "column" if X.format == "csr" else "row"
         raise ValueError(f"the sparse matrix {name} has {what} indices outside [0, {minor})")
+
+
+class LabelCheckedScoreMixin:
+    """ClassifierMixin.score with fastmlp's label check first (put it before
+    ClassifierMixin in the bases)."""
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (scikit-learn's).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            ``accuracy_score(y, self.predict(X), sample_weight=sample_weight)``.
+        """
+        # As ClassifierMixin.score, but labels of mixed types are reported as
+        # such rather than as a failed comparison inside the metric.
+        check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
