@@ -32,15 +32,20 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
     if (lo >= hi)
         return 0;
     *sub = *pr;
+    /* (fm_gemm_scratch_ slices problems without arrays: no offset from NULL.) */
     if (by_columns) {
         sub->n = hi - lo;
-        sub->b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
-        sub->c = pr->c + lo;
+        if (pr->b != NULL)
+            sub->b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
+        if (pr->c != NULL)
+            sub->c = pr->c + lo;
         sub->bias = pr->bias != NULL ? pr->bias + lo : NULL;
     } else {
         sub->m = hi - lo;
-        sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
-        sub->c = pr->c + lo * pr->ldc;
+        if (pr->a != NULL)
+            sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
+        if (pr->c != NULL)
+            sub->c = pr->c + lo * pr->ldc;
     }
     /* Each thread packs into its own part of the caller's buffer. */
     const int64_t share = pr->scratch_elems / parts / SCRATCH_ROUND * SCRATCH_ROUND;

@@ -243,8 +243,10 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     }
     ws->block = fm_malloc(total);
     ws->n_steps = forward_only ? 0 : step_blocks(net, NULL);
-    ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
-    ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
+    if (ws->block != NULL) {
+        ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
+        ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
+    }
     if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL) {
         fm_mlp_workspace_free(ws);
         return NULL;
