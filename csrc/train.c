@@ -87,6 +87,7 @@ struct fm_mlp_workspace {
     fm_step_block *steps;               /* the optimizer step's blocks, in flat order */
     double *step_squares;               /* per block: sum of squares of new coefficients */
     int64_t n_steps;
+    int64_t n_params;                   /* fm_mlp_n_params(net) */
 };
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
@@ -185,6 +186,7 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     if (ws == NULL)
         return NULL;
     ws->max_rows = max_rows;
+    ws->n_params = fm_mlp_n_params(net);
     ws->elem = elem_size;
 
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
@@ -224,7 +226,7 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
         slots[count++] = &ws->y;
         sizes[count] = max_rows;
         slots[count++] = &ws->sw;
-        sizes[count] = fm_mlp_n_params(net);
+        sizes[count] = ws->n_params;
         slots[count++] = &ws->grad;
     }
     /* The GEMM packs into the workspace rather than allocating per call. */

@@ -409,24 +409,23 @@ static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
 
 /*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
- * returns the minibatch loss (with the L2 term; `squares` is sum ||W||^2 of
- * the current coefficients) and leaves the flat gradient in the workspace:
+ * returns the minibatch loss (with the L2 term; `sw_sum` is sum(w) of the
+ * rows, weight_sum_, and `squares` sum ||W||^2 of the current coefficients) and leaves the flat gradient in the workspace:
  * finished, or with `raw` the sums before scikit-learn's last two
  * operations (+ alpha * W for coefficients, / sum(w)), which the fused
  * optimizer step applies.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      T *const *bn, const FN(batch_) *xb, const T *y,
-                                     const T *sw, int64_t nb, fm_mlp_workspace *ws,
-                                     int n_threads, uint64_t *rng, double squares, int raw,
-                                     double *loss)
+                                     const T *sw, double sw_sum, int64_t nb,
+                                     fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
+                                     double squares, int raw, double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng);
     if (st != FM_OK)
         return st;
 
-    const double sw_sum = FN(weight_sum_)(sw, nb);
     double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
     *loss = value + 0.5 * net->alpha * squares / sw_sum;
 
@@ -536,7 +535,7 @@ static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *
     const int64_t n_blocks = ws->n_steps;
     const fm_step_block *blocks = ws->steps;
     double *block_squares = ws->step_squares;
-    const int threads = step_threads(n_threads, fm_mlp_n_params(net));
+    const int threads = step_threads(n_threads, ws->n_params);
     (void)threads;
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -625,13 +624,13 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             swb = sw != NULL ? swg : NULL;
         }
         double batch_loss;
-        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, nb, ws,
-                                           n_threads, &rng, squares, 1, &batch_loss);
+        const double sw_sum = FN(weight_sum_)(swb, nb);
+        fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
+                                           ws, n_threads, &rng, squares, 1, &batch_loss);
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        squares = FN(optimizer_step_)(net, coefs, intercepts, bn, FN(weight_sum_)(swb, nb), opt,
-                                      ws, n_threads);
+        squares = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
     }
     *loss_sum = total;
     return FM_OK;
@@ -644,8 +643,8 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     if (n > ws->max_rows || ws->elem != sizeof(T) || net->batch_norm)
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
-    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, n, ws, n_threads, NULL,
-                               FN(coef_squares_)(net, coefs), 0, loss);
+    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, FN(weight_sum_)(sw, n), n,
+                               ws, n_threads, NULL, FN(coef_squares_)(net, coefs), 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
