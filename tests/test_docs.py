@@ -39,6 +39,11 @@ def apigen():
     return _apigen
 
 
+def _read(*parts):
+    with open(os.path.join(*parts), encoding="utf-8") as f:
+        return f.read()
+
+
 def _defined_here(module, name):
     """True for a function or class that module itself (for the package: one
     of its private modules) defines, as opposed to an import."""
@@ -114,7 +119,7 @@ def _includes():
             if not name.endswith(".md"):
                 continue
             path = os.path.join(folder, name)
-            text = open(path, encoding="utf-8").read()
+            text = _read(path)
             for block in re.findall(r"```\{include\} ([^\n]+)\n(.*?)```", text, re.S):
                 target, body = block
                 options = dict(re.findall(r'^:([\w-]+): "?(.*?)"?$', body, re.M))
@@ -123,7 +128,7 @@ def _includes():
 
 
 def test_user_guide_excerpts_of_the_readme_still_match():
-    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    readme = _read(ROOT, "README.md")
     includes = _includes()
     assert len(includes) >= 8
     for page, target, options in includes:
@@ -141,7 +146,7 @@ def test_user_guide_excerpts_of_the_readme_still_match():
 
 
 def test_every_page_is_in_the_index():
-    index = open(os.path.join(DOCS, "index.md"), encoding="utf-8").read()
+    index = _read(DOCS, "index.md")
     for folder, _, files in os.walk(DOCS):
         if os.path.basename(folder).startswith("_"):
             continue
@@ -156,21 +161,21 @@ def test_examples_have_a_gallery_title():
     scripts = [n for n in os.listdir(EXAMPLES) if n.endswith(".py") and not n.startswith("_")]
     assert scripts
     for name in scripts:
-        doc = ast.get_docstring(ast.parse(open(os.path.join(EXAMPLES, name)).read()))
+        doc = ast.get_docstring(ast.parse(_read(EXAMPLES, name)))
         assert doc, name
         title, underline = doc.splitlines()[:2]
         assert title.strip() and set(underline) == {"="} and len(underline) == len(title), name
 
 
 def test_docs_extra_names_what_conf_py_loads():
-    conf = ast.parse(open(os.path.join(DOCS, "conf.py"), encoding="utf-8").read())
+    conf = ast.parse(_read(DOCS, "conf.py"))
     values = {node.targets[0].id: node.value for node in conf.body
               if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
     extensions = ast.literal_eval(values["extensions"])
     theme = ast.literal_eval(values["html_theme"])
     distributions = {ext.split(".")[0].replace("_", "-") for ext in extensions} | {theme}
     # pyproject read with a pattern: tomllib is Python >= 3.11, fastmlp >= 3.10.
-    pyproject = open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8").read()
+    pyproject = _read(ROOT, "pyproject.toml")
     extra = re.findall(r'"([^"]+)"', re.search(r"^docs = \[(.*?)\]", pyproject, re.M | re.S)[1])
     named = {re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower() for req in extra}
     assert distributions <= named, distributions - named
