@@ -193,10 +193,13 @@ const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generi
 /* Driver                                                                   */
 /* ------------------------------------------------------------------------ */
 
+#ifndef FM_BF16_A_BLOCK_BYTES
+#define FM_BF16_A_BLOCK_BYTES (1024 * 1024)
+#endif
 /* Rows of op(A) packed at a time: the block's panels within ~256 KiB. */
 static int64_t row_block(int64_t m, int64_t kq)
 {
-    int64_t mb = ((int64_t)256 * 1024 / (PANEL_ELEMS(kq) / FM_BF16_PANEL * 2)) /
+    int64_t mb = ((int64_t)FM_BF16_A_BLOCK_BYTES / (PANEL_ELEMS(kq) / FM_BF16_PANEL * 2)) /
                  FM_BF16_BLOCK * FM_BF16_BLOCK;
     if (mb < FM_BF16_BLOCK)
         mb = FM_BF16_BLOCK;

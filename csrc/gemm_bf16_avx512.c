@@ -98,10 +98,15 @@ void fm_bf16_pack_a_avx512(int trans_a, int64_t rows, int64_t k, const float *a,
                            uint16_t *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
-    uint16_t *dst = out;
-    for (int64_t i0 = 0; i0 < rows; i0 += FM_BF16_PANEL) {
+    const int64_t panels = (rows + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
+    /* Chunk-major when A is transposed: 32 whole rows of the stored A are
+     * read at a time (streams), not 64 bytes of each of k rows per panel. */
+    for (int64_t t = 0; t < panels * kq; t++) {
+        const int64_t pi = trans_a ? t % panels : t / kq, q = trans_a ? t / panels : t % kq;
+        const int64_t i0 = pi * FM_BF16_PANEL;
+        uint16_t *dst = out + (pi * kq + q) * FM_BF16_CHUNK_ELEMS;
         const int64_t nr = rows - i0 < FM_BF16_PANEL ? rows - i0 : FM_BF16_PANEL;
-        for (int64_t q = 0; q < kq; q++, dst += FM_BF16_CHUNK_ELEMS) {
+        {
             const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
             __m512i v[16];
             if (!trans_a) { /* row r: 32 consecutive K values */
@@ -131,10 +136,14 @@ void fm_bf16_pack_b_avx512(int trans_b, int64_t k, int64_t n, const float *b, in
                            void *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
-    uint16_t *dst = out;
-    for (int64_t j0 = 0; j0 < n; j0 += FM_BF16_PANEL) {
+    const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
+    /* Chunk-major when B is not transposed: 32 whole rows of B at a time. */
+    for (int64_t t = 0; t < panels * kq; t++) {
+        const int64_t pj = !trans_b ? t % panels : t / kq, q = !trans_b ? t / panels : t % kq;
+        const int64_t j0 = pj * FM_BF16_PANEL;
+        uint16_t *dst = (uint16_t *)out + (pj * kq + q) * FM_BF16_CHUNK_ELEMS;
         const int64_t cols = n - j0 < FM_BF16_PANEL ? n - j0 : FM_BF16_PANEL;
-        for (int64_t q = 0; q < kq; q++, dst += FM_BF16_CHUNK_ELEMS) {
+        {
             const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
             __m512i v[16];
             if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
