@@ -51,12 +51,13 @@ const char *fm_init(const char *force)
 {
     const fm_kernel_table *best = detect();
     chosen = best;
-    if (force == NULL || force[0] == '\0')
-        return chosen->name;
     /* A forced set is honoured only if the CPU can run it. */
-    for (size_t i = 0; i < N_SETS; i++)
-        if (strcmp(by_width[i]->name, force) == 0 && i <= width_rank(best))
-            chosen = by_width[i];
+    if (force != NULL && force[0] != '\0')
+        for (size_t i = 0; i < N_SETS; i++)
+            if (strcmp(by_width[i]->name, force) == 0 && i <= width_rank(best))
+                chosen = by_width[i];
+    /* The bf16 tier depends on the chosen set; fm_bf16_init narrows it. */
+    fm_bf16_init(NULL);
     return chosen->name;
 }
 

@@ -126,6 +126,29 @@ fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans
                                const double *bias, fm_activation act, double *out,
                                int64_t ldo);
 
+/*
+ * bfloat16 products (float32 arrays in and out): as fm_gemm_f32 /
+ * fm_dense_forward_f32, but op(A) and op(B) are rounded to bfloat16 (ties to
+ * even; denormals to a zero of their sign) while they are packed, the
+ * products (exact in float) are summed in float, and the output stage
+ * (alpha, beta, bias, activation) is float. Always native (no BLAS has it).
+ * The tier (fm_bf16_tier_name) is "amx" (TDPBF16PS), "avx512_bf16"
+ * (VDPBF16PS) or "emulated" (float vector code). "amx" and "emulated" give
+ * the same bits on every machine: per chunk of 32 K values, two float
+ * chains of fused multiply-adds over the even and the odd K of the chunk,
+ * each from +0, then c = c + (even + odd); denormal results flushed to
+ * zero. "avx512_bf16" has one chain over the K pairs (odd then even K of
+ * each pair), so its last bits differ. Each product's error is within
+ * k * 2^-24 * sum_p |a_p b_p| of the exact sum of the rounded operands.
+ */
+fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n,
+                           int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, float beta, float *c, int64_t ldc);
+fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m,
+                                    int64_t n, int64_t k, const float *x, int64_t ldx,
+                                    const float *w, int64_t ldw, const float *bias,
+                                    fm_activation act, float *out, int64_t ldo);
+
 /* ------------------------------------------------------------------------ */
 /* Losses. Each returns the loss and writes its gradient w.r.t. the first   */
 /* argument. Convention (scikit-learn's): the loss is the weighted mean over */
@@ -397,6 +420,20 @@ int fm_has_blas(void);
 
 /* Name of the kernel set in use: "avx512", "avx2" or "generic". */
 const char *fm_isa_name(void);
+/*
+ * Choose the bf16 tier (fm_init calls it with NULL: the fastest usable).
+ * `force` ("amx", "avx512_bf16", "emulated") narrows the choice to that tier
+ * or a slower one, never a faster one than the hardware runs; anything else
+ * is ignored. AMX needs the CPU (CPUID), the OS (XCR0 tile state), Linux's
+ * permission (arch_prctl) and a probe product under a SIGILL guard; it and
+ * AVX512_BF16 also need the avx512 instruction set chosen by fm_init.
+ * Returns the tier's name. Call it only while no kernel runs.
+ */
+const char *fm_bf16_init(const char *force);
+const char *fm_bf16_tier_name(void);
+/* Why each faster tier is not used ("" when the fastest is), e.g.
+ * "amx: not supported by this CPU; avx512_bf16: narrowed by FASTMLP_BF16". */
+const char *fm_bf16_tier_reason(void);
 int fm_has_openmp(void);
 int fm_max_threads(void);
 

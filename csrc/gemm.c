@@ -37,6 +37,8 @@ static int fm_gemm_threads(int requested, int64_t m, int64_t n, int64_t k)
 #define SUF f32
 #define BLAS_FN fm_blas_sgemm
 #define BLAS_FN_TYPE fm_sgemm_fn
+#define BF16_GEMM fm_bf16_gemm_f32
+#define BF16_SCRATCH fm_bf16_scratch_elems
 #include "gemm_api.h"
 
 #define T double

@@ -20,7 +20,9 @@
 static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub)
 {
     const fm_kernel_table *kt = fm_kernels();
-    const int64_t mr = kt->FM_CAT(mr_, SUF), nr = kt->FM_CAT(nr_, SUF);
+    /* bf16 products split in whole 32 x 32 blocks (whole packed B panels). */
+    const int64_t mr = pr->compute_bf16 ? FM_BF16_BLOCK : kt->FM_CAT(mr_, SUF);
+    const int64_t nr = pr->compute_bf16 ? FM_BF16_BLOCK : kt->FM_CAT(nr_, SUF);
     /* Slice the dimension whose packing dominates (B packing ~ k*n, A ~ m*k);
      * softmax needs whole rows, so it always slices rows. */
     const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && pr->n >= pr->m;
@@ -37,6 +39,8 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
         sub->n = hi - lo;
         if (pr->b != NULL)
             sub->b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;
+        if (pr->b_packed != NULL)
+            sub->b_packed = fm_bf16_packed_b_columns(pr->b_packed, pr->k, lo);
         if (pr->c != NULL)
             sub->c = pr->c + lo;
         sub->bias = pr->bias != NULL ? pr->bias + lo : NULL;
@@ -58,6 +62,10 @@ static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
 {
     const fm_kernel_table *kt = fm_kernels();
     fm_status (*gemm)(const PROBLEM *) = kt->FM_CAT(gemm_, SUF);
+#ifdef BF16_GEMM
+    if (pr->compute_bf16)
+        gemm = BF16_GEMM;
+#endif
     if (parts <= 1)
         return gemm(pr);
     fm_status status = FM_OK;
@@ -118,7 +126,12 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
     if (pr->lda < (a_cols > 1 ? a_cols : 1) || pr->ldb < (b_cols > 1 ? b_cols : 1) ||
         pr->ldc < (pr->n > 1 ? pr->n : 1))
         return FM_ERR_ARGUMENT;
-    if (backend == FM_GEMM_BLAS)
+#ifndef BF16_GEMM
+    if (pr->compute_bf16)
+        return FM_ERR_ARGUMENT; /* bf16 products take float operands */
+#endif
+    /* No BLAS multiplies bf16: bf16 products always run natively. */
+    if (backend == FM_GEMM_BLAS && !pr->compute_bf16)
         return FM_CAT(run_blas_, SUF)(pr);
     return FM_CAT(run_parallel_, SUF)(pr, fm_gemm_threads(n_threads, pr->m, pr->n, pr->k));
 }
@@ -148,6 +161,10 @@ int64_t FM_CAT(fm_gemm_scratch_, SUF)(int n_threads, const PROBLEM *pr)
 {
     const fm_kernel_table *kt = fm_kernels();
     int64_t (*need)(const PROBLEM *) = kt->FM_CAT(scratch_, SUF);
+#ifdef BF16_GEMM
+    if (pr->compute_bf16)
+        need = BF16_SCRATCH;
+#endif
     const int parts = fm_gemm_threads(n_threads, pr->m, pr->n, pr->k);
     int64_t most = 0;
     for (int t = 0; t < parts; t++) {
@@ -166,3 +183,5 @@ int64_t FM_CAT(fm_gemm_scratch_, SUF)(int n_threads, const PROBLEM *pr)
 #undef SUF
 #undef BLAS_FN
 #undef BLAS_FN_TYPE
+#undef BF16_GEMM
+#undef BF16_SCRATCH

@@ -19,6 +19,13 @@
  * not NULL, is a 64-byte aligned buffer the driver packs into if it is big
  * enough (the kernel table's scratch_* tells how big), instead of
  * allocating one per call.
+ *
+ * compute_bf16 (float only; fields after scratch_elems may be left out of
+ * an initializer, i.e. 0 / NULL): the product multiplies op(A) and op(B)
+ * rounded to bfloat16 and accumulates in float (bf16.h); the output stage
+ * is float as usual. b_packed, when not NULL, is op(B) already packed by
+ * fm_bf16_pack_b (b, ldb, trans_b are then ignored): a weight matrix packed
+ * once per optimizer step instead of once per product.
  */
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
     typedef struct {                                                             \
@@ -36,6 +43,8 @@
         fm_activation act;                                                       \
         T *scratch;           /* packing buffer of scratch_elems, or NULL */     \
         int64_t scratch_elems;                                                   \
+        int compute_bf16;     /* f32 only: bfloat16 products (bf16.h) */         \
+        const void *b_packed; /* bf16: op(B) by fm_bf16_pack_b, or NULL */       \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -122,5 +131,7 @@ int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
 /* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
 double fm_sum_squares_f32(int64_t n, const float *x);
 double fm_sum_squares_f64(int64_t n, const double *x);
+
+#include "bf16.h"
 
 #endif /* FASTMLP_INTERNAL_H */

@@ -168,6 +168,16 @@ cdef extern from "fastmlp.h" nogil:
                                  const double *a, const int *lda, const double *b,
                                  const int *ldb, const double *beta, double *c,
                                  const int *ldc)
+    fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n,
+                               int64_t k, float alpha, const float *a, int64_t lda,
+                               const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+    fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m,
+                                        int64_t n, int64_t k, const float *x, int64_t ldx,
+                                        const float *w, int64_t ldw, const float *bias,
+                                        fm_activation act, float *out, int64_t ldo)
+    const char *fm_bf16_init(const char *force)
+    const char *fm_bf16_tier_name()
+    const char *fm_bf16_tier_reason()
     const char *fm_init(const char *force)
     void fm_set_blas(fm_sgemm_fn sgemm, fm_dgemm_fn dgemm)
     int fm_has_blas()
@@ -246,3 +256,31 @@ cdef extern from "train.h" nogil:
     fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
                                  double *const *intercepts, const fm_input *X,
                                  int64_t n, double *out, fm_mlp_workspace *ws, int n_threads)
+
+cdef extern from "internal.h" nogil:
+    ctypedef struct fm_gemm_problem_f32:
+        int trans_a, trans_b
+        int64_t m, n, k
+        float alpha
+        const float *a
+        int64_t lda
+        const float *b
+        int64_t ldb
+        float beta
+        float *c
+        int64_t ldc
+        const float *bias
+        fm_activation act
+        float *scratch
+        int64_t scratch_elems
+        int compute_bf16
+        const void *b_packed
+    fm_status fm_gemm_problem_run_f32(fm_gemm_backend backend, int n_threads,
+                                      const fm_gemm_problem_f32 *pr)
+    int64_t fm_gemm_scratch_f32(int n_threads, const fm_gemm_problem_f32 *pr)
+    int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n)
+    void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                        void *out)
+    void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                        unsigned short *out)
+    int fm_run_guarded(void (*fn)(void *) noexcept nogil, void *arg)

@@ -16,7 +16,22 @@ cdef void _check_no_overlap(object out, object arr, str name) except *:
         raise ValueError(f"out must not overlap {name}")
 
 
-def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+cdef bint _bf16_compute(object compute_dtype, object dtype) except -1:
+    """True for compute_dtype "bfloat16" (float32 arrays only), False for None/the dtype."""
+    if compute_dtype is None:
+        return False
+    if compute_dtype in ("bfloat16", "bf16"):
+        if dtype != np.float32:
+            raise TypeError(f"compute_dtype='bfloat16' takes float32 arrays, got {dtype}")
+        return True
+    if isinstance(compute_dtype, str) and compute_dtype == dtype.name:
+        return False
+    raise ValueError(f"compute_dtype must be None, 'bfloat16' or the arrays' dtype "
+                     f"({dtype.name}), got {compute_dtype!r}")
+
+
+def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
+         compute_dtype=None):
     dtype = _float_dtype(a, "a")
     a_rows, m, k, ta, lda = _operand(a, dtype, "a", trans_a)
     b_rows, kb, n, tb, ldb = _operand(b, dtype, "b", trans_b)
@@ -39,7 +54,13 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     cdef fm_status status
     cdef fm_gemm_backend backend = _gemm_backend
     cdef int threads = _n_threads
-    if dtype == np.float32:
+    cdef bint bf16 = _bf16_compute(compute_dtype, dtype)
+    if bf16:
+        with nogil:
+            status = fm_gemm_bf16_f32(threads, TA, TB, M, N, K, <float>alpha_d,
+                                      <const float *>pa, LDA, <const float *>pb, LDB,
+                                      <float>beta_eff, <float *>pc, LDC)
+    elif dtype == np.float32:
         with nogil:
             status = fm_gemm_f32(backend, threads, TA, TB, M, N, K, <float>alpha_d,
                                  <const float *>pa, LDA, <const float *>pb, LDB,
@@ -53,9 +74,10 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     return out
 
 
-def dense(x, w, b, activation="identity", *, out=None, **params):
+def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **params):
     cdef fm_activation act = _parse_activation(activation, params, "activation")
     dtype = _float_dtype(x, "x")
+    cdef bint bf16 = _bf16_compute(compute_dtype, dtype)
     x_rows, m, k, tx, ldx = _operand(x, dtype, "x", False)
     w_rows, kw, n, tw, ldw = _operand(w, dtype, "w", False)
     if kw != k:
@@ -81,7 +103,12 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     cdef fm_status status
     cdef fm_gemm_backend backend = _gemm_backend
     cdef int threads = _n_threads
-    if dtype == np.float32:
+    if bf16:
+        with nogil:
+            status = fm_dense_forward_bf16_f32(threads, TX, TW, M, N, K,
+                                               <const float *>px, LDX, <const float *>pw, LDW,
+                                               <const float *>pbias, act, <float *>po, LDO)
+    elif dtype == np.float32:
         with nogil:
             status = fm_dense_forward_f32(backend, threads, TX, TW, M, N, K,
                                           <const float *>px, LDX, <const float *>pw, LDW,
@@ -93,3 +120,103 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
                                           <const double *>pbias, act, <double *>po, LDO)
     _raise_status(status, "dense")
     return out
+
+
+# ---------------------------------------------------------------------------
+# bf16 packing and the AMX probe's guard, for tests (private)
+# ---------------------------------------------------------------------------
+
+def _bf16_pack_b(b, trans_b=False):
+    """op(b) (k, n) float32 packed for bf16 products: a uint16 array of
+    (ceil(n/16), ceil(k/32), 16, 16, 2) bf16 bits (panel, chunk, pair, column, K parity)."""
+    rows, kk, n, tb, ldb = _operand(b, np.dtype(np.float32), "b", trans_b)
+    cdef int64_t K = kk, N = n, LDB = ldb
+    cdef int TB = tb
+    cdef int64_t nbytes = fm_bf16_packed_b_bytes(TB, K, N)
+    out = np.zeros(max(nbytes // 2, 1), dtype=np.uint16)
+    cdef void *pb = cnp.PyArray_DATA(rows)
+    cdef void *po = cnp.PyArray_DATA(out)
+    with nogil:
+        fm_bf16_pack_b(TB, K, N, <const float *>pb, LDB, po)
+    return out[:nbytes // 2].reshape(-1, (K + 31) // 32, 16, 16, 2)
+
+
+def _bf16_pack_a(a, trans_a=False):
+    """op(a) (m, k) float32 packed as bf16 A panels: a uint16 array of
+    (ceil(m/16), ceil(k/32), 16, 32) bf16 bits (panel, chunk, row, K)."""
+    rows, m, kk, ta, lda = _operand(a, np.dtype(np.float32), "a", trans_a)
+    cdef int64_t M = m, K = kk, LDA = lda
+    cdef int TA = ta
+    out = np.zeros(((M + 15) // 16, (K + 31) // 32, 16, 32), dtype=np.uint16)
+    cdef void *pa = cnp.PyArray_DATA(rows)
+    cdef unsigned short *po = <unsigned short *>cnp.PyArray_DATA(out)
+    with nogil:
+        fm_bf16_pack_a(TA, M, K, <const float *>pa, LDA, po)
+    return out
+
+
+def _bf16_gemm_prepacked(a, b_packed, int n, trans_a=False, bint use_scratch=True):
+    """op(a) (m, k) @ B for B packed by _bf16_pack_b (the engine's route:
+    fm_gemm_problem_f32 with b_packed, and a caller's packing buffer sized by
+    fm_gemm_scratch_f32 when use_scratch)."""
+    rows, m, kk, ta, lda = _operand(a, np.dtype(np.float32), "a", trans_a)
+    if b_packed.dtype != np.uint16 or not b_packed.flags.c_contiguous:
+        raise TypeError("b_packed must be a C-contiguous uint16 array from _bf16_pack_b")
+    if b_packed.size * 2 != fm_bf16_packed_b_bytes(0, kk, n):
+        raise ValueError("b_packed does not hold a packed (k, n) matrix")
+    out = np.empty((m, n), dtype=np.float32)
+    cdef fm_gemm_problem_f32 pr
+    cdef Py_ssize_t offset
+    memset(&pr, 0, sizeof(pr))
+    pr.trans_a = ta
+    pr.m = m
+    pr.n = n
+    pr.k = kk
+    pr.alpha = 1.0
+    pr.a = <const float *>cnp.PyArray_DATA(rows)
+    pr.lda = lda
+    pr.ldb = max(n, 1)
+    pr.c = <float *>cnp.PyArray_DATA(out)
+    pr.ldc = max(n, 1)
+    pr.act.kind = FM_ACT_IDENTITY
+    pr.compute_bf16 = 1
+    pr.b_packed = cnp.PyArray_DATA(b_packed)
+    scratch = None
+    if use_scratch:
+        scratch = np.empty(max(fm_gemm_scratch_f32(_n_threads, &pr), 16) + 16, dtype=np.float32)
+        # 64-byte aligned, as the engine's workspace
+        offset = (-scratch.ctypes.data % 64) // 4
+        pr.scratch = <float *>cnp.PyArray_DATA(scratch) + offset
+        pr.scratch_elems = scratch.size - 16
+    cdef fm_status status
+    with nogil:
+        status = fm_gemm_problem_run_f32(FM_GEMM_NATIVE, _n_threads, &pr)
+    _raise_status(status, "gemm")
+    return out
+
+
+cdef extern from *:
+    """
+    /* ud2 on x86 (SIGILL); elsewhere the compiler's trap instruction. */
+    static void fm_trap(void) { __builtin_trap(); }
+    """
+    void fm_trap() noexcept nogil
+
+
+cdef void _raise_sigill(void *arg) noexcept nogil:
+    # ud2: the instruction that is guaranteed to be undefined.
+    fm_trap()
+
+
+cdef void _do_nothing(void *arg) noexcept nogil:
+    (<int *>arg)[0] = 1
+
+
+def _bf16_guard_selftest():
+    """Run the AMX probe's SIGILL guard on an illegal instruction and on a
+    harmless function: returns (guard result for ud2, for the harmless one,
+    whether the harmless one ran)."""
+    cdef int ran = 0
+    bad = fm_run_guarded(_raise_sigill, NULL)
+    good = fm_run_guarded(_do_nothing, &ran)
+    return bad, good, bool(ran)

@@ -45,6 +45,17 @@ def _init(force_isa=None):
     return name.decode()
 
 
+def _bf16_init(force=None):
+    """Choose the bf16 tier, at most ``force`` (FASTMLP_BF16). Returns (tier, reason).
+
+    At import, and in tests to run each tier this machine has; call it only
+    while no kernel runs (the choice is C's one dispatch state).
+    """
+    cdef bytes f = force.encode() if force else b""
+    fm_bf16_init(f)
+    return fm_bf16_tier_name().decode(), fm_bf16_tier_reason().decode()
+
+
 cdef void *_capsule_pointer(capsule):
     return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
 
@@ -80,6 +91,8 @@ def _runtime_info():
         "openmp": bool(fm_has_openmp()),
         "max_threads": fm_max_threads(),
         "blas": bool(fm_has_blas()),
+        "bf16_tier": fm_bf16_tier_name().decode(),
+        "bf16_reason": fm_bf16_tier_reason().decode(),
     }
 
 # ---------------------------------------------------------------------------

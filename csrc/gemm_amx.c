@@ -1,0 +1,171 @@
+/*
+ * The AMX tier: TDPBF16PS on 16 x 16 float tiles (compiled with -mamx-tile
+ * -mamx-bf16; Linux x86-64 only, used when fm_amx_usable() says so).
+ *
+ * A block of C is up to 2 x 2 tiles (tmm0..3), computed over all of K with
+ * per chunk two A tiles (tmm4, 5: 16 rows x 32 bf16, one packed A chunk
+ * each) and two B tiles (tmm6, 7: 16 pairs x 16 columns, one packed B chunk
+ * each), then stored to the float block. The tile configuration is loaded
+ * once per C call and per thread (begin) and released at its end (end), so
+ * no thread leaves tile state behind (it would cost every context switch).
+ *
+ * Arithmetic of TDPBF16PS measured on this project's Sapphire Rapids (see
+ * bf16.h and tests/test_bf16.py): per element and instruction, e and o
+ * chains of 16 float FMAs each (even / odd K of the pairs) from +0, then
+ * c + (e + o); DAZ, FTZ, round to nearest even. The emulated tier mirrors it.
+ */
+#include <immintrin.h>
+#include <cpuid.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include "internal.h"
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+typedef struct {
+    uint8_t palette_id;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((aligned(64))) tile_config;
+
+static void amx_begin(void)
+{
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette_id = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    /* Not _tile_loadconfig: gcc 12 declares its operand pointer-sized, so
+     * the stores to colsb / rows above were removed as dead (a #GP, SIGSEGV,
+     * at ldtilecfg). The whole struct as the operand keeps them. */
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+
+static void amx_end(void) { _tile_release(); }
+
+static void amx_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
+                      float *acc)
+{
+    const int64_t panel = kq * FM_BF16_CHUNK_ELEMS;
+    const uint16_t *a1 = a + panel, *b1 = b + panel;
+    enum { LD = FM_BF16_BLOCK * (int)sizeof(float) };
+    float *acc01 = acc + FM_BF16_PANEL, *acc10 = acc + FM_BF16_PANEL * FM_BF16_BLOCK;
+    float *acc11 = acc10 + FM_BF16_PANEL;
+    _tile_zero(0);
+    if (mt == 2 && nt == 2) {
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t q = 0; q < kq; q++) {
+            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
+            _tile_loadd(4, a + o, 64);
+            _tile_loadd(6, b + o, 64);
+            _tile_loadd(7, b1 + o, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_loadd(5, a1 + o, 64);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(0, acc, LD);
+        _tile_stored(1, acc01, LD);
+        _tile_stored(2, acc10, LD);
+        _tile_stored(3, acc11, LD);
+    } else if (mt == 2) { /* nt == 1 */
+        _tile_zero(2);
+        for (int64_t q = 0; q < kq; q++) {
+            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
+            _tile_loadd(6, b + o, 64);
+            _tile_loadd(4, a + o, 64);
+            _tile_loadd(5, a1 + o, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(2, 5, 6);
+        }
+        _tile_stored(0, acc, LD);
+        _tile_stored(2, acc10, LD);
+    } else if (nt == 2) { /* mt == 1 */
+        _tile_zero(1);
+        for (int64_t q = 0; q < kq; q++) {
+            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
+            _tile_loadd(4, a + o, 64);
+            _tile_loadd(6, b + o, 64);
+            _tile_loadd(7, b1 + o, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        _tile_stored(0, acc, LD);
+        _tile_stored(1, acc01, LD);
+    } else {
+        for (int64_t q = 0; q < kq; q++) {
+            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
+            _tile_loadd(4, a + o, 64);
+            _tile_loadd(6, b + o, 64);
+            _tile_dpbf16ps(0, 4, 6);
+        }
+        _tile_stored(0, acc, LD);
+    }
+}
+
+const fm_bf16_tier fm_bf16_amx = {"amx", amx_begin, amx_block, amx_end};
+
+/* The probe: one tile product of known values (all ones: every element of
+ * C is 32); writes 1 to *ok only if the hardware got it right. */
+static void probe(void *ok)
+{
+    static uint16_t ones[FM_BF16_CHUNK_ELEMS] __attribute__((aligned(64)));
+    float c[FM_BF16_BLOCK * FM_BF16_BLOCK] __attribute__((aligned(64)));
+    for (int i = 0; i < FM_BF16_CHUNK_ELEMS; i++)
+        ones[i] = 0x3f80; /* 1.0 */
+    amx_begin();
+    amx_block(1, ones, ones, 1, 1, c);
+    amx_end();
+    int good = 1;
+    for (int i = 0; i < FM_BF16_PANEL; i++)
+        for (int j = 0; j < FM_BF16_PANEL; j++)
+            good &= c[i * FM_BF16_BLOCK + j] == 32.0f;
+    *(int *)ok = good;
+}
+
+static unsigned long long xcr0(void)
+{
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+int fm_amx_usable(const char **reason)
+{
+    /* The hardware and the OS do not change while the process runs: decide
+     * once (the permission request and the probe have effects). */
+    static int decided = 0, verdict = -1;
+    static const char *why = "";
+    if (!decided) {
+        unsigned eax, ebx, ecx, edx;
+        decided = 1;
+        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !((edx >> 22) & 1u) ||
+            !((edx >> 24) & 1u)) {
+            why = "not supported by this CPU";
+        } else if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1u) ||
+                   (xcr0() & (3ull << 17)) != (3ull << 17)) {
+            why = "tile state not enabled by the OS (XCR0)";
+        } else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) {
+            why = "permission refused by Linux (arch_prctl ARCH_REQ_XCOMP_PERM)";
+        } else {
+            int ok = 0;
+            if (fm_run_guarded(probe, &ok) != 0)
+                why = "probe raised SIGILL";
+            else if (!ok)
+                why = "probe computed a wrong product";
+            else
+                verdict = 0;
+        }
+    }
+    *reason = why;
+    return verdict;
+}

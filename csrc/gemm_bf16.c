@@ -1,0 +1,473 @@
+/*
+ * bfloat16 products: packing, the single-threaded driver, the emulated
+ * generic tier, and the choice of tier (see bf16.h for layouts and each
+ * tier's arithmetic).
+ *
+ * Driver, for C (m, n) = act(alpha * op(A) @ op(B) + beta * C + bias):
+ *   op(B) is packed once per call (or given packed: pr->b_packed) into
+ *   16-column panels; rows of op(A) are packed a block of mb rows at a time
+ *   (the block's panels stay in L2); for every 32 x 32 block of C the tier's
+ *   kernel computes the whole-K product into a float tile `acc`, and the
+ *   float output stage writes it into C. Every element of C gets the same
+ *   operations in the same order whatever block, thread or split computed it.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <setjmp.h>
+#include "internal.h"
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#include <xmmintrin.h>
+#define FM_HAVE_MXCSR 1
+#endif
+
+#define PANEL_ELEMS(kq) ((kq) * (int64_t)FM_BF16_CHUNK_ELEMS)
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t round_up(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
+
+/* ------------------------------------------------------------------------ */
+/* Packing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n)
+{
+    (void)trans_b;
+    const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
+    return panels * PANEL_ELEMS(fm_bf16_chunks(k)) * (int64_t)sizeof(uint16_t);
+}
+
+const void *fm_bf16_packed_b_columns(const void *b_packed, int64_t k, int64_t col)
+{
+    return (const uint16_t *)b_packed + col / FM_BF16_PANEL * PANEL_ELEMS(fm_bf16_chunks(k));
+}
+
+/* Portable packing; the avx512 build has its own (same bits), chosen with
+ * the tier by fm_bf16_init. */
+static void pack_b_portable(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                            void *out)
+{
+    const int64_t kq = fm_bf16_chunks(k);
+    uint16_t *dst = out;
+    for (int64_t j0 = 0; j0 < n; j0 += FM_BF16_PANEL) {
+        const int cols = (int)min64(FM_BF16_PANEL, n - j0);
+        for (int64_t q = 0; q < kq; q++, dst += FM_BF16_CHUNK_ELEMS) {
+            const int64_t p0 = q * FM_BF16_KCHUNK;
+            const int kk_end = (int)min64(FM_BF16_KCHUNK, k - p0);
+            if (cols < FM_BF16_PANEL || kk_end < FM_BF16_KCHUNK)
+                memset(dst, 0, FM_BF16_CHUNK_ELEMS * sizeof(uint16_t));
+            /* dst[(kk / 2 * 16 + c) * 2 + kk % 2] = op(B)[p0 + kk][j0 + c] */
+            if (!trans_b) {
+                for (int kk = 0; kk < kk_end; kk++) {
+                    const float *src = b + (p0 + kk) * ldb + j0;
+                    uint16_t *d = dst + (kk >> 1) * 32 + (kk & 1);
+                    for (int c = 0; c < cols; c++)
+                        d[2 * c] = fm_bf16_from_f32(src[c]);
+                }
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    const float *src = b + (j0 + c) * ldb + p0;
+                    uint16_t *d = dst + 2 * c;
+                    for (int kk = 0; kk < kk_end; kk++)
+                        d[(kk >> 1) * 32 + (kk & 1)] = fm_bf16_from_f32(src[kk]);
+                }
+            }
+        }
+    }
+}
+
+static void pack_a_portable(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                            uint16_t *out)
+{
+    const int64_t kq = fm_bf16_chunks(k);
+    uint16_t *dst = out;
+    for (int64_t i0 = 0; i0 < rows; i0 += FM_BF16_PANEL) {
+        const int nr = (int)min64(FM_BF16_PANEL, rows - i0);
+        for (int64_t q = 0; q < kq; q++, dst += FM_BF16_CHUNK_ELEMS) {
+            const int64_t p0 = q * FM_BF16_KCHUNK;
+            const int kk_end = (int)min64(FM_BF16_KCHUNK, k - p0);
+            if (nr < FM_BF16_PANEL || kk_end < FM_BF16_KCHUNK)
+                memset(dst, 0, FM_BF16_CHUNK_ELEMS * sizeof(uint16_t));
+            /* dst[r * 32 + kk] = op(A)[i0 + r][p0 + kk] */
+            if (!trans_a) {
+                for (int r = 0; r < nr; r++) {
+                    const float *src = a + (i0 + r) * lda + p0;
+                    for (int kk = 0; kk < kk_end; kk++)
+                        dst[r * 32 + kk] = fm_bf16_from_f32(src[kk]);
+                }
+            } else {
+                for (int kk = 0; kk < kk_end; kk++) {
+                    const float *src = a + (p0 + kk) * lda + i0;
+                    for (int r = 0; r < nr; r++)
+                        dst[r * 32 + kk] = fm_bf16_from_f32(src[r]);
+                }
+            }
+        }
+    }
+}
+
+static void (*pack_a_impl)(int, int64_t, int64_t, const float *, int64_t,
+                           uint16_t *) = pack_a_portable;
+static void (*pack_b_impl)(int, int64_t, int64_t, const float *, int64_t, void *) =
+    pack_b_portable;
+
+void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                    uint16_t *out)
+{
+    pack_a_impl(trans_a, rows, k, a, lda, out);
+}
+
+void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+{
+    pack_b_impl(trans_b, k, n, b, ldb, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The emulated tier in portable C                                          */
+/* ------------------------------------------------------------------------ */
+
+/* fma(a, b, c) in float with the result flushed if denormal. a * b is a
+ * product of two bfloat16 (16 significant bits), exact in double; the sum
+ * of it and a float rounded to double and then to float equals the float
+ * fma (double rounding is harmless when the wider format has >= 2 * 24 + 2
+ * bits). On x86 the caller sets MXCSR's FTZ/DAZ, which flushes the
+ * conversion exactly as the hardware does; elsewhere the flush is explicit
+ * (it can differ from x86's in a 2^-150-wide window below 2^-126). */
+static inline float fma_ftz(float a, float b, float c)
+{
+    float r = (float)((double)a * (double)b + (double)c);
+#ifndef FM_HAVE_MXCSR
+    if (fabsf(r) < FLT_MIN)
+        r = copysignf(0.0f, r);
+#endif
+    return r;
+}
+
+static inline float add_ftz(float a, float b)
+{
+    float r = a + b;
+#ifndef FM_HAVE_MXCSR
+    if (fabsf(r) < FLT_MIN)
+        r = copysignf(0.0f, r);
+#endif
+    return r;
+}
+
+static void emulated_generic_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt,
+                                   int nt, float *acc)
+{
+#ifdef FM_HAVE_MXCSR
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
+#endif
+    for (int i = 0; i < FM_BF16_PANEL * mt; i++)
+        for (int j = 0; j < FM_BF16_PANEL * nt; j++) {
+            const uint16_t *ap = a + i / FM_BF16_PANEL * PANEL_ELEMS(kq) + i % FM_BF16_PANEL * 32;
+            const uint16_t *bp = b + j / FM_BF16_PANEL * PANEL_ELEMS(kq) + j % FM_BF16_PANEL * 2;
+            float c = 0.0f;
+            for (int64_t q = 0; q < kq; q++) {
+                float e = 0.0f, o = 0.0f;
+                for (int p = 0; p < 16; p++) {
+                    e = fma_ftz(fm_f32_from_bf16(ap[2 * p]), fm_f32_from_bf16(bp[p * 32]), e);
+                    o = fma_ftz(fm_f32_from_bf16(ap[2 * p + 1]), fm_f32_from_bf16(bp[p * 32 + 1]),
+                                o);
+                }
+                c = add_ftz(c, add_ftz(e, o));
+                ap += FM_BF16_CHUNK_ELEMS;
+                bp += FM_BF16_CHUNK_ELEMS;
+            }
+            acc[i * FM_BF16_BLOCK + j] = c;
+        }
+#ifdef FM_HAVE_MXCSR
+    _mm_setcsr(csr);
+#endif
+}
+
+const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generic_block, NULL};
+
+/* ------------------------------------------------------------------------ */
+/* Driver                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#ifndef FM_BF16_A_BLOCK_BYTES
+#define FM_BF16_A_BLOCK_BYTES (1024 * 1024)
+#endif
+/* Rows of op(A) packed at a time: the block's panels within ~256 KiB. */
+static int64_t row_block(int64_t m, int64_t kq)
+{
+    int64_t mb = ((int64_t)FM_BF16_A_BLOCK_BYTES / (PANEL_ELEMS(kq) / FM_BF16_PANEL * 2)) /
+                 FM_BF16_BLOCK * FM_BF16_BLOCK;
+    if (mb < FM_BF16_BLOCK)
+        mb = FM_BF16_BLOCK;
+    return min64(mb, round_up(m, FM_BF16_BLOCK));
+}
+
+/* Buffer bytes: A block, B (unless given packed), the acc tile; 64-byte
+ * aligned parts. */
+static void buffer_bytes(const fm_gemm_problem_f32 *pr, int64_t *a_bytes, int64_t *b_bytes,
+                         int64_t *acc_bytes)
+{
+    const int64_t kq = fm_bf16_chunks(pr->k);
+    *a_bytes = round_up(row_block(pr->m, kq) / FM_BF16_PANEL * PANEL_ELEMS(kq) * 2, 64);
+    *b_bytes = pr->b_packed != NULL ? 0 : round_up(fm_bf16_packed_b_bytes(pr->trans_b, pr->k, pr->n), 64);
+    *acc_bytes = FM_BF16_BLOCK * FM_BF16_BLOCK * (int64_t)sizeof(float);
+}
+
+int64_t fm_bf16_scratch_elems(const fm_gemm_problem_f32 *pr)
+{
+    if (pr->m <= 0 || pr->n <= 0 || pr->k <= 0 || pr->alpha == 0.0f)
+        return fm_kernels()->scratch_f32(pr);
+    int64_t a_bytes, b_bytes, acc_bytes;
+    buffer_bytes(pr, &a_bytes, &b_bytes, &acc_bytes);
+    return (a_bytes + b_bytes + acc_bytes) / (int64_t)sizeof(float);
+}
+
+/* C block (rows x cols at row i0, column j0) = output stage of acc, as the
+ * float kernels' store_row: alpha * acc, + C (beta 1) or + beta * C, + bias,
+ * relu (max(v, 0) with NaN and -0 kept); then other activations but softmax. */
+static void output_stage(const fm_gemm_problem_f32 *pr, const float *acc, int64_t i0,
+                         int64_t j0, int rows, int cols)
+{
+    const float alpha = pr->alpha, beta = pr->beta;
+    const int relu = pr->act.kind == FM_ACT_RELU;
+    float *c0 = pr->c + i0 * pr->ldc + j0;
+    for (int r = 0; r < rows; r++) {
+        float *c = c0 + r * pr->ldc;
+        const float *s = acc + r * FM_BF16_BLOCK;
+        for (int j = 0; j < cols; j++) {
+            float v = s[j] * alpha;
+            if (beta == 1.0f)
+                v = v + c[j];
+            else if (beta != 0.0f)
+                v = v + beta * c[j];
+            if (pr->bias != NULL)
+                v = v + pr->bias[j0 + j];
+            if (relu)
+                v = v < 0.0f ? 0.0f : v;
+            c[j] = v;
+        }
+    }
+    const fm_activation_kind kind = pr->act.kind;
+    if (kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && kind != FM_ACT_SOFTMAX)
+        fm_activation_forward_f32(pr->act, rows, cols, c0, pr->ldc, c0, pr->ldc);
+}
+
+fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr)
+{
+    const int64_t m = pr->m, n = pr->n, k = pr->k;
+    if (m <= 0 || n <= 0)
+        return FM_OK;
+    if (k <= 0 || pr->alpha == 0.0f) /* no product: the float path's output stage */
+        return fm_kernels()->gemm_f32(pr);
+
+    const fm_bf16_tier *tier = fm_bf16_kernels();
+    const int64_t kq = fm_bf16_chunks(k);
+    const int64_t mb = row_block(m, kq);
+    int64_t a_bytes, b_bytes, acc_bytes;
+    buffer_bytes(pr, &a_bytes, &b_bytes, &acc_bytes);
+    const int64_t need = a_bytes + b_bytes + acc_bytes;
+    char *own = NULL, *buf;
+    if (pr->scratch != NULL && pr->scratch_elems * (int64_t)sizeof(float) >= need) {
+        buf = (char *)pr->scratch;
+    } else {
+        own = fm_malloc((size_t)need);
+        if (own == NULL)
+            return FM_ERR_NOMEM;
+        buf = own;
+    }
+    uint16_t *apack = (uint16_t *)buf;
+    float *acc = (float *)(buf + a_bytes + b_bytes);
+    const uint16_t *bpack = pr->b_packed;
+    if (bpack == NULL) {
+        fm_bf16_pack_b(pr->trans_b, k, n, pr->b, pr->ldb, buf + a_bytes);
+        bpack = (const uint16_t *)(buf + a_bytes);
+    }
+
+    if (tier->begin != NULL)
+        tier->begin();
+    for (int64_t ic = 0; ic < m; ic += mb) {
+        const int64_t rows = min64(mb, m - ic);
+        fm_bf16_pack_a(pr->trans_a, rows, k, pr->trans_a ? pr->a + ic : pr->a + ic * pr->lda,
+                       pr->lda, apack);
+        for (int64_t jc = 0; jc < n; jc += FM_BF16_BLOCK) {
+            const int cols = (int)min64(FM_BF16_BLOCK, n - jc);
+            const int nt = cols > FM_BF16_PANEL ? 2 : 1;
+            const uint16_t *bp = bpack + jc / FM_BF16_PANEL * PANEL_ELEMS(kq);
+            for (int64_t ir = 0; ir < rows; ir += FM_BF16_BLOCK) {
+                const int brows = (int)min64(FM_BF16_BLOCK, rows - ir);
+                const int mt = brows > FM_BF16_PANEL ? 2 : 1;
+                tier->block(kq, apack + ir / FM_BF16_PANEL * PANEL_ELEMS(kq), bp, mt, nt, acc);
+                output_stage(pr, acc, ic + ir, jc, brows, cols);
+            }
+        }
+        if (pr->act.kind == FM_ACT_SOFTMAX) { /* rows ic..ic+rows are complete */
+            float *c = pr->c + ic * pr->ldc;
+            fm_activation_forward_f32(pr->act, rows, n, c, pr->ldc, c, pr->ldc);
+        }
+    }
+    if (tier->end != NULL)
+        tier->end();
+    fm_free(own);
+    return FM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public entry points                                                      */
+/* ------------------------------------------------------------------------ */
+
+fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n,
+                           int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    const fm_gemm_problem_f32 pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                                    ldc, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 1, NULL};
+    return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
+}
+
+fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m,
+                                    int64_t n, int64_t k, const float *x, int64_t ldx,
+                                    const float *w, int64_t ldw, const float *bias,
+                                    fm_activation act, float *out, int64_t ldo)
+{
+    const fm_gemm_problem_f32 pr = {trans_x, trans_w, m, n, k, 1.0f, x, ldx, w, ldw, 0.0f, out,
+                                    ldo, bias, act, NULL, 0, 1, NULL};
+    return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Guarded execution (for the AMX probe)                                    */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__unix__) || defined(__APPLE__)
+static _Thread_local sigjmp_buf guard_jump;
+
+static void on_sigill(int sig)
+{
+    (void)sig;
+    siglongjmp(guard_jump, 1);
+}
+
+int fm_run_guarded(void (*fn)(void *), void *arg)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigill;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGILL, &sa, &old) != 0)
+        return -1;
+    /* volatile: read after siglongjmp. */
+    volatile int rc = -1;
+    if (sigsetjmp(guard_jump, 1) == 0) {
+        fn(arg);
+        rc = 0;
+    }
+    sigaction(SIGILL, &old, NULL); /* e.g. faulthandler's, as it was */
+    return rc;
+}
+#else
+int fm_run_guarded(void (*fn)(void *), void *arg)
+{
+    (void)fn; (void)arg;
+    return -1; /* no way to catch an illegal instruction: do not try */
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Choice of tier (once, at import; see fm_bf16_init in fastmlp.h)          */
+/* ------------------------------------------------------------------------ */
+
+static const fm_bf16_tier *bf16_chosen = &fm_bf16_emulated_generic;
+static char bf16_reason[256] = "";
+
+const fm_bf16_tier *fm_bf16_kernels(void) { return bf16_chosen; }
+const char *fm_bf16_tier_name(void) { return bf16_chosen->name; }
+const char *fm_bf16_tier_reason(void) { return bf16_reason; }
+
+static void add_reason(const char *tier, const char *why)
+{
+    size_t used = strlen(bf16_reason);
+    if (used + 8 >= sizeof bf16_reason)
+        return;
+    snprintf(bf16_reason + used, sizeof bf16_reason - used, "%s%s: %s", used ? "; " : "", tier,
+             why);
+}
+
+#if defined(FASTMLP_AVX512BF16_KERNELS)
+static int cpu_has_avx512bf16(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    return (eax >> 5) & 1u;
+}
+#endif
+
+const char *fm_bf16_init(const char *force)
+{
+    /* Tiers from fastest: a forced name allows it and the slower ones. */
+    static const char *const order[] = {"amx", "avx512_bf16", "emulated"};
+    int first = 0;
+    if (force != NULL && force[0] != '\0') {
+        for (int i = 0; i < 3; i++)
+            if (strcmp(force, order[i]) == 0)
+                first = i;
+    }
+    const char *isa = fm_kernels()->name;
+    const int wide = strcmp(isa, "avx512") == 0;
+    bf16_reason[0] = '\0';
+    pack_a_impl = pack_a_portable;
+    pack_b_impl = pack_b_portable;
+#ifdef FASTMLP_X86_KERNELS
+    if (wide) {
+        pack_a_impl = fm_bf16_pack_a_avx512;
+        pack_b_impl = fm_bf16_pack_b_avx512;
+    }
+#endif
+    bf16_chosen = NULL;
+
+    if (first > 0) {
+        add_reason("amx", "narrowed by FASTMLP_BF16");
+    } else {
+#ifdef FASTMLP_AMX_KERNELS
+        const char *why = NULL;
+        if (!wide)
+            add_reason("amx", "instruction set narrowed below avx512 (FASTMLP_ISA)");
+        else if (fm_amx_usable(&why) == 0)
+            bf16_chosen = &fm_bf16_amx;
+        else
+            add_reason("amx", why);
+#else
+        add_reason("amx", "not compiled in (needs x86-64 Linux and a compiler with -mamx-bf16)");
+#endif
+    }
+    if (bf16_chosen == NULL) {
+        if (first > 1) {
+            add_reason("avx512_bf16", "narrowed by FASTMLP_BF16");
+        } else {
+#ifdef FASTMLP_AVX512BF16_KERNELS
+            if (!wide)
+                add_reason("avx512_bf16", "instruction set narrowed below avx512 (FASTMLP_ISA)");
+            else if (!cpu_has_avx512bf16())
+                add_reason("avx512_bf16", "not supported by this CPU");
+            else
+                bf16_chosen = &fm_bf16_avx512bf16;
+#else
+            add_reason("avx512_bf16", "not compiled in (needs a compiler with -mavx512bf16)");
+#endif
+        }
+    }
+    if (bf16_chosen == NULL) {
+        bf16_chosen = &fm_bf16_emulated_generic;
+#ifdef FASTMLP_X86_KERNELS
+        if (wide)
+            bf16_chosen = &fm_bf16_emulated_avx512;
+        else if (strcmp(isa, "avx2") == 0)
+            bf16_chosen = &fm_bf16_emulated_avx2;
+#endif
+    }
+    return bf16_chosen->name;
+}
