@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -410,29 +410,83 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         return data_loss + 0.5 * self.alpha * squares / weight
 
     def _fit_lbfgs(self, X, Y, sample_weight):
-        shapes = [c.shape for c in self.coefs_] + [b.shape for b in self.intercepts_]
-        sizes = [int(np.prod(s)) for s in shapes]
-        bounds = np.cumsum([0] + sizes)
         params = self.coefs_ + self.intercepts_
-        engine = self._engine(X.shape[0], X.dtype)
-
-        def loss_grad(packed):
-            for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
-                p.ravel()[...] = packed[lo:hi]
-            loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
-            return loss, grad.astype(np.float64)
-
         packed = np.concatenate([p.ravel() for p in params]).astype(np.float64)
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
-        opt_res = scipy.optimize.minimize(
-            loss_grad, packed, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
-                     **_lbfgs_iprint(iprint)},
-        )
+        # One engine (workspace of all rows) for every evaluation of this fit.
+        self._lbfgs_engine = self._engine(X.shape[0], X.dtype)
+        try:
+            opt_res = scipy.optimize.minimize(
+                self._loss_grad_lbfgs, packed, method="L-BFGS-B", jac=True,
+                args=(X, Y, sample_weight, None, None, None, None),
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                         **_lbfgs_iprint(iprint)},
+            )
+        finally:
+            del self._lbfgs_engine
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
-        for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
-            p.ravel()[...] = opt_res.x[lo:hi]
+        self._unpack(opt_res.x)
+
+    def _unpack(self, packed):
+        """Copy the flat parameter vector (coefs then intercepts, scikit-learn's
+        order) into coefs_ and intercepts_, in place."""
+        start = 0
+        for p in self.coefs_ + self.intercepts_:
+            p.ravel()[...] = packed[start:start + p.size]
+            start += p.size
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations=None,
+                         deltas=None, coef_grads=None, intercept_grads=None):
+        """Loss and flat gradient at the packed parameters: L-BFGS's objective.
+
+        scikit-learn's private method of the same name and signature (its
+        tests call it): the parameters are copied into ``coefs_`` and
+        ``intercepts_``, then one C call computes the full-batch loss and
+        gradient.
+
+        Parameters
+        ----------
+        packed_coef_inter : ndarray of shape (n_params,)
+            Coefficients then intercepts of every layer, flattened.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Validated input.
+        y : ndarray of shape (n_samples, n_outputs)
+            Targets as the network sees them (binarized labels).
+        sample_weight : ndarray of shape (n_samples,) or None
+            Sample weights.
+        activations, deltas : list, default=None
+            Unused (scikit-learn's work arrays; the C engine has its own).
+        coef_grads, intercept_grads : list of ndarray, default=None
+            When given, filled with the gradient of each layer's parameters.
+
+        Returns
+        -------
+        loss : float
+            Loss including the L2 term.
+        grad : ndarray of shape (n_params,)
+            Its gradient, float64.
+        """
+        self._unpack(packed_coef_inter)
+        dtype = self.coefs_[0].dtype
+        if sp.issparse(X):
+            X = X.tocsr().astype(dtype, copy=False)
+        else:
+            X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(X.shape[0], -1))
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        engine = getattr(self, "_lbfgs_engine", None)
+        if engine is None:  # called outside fit (scikit-learn's test_gradient does)
+            engine = self._engine(X.shape[0], dtype)
+        loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
+        grad = grad.astype(np.float64)
+        if coef_grads is not None and intercept_grads is not None:
+            start = 0
+            for g, p in zip(coef_grads + intercept_grads, self.coefs_ + self.intercepts_):
+                g[...] = grad[start:start + p.size].reshape(p.shape)
+                start += p.size
+        return loss, grad
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None,
                         use_dropout=False):
@@ -692,8 +746,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)
 
-    def _forward_pass_fast(self, X, check_input=True):
-        """The output layer's activations for X (one C call)."""
+    def _forward_pass_fast(self, X, check_input=True, n_layers=None):
+        """The output layer's activations for X (one C call), or those of
+        the layer after the first `n_layers` layers of weights."""
         if check_input:
             X = self._validate_for_predict(X)
         predictor = self._predictor()
@@ -702,7 +757,59 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             X = X.tocsr().astype(dtype, copy=False)
         elif X.dtype != dtype or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=dtype)
-        return predictor.predict(X)
+        return predictor.predict(X, n_layers)
+
+    def transform(self, X, layer=-1):
+        """The activations of a hidden layer: the network as features.
+
+        The forward pass of ``predict`` (batch normalisation folded into the
+        weights, no dropout), stopped in C after hidden layer `layer`, so a
+        fitted network can feed another model (e.g. as a step of a
+        Pipeline). This is not a ``TransformerMixin``: there is no
+        ``fit_transform``, and ``fit`` still needs targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        layer : int, default=-1
+            Which hidden layer, indexed as ``hidden_layer_sizes`` (0 is the
+            first; negative counts from the last, -1 being the last hidden
+            layer).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            That layer's outputs after its activation, in the model's dtype.
+        """
+        self._check_fitted()
+        n_hidden = len(self.coefs_) - 1
+        if isinstance(layer, bool) or not isinstance(layer, Integral):
+            raise TypeError(f"layer must be an int, got {layer!r}")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(f"layer must be in [{-n_hidden}, {n_hidden - 1}] (the model has "
+                             f"{n_hidden} hidden layers), got {layer}")
+        return self._forward_pass_fast(X, n_layers=layer % n_hidden + 1)
+
+    def summary(self):
+        """Print and return a table of the fitted network, as Keras's summary.
+
+        One row per layer: units, activation, dropout rate, batch
+        normalisation and parameter count (weights and biases; with batch
+        normalisation also its scale and shift, while its running mean and
+        variance are counted apart as statistics, not trained).
+
+        Returns
+        -------
+        table : str
+            The table that was printed.
+        """
+        from fastmlp._inspect import summary_table
+
+        self._check_fitted()
+        table = summary_table(self)
+        print(table)
+        return table
 
     def _validate_for_predict(self, X):
         """validate_data for prediction, with a fast path for the common case.
@@ -751,6 +858,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # transform() gives hidden activations, in the model's dtype; the tag
+        # says so to scikit-learn's checks (which take any estimator with a
+        # transform method for a transformer), without TransformerMixin's
+        # fit_transform or set_output.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
 
@@ -946,11 +1058,12 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
+            # One class trains as in scikit-learn: LabelBinarizer's all-zero
+            # column, a logistic output, and predict gives that class
+            # (learning_curve on sorted data, a fold without the rare class,
+            # a label column of ClassifierChain / MultiOutputClassifier that is
+            # all zeros).
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2:
-                # scikit-learn silently trains a constant model here.
-                raise ValueError("MLPClassifier needs at least 2 classes in y, got 1 class: "
-                                 f"{self.classes_[0]}")
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1020,10 +1133,6 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             check_label_types(classes, "classes")
         if _check_partial_fit_first_call(self, classes):
             multilabel = type_of_target(y, input_name="y").startswith("multilabel")
-            if len(self.classes_) < 2 and not multilabel:
-                del self.classes_
-                raise ValueError("classes must hold at least 2 classes, got "
-                                 f"{list(np.unique(classes))}")
             self._label_binarizer = LabelBinarizer()
             if multilabel:
                 self._label_binarizer.fit(y)

@@ -460,6 +460,10 @@ def _classifier_outputs(onnx, graph, est, z, n_out, t):
         proba = graph.op("Concat", graph.op("Sub", c(1.0), p), p, axis=1)
         index = graph.op("Squeeze", graph.to(graph.op("Greater", p, c(0.5)), np.int64),
                          c([1], dtype=np.int64, hint="axes"))
+        if len(est.classes_) == 1:
+            # Trained on one class (scikit-learn's constant model): predict
+            # gives that class whatever p is.
+            index = graph.op("Mul", index, c(0, dtype=np.int64))
         classes, cdtype = _classes_constant(graph, est.classes_)
         label = graph.op("Gather", classes, index, axis=0)
         label_info = onnx.helper.make_tensor_value_info("label", _tensor_type(onnx, cdtype),
