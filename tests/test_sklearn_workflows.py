@@ -1,15 +1,20 @@
 """Workflows that rely on scikit-learn's MLP behaving as it does, run with
-both libraries side by side.
+both libraries side by side; and scikit-learn's own test_mlp.py run against
+fastmlp.
 
 Tolerance: the same options and random_state give scikit-learn's numbers to
 rounding (tests/test_sklearn_parity.py: about 1e-15 in float64 per epoch);
 over these 20-epoch fits rtol 1e-9 leaves room for the GEMM's other order of
 sums. Labels are compared exactly.
 """
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
+import sklearn
 import sklearn.neural_network as sk
 from sklearn.datasets import load_iris, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -103,3 +108,26 @@ def test_minibatch_with_zero_weight_sum_raises_scikit_learns_error(solver):
     # Shuffled, the zero-weight rows are mixed with the others: it trains.
     fm.MLPClassifier(solver=solver, batch_size=50, max_iter=3, random_state=0).fit(
         X, y, sample_weight=w)
+
+
+def test_scikit_learns_test_mlp_passes_against_fastmlp(tmp_path):
+    """scikit-learn's sklearn/neural_network/tests/test_mlp.py, read from the
+    installed scikit-learn, with only its import of the two estimators
+    changed to fastmlp, run whole by pytest in a subprocess (with
+    scikit-learn's conftest as a plugin for its fixtures)."""
+    source_path = os.path.join(os.path.dirname(sklearn.__file__), "neural_network", "tests",
+                               "test_mlp.py")
+    with open(source_path, encoding="utf-8") as f:
+        source = f.read()
+    original = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
+    assert source.count(original) == 1, "scikit-learn's test_mlp.py imports the MLPs otherwise"
+    copy = tmp_path / "test_sklearn_mlp_on_fastmlp.py"
+    copy.write_text(source.replace(original, "from fastmlp import MLPClassifier, MLPRegressor"),
+                    encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+         "sklearn.conftest", "--rootdir", str(tmp_path), str(copy)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    tail = "\n".join(result.stdout.splitlines()[-30:])
+    assert result.returncode == 0, f"scikit-learn's test_mlp.py failed on fastmlp:\n{tail}"
+    assert " passed" in tail and "failed" not in tail and "error" not in tail, tail

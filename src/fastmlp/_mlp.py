@@ -11,6 +11,7 @@ loss, backward pass, optimizer steps) is one call into C
 released; Python runs once per epoch. L-BFGS uses SciPy with one C call per
 loss-and-gradient evaluation.
 """
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -54,7 +55,8 @@ from fastmlp._validation import (
     check_sparse_structure,
 )
 from fastmlp import optimizers
-from fastmlp.callbacks import run_callbacks
+from fastmlp._history import FIRST_COLUMNS, append_row, validation_metrics, validation_scorers
+from fastmlp.callbacks import CallbackList
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 # scikit-learn's hidden activations, and those it declined to add.
@@ -96,6 +98,19 @@ def _optimizer_from_legacy(state):
     return opt
 
 
+class _Clock:
+    """Seconds of training in a history: since this call began, plus the
+    time its earlier rows (warm_start, partial_fit) had reached."""
+
+    def __init__(self, history):
+        times = history["time"]
+        self._offset = times[-1] if times else 0.0
+        self._start = time.perf_counter()
+
+    def __call__(self):
+        return self._offset + (time.perf_counter() - self._start)
+
+
 class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the MLP classifier and regressor (not for direct use)."""
 
@@ -128,6 +143,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "batch_norm": ["boolean"],
         "callbacks": [list, tuple, None],
         "progress": ["boolean"],
+        "scoring": [str, callable, list, tuple, dict, None],
     }
 
     @abstractmethod
@@ -135,7 +151,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm, callbacks, progress):
+                 dropout, batch_norm, callbacks, progress, scoring):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -165,6 +181,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.progress = progress
+        self.scoring = scoring
 
     # -- the network --------------------------------------------------------
 
@@ -304,6 +321,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
         self.validation_loss_curve_ = None
+        self.history_ = {key: [] for key in FIRST_COLUMNS}
 
     # -- fitting ------------------------------------------------------------
 
@@ -359,14 +377,25 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 setattr(self, name, [np.require(a, X.dtype, ["C", "W"])
                                      for a in getattr(self, name)])
 
+        if getattr(self, "history_", None) is None:  # from_sklearn, an older pickle
+            self.history_ = {key: [] for key in FIRST_COLUMNS}
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental, y, validation, use_dropout)
         else:
+            clock = _Clock(self.history_)
             self._fit_lbfgs(X, Y, sample_weight)
+            # One row: L-BFGS's iterations are not epochs.
+            logs = {"epoch": len(self.history_["epoch"]) + 1, "loss": self.loss_,
+                    "learning_rate": np.nan, "time": clock()}
             if validation is not None:
                 X_val, y_val, Y_val = validation
-                self.validation_scores_ = [self._score(X_val, y_val)]
-                self.validation_loss_curve_ = [self._validation_loss(X_val, Y_val)]
+                logs["validation_loss"] = self._validation_loss(X_val, Y_val)
+                metrics = validation_metrics(self, validation_scorers(self, self.scoring),
+                                             X_val, y_val, None)
+                logs.update(metrics)
+                self.validation_scores_ = [next(iter(metrics.values()))]
+                self.validation_loss_curve_ = [logs["validation_loss"]]
+            append_row(self.history_, logs)
 
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError(
@@ -490,74 +519,39 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         """Epochs of minibatch training, one C call each. Y is y as a float
         matrix of X's dtype; y (as validated) stratifies the validation split
         exactly as scikit-learn does."""
-        n_params = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
-        if self.batch_norm:
-            n_params += 2 * sum(g.size for g in self.bn_gammas_)
         if not incremental or not hasattr(self, "_optimizer"):
             # scikit-learn's optimizer (velocities, or moments and step
             # count), in its parameter order, kept across partial_fit.
-            self._optimizer = self._new_optimizer(n_params, X.dtype)
+            self._optimizer = self._new_optimizer(self._n_trained_params(), X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
         # (it is not after loading with joblib's mmap_mode="r").
         opt.writeable()
-
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if validation is not None:
-            # Explicit validation data replaces the held-out split.
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val, y_val, Y_val = validation
-            sw_val = None
-        elif early_stopping:
-            should_stratify = is_classifier(self) and self.n_outputs_ == 1
-            stratify = y if should_stratify else None
-            if sample_weight is None:
-                X_train, X_val, Y_train, Y_val = train_test_split(
-                    X, Y, random_state=self._random_state, test_size=self.validation_fraction,
-                    stratify=stratify)
-                sw_train = sw_val = None
-            else:
-                X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
-                    X, Y, sample_weight, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset.")
-            y_val = self._validation_targets(Y_val)
-            if not sp.issparse(X_train):
-                X_train = np.ascontiguousarray(X_train)
-            Y_train = np.ascontiguousarray(Y_train)
-        else:
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val = y_val = Y_val = sw_val = None
-        if X_val is not None:
-            if getattr(self, "validation_loss_curve_", None) is None:
-                self.validation_loss_curve_ = []
-            if getattr(self, "validation_scores_", None) is None:
-                self.validation_scores_ = []
-
+        X_train, Y_train, sw_train, val = self._split_validation(X, Y, sample_weight, y,
+                                                                 validation)
+        scorers = validation_scorers(self, self.scoring) if val is not None else None
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than "
-                              "sample size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        batch_size = self._batch_size(n_samples)
         engine = self._engine(batch_size, X.dtype, training=True,
                               gather_rows=self.shuffle and not sp.issparse(X_train))
-
+        callbacks = CallbackList(self.callbacks)
+        if not incremental or not self.history_["epoch"]:
+            callbacks.on_train_begin(self, {"epoch": len(self.history_["epoch"])})
+        clock = _Clock(self.history_)
         bar = self._progress_bar(1 if incremental else self.max_iter)
-        snapshot = None
+        snapshot, logs = None, {}
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 # What Ctrl-C during this epoch restores: never half an epoch.
                 snapshot = self._training_state(into=snapshot)
+                epoch = len(self.history_["epoch"]) + 1
+                callbacks.on_epoch_begin(self, {"epoch": epoch,
+                                                "learning_rate": opt.learning_rate})
+                learning_rate = opt.learning_rate
                 order = None
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -566,50 +560,21 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 # so that without it the random stream is scikit-learn's.
                 seed = (int(self._random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
                         if use_dropout else 0)
-                loss_sum = engine.epoch(
-                    self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
-                    batch_size, opt, seed, self._bn_arrays())
+                loss_sum = engine.epoch(self.coefs_, self.intercepts_, X_train, Y_train,
+                                        sw_train, order, batch_size, opt, seed,
+                                        self._bn_arrays())
                 self.n_iter_ += 1
-                self.loss_ = loss_sum / X_train.shape[0]
                 self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                if X_val is not None:
-                    if not early_stopping:  # early stopping has recorded the score
-                        self.validation_scores_.append(self._score(X_val, y_val, sw_val))
-                    self.validation_loss_curve_.append(
-                        self._validation_loss(X_val, Y_val, sw_val))
-                opt.iteration_ends(self.t_)
-
-                logs = {"epoch": self.n_iter_, "loss": self.loss_,
-                        "learning_rate": opt.learning_rate}
-                if X_val is not None:
-                    logs["validation_score"] = self.validation_scores_[-1]
-                    logs["validation_loss"] = self.validation_loss_curve_[-1]
+                logs = self._end_epoch(loss_sum / n_samples, val, scorers, epoch,
+                                       learning_rate, clock())
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: v for k, v in logs.items() if k != "epoch"})
-                if run_callbacks(self.callbacks, self, logs):
+                if callbacks.on_epoch_end(self, logs):
                     if self.verbose:
                         print("Training stopped by a callback.")
                     break
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = ("Validation score did not improve more than "
-                               "tol=%f for %d consecutive epochs."
-                               % (self.tol, self.n_iter_no_change))
-                    else:
-                        msg = ("Training loss did not improve more than tol=%f"
-                               " for %d consecutive epochs." % (self.tol, self.n_iter_no_change))
-                    if opt.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
+                if self._stalled() or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
@@ -624,14 +589,166 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         finally:
             if bar is not None:
                 bar.close()
-
-        if early_stopping:
+        if not incremental:
+            callbacks.on_train_end(self, logs)
+        if self.early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
             if self.batch_norm:
                 best = self._best_bn
                 self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
                 self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+
+    def _n_trained_params(self):
+        """Length of the flat parameter vector the optimizer steps."""
+        n = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
+        if self.batch_norm:
+            n += 2 * sum(g.size for g in self.bn_gammas_)
+        return n
+
+    def _batch_size(self, n_samples):
+        """scikit-learn's minibatch size for n_samples training rows."""
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than "
+                          "sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_validation(self, X, Y, sample_weight, y, validation):
+        """(X_train, Y_train, sw_train, val): the explicit validation data, or
+        early stopping's held-out split (scikit-learn's, stratified for one
+        output), or none; val is (X_val, y_val, Y_val, sw_val) or None."""
+        if validation is not None:
+            X_val, y_val, Y_val = validation
+            val = (X_val, y_val, Y_val, None)
+        elif self.early_stopping:
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+            parts = train_test_split(*arrays, random_state=self._random_state,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X, X_val, Y, Y_val = parts[:4]
+            sw_val = None
+            if sample_weight is not None:
+                sample_weight, sw_val = parts[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset.")
+            if not sp.issparse(X):
+                X = np.ascontiguousarray(X)
+            Y = np.ascontiguousarray(Y)
+            val = (X_val, self._validation_targets(Y_val), Y_val, sw_val)
+        else:
+            return X, Y, sample_weight, None
+        if getattr(self, "validation_loss_curve_", None) is None:
+            self.validation_loss_curve_ = []
+        if getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+        return X, Y, sample_weight, val
+
+    def _end_epoch(self, loss, val, scorers, epoch, learning_rate, elapsed):
+        """scikit-learn's bookkeeping after an epoch (loss_curve_, validation
+        scores, the stopping counters, the learning-rate schedule) and the
+        epoch's row of history_, returned as the callbacks' logs."""
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        logs = {"epoch": epoch, "loss": loss, "learning_rate": learning_rate,
+                "time": elapsed}
+        if val is not None:
+            X_val, y_val, Y_val, sw_val = val
+            logs["validation_loss"] = self._validation_loss(X_val, Y_val, sw_val)
+            metrics = validation_metrics(self, scorers, X_val, y_val, sw_val)
+            logs.update(metrics)
+            self.validation_loss_curve_.append(logs["validation_loss"])
+            # The first metric is scikit-learn's validation score.
+            self.validation_scores_.append(next(iter(metrics.values())))
+        self._update_no_improvement_count()
+        self._optimizer.iteration_ends(self.t_)
+        append_row(self.history_, logs)
+        return logs
+
+    def _stalled(self):
+        """scikit-learn's n_iter_no_change rule: True to stop (the
+        optimizer decides, 'adaptive' lowering its rate instead)."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self.early_stopping:
+            msg = ("Validation score did not improve more than tol=%f for %d consecutive "
+                   "epochs." % (self.tol, self.n_iter_no_change))
+        else:
+            msg = ("Training loss did not improve more than tol=%f for %d consecutive "
+                   "epochs." % (self.tol, self.n_iter_no_change))
+        if self._optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._no_improvement_count = 0
+        return False
+
+    # -- what callbacks use --------------------------------------------------
+
+    def get_learning_rate(self):
+        """The learning rate the next epoch will use.
+
+        Returns
+        -------
+        learning_rate : float
+        """
+        check_is_fitted(self, "_optimizer")
+        return float(self._optimizer.learning_rate)
+
+    def set_learning_rate(self, learning_rate):
+        """Set the learning rate of the following epochs (from a callback).
+
+        A schedule that computes the rate from the epoch ('invscaling')
+        replaces it after the next epoch; 'constant' and 'adaptive' keep it
+        (the latter divides it by 5 on a stall, as scikit-learn does).
+
+        Parameters
+        ----------
+        learning_rate : float
+            A positive number.
+        """
+        check_is_fitted(self, "_optimizer")
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) or not (
+                np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        self._optimizer.learning_rate = float(learning_rate)
+
+    def get_weights(self):
+        """Copies of the network's parameters (Keras's get_weights).
+
+        Returns
+        -------
+        weights : list of ndarray
+            ``coefs_``, then ``intercepts_``, then with batch normalisation
+            each hidden layer's gamma, beta, running mean and running
+            variance; copies, which :meth:`set_weights` puts back.
+        """
+        self._check_fitted()
+        return [a.copy() for a in self._weight_arrays()]
+
+    def set_weights(self, weights):
+        """Put back parameters that :meth:`get_weights` returned (in place).
+
+        Parameters
+        ----------
+        weights : list of ndarray
+            Arrays of the shapes :meth:`get_weights` gives, in its order.
+        """
+        self._check_fitted()
+        targets = self._weight_arrays()
+        if len(weights) != len(targets) or any(
+                np.shape(w) != t.shape for w, t in zip(weights, targets)):
+            raise ValueError("weights must be what get_weights() returns: "
+                             f"{len(targets)} arrays of shapes {[t.shape for t in targets]}")
+        for dst, src in zip(targets, weights):
+            dst[...] = src
+
+    def _weight_arrays(self):
+        return self.coefs_ + self.intercepts_ + (self._bn_arrays() or [])
 
     def _progress_bar(self, total):
         """A tqdm bar over epochs when progress=True (tqdm is optional)."""
@@ -677,10 +794,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         return optimizers.Adam(n_params, dtype, learning_rate_init=self.learning_rate_init,
                                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
-        if early_stopping:
-            val_score = self._score(X, y, sample_weight=sample_weight)
-            self.validation_scores_.append(val_score)
+    def _update_no_improvement_count(self):
+        """scikit-learn's counter of epochs without improvement, on the
+        validation score with early stopping (the first metric of scoring),
+        else on the training loss; keeps the best epoch's weights."""
+        if self.early_stopping:
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])
             last_valid_score = self.validation_scores_[-1]
@@ -939,12 +1057,23 @@ _COMMON_DOC = """
         prediction, by running averages (momentum 0.1, epsilon 1e-5) folded
         into the layer's weights. Stochastic solvers only.
     callbacks : list or None, default=None
-        Called at the end of every epoch (stochastic solvers) with the
-        estimator and the epoch's figures; one returning True stops training.
-        See :mod:`fastmlp.callbacks` (EarlyStopping, ModelCheckpoint).
+        :class:`fastmlp.callbacks.Callback` objects (hooks at the beginning
+        and end of training and of every epoch) or callables
+        ``f(estimator, logs)`` run after every epoch (stochastic solvers);
+        one returning True stops training. See :mod:`fastmlp.callbacks`
+        (EarlyStopping, ReduceLROnPlateau, LearningRateScheduler,
+        ModelCheckpoint, CSVLogger, TerminateOnNaN).
     progress : bool, default=False
         Show a progress bar over epochs with the loss and validation figures
         (needs the optional dependency tqdm).
+    scoring : str, callable, list, dict or None, default=None
+        Metrics of the validation data (``validation_data=`` or early
+        stopping's split) after every epoch, logged in ``history_`` as
+        ``validation_<name>``: scikit-learn's scorer names and
+        ``make_scorer`` objects, in the forms ``cross_validate`` takes (a
+        single callable is named "score"). With ``early_stopping=True`` the
+        first metric decides; None is the estimator's ``score`` (accuracy or
+        R^2), logged as ``validation_score``.
 """
 
 _ATTRIBUTES_DOC = """
@@ -958,6 +1087,14 @@ _ATTRIBUTES_DOC = """
         Training loss after each epoch (stochastic solvers).
     best_loss_, validation_scores_, best_validation_score_
         As in scikit-learn.
+    history_ : dict of list
+        One row per epoch, continued by warm_start and partial_fit
+        (``pandas.DataFrame(est.history_)`` is the learning curve):
+        ``epoch``, ``loss``, ``learning_rate`` (the rate the epoch used),
+        ``time`` (seconds of training since the history began) and, with
+        validation data, ``validation_loss`` and ``validation_<metric>`` for
+        each metric of `scoring`. L-BFGS adds one row per fit (its
+        learning_rate is NaN).
     n_iter_ : int
         Epochs (or L-BFGS iterations) run.
     t_ : int
@@ -1003,7 +1140,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
-                 callbacks=None, progress=False):
+                 callbacks=None, progress=False, scoring=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -1014,7 +1151,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress)
+            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
+            scoring=scoring)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1254,7 +1392,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
-                 huber_delta=1.0, callbacks=None, progress=False):
+                 huber_delta=1.0, callbacks=None, progress=False, scoring=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1264,7 +1402,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
-            callbacks=callbacks, progress=progress)
+            callbacks=callbacks, progress=progress, scoring=scoring)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 
