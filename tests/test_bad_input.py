@@ -387,8 +387,10 @@ MLP_BAD_PARAMS = [
     ("callbacks", 3, ValueError, "constraint"),
     ("callbacks", [3], TypeError,
      r"callbacks\[0\] must be callable as f\(estimator, logs\) or have an "
-     r"on_epoch_end\(estimator, logs\) method, got 3"),
+     r"on_epoch_end\(estimator, logs\) method \(or another hook of "
+     r"fastmlp.callbacks.Callback\), got 3"),
     ("progress", "yes", ValueError, "constraint"),
+    ("scoring", 3, ValueError, "constraint"),
 ]
 CLASSIFIER_BAD_PARAMS = [
     ("class_weight", "uniform", ValueError, "constraint"),

@@ -13,7 +13,7 @@ _init_from_environment()
 from fastmlp._convert import from_sklearn  # noqa: E402
 from fastmlp._mlp import MLPClassifier, MLPRegressor  # noqa: E402 (needs the kernels set up)
 from fastmlp._perceptron import Perceptron  # noqa: E402
-from fastmlp._persist import InconsistentVersionWarning  # noqa: E402
+from fastmlp._persist import InconsistentVersionWarning, trusted_types  # noqa: E402
 from fastmlp._onnx import export_onnx  # noqa: E402
 from fastmlp import _skl2onnx  # noqa: E402
 
@@ -23,4 +23,4 @@ _skl2onnx.install()
 
 __all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn",
            "get_config", "set_config", "show_config"]
-__all__ += ["InconsistentVersionWarning", "export_onnx"]
+__all__ += ["InconsistentVersionWarning", "export_onnx", "trusted_types"]

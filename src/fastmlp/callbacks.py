@@ -151,12 +151,6 @@ class CallbackList:
         self._call("on_train_end", estimator, logs)
 
 
-def run_callbacks(callbacks, estimator, logs):
-    """Call each callback's on_epoch_end with the epoch's figures; True if
-    one asks to stop."""
-    return CallbackList(callbacks).on_epoch_end(estimator, logs)
-
-
 # -- monitoring a logged figure ---------------------------------------------------
 
 
