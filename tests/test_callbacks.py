@@ -182,7 +182,10 @@ def test_weights_and_learning_rate_surface(data):
         est.set_learning_rate(0.0)
 
 
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
+SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_scheduler_sets_the_rate_each_epoch_uses(solver, data):
     X_tr, _, y_tr, _ = data
     rates = [0.05, 0.01, 0.002]
@@ -237,7 +240,7 @@ def test_reduce_lr_on_plateau_follows_keras():
         ReduceLROnPlateau(factor=1.0)
 
 
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_reduce_lr_on_plateau_in_training(solver, data):
     X_tr, X_val, y_tr, y_val = data
     cb = ReduceLROnPlateau(monitor="validation_accuracy", factor=0.5, patience=1,

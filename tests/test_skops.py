@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
 from fastmlp.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
+from fastmlp.schedules import CosineAnnealing
 from conftest import require_module
 
 sio = require_module("skops.io")
@@ -32,6 +33,9 @@ def _models(tmp_path):
                        CSVLogger(tmp_path / "log.csv")]).fit(X, y),
         "sgd regressor": fastmlp.MLPRegressor(hidden_layer_sizes=(6,), solver="sgd",
                                               max_iter=5, random_state=0).fit(X, X[:, 0]),
+        "nadam, cosine schedule": fastmlp.MLPClassifier(
+            (6,), solver="nadam", learning_rate=CosineAnnealing(10), max_iter=5,
+            random_state=0).fit(X, y),
         "lbfgs": fastmlp.MLPClassifier((6,), solver="lbfgs", max_iter=5,
                                        random_state=0).fit(X, y),
         "perceptron": fastmlp.Perceptron(random_state=0).fit(X, y),
@@ -58,6 +62,8 @@ def test_untrusted_types_are_fastmlps_own(tmp_path):
                 np.testing.assert_array_equal(loaded.history_[key], values)
     assert listed["sgd regressor"] == ["fastmlp._mlp.MLPRegressor", "fastmlp.optimizers.SGD"]
     assert listed["lbfgs"] == ["fastmlp._mlp.MLPClassifier"]
+    assert listed["nadam, cosine schedule"] == [
+        "fastmlp._mlp.MLPClassifier", "fastmlp.optimizers.NAdam", "fastmlp.schedules.CosineAnnealing"]
     assert "fastmlp.callbacks.CSVLogger" in listed["adam, batch norm, callbacks"]
 
 
