@@ -113,6 +113,10 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
  * FM_ERR_INTERRUPTED and the parameters of the last completed step.
  */
 #define FM_ERR_INTERRUPTED 10
+/* A minibatch (or the whole batch of fm_mlp_loss_grad) whose sample weights
+ * sum to zero: its loss and gradient, divided by sum(w), are undefined.
+ * Returned before that minibatch changes anything. */
+#define FM_ERR_ZERO_WEIGHT 11
 fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts, float *const *bn,
                            const fm_input *X, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
@@ -145,17 +149,20 @@ fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const
                           const fm_input *X, const double *Y, const double *sw,
                           int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
 
-/* Output-layer activations (probabilities for classifiers) of n rows into
- * out (n, units[L]), in chunks of the workspace's max_rows. Without batch
- * normalisation (pass folded weights). With ws == NULL the call allocates
- * (and frees) a forward-only workspace of its own, so that concurrent calls
- * share nothing but the read-only parameters. */
+/* The activations of layer n_run (1..L) of n rows into out (n, units[n_run]),
+ * in chunks of the workspace's max_rows: with n_run == L the output layer
+ * (probabilities for classifiers), below it a hidden layer's activations
+ * (the forward pass stops there). Without batch normalisation (pass folded
+ * weights) or dropout. With ws == NULL the call allocates (and frees) a
+ * forward-only workspace of its own, so that concurrent calls share nothing
+ * but the read-only parameters. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                              const fm_input *X, int64_t n, float *out,
-                             fm_mlp_workspace *ws, int n_threads);
+                             fm_mlp_workspace *ws, int n_threads, int n_run);
 fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
                              double *const *intercepts, const fm_input *X,
-                             int64_t n, double *out, fm_mlp_workspace *ws, int n_threads);
+                             int64_t n, double *out, fm_mlp_workspace *ws, int n_threads,
+                             int n_run);
 
 #ifdef __cplusplus
 }

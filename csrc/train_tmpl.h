@@ -179,17 +179,22 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
  * which their derivative needs. With `rng` (training), hidden layers with
  * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
  */
+/* The forward pass through the first n_run layers (1..L; L for the whole
+ * network). The last layer run is written to out when given (else to its
+ * workspace activation); when n_run < L that is a hidden layer, activated
+ * as in training (for transform: features for another model). */
 static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               T *const *bn, const FN(batch_) *xb, int64_t nb,
-                              fm_mlp_workspace *ws, T *out, int n_threads, uint64_t *rng)
+                              fm_mlp_workspace *ws, T *out, int n_threads, uint64_t *rng,
+                              int n_run)
 {
     const int L = net->n_layers;
     const T *in = xb->x;
     int64_t ld_in = xb->ldx;
-    for (int l = 0; l < L; l++) {
+    for (int l = 0; l < n_run; l++) {
         const int64_t k = net->units[l], n = net->units[l + 1];
         const int last = l == L - 1;
-        T *dst = last && out != NULL ? out : ACT(ws, l + 1);
+        T *dst = l == n_run - 1 && out != NULL ? out : ACT(ws, l + 1);
         fm_activation act;
         if (!last) {
             act = net->hidden[l];
@@ -422,7 +427,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                                      double squares, int raw, double *loss)
 {
     const int L = net->n_layers;
-    fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng);
+    fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
+                                net->n_layers);
     if (st != FM_OK)
         return st;
 
@@ -629,6 +635,10 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         double batch_loss;
         const double sw_sum = FN(weight_sum_)(swb, nb);
+        if (sw_sum == 0.0) {
+            *loss_sum = total;
+            return (fm_status)FM_ERR_ZERO_WEIGHT;
+        }
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, squares, 1, &batch_loss);
         if (st != FM_OK)
@@ -647,8 +657,11 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     if (n > ws->max_rows || ws->elem != sizeof(T) || net->batch_norm)
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
-    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, FN(weight_sum_)(sw, n), n,
-                               ws, n_threads, NULL, FN(coef_squares_)(net, coefs), 0, loss);
+    const double sw_sum = FN(weight_sum_)(sw, n);
+    if (sw_sum == 0.0)
+        return (fm_status)FM_ERR_ZERO_WEIGHT;
+    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, sw_sum, n, ws,
+                               n_threads, NULL, FN(coef_squares_)(net, coefs), 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
@@ -666,7 +679,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
         const T *swb = sw != NULL ? sw + start : NULL;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
         fm_status st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, NULL, n_threads,
-                                    NULL);
+                                    NULL, net->n_layers);
         if (st != FM_OK)
             return st;
         const double chunk_weight = FN(weight_sum_)(swb, nb);
@@ -680,11 +693,11 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
 
 fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               const fm_input *X, int64_t n, T *out,
-                              fm_mlp_workspace *ws, int n_threads)
+                              fm_mlp_workspace *ws, int n_threads, int n_run)
 {
-    const int64_t n_out = net->units[net->n_layers];
-    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)))
+    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)) || n_run < 1 || n_run > net->n_layers)
         return FM_ERR_ARGUMENT;
+    const int64_t n_out = net->units[n_run];
     fm_mlp_workspace *own = NULL;
     if (ws == NULL) {
         own = workspace_new(net, n < FM_PREDICT_CHUNK ? (n > 0 ? n : 1) : FM_PREDICT_CHUNK,
@@ -698,7 +711,7 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
         st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, out + start * n_out,
-                          n_threads, NULL);
+                          n_threads, NULL, n_run);
     }
     fm_mlp_workspace_free(own);
     return st;

@@ -108,3 +108,216 @@ def test_plot_learning_curve(tmp_path, data):
     assert (tmp_path / "curve.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="no loss_curve_"):
         plot_learning_curve(MLPClassifier(solver="lbfgs", max_iter=5).fit(X_tr, y_tr))
+
+
+# --- the Callback base, the public surface, the Keras callbacks ------------------
+
+from fastmlp.callbacks import (  # noqa: E402
+    Callback,
+    CSVLogger,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, estimator, logs):
+        self.calls.append(("train_begin", dict(logs)))
+
+    def on_epoch_begin(self, estimator, logs):
+        self.calls.append(("epoch_begin", dict(logs)))
+
+    def on_epoch_end(self, estimator, logs):
+        self.calls.append(("epoch_end", logs["epoch"]))
+
+    def on_train_end(self, estimator, logs):
+        self.calls.append(("train_end", logs["epoch"]))
+
+
+def test_hooks_run_in_keras_order(data):
+    X_tr, _, y_tr, _ = data
+    rec = Recorder()
+    est = MLPClassifier((5,), max_iter=2, random_state=0, callbacks=[rec]).fit(X_tr, y_tr)
+    assert rec.calls == [("train_begin", {"epoch": 0}),
+                         ("epoch_begin", {"epoch": 1, "learning_rate": 0.001}), ("epoch_end", 1),
+                         ("epoch_begin", {"epoch": 2, "learning_rate": 0.001}), ("epoch_end", 2),
+                         ("train_end", 2)]
+    # warm_start continues the numbering; partial_fit: begin once, never end.
+    rec.calls.clear()
+    est.set_params(warm_start=True, max_iter=1).fit(X_tr, y_tr)
+    assert rec.calls[0] == ("train_begin", {"epoch": 2}) and rec.calls[-1] == ("train_end", 3)
+    inc = MLPClassifier((5,), random_state=0, callbacks=[rec])
+    rec.calls.clear()
+    inc.partial_fit(X_tr, y_tr, classes=np.arange(10))
+    inc.partial_fit(X_tr, y_tr)
+    assert [c[0] for c in rec.calls] == ["train_begin", "epoch_begin", "epoch_end",
+                                         "epoch_begin", "epoch_end"]
+    # A bare Callback does nothing; plain callables still work beside it.
+    seen = []
+    MLPClassifier((5,), max_iter=2, callbacks=[Callback(), lambda e, logs: seen.append(1)]).fit(
+        X_tr, y_tr)
+    assert seen == [1, 1]
+
+
+def test_weights_and_learning_rate_surface(data):
+    X_tr, _, y_tr, _ = data
+    est = MLPClassifier((5,), max_iter=2, batch_norm=True, random_state=0).fit(X_tr, y_tr)
+    weights = est.get_weights()
+    assert len(weights) == 2 + 2 + 4 and weights[0] is not est.coefs_[0]
+    proba = est.predict_proba(X_tr)
+    for w in est.coefs_ + est.bn_gammas_:
+        w *= 3.0
+    est.set_weights(weights)
+    np.testing.assert_array_equal(est.predict_proba(X_tr), proba)
+    with pytest.raises(ValueError, match="what get_weights"):
+        est.set_weights(weights[:-1])
+    assert est.get_learning_rate() == 0.001
+    est.set_learning_rate(0.5)
+    assert est.get_learning_rate() == 0.5 == est._optimizer.learning_rate
+    with pytest.raises(ValueError, match="positive number"):
+        est.set_learning_rate(0.0)
+
+
+SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_scheduler_sets_the_rate_each_epoch_uses(solver, data):
+    X_tr, _, y_tr, _ = data
+    rates = [0.05, 0.01, 0.002]
+    params = dict(hidden_layer_sizes=(10,), solver=solver, shuffle=False, random_state=0,
+                  learning_rate_init=rates[0])
+    est = MLPClassifier(max_iter=3, callbacks=[LearningRateScheduler(
+        lambda epoch, lr: rates[epoch])], **params).fit(X_tr, y_tr)
+    assert est.history_["learning_rate"] == rates
+    # The same epochs by hand: partial_fit with the rate set in between.
+    ref = MLPClassifier(**params)
+    for i, rate in enumerate(rates):
+        if i:
+            ref.set_learning_rate(rate)
+        ref.partial_fit(X_tr, y_tr, classes=np.arange(10))
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="positive number"):
+        MLPClassifier(max_iter=2, callbacks=[LearningRateScheduler(lambda e, lr: -1.0)]).fit(
+            X_tr, y_tr)
+
+
+class _FakeEstimator:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def get_learning_rate(self):
+        return self.lr
+
+    def set_learning_rate(self, lr):
+        self.lr = lr
+
+
+def test_reduce_lr_on_plateau_follows_keras():
+    # Worked by hand with Keras's rules: patience 2, cooldown 1, factor 0.5,
+    # min_lr 0.2, min_delta 0.01, monitoring a loss.
+    values = [1.0, 0.9, 0.895, 0.9, 0.95, 0.96, 0.97, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6]
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, cooldown=1, min_lr=0.2,
+                           min_delta=0.01)
+    est = _FakeEstimator(1.0)
+    rates = []
+    for epoch, v in enumerate(values, start=1):
+        cb.on_epoch_end(est, {"epoch": epoch, "loss": v})
+        rates.append(est.lr)
+    # 0.895 and 0.9 do not improve on 0.9 by 0.01: reduction after epoch 4.
+    # Epoch 5 ends the cooldown (Keras decrements the counter first, so that
+    # epoch already counts): 5 and 6 without improvement, second reduction.
+    # Epoch 7 ends that cooldown and counts; 0.5 improves; 0.6 twice: third
+    # reduction (to min_lr) after epoch 10; after that the rate is at min_lr.
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2]
+    assert cb.reductions_ == [(4, 0.5), (6, 0.25), (10, 0.2)]
+    with pytest.raises(ValueError, match="factor must be in"):
+        ReduceLROnPlateau(factor=1.0)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_reduce_lr_on_plateau_in_training(solver, data):
+    X_tr, X_val, y_tr, y_val = data
+    cb = ReduceLROnPlateau(monitor="validation_accuracy", factor=0.5, patience=1,
+                           min_delta=1.0, min_lr=1e-4)  # never improves by 1: every epoch
+    est = MLPClassifier((10,), solver=solver, learning_rate_init=0.004, max_iter=6,
+                        scoring="accuracy", random_state=0, callbacks=[cb]).fit(
+        X_tr, y_tr, validation_data=(X_val, y_val))
+    np.testing.assert_allclose(est.history_["learning_rate"],
+                               [0.004, 0.004, 0.002, 0.001, 0.0005, 0.00025])
+    # Cloned, the callback starts afresh.
+    assert clone(est).callbacks[0].reductions_ == []
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_early_stopping_on_any_logged_key(solver, data):
+    X_tr, X_val, y_tr, y_val = data
+    stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2)
+    est = MLPClassifier((30,), solver=solver, learning_rate_init=0.01, max_iter=300,
+                        scoring=["balanced_accuracy"], random_state=0, callbacks=[stopper])
+    est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    scores = est.history_["validation_balanced_accuracy"]
+    assert stopper.stopped_epoch_ == est.n_iter_ < 300
+    assert stopper.best_ == max(scores) and stopper.best_epoch_ == int(np.argmax(scores)) + 1
+    from sklearn.metrics import balanced_accuracy_score
+    assert balanced_accuracy_score(y_val, est.predict(X_val)) == max(scores)
+    # mode="min" on the training loss; mode errors.
+    stop_loss = EarlyStopping(monitor="loss", mode="min", patience=1, min_delta=10.0)
+    MLPClassifier((5,), max_iter=50, callbacks=[stop_loss]).fit(X_tr, y_tr)
+    assert stop_loss.stopped_epoch_ == 2
+    with pytest.raises(ValueError, match="mode must be"):
+        EarlyStopping(mode="up")
+    with pytest.raises(ValueError, match="cannot tell whether 'time'"):
+        EarlyStopping(monitor="time")
+
+
+def test_checkpoint_save_best_only(tmp_path, data):
+    X_tr, X_val, y_tr, y_val = data
+    ckpt = ModelCheckpoint(str(tmp_path / "best-{epoch:02d}-{validation_loss:.3f}.pkl"),
+                           save_best_only=True)
+    est = MLPClassifier((10,), max_iter=12, learning_rate_init=0.05, random_state=0,
+                        callbacks=[ckpt]).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    losses = est.history_["validation_loss"]
+    improving = [e for e in range(1, 13) if losses[e - 1] < min(losses[:e - 1], default=np.inf)]
+    assert [int(p.split("best-")[1][:2]) for p in ckpt.saved_] == improving
+    assert ckpt.best_ == min(losses)
+    with open(ckpt.saved_[-1], "rb") as f:
+        best = pickle.load(f)
+    assert best._validation_loss(X_val, best._target_matrix(y_val, X_val.dtype)) == \
+        pytest.approx(min(losses), rel=1e-12)
+
+
+def test_csv_logger(tmp_path, data):
+    pd = require_module("pandas")
+    X_tr, X_val, y_tr, y_val = data
+    path = tmp_path / "log.csv"
+    logger = CSVLogger(path)
+    est = MLPClassifier((5,), max_iter=3, warm_start=True, random_state=0,
+                        callbacks=[logger]).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    pd.testing.assert_frame_equal(pd.read_csv(path), pd.DataFrame(est.history_))
+    # append=True adds the continued fit's rows under the same header; the
+    # model pickles with the logger (ModelCheckpoint does that every epoch).
+    est.set_params(callbacks=[CSVLogger(path, append=True), ModelCheckpoint(
+        str(tmp_path / "m.pkl"))]).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    pd.testing.assert_frame_equal(pd.read_csv(path), pd.DataFrame(est.history_))
+    assert len(pd.read_csv(path)) == 6
+
+
+def test_terminate_on_nan():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * 1e3
+    y = X @ rng.normal(size=5) * 1e6
+    from fastmlp import MLPRegressor
+
+    est = MLPRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=10.0,
+                       max_iter=50, callbacks=[TerminateOnNaN()])
+    with pytest.warns(RuntimeWarning, match="TerminateOnNaN stops training"), \
+            pytest.raises(ValueError, match="non-finite parameter weights"):
+        est.fit(X, y)
+    assert est.n_iter_ < 50 and not np.isfinite(est.history_["loss"][-1])
+    assert np.isfinite(est.history_["loss"][:-1]).all()

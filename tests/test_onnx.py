@@ -242,6 +242,15 @@ def test_class_labels_of_any_dtype(labels, tmp_path):
     assert set(out["label"]) <= set(labels.tolist())
 
 
+def test_single_class_model(tmp_path):
+    # Trained on one class (scikit-learn's constant model): the label is that class.
+    X = features(np.float64)
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(
+        X, np.full(len(X), "only"))
+    out = check_mlp(est, X, tmp_path)
+    assert (out["label"] == "only").all() and out["probabilities"].shape == (len(X), 2)
+
+
 # -- one function at a time, over its whole range ---------------------------------
 
 

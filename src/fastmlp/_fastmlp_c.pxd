@@ -193,6 +193,7 @@ cdef extern from "train.h" nogil:
 
     enum: FM_MLP_MAX_LAYERS
     enum: FM_ERR_INTERRUPTED
+    enum: FM_ERR_ZERO_WEIGHT
 
     ctypedef struct fm_mlp:
         int n_layers
@@ -252,10 +253,12 @@ cdef extern from "train.h" nogil:
                               fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs,
                                  float *const *intercepts, const fm_input *X,
-                                 int64_t n, float *out, fm_mlp_workspace *ws, int n_threads)
+                                 int64_t n, float *out, fm_mlp_workspace *ws, int n_threads,
+                                 int n_run)
     fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
                                  double *const *intercepts, const fm_input *X,
-                                 int64_t n, double *out, fm_mlp_workspace *ws, int n_threads)
+                                 int64_t n, double *out, fm_mlp_workspace *ws, int n_threads,
+                                 int n_run)
 
 cdef extern from "internal.h" nogil:
     ctypedef struct fm_gemm_problem_f32:

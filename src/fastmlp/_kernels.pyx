@@ -170,6 +170,11 @@ cdef void _raise_status(fm_status status, str what) except *:
         raise MemoryError(f"{what}: could not allocate the kernel's workspace")
     if status == FM_ERR_BLAS:
         raise ValueError(f"{what}: the BLAS backend is unavailable or the sizes exceed 32-bit BLAS")
+    if status == FM_ERR_ZERO_WEIGHT:
+        # scikit-learn's error for this case (np.average's), with the reason.
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized: the sample weights "
+                                f"of a minibatch sum to 0 ({what}); shuffle=True or a larger "
+                                "batch_size mixes zero-weight rows with others")
     raise ValueError(f"{what}: invalid size or option")
 
 

@@ -11,6 +11,7 @@ loss, backward pass, optimizer steps) is one call into C
 released; Python runs once per epoch. L-BFGS uses SciPy with one C call per
 loss-and-gradient evaluation.
 """
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -23,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import TransformerTags, check_random_state, column_or_1d, shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -54,7 +55,8 @@ from fastmlp._validation import (
     check_sparse_structure,
 )
 from fastmlp import optimizers
-from fastmlp.callbacks import run_callbacks
+from fastmlp._history import FIRST_COLUMNS, append_row, validation_metrics, validation_scorers
+from fastmlp.callbacks import CallbackList
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
 # scikit-learn's hidden activations, and those it declined to add.
@@ -96,6 +98,19 @@ def _optimizer_from_legacy(state):
     return opt
 
 
+class _Clock:
+    """Seconds of training in a history: since this call began, plus the
+    time its earlier rows (warm_start, partial_fit) had reached."""
+
+    def __init__(self, history):
+        times = history["time"]
+        self._offset = times[-1] if times else 0.0
+        self._start = time.perf_counter()
+
+    def __call__(self):
+        return self._offset + (time.perf_counter() - self._start)
+
+
 class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the MLP classifier and regressor (not for direct use)."""
 
@@ -132,6 +147,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "batch_norm": ["boolean"],
         "callbacks": [list, tuple, None],
         "progress": ["boolean"],
+        "scoring": [str, callable, list, tuple, dict, None],
     }
 
     @abstractmethod
@@ -139,7 +155,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm, callbacks, progress, rho, initial_accumulator_value, momentum_decay, weight_decay):
+                 dropout, batch_norm, callbacks, progress, scoring, rho,
+                 initial_accumulator_value, momentum_decay, weight_decay):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -169,6 +186,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.progress = progress
+        self.scoring = scoring
         self.rho = rho
         self.initial_accumulator_value = initial_accumulator_value
         self.momentum_decay = momentum_decay
@@ -312,6 +330,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
         self.validation_loss_curve_ = None
+        self.history_ = {key: [] for key in FIRST_COLUMNS}
 
     # -- fitting ------------------------------------------------------------
 
@@ -367,14 +386,25 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 setattr(self, name, [np.require(a, X.dtype, ["C", "W"])
                                      for a in getattr(self, name)])
 
+        if getattr(self, "history_", None) is None:  # from_sklearn, an older pickle
+            self.history_ = {key: [] for key in FIRST_COLUMNS}
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental, y, validation, use_dropout)
         else:
+            clock = _Clock(self.history_)
             self._fit_lbfgs(X, Y, sample_weight)
+            # One row: L-BFGS's iterations are not epochs.
+            logs = {"epoch": len(self.history_["epoch"]) + 1, "loss": self.loss_,
+                    "learning_rate": np.nan, "time": clock()}
             if validation is not None:
                 X_val, y_val, Y_val = validation
-                self.validation_scores_ = [self._score(X_val, y_val)]
-                self.validation_loss_curve_ = [self._validation_loss(X_val, Y_val)]
+                logs["validation_loss"] = self._validation_loss(X_val, Y_val)
+                metrics = validation_metrics(self, validation_scorers(self, self.scoring),
+                                             X_val, y_val, None)
+                logs.update(metrics)
+                self.validation_scores_ = [next(iter(metrics.values()))]
+                self.validation_loss_curve_ = [logs["validation_loss"]]
+            append_row(self.history_, logs)
 
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError(
@@ -415,103 +445,122 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         return data_loss + 0.5 * self.alpha * squares / weight
 
     def _fit_lbfgs(self, X, Y, sample_weight):
-        shapes = [c.shape for c in self.coefs_] + [b.shape for b in self.intercepts_]
-        sizes = [int(np.prod(s)) for s in shapes]
-        bounds = np.cumsum([0] + sizes)
         params = self.coefs_ + self.intercepts_
-        engine = self._engine(X.shape[0], X.dtype)
-
-        def loss_grad(packed):
-            for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
-                p.ravel()[...] = packed[lo:hi]
-            loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
-            return loss, grad.astype(np.float64)
-
         packed = np.concatenate([p.ravel() for p in params]).astype(np.float64)
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
-        opt_res = scipy.optimize.minimize(
-            loss_grad, packed, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
-                     **_lbfgs_iprint(iprint)},
-        )
+        # One engine (workspace of all rows) for every evaluation of this fit.
+        self._lbfgs_engine = self._engine(X.shape[0], X.dtype)
+        try:
+            opt_res = scipy.optimize.minimize(
+                self._loss_grad_lbfgs, packed, method="L-BFGS-B", jac=True,
+                args=(X, Y, sample_weight, None, None, None, None),
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                         **_lbfgs_iprint(iprint)},
+            )
+        finally:
+            del self._lbfgs_engine
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
-        for p, lo, hi in zip(params, bounds[:-1], bounds[1:]):
-            p.ravel()[...] = opt_res.x[lo:hi]
+        self._unpack(opt_res.x)
+
+    def _unpack(self, packed):
+        """Copy the flat parameter vector (coefs then intercepts, scikit-learn's
+        order) into coefs_ and intercepts_, in place."""
+        start = 0
+        for p in self.coefs_ + self.intercepts_:
+            p.ravel()[...] = packed[start:start + p.size]
+            start += p.size
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations=None,
+                         deltas=None, coef_grads=None, intercept_grads=None):
+        """Loss and flat gradient at the packed parameters: L-BFGS's objective.
+
+        scikit-learn's private method of the same name and signature (its
+        tests call it): the parameters are copied into ``coefs_`` and
+        ``intercepts_``, then one C call computes the full-batch loss and
+        gradient.
+
+        Parameters
+        ----------
+        packed_coef_inter : ndarray of shape (n_params,)
+            Coefficients then intercepts of every layer, flattened.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Validated input.
+        y : ndarray of shape (n_samples, n_outputs)
+            Targets as the network sees them (binarized labels).
+        sample_weight : ndarray of shape (n_samples,) or None
+            Sample weights.
+        activations, deltas : list, default=None
+            Unused (scikit-learn's work arrays; the C engine has its own).
+        coef_grads, intercept_grads : list of ndarray, default=None
+            When given, filled with the gradient of each layer's parameters.
+
+        Returns
+        -------
+        loss : float
+            Loss including the L2 term.
+        grad : ndarray of shape (n_params,)
+            Its gradient, float64.
+        """
+        self._unpack(packed_coef_inter)
+        dtype = self.coefs_[0].dtype
+        if sp.issparse(X):
+            X = X.tocsr().astype(dtype, copy=False)
+        else:
+            X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(X.shape[0], -1))
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        engine = getattr(self, "_lbfgs_engine", None)
+        if engine is None:  # called outside fit (scikit-learn's test_gradient does)
+            engine = self._engine(X.shape[0], dtype)
+        loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
+        grad = grad.astype(np.float64)
+        if coef_grads is not None and intercept_grads is not None:
+            start = 0
+            for g, p in zip(coef_grads + intercept_grads, self.coefs_ + self.intercepts_):
+                g[...] = grad[start:start + p.size].reshape(p.shape)
+                start += p.size
+        return loss, grad
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None,
                         use_dropout=False):
         """Epochs of minibatch training, one C call each. Y is y as a float
         matrix of X's dtype; y (as validated) stratifies the validation split
         exactly as scikit-learn does."""
-        n_params = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
-        if self.batch_norm:
-            n_params += 2 * sum(g.size for g in self.bn_gammas_)
         if not incremental or not hasattr(self, "_optimizer"):
             # scikit-learn's optimizer (velocities, or moments and step
             # count), in its parameter order, kept across partial_fit.
-            self._optimizer = self._new_optimizer(n_params, X.dtype)
+            self._optimizer = self._new_optimizer(self._n_trained_params(), X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
         # (it is not after loading with joblib's mmap_mode="r").
         opt.writeable()
-
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if validation is not None:
-            # Explicit validation data replaces the held-out split.
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val, y_val, Y_val = validation
-            sw_val = None
-        elif early_stopping:
-            should_stratify = is_classifier(self) and self.n_outputs_ == 1
-            stratify = y if should_stratify else None
-            if sample_weight is None:
-                X_train, X_val, Y_train, Y_val = train_test_split(
-                    X, Y, random_state=self._random_state, test_size=self.validation_fraction,
-                    stratify=stratify)
-                sw_train = sw_val = None
-            else:
-                X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
-                    X, Y, sample_weight, random_state=self._random_state,
-                    test_size=self.validation_fraction, stratify=stratify)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset.")
-            y_val = self._validation_targets(Y_val)
-            if not sp.issparse(X_train):
-                X_train = np.ascontiguousarray(X_train)
-            Y_train = np.ascontiguousarray(Y_train)
-        else:
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val = y_val = Y_val = sw_val = None
-        if X_val is not None:
-            if getattr(self, "validation_loss_curve_", None) is None:
-                self.validation_loss_curve_ = []
-            if getattr(self, "validation_scores_", None) is None:
-                self.validation_scores_ = []
-
+        X_train, Y_train, sw_train, val = self._split_validation(X, Y, sample_weight, y,
+                                                                 validation)
+        scorers = validation_scorers(self, self.scoring) if val is not None else None
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than "
-                              "sample size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        batch_size = self._batch_size(n_samples)
         engine = self._engine(batch_size, X.dtype, training=True,
                               gather_rows=self.shuffle and not sp.issparse(X_train))
-
+        callbacks = CallbackList(self.callbacks)
+        if not incremental or not self.history_["epoch"]:
+            callbacks.on_train_begin(self, {"epoch": len(self.history_["epoch"])})
+        clock = _Clock(self.history_)
         bar = self._progress_bar(1 if incremental else self.max_iter)
-        snapshot = None
+        snapshot, logs = None, {}
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 # What Ctrl-C during this epoch restores: never half an epoch.
                 snapshot = self._training_state(into=snapshot)
+                epoch = len(self.history_["epoch"]) + 1
+                callbacks.on_epoch_begin(self, {"epoch": epoch,
+                                                "learning_rate": opt.learning_rate})
+                learning_rate = opt.learning_rate
                 order = None
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
@@ -520,51 +569,21 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 # so that without it the random stream is scikit-learn's.
                 seed = (int(self._random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
                         if use_dropout else 0)
-                epoch_learning_rate = opt.learning_rate
-                loss_sum = engine.epoch(
-                    self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
-                    batch_size, opt, seed, self._bn_arrays())
+                loss_sum = engine.epoch(self.coefs_, self.intercepts_, X_train, Y_train,
+                                        sw_train, order, batch_size, opt, seed,
+                                        self._bn_arrays())
                 self.n_iter_ += 1
-                self.loss_ = loss_sum / X_train.shape[0]
                 self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                if X_val is not None:
-                    if not early_stopping:  # early stopping has recorded the score
-                        self.validation_scores_.append(self._score(X_val, y_val, sw_val))
-                    self.validation_loss_curve_.append(
-                        self._validation_loss(X_val, Y_val, sw_val))
-                opt.iteration_ends(self.t_)
-
-                logs = {"epoch": self.n_iter_, "loss": self.loss_,
-                        "learning_rate": epoch_learning_rate}
-                if X_val is not None:
-                    logs["validation_score"] = self.validation_scores_[-1]
-                    logs["validation_loss"] = self.validation_loss_curve_[-1]
+                logs = self._end_epoch(loss_sum / n_samples, val, scorers, epoch,
+                                       learning_rate, clock())
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: v for k, v in logs.items() if k != "epoch"})
-                if run_callbacks(self.callbacks, self, logs):
+                if callbacks.on_epoch_end(self, logs):
                     if self.verbose:
                         print("Training stopped by a callback.")
                     break
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = ("Validation score did not improve more than "
-                               "tol=%f for %d consecutive epochs."
-                               % (self.tol, self.n_iter_no_change))
-                    else:
-                        msg = ("Training loss did not improve more than tol=%f"
-                               " for %d consecutive epochs." % (self.tol, self.n_iter_no_change))
-                    if opt.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
+                if self._stalled() or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
@@ -579,14 +598,166 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         finally:
             if bar is not None:
                 bar.close()
-
-        if early_stopping:
+        if not incremental:
+            callbacks.on_train_end(self, logs)
+        if self.early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
             if self.batch_norm:
                 best = self._best_bn
                 self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
                 self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+
+    def _n_trained_params(self):
+        """Length of the flat parameter vector the optimizer steps."""
+        n = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
+        if self.batch_norm:
+            n += 2 * sum(g.size for g in self.bn_gammas_)
+        return n
+
+    def _batch_size(self, n_samples):
+        """scikit-learn's minibatch size for n_samples training rows."""
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than "
+                          "sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_validation(self, X, Y, sample_weight, y, validation):
+        """(X_train, Y_train, sw_train, val): the explicit validation data, or
+        early stopping's held-out split (scikit-learn's, stratified for one
+        output), or none; val is (X_val, y_val, Y_val, sw_val) or None."""
+        if validation is not None:
+            X_val, y_val, Y_val = validation
+            val = (X_val, y_val, Y_val, None)
+        elif self.early_stopping:
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+            parts = train_test_split(*arrays, random_state=self._random_state,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X, X_val, Y, Y_val = parts[:4]
+            sw_val = None
+            if sample_weight is not None:
+                sample_weight, sw_val = parts[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset.")
+            if not sp.issparse(X):
+                X = np.ascontiguousarray(X)
+            Y = np.ascontiguousarray(Y)
+            val = (X_val, self._validation_targets(Y_val), Y_val, sw_val)
+        else:
+            return X, Y, sample_weight, None
+        if getattr(self, "validation_loss_curve_", None) is None:
+            self.validation_loss_curve_ = []
+        if getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+        return X, Y, sample_weight, val
+
+    def _end_epoch(self, loss, val, scorers, epoch, learning_rate, elapsed):
+        """scikit-learn's bookkeeping after an epoch (loss_curve_, validation
+        scores, the stopping counters, the learning-rate schedule) and the
+        epoch's row of history_, returned as the callbacks' logs."""
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        logs = {"epoch": epoch, "loss": loss, "learning_rate": learning_rate,
+                "time": elapsed}
+        if val is not None:
+            X_val, y_val, Y_val, sw_val = val
+            logs["validation_loss"] = self._validation_loss(X_val, Y_val, sw_val)
+            metrics = validation_metrics(self, scorers, X_val, y_val, sw_val)
+            logs.update(metrics)
+            self.validation_loss_curve_.append(logs["validation_loss"])
+            # The first metric is scikit-learn's validation score.
+            self.validation_scores_.append(next(iter(metrics.values())))
+        self._update_no_improvement_count()
+        self._optimizer.iteration_ends(self.t_)
+        append_row(self.history_, logs)
+        return logs
+
+    def _stalled(self):
+        """scikit-learn's n_iter_no_change rule: True to stop (the
+        optimizer decides, 'adaptive' lowering its rate instead)."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self.early_stopping:
+            msg = ("Validation score did not improve more than tol=%f for %d consecutive "
+                   "epochs." % (self.tol, self.n_iter_no_change))
+        else:
+            msg = ("Training loss did not improve more than tol=%f for %d consecutive "
+                   "epochs." % (self.tol, self.n_iter_no_change))
+        if self._optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._no_improvement_count = 0
+        return False
+
+    # -- what callbacks use --------------------------------------------------
+
+    def get_learning_rate(self):
+        """The learning rate the next epoch will use.
+
+        Returns
+        -------
+        learning_rate : float
+        """
+        check_is_fitted(self, "_optimizer")
+        return float(self._optimizer.learning_rate)
+
+    def set_learning_rate(self, learning_rate):
+        """Set the learning rate of the following epochs (from a callback).
+
+        A schedule that computes the rate from the epoch ('invscaling')
+        replaces it after the next epoch; 'constant' and 'adaptive' keep it
+        (the latter divides it by 5 on a stall, as scikit-learn does).
+
+        Parameters
+        ----------
+        learning_rate : float
+            A positive number.
+        """
+        check_is_fitted(self, "_optimizer")
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) or not (
+                np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        self._optimizer.learning_rate = float(learning_rate)
+
+    def get_weights(self):
+        """Copies of the network's parameters (Keras's get_weights).
+
+        Returns
+        -------
+        weights : list of ndarray
+            ``coefs_``, then ``intercepts_``, then with batch normalisation
+            each hidden layer's gamma, beta, running mean and running
+            variance; copies, which :meth:`set_weights` puts back.
+        """
+        self._check_fitted()
+        return [a.copy() for a in self._weight_arrays()]
+
+    def set_weights(self, weights):
+        """Put back parameters that :meth:`get_weights` returned (in place).
+
+        Parameters
+        ----------
+        weights : list of ndarray
+            Arrays of the shapes :meth:`get_weights` gives, in its order.
+        """
+        self._check_fitted()
+        targets = self._weight_arrays()
+        if len(weights) != len(targets) or any(
+                np.shape(w) != t.shape for w, t in zip(weights, targets)):
+            raise ValueError("weights must be what get_weights() returns: "
+                             f"{len(targets)} arrays of shapes {[t.shape for t in targets]}")
+        for dst, src in zip(targets, weights):
+            dst[...] = src
+
+    def _weight_arrays(self):
+        return self.coefs_ + self.intercepts_ + (self._bn_arrays() or [])
 
     def _progress_bar(self, total):
         """A tqdm bar over epochs when progress=True (tqdm is optional)."""
@@ -655,10 +826,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                                   initial_accumulator_value=self.initial_accumulator_value,
                                   **common)
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
-        if early_stopping:
-            val_score = self._score(X, y, sample_weight=sample_weight)
-            self.validation_scores_.append(val_score)
+    def _update_no_improvement_count(self):
+        """scikit-learn's counter of epochs without improvement, on the
+        validation score with early stopping (the first metric of scoring),
+        else on the training loss; keeps the best epoch's weights."""
+        if self.early_stopping:
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])
             last_valid_score = self.validation_scores_[-1]
@@ -724,8 +896,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)
 
-    def _forward_pass_fast(self, X, check_input=True):
-        """The output layer's activations for X (one C call)."""
+    def _forward_pass_fast(self, X, check_input=True, n_layers=None):
+        """The output layer's activations for X (one C call), or those of
+        the layer after the first `n_layers` layers of weights."""
         if check_input:
             X = self._validate_for_predict(X)
         predictor = self._predictor()
@@ -734,7 +907,59 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             X = X.tocsr().astype(dtype, copy=False)
         elif X.dtype != dtype or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=dtype)
-        return predictor.predict(X)
+        return predictor.predict(X, n_layers)
+
+    def transform(self, X, layer=-1):
+        """The activations of a hidden layer: the network as features.
+
+        The forward pass of ``predict`` (batch normalisation folded into the
+        weights, no dropout), stopped in C after hidden layer `layer`, so a
+        fitted network can feed another model (e.g. as a step of a
+        Pipeline). This is not a ``TransformerMixin``: there is no
+        ``fit_transform``, and ``fit`` still needs targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        layer : int, default=-1
+            Which hidden layer, indexed as ``hidden_layer_sizes`` (0 is the
+            first; negative counts from the last, -1 being the last hidden
+            layer).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            That layer's outputs after its activation, in the model's dtype.
+        """
+        self._check_fitted()
+        n_hidden = len(self.coefs_) - 1
+        if isinstance(layer, bool) or not isinstance(layer, Integral):
+            raise TypeError(f"layer must be an int, got {layer!r}")
+        if not -n_hidden <= layer < n_hidden:
+            raise ValueError(f"layer must be in [{-n_hidden}, {n_hidden - 1}] (the model has "
+                             f"{n_hidden} hidden layers), got {layer}")
+        return self._forward_pass_fast(X, n_layers=layer % n_hidden + 1)
+
+    def summary(self):
+        """Print and return a table of the fitted network, as Keras's summary.
+
+        One row per layer: units, activation, dropout rate, batch
+        normalisation and parameter count (weights and biases; with batch
+        normalisation also its scale and shift, while its running mean and
+        variance are counted apart as statistics, not trained).
+
+        Returns
+        -------
+        table : str
+            The table that was printed.
+        """
+        from fastmlp._inspect import summary_table
+
+        self._check_fitted()
+        table = summary_table(self)
+        print(table)
+        return table
 
     def _validate_for_predict(self, X):
         """validate_data for prediction, with a fast path for the common case.
@@ -783,6 +1008,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # transform() gives hidden activations, in the model's dtype; the tag
+        # says so to scikit-learn's checks (which take any estimator with a
+        # transform method for a transformer), without TransformerMixin's
+        # fit_transform or set_output.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
 
@@ -885,9 +1115,12 @@ _COMMON_DOC = """
         prediction, by running averages (momentum 0.1, epsilon 1e-5) folded
         into the layer's weights. Stochastic solvers only.
     callbacks : list or None, default=None
-        Called at the end of every epoch (stochastic solvers) with the
-        estimator and the epoch's figures; one returning True stops training.
-        See :mod:`fastmlp.callbacks` (EarlyStopping, ModelCheckpoint).
+        :class:`fastmlp.callbacks.Callback` objects (hooks at the beginning
+        and end of training and of every epoch) or callables
+        ``f(estimator, logs)`` run after every epoch (stochastic solvers);
+        one returning True stops training. See :mod:`fastmlp.callbacks`
+        (EarlyStopping, ReduceLROnPlateau, LearningRateScheduler,
+        ModelCheckpoint, CSVLogger, TerminateOnNaN).
     progress : bool, default=False
         Show a progress bar over epochs with the loss and validation figures
         (needs the optional dependency tqdm).
@@ -902,6 +1135,14 @@ _COMMON_DOC = """
         solver as AdamW does: ``param *= 1 - lr * weight_decay`` (every
         parameter). 'auto' is 0.01 for 'adamw' and 0 for the others. This is
         not `alpha`'s L2 penalty, which is part of the gradient.
+    scoring : str, callable, list, dict or None, default=None
+        Metrics of the validation data (``validation_data=`` or early
+        stopping's split) after every epoch, logged in ``history_`` as
+        ``validation_<name>``: scikit-learn's scorer names and
+        ``make_scorer`` objects, in the forms ``cross_validate`` takes (a
+        single callable is named "score"). With ``early_stopping=True`` the
+        first metric decides; None is the estimator's ``score`` (accuracy or
+        R^2), logged as ``validation_score``.
 """
 
 _ATTRIBUTES_DOC = """
@@ -915,6 +1156,14 @@ _ATTRIBUTES_DOC = """
         Training loss after each epoch (stochastic solvers).
     best_loss_, validation_scores_, best_validation_score_
         As in scikit-learn.
+    history_ : dict of list
+        One row per epoch, continued by warm_start and partial_fit
+        (``pandas.DataFrame(est.history_)`` is the learning curve):
+        ``epoch``, ``loss``, ``learning_rate`` (the rate the epoch used),
+        ``time`` (seconds of training since the history began) and, with
+        validation data, ``validation_loss`` and ``validation_<metric>`` for
+        each metric of `scoring`. L-BFGS adds one row per fit (its
+        learning_rate is NaN).
     n_iter_ : int
         Epochs (or L-BFGS iterations) run.
     t_ : int
@@ -960,7 +1209,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
-                 callbacks=None, progress=False, rho=0.99, initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
+                 callbacks=None, progress=False, scoring=None, rho=0.99,
+                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -972,7 +1222,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
-            rho=rho, initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay, weight_decay=weight_decay)
+            scoring=scoring, rho=rho, initial_accumulator_value=initial_accumulator_value,
+            momentum_decay=momentum_decay, weight_decay=weight_decay)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1016,11 +1267,12 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
+            # One class trains as in scikit-learn: LabelBinarizer's all-zero
+            # column, a logistic output, and predict gives that class
+            # (learning_curve on sorted data, a fold without the rare class,
+            # a label column of ClassifierChain / MultiOutputClassifier that is
+            # all zeros).
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2:
-                # scikit-learn silently trains a constant model here.
-                raise ValueError("MLPClassifier needs at least 2 classes in y, got 1 class: "
-                                 f"{self.classes_[0]}")
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1090,10 +1342,6 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             check_label_types(classes, "classes")
         if _check_partial_fit_first_call(self, classes):
             multilabel = type_of_target(y, input_name="y").startswith("multilabel")
-            if len(self.classes_) < 2 and not multilabel:
-                del self.classes_
-                raise ValueError("classes must hold at least 2 classes, got "
-                                 f"{list(np.unique(classes))}")
             self._label_binarizer = LabelBinarizer()
             if multilabel:
                 self._label_binarizer.fit(y)
@@ -1215,7 +1463,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
-                 huber_delta=1.0, callbacks=None, progress=False, rho=0.99, initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
+                 huber_delta=1.0, callbacks=None, progress=False, scoring=None, rho=0.99,
+                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1225,8 +1474,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
-            callbacks=callbacks, progress=progress,
-            rho=rho, initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay, weight_decay=weight_decay)
+            callbacks=callbacks, progress=progress, scoring=scoring, rho=rho,
+            initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay,
+            weight_decay=weight_decay)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

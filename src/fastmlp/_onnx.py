@@ -189,18 +189,23 @@ def export_onnx(estimator, path):
 
 class _Graph:
     """Nodes and initializers of one ONNX graph, with unique names and
-    deduplicated constants."""
+    deduplicated constants. `unique_name` (hint -> name), when given, makes
+    the names instead (skl2onnx's scope, whose graph holds other models'
+    nodes too)."""
 
-    def __init__(self, onnx, dtype):
+    def __init__(self, onnx, dtype, unique_name=None):
         self.onnx = onnx
         self.dtype = np.dtype(dtype)
         self.nodes = []
         self.initializers = []
         self._counts = collections.Counter()
         self._constants = {}
+        self._unique_name = unique_name
 
     def fresh(self, hint):
         """A name not used before in this graph."""
+        if self._unique_name is not None:
+            return self._unique_name(hint)
         self._counts[hint] += 1
         return f"{hint}_{self._counts[hint]}"
 
@@ -411,70 +416,89 @@ def _erfc_f64(graph, x):
 
 def _mlp_model(onnx, est):
     """The graph of a fitted MLPClassifier or MLPRegressor."""
-    from fastmlp._mlp import MLPClassifier
-
     dtype = est.coefs_[0].dtype
     graph = _Graph(onnx, dtype)
+    outputs = []
+    for name, (tensor, elem_type, shape) in _mlp_outputs(graph, est, "X").items():
+        graph.rename(tensor, name)
+        outputs.append(onnx.helper.make_tensor_value_info(name, elem_type, shape))
+    inputs = [_input(onnx, dtype, est.n_features_in_)]
+    return _model(onnx, graph, f"fastmlp_{type(est).__name__}", inputs, outputs, est)
+
+
+def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
+    """Add the network of a fitted MLPClassifier or MLPRegressor to `graph`,
+    reading the tensor `x` (the model's dtype, [N, n_features_in_]).
+
+    Returns {output name: (tensor, ONNX element type, shape)}: a classifier's
+    "label" and "probabilities", a regressor's "variable" ([N] for one output
+    when `squeeze`, else [N, n_outputs]). With `int64_labels`, numeric and
+    boolean class labels are int64 (skl2onnx's convention, which its ZipMap
+    needs; floats must then be integers). `classes` replaces ``classes_`` as
+    the labels (skl2onnx's ``nocl`` option: the class indices).
+    """
+    from fastmlp._mlp import MLPClassifier
+
+    onnx = graph.onnx
     # The weights predict() uses (batch norm folded into them).
-    coefs, intercepts = est._prediction_params(dtype)
+    coefs, intercepts = est._prediction_params(graph.dtype)
     hidden = est._hidden_activations(len(coefs) - 1)
-    h = "X"
+    h = x
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         z = graph.op("Add", graph.op("MatMul", h, graph.const(w, hint=f"coef_{i}")),
                      graph.const(b, hint=f"intercept_{i}"), hint=f"z_{i}")
         h = _activation(graph, hidden[i], z) if i < len(hidden) else z
-    inputs = [_input(onnx, dtype, est.n_features_in_)]
     n_out = est.n_outputs_
-    t = _tensor_type(onnx, dtype)
+    t = _tensor_type(onnx, graph.dtype)
     if isinstance(est, MLPClassifier):
-        outputs = _classifier_outputs(onnx, graph, est, h, n_out, t)
+        return _classifier_outputs(graph, est, h, n_out, t, int64_labels,
+                                   est.classes_ if classes is None else classes)
+    if est.out_activation_ == "exp":
+        # Poisson's log link; C takes the exp in double.
+        y = _in_float64(graph, h, lambda g, v: g.op("Exp", v))
     else:
-        if est.out_activation_ == "exp":
-            # Poisson's log link; C takes the exp in double.
-            y = _in_float64(graph, h, lambda g, v: g.op("Exp", v))
-        else:
-            y = _activation(graph, est.out_activation_, h)
-        shape = ["N", n_out]
-        if n_out == 1:
-            y = graph.op("Squeeze", y, graph.const([1], dtype=np.int64, hint="axes"))
-            shape = ["N"]
-        graph.rename(y, "variable")
-        outputs = [onnx.helper.make_tensor_value_info("variable", t, shape)]
-    return _model(onnx, graph, f"fastmlp_{type(est).__name__}", inputs, outputs, est)
+        y = _activation(graph, est.out_activation_, h)
+    shape = ["N", n_out]
+    if n_out == 1 and squeeze:
+        y = graph.op("Squeeze", y, graph.const([1], dtype=np.int64, hint="axes"))
+        shape = ["N"]
+    return {"variable": (y, t, shape)}
 
 
-def _classifier_outputs(onnx, graph, est, z, n_out, t):
+def _classifier_outputs(graph, est, z, n_out, t, int64_labels, classes):
     """label and probabilities of an MLPClassifier from its output logits z,
     as predict (LabelBinarizer.inverse_transform) and predict_proba make them."""
-    c = graph.const
+    onnx, c = graph.onnx, graph.const
+    classes = np.asarray(classes)
+    if int64_labels and classes.dtype.kind in "biuf":
+        if classes.dtype.kind == "f" and not np.array_equal(classes, np.round(classes)):
+            raise TypeError("skl2onnx stores numeric class labels as int64; classes_ holds "
+                            f"non-integers {classes.tolist()}")
+        classes = classes.astype(np.int64)
     if est.out_activation_ == "softmax":
         proba = graph.op("Softmax", z, axis=1)
         index = graph.op("ArgMax", proba, axis=1, keepdims=0)  # the first of ties, as NumPy
-        classes, cdtype = _classes_constant(graph, est.classes_)
-        label = graph.op("Gather", classes, index, axis=0)
-        label_info = onnx.helper.make_tensor_value_info("label", _tensor_type(onnx, cdtype),
-                                                        ["N"])
     elif n_out == 1:
         # Binary: p of classes_[1]; the label is classes_[1] where p > 0.5.
         p = _logistic(graph, z)
         proba = graph.op("Concat", graph.op("Sub", c(1.0), p), p, axis=1)
         index = graph.op("Squeeze", graph.to(graph.op("Greater", p, c(0.5)), np.int64),
                          c([1], dtype=np.int64, hint="axes"))
-        classes, cdtype = _classes_constant(graph, est.classes_)
-        label = graph.op("Gather", classes, index, axis=0)
-        label_info = onnx.helper.make_tensor_value_info("label", _tensor_type(onnx, cdtype),
-                                                        ["N"])
+        if len(classes) == 1:
+            # Trained on one class (scikit-learn's constant model): predict
+            # gives that class whatever p is.
+            index = graph.op("Mul", index, c(0, dtype=np.int64))
     else:
         # Multilabel: an indicator matrix, 1 where p > 0.5.
         proba = _logistic(graph, z)
         label = graph.to(graph.op("Greater", proba, c(0.5)), np.int64)
-        label_info = onnx.helper.make_tensor_value_info("label", onnx.TensorProto.INT64,
-                                                        ["N", n_out])
-    graph.rename(label, "label")
-    graph.rename(proba, "probabilities")
-    n_columns = 2 if (est.out_activation_ != "softmax" and n_out == 1) else n_out
-    return [label_info,
-            onnx.helper.make_tensor_value_info("probabilities", t, ["N", n_columns])]
+        return {"label": (label, onnx.TensorProto.INT64, ["N", n_out]),
+                "probabilities": (proba, t, ["N", n_out])}
+    table, cdtype = _classes_constant(graph, classes)
+    label = graph.op("Gather", table, index, axis=0)
+    n_columns = 2 if est.out_activation_ != "softmax" else n_out
+    return {"label": (label, _tensor_type(onnx, cdtype), ["N"]),
+            "probabilities": (proba, t, ["N", n_columns])}
 
 
 def _perceptron_model(onnx, est):

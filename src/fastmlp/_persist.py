@@ -112,3 +112,41 @@ class VersionedPickleMixin:
             warnings.warn(InconsistentVersionWarning(type(self).__name__, current, original),
                           stacklevel=2)
         super().__setstate__(state)
+
+
+def trusted_types():
+    """The names of fastmlp's own types that a saved fastmlp model can hold.
+
+    skops (``skops.io``) loads only types it is told to trust: scikit-learn's
+    and NumPy's by default, not fastmlp's. A fastmlp model holds its
+    estimator class, its optimizer (:mod:`fastmlp.optimizers`), its
+    learning-rate schedule (:mod:`fastmlp.schedules`) and the callbacks
+    passed to it (:mod:`fastmlp.callbacks`); this is the list of all of them, for ``skops.io.load(path, trusted=fastmlp.trusted_types())``.
+    ``skops.io.get_untrusted_types(file=path)`` lists what a given file
+    needs; anything it lists that is not here (a callback class of your own,
+    say) is not fastmlp's to vouch for.
+
+    Returns
+    -------
+    names : list of str
+        Fully qualified class names, sorted.
+
+    Examples
+    --------
+    >>> import skops.io as sio
+    >>> from sklearn.datasets import load_iris
+    >>> import fastmlp
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = fastmlp.MLPClassifier(hidden_layer_sizes=(8,), max_iter=300).fit(X, y)
+    >>> sio.dump(clf, "iris.skops")
+    >>> sio.get_untrusted_types(file="iris.skops")
+    ['fastmlp._mlp.MLPClassifier', 'fastmlp.optimizers.Adam']
+    >>> clf2 = sio.load("iris.skops", trusted=fastmlp.trusted_types())
+    """
+    from fastmlp import _mlp, _perceptron, callbacks, optimizers, schedules
+
+    classes = [_mlp.MLPClassifier, _mlp.MLPRegressor, _perceptron.Perceptron]
+    classes += [getattr(optimizers, name) for name in optimizers.__all__]
+    classes += [getattr(callbacks, name) for name in callbacks.__all__]
+    classes += [getattr(schedules, name) for name in schedules.__all__]
+    return sorted(f"{c.__module__}.{c.__qualname__}" for c in classes if isinstance(c, type))

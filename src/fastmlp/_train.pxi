@@ -440,16 +440,22 @@ cdef class MLPPredictor:
         self.params.intercepts = _parameter_pointers(&self.net, self.dtype, self.intercepts,
                                                      False, False)
 
-    def predict(self, X):
-        """Output-layer activations of X's rows (probabilities for classifiers).
+    def predict(self, X, n_layers=None):
+        """Output-layer activations of X's rows (probabilities for
+        classifiers), or with `n_layers` those of the layer the first
+        `n_layers` layers of weights lead to (1 is the first hidden layer):
+        the forward pass stops there.
 
         X is a 2-D ndarray of the parameters' dtype (copied once if not
         C-contiguous) or a SciPy CSR/CSC matrix.
         """
         cdef fm_input inp
         cdef list keep = []
+        cdef int n_run = self.net.n_layers if n_layers is None else n_layers
+        if not 1 <= n_run <= self.net.n_layers:
+            raise ValueError(f"n_layers must be in [1, {self.net.n_layers}], got {n_layers}")
         cdef Py_ssize_t n = _network_input(&self.net, self.dtype, X, &inp, keep)
-        out = np.empty((n, self.net.units[self.net.n_layers]), dtype=self.dtype)
+        out = np.empty((n, self.net.units[n_run]), dtype=self.dtype)
         cdef void *po = cnp.PyArray_DATA(out)
         cdef fm_status status
         cdef int threads = _n_threads
@@ -458,10 +464,10 @@ cdef class MLPPredictor:
             if single:
                 status = fm_mlp_predict_f32(&self.net, <float *const *>self.params.coefs,
                                             <float *const *>self.params.intercepts, &inp, n,
-                                            <float *>po, NULL, threads)
+                                            <float *>po, NULL, threads, n_run)
             else:
                 status = fm_mlp_predict_f64(&self.net, <double *const *>self.params.coefs,
                                             <double *const *>self.params.intercepts, &inp, n,
-                                            <double *>po, NULL, threads)
+                                            <double *>po, NULL, threads, n_run)
         _raise_status(status, "predict")
         return out

@@ -132,7 +132,7 @@ def check_class_weight(class_weight):
 
 
 def check_callbacks(callbacks):
-    """Every callback must be callable or have an on_epoch_end method.
+    """Every callback must be callable or have one of Callback's hooks.
 
     Checked before training, so that a wrong entry is reported at once, by
     its position, rather than as "'int' object is not callable" after the
@@ -148,10 +148,12 @@ def check_callbacks(callbacks):
     TypeError
         For an entry that is neither.
     """
+    hooks = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
     for i, cb in enumerate(callbacks or ()):
-        if not (callable(getattr(cb, "on_epoch_end", None)) or callable(cb)):
+        if not (any(callable(getattr(cb, h, None)) for h in hooks) or callable(cb)):
             raise TypeError(f"callbacks[{i}] must be callable as f(estimator, logs) or have "
-                            f"an on_epoch_end(estimator, logs) method, got {cb!r}")
+                            f"an on_epoch_end(estimator, logs) method (or another hook of "
+                            f"fastmlp.callbacks.Callback), got {cb!r}")
 
 
 def check_sparse_structure(X, name="X"):

@@ -2,54 +2,67 @@
 
 __all__ = ["plot_learning_curve"]
 
+_LABELS = {"loss": "training loss"}
 
-def plot_learning_curve(estimator, ax=None):
-    """Draw the training loss per epoch, and the validation loss and score.
 
-    The validation curves are drawn when the model has them (fitted with
-    ``early_stopping`` or ``validation_data``).
+def _label(key):
+    return _LABELS.get(key, key.replace("_", " "))
+
+
+def plot_learning_curve(estimator, ax=None, keys=None):
+    """Draw columns of the estimator's ``history_`` against the epoch.
 
     Parameters
     ----------
     estimator : MLPClassifier or MLPRegressor
-        A model fitted with a stochastic solver (it has ``loss_curve_``).
+        A model fitted with a stochastic solver (it has ``loss_curve_`` and
+        ``history_``).
     ax : matplotlib Axes, default=None
         Where to draw; a new figure's axes when None.
+    keys : list of str, default=None
+        Columns of ``history_`` to draw. Losses (keys ending in "loss") go
+        on `ax`, every other column on a twin axis to the right. None draws
+        the losses and every validation metric.
 
     Returns
     -------
     ax : matplotlib Axes
-        The axes with the losses; the validation score, if any, is on a
-        twin axis to the right (``ax.right_ax``).
+        The axes with the losses; the other columns, if any, are on a twin
+        axis to the right (``ax.right_ax``, else None).
     """
     try:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("plot_learning_curve needs matplotlib: pip install matplotlib "
                           "(or fastmlp[plot])") from None
-    curve = getattr(estimator, "loss_curve_", None)
-    if curve is None:
+    if getattr(estimator, "loss_curve_", None) is None:
         raise ValueError("the estimator has no loss_curve_: fit it with solver='sgd' or 'adam'")
+    history = estimator.history_
+    if keys is None:
+        keys = [k for k in history if k.endswith("loss") or k.startswith("validation_")]
+    unknown = [k for k in keys if k not in history]
+    if unknown:
+        raise ValueError(f"history_ has no column {unknown[0]!r}; it has {sorted(history)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    epochs = range(1, len(curve) + 1)
-    ax.plot(epochs, curve, label="training loss")
-    val_loss = getattr(estimator, "validation_loss_curve_", None)
-    if val_loss:
-        ax.plot(range(1, len(val_loss) + 1), val_loss, label="validation loss")
+    epochs = history["epoch"]
+    left = [k for k in keys if k.endswith("loss")]
+    right = [k for k in keys if not k.endswith("loss")]
+    for key in left:
+        ax.plot(epochs, history[key], label=_label(key))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     handles, labels = ax.get_legend_handles_labels()
-    scores = getattr(estimator, "validation_scores_", None)
     ax.right_ax = None
-    if scores:
-        right = ax.twinx()
-        right.plot(range(1, len(scores) + 1), scores, color="tab:green",
-                   label="validation score")
-        right.set_ylabel("validation score")
-        h, lab = right.get_legend_handles_labels()
+    if right:
+        twin = ax.twinx()
+        colors = ["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive"]
+        for i, key in enumerate(right):
+            twin.plot(epochs, history[key], color=colors[i % len(colors)], label=_label(key))
+        twin.set_ylabel(_label(right[0]) if len(right) == 1 else "metrics")
+        h, lab = twin.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
-        ax.right_ax = right
+        ax.right_ax = twin
     ax.legend(handles, labels, loc="center right")
     ax.set_title(f"{type(estimator).__name__} learning curve")
     return ax
