@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastmlp import _kernels
 from fastmlp._kernels import MLPEngine, MLPPredictor
 from fastmlp._persist import VersionedPickleMixin
 from fastmlp._validation import (
@@ -131,6 +132,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "batch_norm": ["boolean"],
         "callbacks": [list, tuple, None],
         "progress": ["boolean"],
+        "compute_dtype": [StrOptions({"bfloat16"}), None],
     }
 
     @abstractmethod
@@ -138,7 +140,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm, callbacks, progress):
+                 dropout, batch_norm, callbacks, progress, compute_dtype):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -168,6 +170,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.progress = progress
+        self.compute_dtype = compute_dtype
 
     # -- the network --------------------------------------------------------
 
@@ -218,7 +221,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         dropout = self._dropout_rates(len(units) - 2) if training else None
         return MLPEngine(units, hidden, output, out_act, loss, loss_param,
                          self.alpha if alpha is None else alpha, max_rows, dtype, dropout,
-                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON)
+                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON,
+                         self.compute_dtype)
+
+    def _input_dtypes(self):
+        """The float dtypes X is trained in: its own (float64 or float32), or
+        float32 with bfloat16 products, whose master weights are float32."""
+        return np.float32 if self.compute_dtype == "bfloat16" else (np.float64, np.float32)
 
     def _bn_arrays(self):
         """Batch norm's arrays in the engine's order (4 per hidden layer)."""
@@ -320,6 +329,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.compute_dtype == "bfloat16":
+            _warn_if_bf16_emulated()
         if sp.issparse(X):
             # The engine multiplies CSR rows by the first layer's weights
             # directly (sparse x dense in C): X is never densified.
@@ -376,6 +387,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        if self.compute_dtype == "bfloat16":
+            # A bfloat16 predictor's packed weights are a snapshot: this fit's.
+            self.__dict__.pop("_cached_predictor", None)
         self._predictor()  # built here, so that predicting leaves __dict__ as it is
         return self
 
@@ -663,6 +677,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         ``_cached_predictor`` while ``coefs_`` and ``intercepts_`` hold the
         same array objects; replaced arrays get a new one. With batch norm
         the folded weights are copies, so those models build one per call.
+        With ``compute_dtype="bfloat16"`` the predictor keeps the weights
+        packed in bfloat16 (half the bytes to stream per predicted row): a
+        snapshot, so every fit builds a new one, and a user's in-place edit
+        of ``coefs_`` is seen once the arrays are replaced
+        (``model.coefs_ = [c.copy() for c in model.coefs_]``).
         """
         sources = self.coefs_ + self.intercepts_
         cached = self.__dict__.get("_cached_predictor")
@@ -674,7 +693,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
         output, out_act, loss, loss_param = self._output_spec()
         predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param, coefs,
-                                 intercepts)
+                                 intercepts, getattr(self, "compute_dtype", None))
         if all(a is b for a, b in zip(coefs + intercepts, sources)):
             self._cached_predictor = (sources, predictor)
         return predictor
@@ -752,6 +771,24 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+_bf16_warned = False
+
+
+def _warn_if_bf16_emulated():
+    """Warn once per process when bfloat16 products run on the exact
+    emulation (a CPU without AMX or AVX512_BF16, or FASTMLP_BF16=emulated):
+    the same numbers as the native tiers, at no gain over float32."""
+    global _bf16_warned
+    info = _kernels._runtime_info()
+    if _bf16_warned or info["bf16_tier"] != "emulated":
+        return
+    _bf16_warned = True
+    warnings.warn(
+        f"compute_dtype='bfloat16' runs on the exact emulation here ({info['bf16_reason']}): the "
+        "same numbers as on AMX or AVX512_BF16, but not faster than float32 on this CPU.",
+        UserWarning, stacklevel=3)
 
 
 def _lbfgs_iprint(iprint):
@@ -833,6 +870,16 @@ _COMMON_DOC = """
     progress : bool, default=False
         Show a progress bar over epochs with the loss and validation figures
         (needs the optional dependency tqdm).
+    compute_dtype : {'bfloat16'} or None, default=None
+        What the matrix products multiply. None: the input's float dtype, as
+        scikit-learn computes (its numbers). 'bfloat16': every product of
+        training and prediction rounds its operands (inputs, activations,
+        deltas, weights) to bfloat16 and accumulates in float32, on AMX or
+        AVX512_BF16 where the CPU has them (``fastmlp.show_config()`` says
+        which); the weights, biases, optimizer state, losses, softmax and
+        derivatives stay float32, so ``coefs_`` are float32 arrays. float64
+        input is trained in float32. The first layer's products with sparse
+        input stay float32.
 """
 
 _ATTRIBUTES_DOC = """
@@ -891,7 +938,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
-                 callbacks=None, progress=False):
+                 callbacks=None, progress=False, compute_dtype=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -902,7 +949,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress)
+            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
+            compute_dtype=compute_dtype)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -939,7 +987,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     def _validate_input(self, X, y, incremental, reset):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+                             dtype=self._input_dtypes(), reset=reset)
         check_label_types(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -1145,7 +1193,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
-                 huber_delta=1.0, callbacks=None, progress=False):
+                 huber_delta=1.0, callbacks=None, progress=False, compute_dtype=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1155,7 +1203,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
-            callbacks=callbacks, progress=progress)
+            callbacks=callbacks, progress=progress, compute_dtype=compute_dtype)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 
@@ -1181,7 +1229,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                              f"out_activation must be None, got {self.out_activation!r}")
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+                             y_numeric=True, dtype=self._input_dtypes(), reset=reset)
         # validate_data checks y for NaN before converting an object y to
         # float, which turns None into NaN: check again after the conversion.
         _assert_all_finite(y, input_name="y")
