@@ -73,7 +73,7 @@ static inline int64_t fm_bf16_chunks(int64_t k) { return (k + FM_BF16_KCHUNK - 1
 /* Bytes of op(B) (k, n) packed by fm_bf16_pack_b. */
 int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n);
 /* Pack op(B) (k, n) (B stored (k, n) with ldb, or (n, k) if trans_b) into
- * `out` (fm_bf16_packed_b_bytes bytes, 64-byte aligned for AMX tile loads)
+ * `out` (fm_bf16_packed_b_bytes bytes; any alignment, 64 bytes is fastest)
  * in the layout above, rounding to bfloat16. */
 void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out);
 /* Pack rows [0, rows) of op(A) ((rows, k); A stored (rows, k) with lda, or

@@ -84,8 +84,11 @@ def show_config(file=None):
     """Print the build and run-time configuration.
 
     Shows the version, the instruction set the kernels were dispatched to,
-    OpenMP availability and thread count, the GEMM backend and whether the
-    BLAS fallback is available.
+    OpenMP availability and thread count, the GEMM backend, whether the
+    BLAS fallback is available, and the tier of bfloat16 products
+    (``compute_dtype="bfloat16"``: "amx", "avx512_bf16" or "emulated") with
+    the reason each faster tier is not used (no such hardware, permission
+    refused by the OS, narrowed by ``FASTMLP_BF16``...).
 
     Parameters
     ----------
@@ -103,13 +106,17 @@ def show_config(file=None):
         f"  n_threads       : {_config['n_threads'] or 'OpenMP default'}",
         f"  gemm backend    : {_config['gemm']}",
         f"  BLAS fallback   : {'yes (scipy.linalg.cython_blas)' if info['blas'] else 'no'}",
+        f"  bfloat16 tier   : {info['bf16_tier']}"
+        + (f" ({info['bf16_reason']})" if info["bf16_reason"] else " (the fastest)"),
     ]
     print("\n".join(lines), file=file)
 
 
 def _init_from_environment():
-    """Apply FASTMLP_ISA and FASTMLP_GEMM, once, at import."""
+    """Apply FASTMLP_ISA, FASTMLP_BF16 and FASTMLP_GEMM, once, at import."""
     _kernels._init(os.environ.get("FASTMLP_ISA") or None)
+    # FASTMLP_BF16=amx|avx512_bf16|emulated: that bf16 tier or a slower one.
+    _kernels._bf16_init((os.environ.get("FASTMLP_BF16") or "").strip().lower() or None)
     gemm = os.environ.get("FASTMLP_GEMM")
     if gemm:
         set_config(gemm=gemm.strip().lower())

@@ -255,6 +255,26 @@ cdef extern from "train.h" nogil:
                                  const fm_mlp_packed *packed, int n_threads)
 
 cdef extern from "internal.h" nogil:
+    ctypedef struct fm_gemm_problem_f32:
+        int trans_a, trans_b
+        int64_t m, n, k
+        float alpha
+        const float *a
+        int64_t lda
+        const float *b
+        int64_t ldb
+        float beta
+        float *c
+        int64_t ldc
+        const float *bias
+        fm_activation act
+        float *scratch
+        int64_t scratch_elems
+        int compute_bf16
+        const void *b_packed
+    fm_status fm_gemm_problem_run_f32(fm_gemm_backend backend, int n_threads,
+                                      const fm_gemm_problem_f32 *pr)
+    int64_t fm_gemm_scratch_f32(int n_threads, const fm_gemm_problem_f32 *pr)
     int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n)
     void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                         void *out)

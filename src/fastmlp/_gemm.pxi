@@ -155,6 +155,46 @@ def _bf16_pack_a(a, trans_a=False):
     return out
 
 
+def _bf16_gemm_prepacked(a, b_packed, int n, trans_a=False, bint use_scratch=True):
+    """op(a) (m, k) @ B for B packed by _bf16_pack_b (the engine's route:
+    fm_gemm_problem_f32 with b_packed, and a caller's packing buffer sized by
+    fm_gemm_scratch_f32 when use_scratch)."""
+    rows, m, kk, ta, lda = _operand(a, np.dtype(np.float32), "a", trans_a)
+    if b_packed.dtype != np.uint16 or not b_packed.flags.c_contiguous:
+        raise TypeError("b_packed must be a C-contiguous uint16 array from _bf16_pack_b")
+    if b_packed.size * 2 != fm_bf16_packed_b_bytes(0, kk, n):
+        raise ValueError("b_packed does not hold a packed (k, n) matrix")
+    out = np.empty((m, n), dtype=np.float32)
+    cdef fm_gemm_problem_f32 pr
+    cdef Py_ssize_t offset
+    memset(&pr, 0, sizeof(pr))
+    pr.trans_a = ta
+    pr.m = m
+    pr.n = n
+    pr.k = kk
+    pr.alpha = 1.0
+    pr.a = <const float *>cnp.PyArray_DATA(rows)
+    pr.lda = lda
+    pr.ldb = max(n, 1)
+    pr.c = <float *>cnp.PyArray_DATA(out)
+    pr.ldc = max(n, 1)
+    pr.act.kind = FM_ACT_IDENTITY
+    pr.compute_bf16 = 1
+    pr.b_packed = cnp.PyArray_DATA(b_packed)
+    scratch = None
+    if use_scratch:
+        scratch = np.empty(max(fm_gemm_scratch_f32(_n_threads, &pr), 16) + 16, dtype=np.float32)
+        # 64-byte aligned, as the engine's workspace
+        offset = (-scratch.ctypes.data % 64) // 4
+        pr.scratch = <float *>cnp.PyArray_DATA(scratch) + offset
+        pr.scratch_elems = scratch.size - 16
+    cdef fm_status status
+    with nogil:
+        status = fm_gemm_problem_run_f32(FM_GEMM_NATIVE, _n_threads, &pr)
+    _raise_status(status, "gemm")
+    return out
+
+
 cdef extern from *:
     """
     /* ud2 on x86 (SIGILL); elsewhere the compiler's trap instruction. */

@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 
-def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
+         compute_dtype=None):
     """General matrix product ``alpha * op(a) @ op(b) + beta * out``.
 
     Parameters
@@ -41,6 +42,21 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
         never reads ``out``.
     out : ndarray of shape (m, n), optional
         C-contiguous, writeable, same dtype, not overlapping the inputs.
+    compute_dtype : {None, "bfloat16"}, default=None
+        ``None`` (or the arrays' dtype name) computes in the arrays' dtype.
+        ``"bfloat16"`` (float32 arrays only) rounds ``op(a)`` and ``op(b)`` to
+        bfloat16 (ties to even, denormals to zero) while packing them,
+        multiplies them exactly and sums the products in float32, on the
+        fastest tier this machine has (``show_config()``): AMX tiles, AVX512_BF16
+        or an emulation in float32 vector code. The AMX and emulated tiers give
+        the same bits, those of :func:`fastmlp.reference.gemm`: per 32 values of
+        k, two float32 chains of fused multiply-adds over the even and the odd
+        k, then ``c + (even + odd)``, denormal results flushed to zero. The
+        AVX512_BF16 tier sums in its own order (one chain over pairs of k) and
+        differs in the last bits. Either way the error of an element is at
+        most ``k * 2**-24 * sum_p |a_ip b_pj|`` from the exact product of the
+        rounded operands. ``alpha``, ``beta`` and ``out`` stay float32, and the
+        BLAS backend is not used (it has no bfloat16 product).
 
     Returns
     -------
@@ -59,10 +75,10 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
         The result (or a packing buffer) cannot be allocated.
     """
     return _kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
-                         out=out)
+                         out=out, compute_dtype=compute_dtype)
 
 
-def dense(x, w, b, activation="identity", *, out=None, **params):
+def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **params):
     """Dense layer ``activation(x @ w + b)`` with the bias and activation fused.
 
     The bias add and the activation are applied in the matrix product's
@@ -81,6 +97,9 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
         One of the names accepted by :func:`activation`.
     out : ndarray of shape (n_samples, n_out), optional
         C-contiguous, writeable, same dtype, not overlapping the inputs.
+    compute_dtype : {None, "bfloat16"}, default=None
+        ``"bfloat16"``: the product ``x @ w`` as in :func:`gemm`; the bias and
+        the activation are applied in float32 to its float32 result.
     **params
         The activation's parameter, e.g. ``negative_slope`` for
         ``"leaky_relu"`` or ``alpha`` for ``"elu"``.
@@ -89,7 +108,7 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     -------
     out : ndarray of shape (n_samples, n_out)
     """
-    return _kernels.dense(x, w, b, activation, out=out, **params)
+    return _kernels.dense(x, w, b, activation, out=out, compute_dtype=compute_dtype, **params)
 
 
 def activation(z, name, *, out=None, **params):

@@ -706,7 +706,88 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
 # GEMM and the dense layer
 # ---------------------------------------------------------------------------
 
-def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+# bfloat16 products: the arithmetic of the C tiers (csrc/bf16.h), operation
+# by operation. A bf16 x bf16 product has 16 significant bits, so it and its
+# sum with a float32 are computed exactly in float64 and rounded once to
+# float32 (double rounding through float64 is harmless for a sum of two
+# 24-bit numbers: 53 >= 2 * 24 + 2), which is the float32 fused multiply-add.
+_FLT_MIN = np.float32(np.finfo(np.float32).tiny)
+
+
+def _bfloat16_bits(x):
+    """float32 array -> uint16 bfloat16 bits: ties to even, denormals to a
+    signed zero, NaN quieted (csrc/bf16.h's fm_bf16_from_f32)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    rounded = np.where((u & 0x7FFFFFFF) > 0x7F800000, (u >> 16) | 0x40, rounded)
+    rounded = np.where((u & 0x7F800000) == 0, (u >> 16) & 0x8000, rounded)
+    return rounded.astype(np.uint16)
+
+
+def _round_bfloat16(x):
+    """x rounded to bfloat16 (see _bfloat16_bits), as float32 values."""
+    return (_bfloat16_bits(x).astype(np.uint32) << 16).view(np.float32)
+
+
+def _flush(x):
+    """float32 denormals to a zero of their sign (the hardware's FTZ)."""
+    return np.where(np.abs(x) < _FLT_MIN, np.copysign(np.float32(0), x), x).astype(np.float32)
+
+
+def _fma(a, b, c):
+    """Flushed float32 fma of float64 columns a (m, 1), rows b (1, n), float32 c."""
+    return _flush((a * b + c.astype(np.float64)).astype(np.float32))
+
+
+def _bf16_product(op_a, op_b, order="amx"):
+    """op_a (m, k) @ op_b (k, n) with bf16 operands, in a tier's order.
+
+    ``order="amx"`` (TDPBF16PS, and the emulated tier): per chunk of 32 K
+    values (K padded with zeros), two chains from +0 over the chunk's even
+    and odd K, then ``c = c + (even + odd)``. ``order="avx512_bf16"``
+    (VDPBF16PS): one chain over the K pairs, the odd K of a pair first.
+    """
+    m, k = op_a.shape
+    n = op_b.shape[1]
+    kp = -(-k // 32) * 32
+    a = np.zeros((m, kp), np.float64)
+    b = np.zeros((kp, n), np.float64)
+    a[:, :k] = _round_bfloat16(op_a)
+    b[:k] = _round_bfloat16(op_b)
+    c = np.zeros((m, n), np.float32)
+    for q in range(0, kp, 32):
+        if order == "amx":
+            even = np.zeros((m, n), np.float32)
+            odd = np.zeros((m, n), np.float32)
+            for p in range(q, q + 32, 2):
+                even = _fma(a[:, p, None], b[None, p], even)
+                odd = _fma(a[:, p + 1, None], b[None, p + 1], odd)
+            c = _flush(c + _flush(even + odd))
+        elif order == "avx512_bf16":
+            for p in range(q, q + 32, 2):
+                c = _fma(a[:, p + 1, None], b[None, p + 1], c)
+                c = _fma(a[:, p, None], b[None, p], c)
+        else:
+            raise ValueError(f"unknown bf16 order {order!r}")
+    return c
+
+
+def _compute_bf16(compute_dtype, dtype):
+    """True for compute_dtype "bfloat16" (float32 arrays), as the binding."""
+    if compute_dtype is None:
+        return False
+    if compute_dtype in ("bfloat16", "bf16"):
+        if dtype != np.float32:
+            raise TypeError(f"compute_dtype='bfloat16' takes float32 arrays, got {dtype}")
+        return True
+    if isinstance(compute_dtype, str) and compute_dtype == np.dtype(dtype).name:
+        return False
+    raise ValueError(f"compute_dtype must be None, 'bfloat16' or the arrays' dtype "
+                     f"({np.dtype(dtype).name}), got {compute_dtype!r}")
+
+
+def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
+         compute_dtype=None):
     """General matrix product ``alpha * op(a) @ op(b) + beta * out``.
 
     See :func:`fastmlp.kernels.gemm`; this is the NumPy twin.
@@ -721,6 +802,10 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
         Scale factors; ``beta`` applies to ``out``'s content, if given.
     out : ndarray, optional
         Where to write the result.
+    compute_dtype : {None, "bfloat16"}, default=None
+        ``"bfloat16"`` (float32 arrays): the product of the operands rounded
+        to bfloat16, summed in float32 in the emulated (and AMX) tier's order,
+        bit for bit; the scaling and ``out`` in float32.
 
     Returns
     -------
@@ -736,7 +821,12 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
         raise ValueError(f"op(a) has {op_a.shape[1]} columns but op(b) has {op_b.shape[0]} rows")
     alpha = _real(alpha, "alpha")
     beta = _real(beta, "beta")
-    result = dtype.type(alpha) * (op_a @ op_b)
+    bf16 = _compute_bf16(compute_dtype, dtype)
+    if bf16 and op_a.shape[1] > 0 and alpha != 0:
+        product = _bf16_product(op_a, op_b)
+    else:
+        product = op_a @ op_b
+    result = dtype.type(alpha) * product
     if out is not None and beta != 0:
         result = result + dtype.type(beta) * out
     return _write_out(result.astype(dtype, copy=False), out)
@@ -746,7 +836,7 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
 _activation = activation
 
 
-def dense(x, w, b, activation="identity", *, out=None, **params):
+def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **params):
     """Dense layer ``activation(x @ w + b)``.
 
     See :func:`fastmlp.kernels.dense`; this is the NumPy twin (unfused).
@@ -758,6 +848,8 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     b : ndarray of shape (n_out,) or None
     activation : str, default="identity"
     out : ndarray of shape (n_samples, n_out), optional
+    compute_dtype : {None, "bfloat16"}, default=None
+        As for :func:`gemm`; the bias and activation in float32.
     **params
         The activation's parameter.
 
@@ -768,11 +860,12 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     _parse_activation(activation, params, "activation")
     dtype = _check_float(x, "x")
     _check_float(w, "w", dtype)
+    bf16 = _compute_bf16(compute_dtype, dtype)
     if x.ndim != 2 or w.ndim != 2:
         raise ValueError(f"x and w must be 2-dimensional, got shapes {x.shape} and {w.shape}")
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"x has {x.shape[1]} features (columns) but w has {w.shape[0]} rows")
-    z = x @ w
+    z = _bf16_product(x, w) if bf16 and x.shape[1] > 0 else x @ w
     if b is not None:
         _check_float(b, "b", dtype)
         if b.shape != (w.shape[1],):

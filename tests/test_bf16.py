@@ -1,0 +1,464 @@
+"""bfloat16 products (compute_dtype="bfloat16"): rounding, packing, every tier.
+
+Each tier this machine runs is selected in-process with the private
+``_kernels._bf16_init`` (the import-time choice, narrowed as FASTMLP_BF16
+does) and held bit for bit against its exact NumPy mirror
+(``fastmlp.reference._bf16_product``): the AMX and emulated tiers against
+the one order documented in csrc/bf16.h, the AVX512_BF16 tier against its
+own. The emulated tier's AVX2 and generic builds run in subprocesses with
+FASTMLP_ISA. Which tiers ran is in the test ids (test_tiers_available
+prints them).
+"""
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastmlp
+from fastmlp import _kernels, kernels, reference
+
+TIER_ORDER = ("amx", "avx512_bf16", "emulated")
+MIRROR = {"amx": "amx", "emulated": "amx", "avx512_bf16": "avx512_bf16"}
+
+
+def _available_tiers():
+    """Tiers this machine runs: each name forced, kept when it is honoured."""
+    default = _kernels._runtime_info()["bf16_tier"]
+    found = []
+    for tier in TIER_ORDER:
+        if _kernels._bf16_init(tier)[0] == tier:
+            found.append(tier)
+    _kernels._bf16_init(default if default != TIER_ORDER[0] else None)
+    return found
+
+
+TIERS = _available_tiers()
+
+
+@pytest.fixture
+def tier(request):
+    """Run the test on one tier, then restore the import-time choice."""
+    default = _kernels._runtime_info()["bf16_tier"]
+    name, _ = _kernels._bf16_init(request.param)
+    assert name == request.param
+    yield name
+    _kernels._bf16_init(os.environ.get("FASTMLP_BF16") or None)
+    assert _kernels._runtime_info()["bf16_tier"] == default
+
+
+def _bits(x):
+    return np.ascontiguousarray(x, np.float32).view(np.uint32)
+
+
+def _run(code, **env):
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=dict(os.environ, **env), timeout=300)
+    return proc
+
+
+def test_tiers_available():
+    # The emulated tier always runs; on this project's Sapphire Rapids all three.
+    assert "emulated" in TIERS
+    print("bf16 tiers on this machine:", TIERS)
+    info = _kernels._runtime_info()
+    assert info["bf16_tier"] == TIERS[0]
+
+
+# ---------------------------------------------------------------------------
+# Rounding to bfloat16 (in the packing)
+# ---------------------------------------------------------------------------
+
+F32 = np.float32
+ROUNDING_CASES = [  # (float32 bits, bfloat16 bits)
+    (0x3F800000, 0x3F80),  # 1
+    (0x3F808000, 0x3F80),  # 1 + 2^-8: a tie, to the even 1
+    (0x3F818000, 0x3F82),  # 1 + 3 * 2^-8: a tie, to the even 1 + 2^-6
+    (0x3F808001, 0x3F81),  # just above the tie: up
+    (0x3F80FFFF, 0x3F81),  # just below the next: up
+    (0xBF808000, 0xBF80),  # -(1 + 2^-8): ties to even with the sign
+    (0x00000000, 0x0000),  # +0
+    (0x80000000, 0x8000),  # -0
+    (0x00000001, 0x0000),  # smallest denormal: zero (denormal inputs are zero)
+    (0x807FFFFF, 0x8000),  # largest negative denormal: -0, not rounded up to -2^-126
+    (0x00800000, 0x0080),  # 2^-126, the smallest normal
+    (0x7F800000, 0x7F80),  # inf
+    (0xFF800000, 0xFF80),  # -inf
+    (0x7F7FFFFF, 0x7F80),  # largest float rounds up to inf
+    (0x7FC00000, 0x7FC0),  # quiet NaN
+    (0x7F800001, 0x7FC0),  # signalling NaN whose payload is in the low bits: quiet
+    (0xFFC12345, 0xFFC1),  # negative NaN keeps sign and top payload
+]
+
+
+def test_rounding_reference_cases():
+    x = np.array([c[0] for c in ROUNDING_CASES], np.uint32).view(F32)
+    expected = np.array([c[1] for c in ROUNDING_CASES], np.uint16)
+    np.testing.assert_array_equal(reference._bfloat16_bits(x), expected)
+
+
+def test_rounding_in_packing_matches_reference():
+    rng = np.random.default_rng(1)
+    special = np.array([c[0] for c in ROUNDING_CASES], np.uint32)
+    random_bits = rng.integers(0, 2**32, size=4000, dtype=np.uint64).astype(np.uint32)
+    x = np.concatenate([special, random_bits]).view(F32)[None, :]
+    packed = _kernels._bf16_pack_a(x)  # (1 panel, chunks, 16 rows, 32)
+    got = packed[0, :, 0, :].reshape(-1)[: x.shape[1]]
+    np.testing.assert_array_equal(got, reference._bfloat16_bits(x[0]))
+    np.testing.assert_array_equal(got[: len(special)], [c[1] for c in ROUNDING_CASES])
+
+
+# ---------------------------------------------------------------------------
+# Packing layouts with K and N tails
+# ---------------------------------------------------------------------------
+
+def _expected_pack_b(op_b):
+    k, n = op_b.shape
+    kq, nq = -(-k // 32), -(-n // 16)
+    full = np.zeros((kq * 32, nq * 16), np.uint16)
+    full[:k, :n] = reference._bfloat16_bits(op_b)
+    # [panel j][chunk q][pair p][column c][parity t] = op_b[32 q + 2 p + t, 16 j + c]
+    return full.reshape(kq, 16, 2, nq, 16).transpose(3, 0, 1, 4, 2)
+
+
+def _expected_pack_a(op_a):
+    m, k = op_a.shape
+    kq, mq = -(-k // 32), -(-m // 16)
+    full = np.zeros((mq * 16, kq * 32), np.uint16)
+    full[:m, :k] = reference._bfloat16_bits(op_a)
+    # [panel i][chunk q][row r][kk] = op_a[16 i + r, 32 q + kk]
+    return full.reshape(mq, 16, kq, 32).transpose(0, 2, 1, 3)
+
+
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("k,n", [(1, 1), (10, 10), (32, 16), (33, 17), (64, 129), (784, 10)])
+def test_pack_b_layout(trans, k, n):
+    rng = np.random.default_rng(k * 1000 + n)
+    op_b = rng.standard_normal((k, n)).astype(F32)
+    stored = np.ascontiguousarray(op_b.T) if trans else op_b
+    packed = _kernels._bf16_pack_b(stored, trans_b=trans)
+    np.testing.assert_array_equal(packed, _expected_pack_b(op_b))
+
+
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("m,k", [(1, 1), (17, 10), (16, 33), (200, 784)])
+def test_pack_a_layout(trans, m, k):
+    rng = np.random.default_rng(m * 1000 + k)
+    op_a = rng.standard_normal((m, k)).astype(F32)
+    stored = np.ascontiguousarray(op_a.T) if trans else op_a
+    np.testing.assert_array_equal(_kernels._bf16_pack_a(stored, trans_a=trans),
+                                  _expected_pack_a(op_a))
+
+
+# ---------------------------------------------------------------------------
+# Every tier, bit for bit against its mirror
+# ---------------------------------------------------------------------------
+
+SHAPES = list(itertools.product([1, 17, 200], [10, 33, 784], [10, 129]))
+TRANS = list(itertools.product([False, True], [False, True]))
+_MIRRORS = {}
+
+
+def _operands(m, k, n, ta, tb):
+    rng = np.random.default_rng(m * 7919 + k * 31 + n)
+    op_a = rng.standard_normal((m, k)).astype(F32)
+    op_b = rng.standard_normal((k, n)).astype(F32)
+    a = np.ascontiguousarray(op_a.T) if ta else op_a
+    b = np.ascontiguousarray(op_b.T) if tb else op_b
+    return op_a, op_b, a, b
+
+
+def _mirror(order, m, k, n):
+    key = (order, m, k, n)
+    if key not in _MIRRORS:
+        op_a, op_b, _, _ = _operands(m, k, n, False, False)
+        _MIRRORS[key] = reference._bf16_product(op_a, op_b, order)
+    return _MIRRORS[key]
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_tier_matches_its_mirror_bit_for_bit(tier, m, k, n):
+    want = _mirror(MIRROR[tier], m, k, n)
+    for ta, tb in TRANS:
+        _, _, a, b = _operands(m, k, n, ta, tb)
+        got = kernels.gemm(a, b, trans_a=ta, trans_b=tb, compute_dtype="bfloat16")
+        np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"trans {ta, tb}")
+
+
+def test_reference_gemm_is_the_amx_mirror():
+    op_a, op_b, _, _ = _operands(17, 33, 10, False, False)
+    np.testing.assert_array_equal(
+        _bits(reference.gemm(op_a, op_b, compute_dtype="bfloat16")),
+        _bits(reference._bf16_product(op_a, op_b, "amx")))
+
+
+@pytest.mark.parametrize("isa", ["avx2", "generic"])
+def test_emulated_tier_on_narrower_instruction_sets(isa):
+    # The emulated tier's AVX2 and portable C builds: same bits as the mirror.
+    code = f"""
+        import itertools, numpy as np, fastmlp
+        from fastmlp import _kernels, kernels, reference
+        info = _kernels._runtime_info()
+        assert info["isa"] == "{isa}" and info["bf16_tier"] == "emulated", info
+        rng = np.random.default_rng(5)
+        for m, k, n in [(1, 10, 10), (17, 33, 129), (200, 784, 10), (33, 100, 40)]:
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            want = reference._bf16_product(a, b, "amx").view(np.uint32)
+            for ta, tb in itertools.product([0, 1], [0, 1]):
+                aa = np.ascontiguousarray(a.T) if ta else a
+                bb = np.ascontiguousarray(b.T) if tb else b
+                got = kernels.gemm(aa, bb, trans_a=ta, trans_b=tb, compute_dtype="bfloat16")
+                assert np.array_equal(got.view(np.uint32), want), (m, k, n, ta, tb)
+        print("ok")
+    """
+    proc = _run(code, FASTMLP_ISA=isa)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def _awkward_operands(m, k, n, seed):
+    """Values spanning many binades, exact zeros, tiny values whose products
+    and partial sums are float32 denormals (flushed), and cancellation."""
+    rng = np.random.default_rng(seed)
+    def block(shape):
+        x = rng.standard_normal(shape) * np.exp2(rng.integers(-70, 20, size=shape))
+        x[rng.random(shape) < 0.1] = 0.0
+        x[rng.random(shape) < 0.05] *= -1e-38
+        return x.astype(F32)
+    return block((m, k)), block((k, n))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_tier_matches_mirror_on_awkward_values(tier):
+    for seed, (m, k, n) in enumerate([(17, 33, 129), (40, 200, 20)]):
+        a, b = _awkward_operands(m, k, n, seed)
+        got = kernels.gemm(a, b, compute_dtype="bfloat16")
+        want = reference._bf16_product(a, b, MIRROR[tier])
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+
+
+@pytest.mark.parametrize("tier", [t for t in TIERS if MIRROR[t] == "amx"], indirect=True)
+def test_amx_and_emulated_share_bits_on_awkward_values(tier):
+    # The claim that matters for portability: the tier a laptop without AMX
+    # runs (emulated) gives Sapphire Rapids' AMX bits (avx512_bf16 has its
+    # own order, held against its own mirror above).
+    a, b = _awkward_operands(64, 96, 48, 7)
+    want = reference._bf16_product(a, b, "amx")
+    np.testing.assert_array_equal(_bits(kernels.gemm(a, b, compute_dtype="bfloat16")),
+                                  _bits(want))
+
+
+# ---------------------------------------------------------------------------
+# Error bound against float64
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+@pytest.mark.parametrize("m,k,n", [(17, 10, 129), (200, 784, 10), (1, 33, 129)])
+def test_error_bound_against_float64(tier, m, k, n):
+    # Compared with the exact (float64) product of the *rounded* operands:
+    # every bf16 x bf16 product is exact in float32, so the only errors are
+    # the float32 roundings of the sums. A product's value passes through at
+    # most k of them on any tier (amx/emulated: <= 15 in its chain, 1 for
+    # even + odd, ceil(k/32) - 1 in the chunk chain; avx512_bf16: k - 1 in
+    # its one chain), each of relative error <= u = 2^-24, so the classic
+    # bound for recursive summation gives
+    #   |c - exact| <= gamma_k * sum_p |a_ip b_pj|,  gamma_k = k u / (1 - k u),
+    # i.e. k * 2^-24 * sum |a| |b| to first order. (Flushed denormals would
+    # add up to 2^-126 each; these operands make none.)
+    _, _, a, b = _operands(m, k, n, False, False)
+    ra = reference._round_bfloat16(a).astype(np.float64)
+    rb = reference._round_bfloat16(b).astype(np.float64)
+    exact = ra @ rb
+    u = 2.0**-24
+    bound = k * u / (1 - k * u) * (np.abs(ra) @ np.abs(rb))
+    got = kernels.gemm(a, b, compute_dtype="bfloat16").astype(np.float64)
+    assert np.all(np.abs(got - exact) <= bound)
+    # and the bound is not vacuous: the error is really there, and small.
+    assert np.abs(got - exact).max() > 0
+
+
+# ---------------------------------------------------------------------------
+# The output stage, the packed-B route, threads, degenerate sizes
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_gemm_alpha_beta_out(tier):
+    op_a, op_b, a, b = _operands(17, 33, 129, False, False)
+    c0 = np.random.default_rng(3).standard_normal((17, 129)).astype(F32)
+    for alpha, beta in [(1.0, 1.0), (0.5, -2.0), (-3.0, 0.0)]:
+        got = kernels.gemm(a, b, alpha=alpha, beta=beta, out=c0.copy(), compute_dtype="bfloat16")
+        prod = reference._bf16_product(op_a, op_b, MIRROR[tier])
+        want = F32(alpha) * prod + (F32(beta) * c0 if beta != 0 else 0)
+        np.testing.assert_array_equal(_bits(got), _bits(want.astype(F32)))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+@pytest.mark.parametrize("act", ["identity", "relu", "tanh", "logistic", "softmax"])
+def test_dense_bias_activation_in_float32(tier, act):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((200, 256)).astype(F32)
+    w = rng.standard_normal((256, 40)).astype(F32) * F32(0.1)
+    bias = rng.standard_normal(40).astype(F32)
+    got = kernels.dense(x, w, bias, act, compute_dtype="bfloat16")
+    z = reference._bf16_product(x, w, MIRROR[tier]) + bias
+    want = reference.activation(z, act)
+    if act in ("identity", "relu"):  # applied in registers: exactly the mirror's
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    else:  # the float32 activation kernels, within their own tolerance
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+    if tier != "avx512_bf16":
+        np.testing.assert_array_equal(
+            _bits(got), _bits(kernels.dense(x, w, bias, act, compute_dtype="bfloat16")))
+    if act in ("identity", "relu"):
+        np.testing.assert_array_equal(
+            _bits(reference.dense(x, w, bias, act, compute_dtype="bfloat16")),
+            _bits(want) if tier != "avx512_bf16" else _bits(
+                reference.activation(reference._bf16_product(x, w, "amx") + bias, act)))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+@pytest.mark.parametrize("use_scratch", [False, True])
+def test_prepacked_b_route_same_bits(tier, use_scratch):
+    # The engine's route: B packed once (fm_bf16_pack_b), then products with
+    # b_packed, split over threads by whole packed panels.
+    for m, k, n, ta in [(200, 784, 256, False), (784, 200, 129, True), (17, 33, 10, False)]:
+        rng = np.random.default_rng(m + k + n)
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(F32)
+        b = rng.standard_normal((k, n)).astype(F32)
+        packed = _kernels._bf16_pack_b(b).reshape(-1)
+        got = _kernels._bf16_gemm_prepacked(a, packed, n, trans_a=ta, use_scratch=use_scratch)
+        want = kernels.gemm(a, b, trans_a=ta, compute_dtype="bfloat16")
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_thread_count_does_not_change_bits(tier):
+    a, b = _awkward_operands(300, 200, 300, 9)
+    try:
+        fastmlp.set_config(n_threads=1)
+        one = kernels.gemm(a, b, compute_dtype="bfloat16")
+        fastmlp.set_config(n_threads=2)
+        two = kernels.gemm(a, b, compute_dtype="bfloat16")
+    finally:
+        fastmlp.set_config(n_threads=0)
+    np.testing.assert_array_equal(_bits(one), _bits(two))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_degenerate_sizes(tier):
+    c0 = np.ones((3, 4), F32)
+    bias = np.arange(4, dtype=F32)
+    # k == 0: no product, beta * out (+ bias) as in float32
+    got = kernels.gemm(np.zeros((3, 0), F32), np.zeros((0, 4), F32), beta=2.0, out=c0.copy(),
+                       compute_dtype="bfloat16")
+    np.testing.assert_array_equal(got, 2 * c0)
+    got = kernels.dense(np.zeros((3, 0), F32), np.zeros((0, 4), F32), bias,
+                        compute_dtype="bfloat16")
+    np.testing.assert_array_equal(got, np.broadcast_to(bias, (3, 4)))
+    assert kernels.gemm(np.zeros((0, 5), F32), np.zeros((5, 4), F32),
+                        compute_dtype="bfloat16").shape == (0, 4)
+    # alpha == 0 never multiplies (NaN operands do not leak)
+    got = kernels.gemm(np.full((3, 5), np.nan, F32), np.ones((5, 4), F32), alpha=0.0,
+                       beta=1.0, out=c0.copy(), compute_dtype="bfloat16")
+    np.testing.assert_array_equal(got, c0)
+
+
+def test_compute_dtype_validation():
+    a = np.ones((2, 3))
+    with pytest.raises(TypeError, match="float32"):
+        kernels.gemm(a, a.T, compute_dtype="bfloat16")
+    with pytest.raises(TypeError, match="float32"):
+        reference.gemm(a, a.T, compute_dtype="bfloat16")
+    with pytest.raises(ValueError, match="compute_dtype"):
+        kernels.gemm(a, a.T, compute_dtype="float16")
+    with pytest.raises(ValueError, match="compute_dtype"):
+        kernels.dense(a.astype(F32), a.T.astype(F32), None, compute_dtype="int8")
+    np.testing.assert_array_equal(kernels.gemm(a, a.T, compute_dtype="float64"), a @ a.T)
+
+
+# ---------------------------------------------------------------------------
+# Tier selection, FASTMLP_BF16, the probe's guard, fork
+# ---------------------------------------------------------------------------
+
+_SHOW = ("import fastmlp; from fastmlp import _kernels; "
+         "i = _kernels._runtime_info(); print(i['bf16_tier']); print(i['bf16_reason'])")
+
+
+@pytest.mark.parametrize("force", ["amx", "avx512_bf16", "emulated", "bogus", ""])
+def test_fastmlp_bf16_narrows_never_widens(force):
+    proc = _run(_SHOW, FASTMLP_BF16=force)
+    assert proc.returncode == 0, proc.stderr
+    tier, reason = proc.stdout.split("\n")[:2]
+    if force in TIER_ORDER:
+        allowed = TIER_ORDER[TIER_ORDER.index(force):]
+        # the fastest allowed tier this machine has
+        assert tier == next(t for t in allowed if t in TIERS)
+        for faster in TIER_ORDER[:TIER_ORDER.index(force)]:
+            assert f"{faster}: narrowed by FASTMLP_BF16" in reason
+    else:  # unknown or empty: the machine's best
+        assert tier == TIERS[0]
+        assert "narrowed" not in reason
+
+
+def test_show_config_prints_the_tier_and_why():
+    import io
+    buf = io.StringIO()
+    fastmlp.show_config(file=buf)
+    line = [ln for ln in buf.getvalue().splitlines() if "bfloat16 tier" in ln]
+    assert len(line) == 1 and TIERS[0] in line[0]
+    proc = _run("import fastmlp; fastmlp.show_config()", FASTMLP_BF16="emulated")
+    assert "bfloat16 tier   : emulated (" in proc.stdout
+    if "amx" in TIERS:
+        assert "amx: narrowed by FASTMLP_BF16" in proc.stdout
+
+
+def test_instruction_set_narrowed_below_avx512_uses_emulation():
+    proc = _run(_SHOW, FASTMLP_ISA="avx2")
+    tier, reason = proc.stdout.split("\n")[:2]
+    assert tier == "emulated"
+    if _kernels._runtime_info()["isa"] == "avx512":
+        assert "FASTMLP_ISA" in reason
+
+
+def test_probe_guard_survives_sigill_and_keeps_faulthandler():
+    # The AMX probe runs under a SIGILL guard: a refused instruction means the
+    # next tier, never a crash. Here the guard runs an undefined instruction
+    # (ud2) and must return -1, run a harmless function normally, and then
+    # give SIGILL back to faulthandler (pytest's), whose report must appear.
+    bad, good, ran = _kernels._bf16_guard_selftest()
+    assert (bad, good, ran) == (-1, 0, True)
+    code = """
+        import faulthandler, os, signal, sys
+        faulthandler.enable()
+        from fastmlp import _kernels
+        print(_kernels._bf16_guard_selftest(), flush=True)
+        os.kill(os.getpid(), signal.SIGILL)
+    """
+    proc = _run(code)
+    assert proc.stdout.strip() == "(-1, 0, True)"
+    assert "Fatal Python error" in proc.stderr and "Illegal instruction" in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_after_bf16_products():
+    # Tile permission and state are per process: a forked child (e.g. a
+    # joblib/multiprocessing worker) computes the same bits.
+    a, b = _awkward_operands(64, 100, 48, 3)
+    parent = kernels.gemm(a, b, compute_dtype="bfloat16")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            child = kernels.gemm(a, b, compute_dtype="bfloat16")
+            os.write(w, b"1" if np.array_equal(_bits(child), _bits(parent)) else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    result = os.read(r, 1)
+    os.waitpid(pid, 0)
+    assert result == b"1"
