@@ -34,17 +34,16 @@ from threadpoolctl import threadpool_limits
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor
-from fastmlp import _kernels
+from fastmlp import _kernels, reference
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
 SEEDS = (0, 1, 2)
 
 
 def bf16_round(x):
-    """float32 values rounded to the nearest bfloat16 (ties to even), as float32."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
-    return u.astype(np.uint32).view(np.float32)
+    """float32 values rounded to bfloat16 as the C tiers round (the kernels'
+    NumPy twin: nearest, ties to even, denormals to zero), as float32."""
+    return reference._round_bfloat16(np.asarray(x, dtype=np.float32))
 
 
 def reference_forward(model, X, bf16_layers):
@@ -101,7 +100,7 @@ def test_the_tier_is_named():
     assert isinstance(tier["reason"], str)
     out = []
     fastmlp.show_config(file=type("F", (), {"write": lambda self, s: out.append(s)})())
-    assert "bf16" in "".join(out).lower() and tier["name"] in "".join(out)
+    assert f"bfloat16 tier   : {tier['name']}" in "".join(out)
 
 
 def test_prediction_multiplies_bfloat16_operands():
