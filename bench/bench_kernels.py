@@ -28,6 +28,14 @@ SHAPES = [
     (2048, 2048, 2048), (1, 784, 256), (8, 784, 256), (32, 784, 256),
 ]
 DENSE_SHAPES = [(200, 784, 256), (200, 256, 128), (32, 784, 256), (1, 784, 256)]
+# bfloat16 products (compute_dtype="bfloat16"): an MLP's forward products,
+# its weight gradients a^T @ delta ((784, 256) from 200 rows: trans_a), and
+# a large square one.
+BF16_SHAPES = [
+    (200, 784, 256, False), (200, 256, 128, False), (200, 128, 10, False),
+    (784, 200, 256, True), (256, 200, 128, True), (2048, 2048, 2048, False),
+]
+BF16_TIERS = ("amx", "avx512_bf16", "emulated")
 
 
 def run(repeat=7, threads=(1, 2)):
@@ -61,6 +69,51 @@ def run(repeat=7, threads=(1, 2)):
     return rows
 
 
+def run_bf16(repeat=7, threads=(1, 2)):
+    """bf16 GEMM per tier this machine runs, against float32 native and
+    OpenBLAS (scipy.linalg.blas.sgemm), GFLOP/s of the same product."""
+    from scipy.linalg import blas
+
+    rng = np.random.default_rng(0)
+    tiers = [t for t in BF16_TIERS if fastmlp._kernels._bf16_init(t)[0] == t]
+    rows = []
+    try:
+        for n_threads in threads:
+            with threadpool_limits(limits=n_threads):
+                for m, k, n, ta in BF16_SHAPES:
+                    a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+                    b = rng.standard_normal((k, n), dtype=np.float32)
+                    out = np.empty((m, n), np.float32)
+                    flops = 2.0 * m * n * k
+                    rep = max(3, repeat // 3) if m * n * k > 1e9 else repeat
+                    row = dict(kind="gemm_bf16", threads=n_threads, m=m, k=k, n=n, trans_a=ta)
+                    row["float32_gflops"] = flops / median_call_seconds(
+                        lambda: kernels.gemm(a, b, trans_a=ta, out=out), repeat=rep) / 1e9
+                    row["openblas_gflops"] = flops / median_call_seconds(
+                        lambda: blas.sgemm(1.0, a, b, trans_a=ta), repeat=rep) / 1e9
+                    for tier in tiers:
+                        fastmlp._kernels._bf16_init(tier)
+                        row[f"{tier}_gflops"] = flops / median_call_seconds(
+                            lambda: kernels.gemm(a, b, trans_a=ta, out=out,
+                                                 compute_dtype="bfloat16"), repeat=rep) / 1e9
+                    rows.append(row)
+    finally:
+        fastmlp._kernels._bf16_init(None)
+    return rows
+
+
+def print_bf16_table(rows):
+    tiers = [t for t in BF16_TIERS if rows and f"{t}_gflops" in rows[0]]
+    print(f"{'bf16 GF/s':<11}{'thr':>4}{'M':>6}{'K':>6}{'N':>6}{'tA':>3}{'f32':>8}{'OpenBLAS':>9}"
+          + "".join(f"{t:>12}" for t in tiers) + f"{'best/OpenBLAS':>15}")
+    for r in rows:
+        best = max(r[f"{t}_gflops"] for t in tiers)
+        print(f"{r['kind']:<11}{r['threads']:>4}{r['m']:>6}{r['k']:>6}{r['n']:>6}"
+              f"{'T' if r['trans_a'] else '':>3}{r['float32_gflops']:>8.1f}"
+              f"{r['openblas_gflops']:>9.1f}" + "".join(f"{r[f'{t}_gflops']:>12.1f}" for t in tiers)
+              + f"{best / r['openblas_gflops']:>15.2f}")
+
+
 def machine():
     blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('threading_layer', '')})"
             for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -68,6 +121,7 @@ def machine():
             "python": platform.python_version(), "numpy": np.__version__,
             "numpy_blas": blas, "fastmlp": fastmlp.__version__,
             "fastmlp_isa": fastmlp._kernels._runtime_info()["isa"],
+            "fastmlp_bf16_tier": fastmlp._kernels._runtime_info()["bf16_tier"],
             "fastmlp_gemm": fastmlp.get_config()["gemm"]}
 
 
@@ -84,9 +138,15 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", help="also save the rows and the machine as JSON here")
+    parser.add_argument("--bf16-only", action="store_true",
+                        help="only the bfloat16 table (every tier this machine runs)")
     args = parser.parse_args(argv)
-    rows = run(args.repeat, tuple(args.threads))
-    print_table(rows)
+    rows = [] if args.bf16_only else run(args.repeat, tuple(args.threads))
+    if rows:
+        print_table(rows)
+    bf16_rows = run_bf16(args.repeat, tuple(args.threads))
+    print_bf16_table(bf16_rows)
+    rows = rows + bf16_rows
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "rows": rows}, f, indent=1)

@@ -101,6 +101,11 @@ extern const fm_bf16_tier fm_bf16_emulated_generic;
 #ifdef FASTMLP_X86_KERNELS
 extern const fm_bf16_tier fm_bf16_emulated_avx2;
 extern const fm_bf16_tier fm_bf16_emulated_avx512;
+/* fm_bf16_pack_a / _b with AVX-512F (same bits), used with the avx512 set. */
+void fm_bf16_pack_a_avx512(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                           uint16_t *out);
+void fm_bf16_pack_b_avx512(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                           void *out);
 #endif
 #ifdef FASTMLP_AMX_KERNELS
 extern const fm_bf16_tier fm_bf16_amx;

@@ -46,7 +46,10 @@ const void *fm_bf16_packed_b_columns(const void *b_packed, int64_t k, int64_t co
     return (const uint16_t *)b_packed + col / FM_BF16_PANEL * PANEL_ELEMS(fm_bf16_chunks(k));
 }
 
-void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+/* Portable packing; the avx512 build has its own (same bits), chosen with
+ * the tier by fm_bf16_init. */
+static void pack_b_portable(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                            void *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
     uint16_t *dst = out;
@@ -77,8 +80,8 @@ void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t l
     }
 }
 
-void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
-                    uint16_t *out)
+static void pack_a_portable(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                            uint16_t *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
     uint16_t *dst = out;
@@ -105,6 +108,22 @@ void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_
             }
         }
     }
+}
+
+static void (*pack_a_impl)(int, int64_t, int64_t, const float *, int64_t,
+                           uint16_t *) = pack_a_portable;
+static void (*pack_b_impl)(int, int64_t, int64_t, const float *, int64_t, void *) =
+    pack_b_portable;
+
+void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                    uint16_t *out)
+{
+    pack_a_impl(trans_a, rows, k, a, lda, out);
+}
+
+void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+{
+    pack_b_impl(trans_b, k, n, b, ldb, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -174,10 +193,13 @@ const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generi
 /* Driver                                                                   */
 /* ------------------------------------------------------------------------ */
 
+#ifndef FM_BF16_A_BLOCK_BYTES
+#define FM_BF16_A_BLOCK_BYTES (1024 * 1024)
+#endif
 /* Rows of op(A) packed at a time: the block's panels within ~256 KiB. */
 static int64_t row_block(int64_t m, int64_t kq)
 {
-    int64_t mb = ((int64_t)256 * 1024 / (PANEL_ELEMS(kq) / FM_BF16_PANEL * 2)) /
+    int64_t mb = ((int64_t)FM_BF16_A_BLOCK_BYTES / (PANEL_ELEMS(kq) / FM_BF16_PANEL * 2)) /
                  FM_BF16_BLOCK * FM_BF16_BLOCK;
     if (mb < FM_BF16_BLOCK)
         mb = FM_BF16_BLOCK;
@@ -397,6 +419,14 @@ const char *fm_bf16_init(const char *force)
     const char *isa = fm_kernels()->name;
     const int wide = strcmp(isa, "avx512") == 0;
     bf16_reason[0] = '\0';
+    pack_a_impl = pack_a_portable;
+    pack_b_impl = pack_b_portable;
+#ifdef FASTMLP_X86_KERNELS
+    if (wide) {
+        pack_a_impl = fm_bf16_pack_a_avx512;
+        pack_b_impl = fm_bf16_pack_b_avx512;
+    }
+#endif
     bf16_chosen = NULL;
 
     if (first > 0) {

@@ -100,15 +100,36 @@ def test_rounding_reference_cases():
     np.testing.assert_array_equal(reference._bfloat16_bits(x), expected)
 
 
-def test_rounding_in_packing_matches_reference():
+def _rounding_inputs():
     rng = np.random.default_rng(1)
     special = np.array([c[0] for c in ROUNDING_CASES], np.uint32)
     random_bits = rng.integers(0, 2**32, size=4000, dtype=np.uint64).astype(np.uint32)
-    x = np.concatenate([special, random_bits]).view(F32)[None, :]
-    packed = _kernels._bf16_pack_a(x)  # (1 panel, chunks, 16 rows, 32)
-    got = packed[0, :, 0, :].reshape(-1)[: x.shape[1]]
-    np.testing.assert_array_equal(got, reference._bfloat16_bits(x[0]))
-    np.testing.assert_array_equal(got[: len(special)], [c[1] for c in ROUNDING_CASES])
+    return np.concatenate([special, random_bits]).view(F32)
+
+
+def _check_rounding_in_every_packing(x):
+    """Pack x as A and as B, each stored plain and transposed: every element
+    must be its reference rounding (the four packing loops round alike)."""
+    want = reference._bfloat16_bits(x)
+    block = x[: (x.size // 48) * 48].reshape(48, -1)  # 48 rows: 3 A panels
+    bits = reference._bfloat16_bits(block)
+    for trans in (False, True):
+        stored = np.ascontiguousarray(block.T) if trans else block
+        a = _kernels._bf16_pack_a(stored, trans_a=trans)
+        np.testing.assert_array_equal(a, _expected_pack_a(block))
+        stored = np.ascontiguousarray(block) if trans else np.ascontiguousarray(block.T)
+        b = _kernels._bf16_pack_b(stored, trans_b=trans)  # op(b) = block.T
+        np.testing.assert_array_equal(b, _expected_pack_b(block.T))
+    row = _kernels._bf16_pack_a(x[None, :])[0, :, 0, :].reshape(-1)[: x.size]
+    np.testing.assert_array_equal(row, want)
+    return bits
+
+
+def test_rounding_in_packing_matches_reference():
+    x = _rounding_inputs()
+    _check_rounding_in_every_packing(x)
+    row = _kernels._bf16_pack_a(x[None, :])[0, :, 0, :].reshape(-1)
+    np.testing.assert_array_equal(row[: len(ROUNDING_CASES)], [c[1] for c in ROUNDING_CASES])
 
 
 # ---------------------------------------------------------------------------
@@ -200,10 +221,13 @@ def test_reference_gemm_is_the_amx_mirror():
 def test_emulated_tier_on_narrower_instruction_sets(isa):
     # The emulated tier's AVX2 and portable C builds: same bits as the mirror.
     code = f"""
-        import itertools, numpy as np, fastmlp
+        import itertools, sys, numpy as np, fastmlp
         from fastmlp import _kernels, kernels, reference
         info = _kernels._runtime_info()
         assert info["isa"] == "{isa}" and info["bf16_tier"] == "emulated", info
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import test_bf16  # the portable packing: same rounding and layouts
+        test_bf16._check_rounding_in_every_packing(test_bf16._rounding_inputs())
         rng = np.random.default_rng(5)
         for m, k, n in [(1, 10, 10), (17, 33, 129), (200, 784, 10), (33, 100, 40)]:
             a = rng.standard_normal((m, k)).astype(np.float32)
