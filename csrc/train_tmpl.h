@@ -382,9 +382,10 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     case FM_ACT_IDENTITY:
         return;
     case FM_ACT_RELU:
+        /* A select rather than a conditional store: the same values, and
+         * the compiler vectorises it. */
         for (int64_t i = 0; i < size; i++)
-            if (a[i] == (T)0)
-                delta[i] = 0;
+            delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
         return;
     case FM_ACT_LOGISTIC:
         for (int64_t i = 0; i < size; i++) {
