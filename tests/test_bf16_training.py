@@ -377,3 +377,20 @@ def test_onnx_export_is_float32_within_tolerance(tmp_path):
     np.testing.assert_allclose(proba, reference_forward(model, X, [False] * 3), rtol=1e-4,
                                atol=1e-5)
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=0.02)
+
+
+@pytest.mark.parametrize("params", [dict(batch_norm=True), dict(dropout=0.2),
+                                    dict(activation="gelu"), dict(solver="sgd", alpha=1e-2, learning_rate_init=0.1)],
+                         ids=["batch-norm", "dropout", "gelu", "sgd-l2"])
+def test_engine_options_train_alike(params):
+    """Batch norm (its z = x @ W product), dropout (the masked delta passed
+    back through the packed W^T), an activation that keeps its
+    pre-activation, and SGD with L2: bfloat16 trains as float32 does."""
+    X_train, X_test, y_train, y_test = digits()
+    scores = {}
+    for compute in (None, "bfloat16"):
+        model = fit_quietly(MLPClassifier((64, 32), max_iter=25, random_state=0,
+                                          compute_dtype=compute, **params), X_train, y_train)
+        assert np.isfinite(model.loss_curve_).all()
+        scores[compute] = model.score(X_test, y_test)
+    assert scores["bfloat16"] > 0.9 and abs(scores["bfloat16"] - scores[None]) < 0.03, scores
