@@ -113,7 +113,6 @@ struct fm_mlp_packed {
     void *block;                  /* the single allocation behind all of them */
 };
 
-
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
  * their number. Flat order is scikit-learn's: all coefficients, all
  * intercepts, then (batch norm) all gammas and all betas. */

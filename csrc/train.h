@@ -103,8 +103,9 @@ typedef struct fm_mlp_packed fm_mlp_packed;
 /* NULL if the allocation fails or net is not a valid FM_COMPUTE_BF16 network. */
 fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward);
 void fm_mlp_packed_free(fm_mlp_packed *p);
-/* Pack coefs (W[l] (units[l], units[l+1]) row-major) into p, layers shared
- * among up to n_threads threads. */
+/* Pack coefs (W[l] (units[l], units[l+1]) row-major) into p, in the
+ * optimizer step's blocks of whole 32-row chunks, shared among up to
+ * n_threads threads (the bits do not depend on the split). */
 fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
                           int n_threads);
 
