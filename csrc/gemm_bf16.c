@@ -19,7 +19,7 @@
 #include <signal.h>
 #include <setjmp.h>
 #include "internal.h"
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
 #include <xmmintrin.h>
 #define FM_HAVE_MXCSR 1

@@ -107,6 +107,7 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
     Returns
     -------
     out : ndarray of shape (n_samples, n_out)
+        ``activation(x @ w + b)``, in ``out`` if given.
     """
     return _kernels.dense(x, w, b, activation, out=out, compute_dtype=compute_dtype, **params)
 
@@ -156,6 +157,7 @@ def activation(z, name, *, out=None, **params):
     Returns
     -------
     out : ndarray of the shape of z
+        The result, in ``out`` if given.
 
     Raises
     ------
@@ -233,6 +235,7 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     dlogits : ndarray of shape (n_samples, n_classes)
         Gradient of ``loss``: ``(softmax(z_i) - y_i) * w_i / sum(w)``.
 
@@ -268,6 +271,7 @@ def sigmoid_binary_cross_entropy(logits, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     dlogits : ndarray of the shape of logits
         ``(sigmoid(z) - y) * w_i / sum(w)``.
 
@@ -321,6 +325,7 @@ def regression_loss(y_pred, y, loss="squared_error", sample_weight=None, **param
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
         Gradient of ``loss``, including the factor ``w_i / sum(w)``.
 
@@ -350,11 +355,13 @@ def squared_error(y_pred, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "squared_error", sample_weight)
 
@@ -374,11 +381,13 @@ def absolute_error(y_pred, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "absolute_error", sample_weight)
 
@@ -400,11 +409,13 @@ def huber(y_pred, y, sample_weight=None, *, delta=1.0):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "huber", sample_weight, delta=delta)
 
@@ -431,7 +442,7 @@ def poisson(y_pred, y, sample_weight=None):
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "poisson", sample_weight)
 
@@ -469,6 +480,7 @@ def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=Tru
     Returns
     -------
     None
+        ``param`` and the optimizer state are updated in place.
 
     Raises
     ------
@@ -523,6 +535,7 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     Returns
     -------
     None
+        ``param`` and the optimizer state are updated in place.
 
     Raises
     ------
