@@ -564,6 +564,13 @@ def _adam(**kw):
                                     if a not in ("param", "grad", "m", "v")})
 
 
+def _torch_rule(rule, s0=None, s1=None, **kw):
+    p, g, m, v = _step_arrays()
+    states = [m if s0 is None else s0] + ([v if s1 is None else s1]
+                                          if rule in ("adamw", "nadam") else [])
+    return lambda k: getattr(k, rule + "_step")(p, g, *states, **kw)
+
+
 _shared = np.zeros(6)
 _big_a, _big_b = np.zeros((2**20, 1), np.float32), np.zeros((1, 2**20), np.float32)
 
@@ -825,6 +832,24 @@ KERNEL_CASES = [
      r"v must have the shape of param \(6,\), got \(2, 3\)"),
     ("adam_step m float32", _adam(m=np.zeros(6, np.float32)), TypeError,
      r"m must have dtype float64 like the other inputs, got float32"),
+    # the torch.optim rules share the checks
+    ("rmsprop_step rho one", _torch_rule("rmsprop", rho=1.0), ValueError,
+     r"rho must be in \[0, 1\), got 1.0"),
+    ("rmsprop_step square_avg float32", _torch_rule("rmsprop", s0=np.zeros(6, np.float32)),
+     TypeError, r"square_avg must have dtype float64 like the other inputs, got float32"),
+    ("adagrad_step epsilon zero", _torch_rule("adagrad", epsilon=0.0), ValueError,
+     r"epsilon must be > 0, got 0.0"),
+    ("adagrad_step state_sum read-only", _torch_rule("adagrad", s0=_readonly(np.zeros(6))),
+     ValueError, r"state_sum must be writeable"),
+    ("adamw_step t zero", _torch_rule("adamw", t=0), ValueError, r"t must be >= 1"),
+    ("adamw_step weight_decay negative", _torch_rule("adamw", t=1, weight_decay=-0.1),
+     ValueError, r"weight_decay must be >= 0, got -0.1"),
+    ("nadam_step momentum_decay string",
+     _torch_rule("nadam", t=1, mu_product=1.0, momentum_decay="0.004"), TypeError,
+     r"momentum_decay must be a real number"),
+    ("nadam_step m and v overlap", _torch_rule("nadam", t=1, mu_product=1.0, s0=_shared,
+                                               s1=_shared), ValueError,
+     r"m and v must not overlap"),
 ]
 
 
@@ -905,14 +930,20 @@ def test_non_finite_values_propagate_like_the_reference(label, rows, call, dtype
 
 
 def test_non_finite_values_in_optimizer_steps_propagate():
-    for step in ("sgd", "adam"):
+    for step in ("sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"):
         p, g, a, b = _step_arrays()
         g[2] = np.nan
         if step == "sgd":
             kernels.sgd_step(p, g, a, learning_rate=0.1)
-        else:
+        elif step == "adam":
             kernels.adam_step(p, g, a, b, t=1)
-        assert np.isnan(p[2]) and np.isfinite(np.delete(p, 2)).all()
+        elif step in ("rmsprop", "adagrad"):
+            getattr(kernels, step + "_step")(p, g, a)
+        elif step == "adamw":
+            kernels.adamw_step(p, g, a, b, t=1)
+        else:
+            kernels.nadam_step(p, g, a, b, t=1, mu_product=1.0)
+        assert np.isnan(p[2]) and np.isfinite(np.delete(p, 2)).all(), step
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -6,6 +6,8 @@ optimizer state must be *equal* (assert_array_equal) to those of
 SGDOptimizer / AdamOptimizer run on the same arrays, step after step, in
 float32 and float64. The reference module must match them bit for bit too.
 """
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -393,3 +395,159 @@ def test_estimator_optimizer_is_the_object_scikit_learn_reads():
     assert isinstance(est._optimizer, optimizers.SGD)
     assert est._optimizer.learning_rate < est.learning_rate_init  # 'adaptive' divided it
     assert est._optimizer.t == est.n_iter_ * 2  # 300 rows, batches of 200
+
+
+# --- the torch.optim rules: RMSprop, Adagrad, AdamW, NAdam ----------------------
+#
+# The C bodies and the NumPy twins do the same operations in the same order in
+# the arrays' dtype, with the step's constants computed in double and rounded
+# once: their results must be *equal*, float32 and float64, step after step.
+
+def _run_rule(mod, rule, param, grads, states, hyper):
+    mu_product = 1.0
+    for t, g in enumerate(grads, start=1):
+        if rule == "rmsprop":
+            mod.rmsprop_step(param, g, *states, **hyper)
+        elif rule == "adagrad":
+            mod.adagrad_step(param, g, *states, **hyper)
+        elif rule == "adamw":
+            mod.adamw_step(param, g, *states, t=t, **hyper)
+        else:
+            mu_product = mod.nadam_step(param, g, *states, t=t, mu_product=mu_product, **hyper)
+    return mu_product
+
+
+RULES = {
+    "rmsprop": (1, [dict(), dict(learning_rate=0.01, rho=0.9, epsilon=1e-6, weight_decay=0.1)]),
+    "adagrad": (1, [dict(), dict(learning_rate=0.05, epsilon=1e-10, weight_decay=0.01)]),
+    "adamw": (2, [dict(), dict(learning_rate=0.01, beta_1=0.5, beta_2=0.9, weight_decay=0.0)]),
+    "nadam": (2, [dict(), dict(learning_rate=0.01, beta_1=0.8, momentum_decay=0.1,
+                               weight_decay=0.05)]),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("rule", list(RULES))
+@pytest.mark.parametrize("which", [0, 1])
+def test_torch_rules_c_equals_numpy_twin(rng, dtype, rule, which):
+    n_states, settings_ = RULES[rule]
+    hyper = settings_[which]
+    for shape in SHAPES:
+        param = rng.standard_normal(shape).astype(dtype)
+        grads = [rng.standard_normal(shape).astype(dtype) for _ in range(N_STEPS)]
+        init = np.abs(rng.standard_normal(shape)).astype(dtype) if rule == "adagrad" else None
+        results = []
+        for mod in (kernels, reference):
+            p = param.copy()
+            states = [np.zeros(shape, dtype) if init is None else init.copy()
+                      for _ in range(n_states)]
+            mu = _run_rule(mod, rule, p, grads, states, hyper)
+            results.append((p, states, mu))
+        (pc, sc, muc), (pr, sr, mur) = results
+        np.testing.assert_array_equal(pc, pr)
+        for a, b in zip(sc, sr):
+            np.testing.assert_array_equal(a, b)
+        assert muc == mur
+
+
+def _by_hand(rule, p, grads, lr, b1=0.9, b2=0.999, eps=1e-8, rho=0.99, psi=0.004, wd=0.0,
+             s0=0.0):
+    """The update formulas written out per scalar in Python floats (double)."""
+    m = v = 0.0
+    s = s0
+    prod = 1.0
+    for t, g in enumerate(grads, start=1):
+        p = p * (1 - lr * wd)
+        if rule == "rmsprop":
+            s = rho * s + (1 - rho) * g * g
+            p = p - lr * g / (math.sqrt(s) + eps)
+            continue
+        if rule == "adagrad":
+            s = s + g * g
+            p = p - lr * g / (math.sqrt(s) + eps)
+            continue
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        if rule == "adamw":
+            m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+            p = p - lr * m_hat / (math.sqrt(v_hat) + eps)
+        else:
+            mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+            mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+            prod *= mu
+            d = math.sqrt(v / (1 - b2 ** t)) + eps
+            p = p - lr * (1 - mu) / (1 - prod) * g / d - lr * mu_next / (1 - prod * mu_next) * m / d
+    return p
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_torch_rules_float64_equal_the_formulas_by_hand(rule):
+    """A fixed gradient sequence (signs, scales and a zero), in float64: the C
+    step agrees with the textbook formulas (written in a different but
+    algebraically equal order, so to 1e-12 relative, not bit for bit)."""
+    grads = [np.array([0.5, -2.0, 1e-3, 0.0, 30.0]), np.array([0.25, 1.0, -1e-3, 0.0, -30.0]),
+             np.array([-1.0, 0.5, 2e-3, 1.0, 10.0]), np.array([0.1, 0.1, 0.1, 0.1, 0.1])]
+    p0 = np.array([1.0, -0.5, 0.0, 2.0, 0.3])
+    wd = 0.01 if rule == "adamw" else 0.02
+    hyper = dict(learning_rate=0.05, weight_decay=wd)
+    n_states = RULES[rule][0]
+    p = p0.copy()
+    s0 = 0.1 if rule == "adagrad" else 0.0
+    states = [np.full(5, s0) for _ in range(n_states)]
+    _run_rule(kernels, rule, p, grads, states, hyper)
+    want = [_by_hand(rule, p0[i], [g[i] for g in grads], 0.05, wd=wd, s0=s0) for i in range(5)]
+    np.testing.assert_allclose(p, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("call, match", [
+    (lambda m, p, g, s: m.rmsprop_step(p, g, s, rho=1.0), r"rho must be in \[0, 1\)"),
+    (lambda m, p, g, s: m.rmsprop_step(p, g, s, learning_rate=0), "learning_rate must be > 0"),
+    (lambda m, p, g, s: m.adagrad_step(p, g, s, epsilon=0.0), "epsilon must be > 0"),
+    (lambda m, p, g, s: m.adagrad_step(p, g, s, weight_decay=-1), "weight_decay must be >= 0"),
+    (lambda m, p, g, s: m.adamw_step(p, g, s, s.copy(), t=0), "t must be >= 1"),
+    (lambda m, p, g, s: m.adamw_step(p, g, s, s.copy(), t=1, beta_2=1.0), "beta_2 must be in"),
+    (lambda m, p, g, s: m.nadam_step(p, g, s, s.copy(), t=1, mu_product=1.0,
+                                     momentum_decay=-1), "momentum_decay must be >= 0"),
+    (lambda m, p, g, s: m.rmsprop_step(p, g, p), "must not overlap"),
+    (lambda m, p, g, s: m.rmsprop_step(p, g, s[:-1]), "shape"),
+])
+def test_torch_rules_bad_input(mod, call, match):
+    p, g, s = np.ones(4), np.ones(4), np.zeros(4)
+    with pytest.raises(ValueError, match=match):
+        call(mod, p, g, s)
+    with pytest.raises(TypeError):
+        mod.rmsprop_step(p, g, s, rho="0.9")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_engine_fused_step_equals_gradient_then_numpy_step(solver, dtype):
+    """One minibatch of the whole set: the engine's fused step (+ alpha W,
+    / sum(w), decoupled decay, the rule) equals loss_grad's finished
+    gradient followed by the NumPy step on the flat parameters, bit for bit
+    (the same operations in the same order and precision)."""
+    from fastmlp import _mlp
+
+    engine, coefs, intercepts, X, Y = _tiny_engine(dtype)
+    flat = np.concatenate([a.ravel() for a in coefs + intercepts])
+    _, grad = engine.loss_grad([c.copy() for c in coefs], [b.copy() for b in intercepts],
+                               X, Y, None)
+    est = _mlp.MLPRegressor(solver=solver, learning_rate_init=0.01, weight_decay=0.1)
+    opt = est._new_optimizer(engine.n_params, dtype)
+    states = [s.copy() for s in opt.state]
+    engine.epoch(coefs, intercepts, X, Y, None, None, 8, opt)
+    got = np.concatenate([a.ravel() for a in coefs + intercepts])
+    hyper = dict(learning_rate=0.01, weight_decay=0.1)
+    if solver in ("sgd", "adam"):  # scikit-learn's rules after the decay, in the dtype
+        flat = flat * (1 - 0.01 * 0.1)
+        if solver == "sgd":
+            reference.sgd_step(flat, grad, *states, learning_rate=0.01, momentum=0.9)
+        else:
+            reference.adam_step(flat, grad, *states, t=1, learning_rate=0.01)
+    else:
+        _run_rule(reference, solver, flat, [grad], states, hyper)
+    np.testing.assert_array_equal(got, flat)
+    for a, b in zip(opt.state, states):
+        np.testing.assert_array_equal(a, b)
+    assert opt.t == 1

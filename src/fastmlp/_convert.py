@@ -97,11 +97,18 @@ def to_sklearn(estimator):
     ------
     ValueError
         If the network uses an activation, output activation or loss that
-        scikit-learn does not have.
+        scikit-learn does not have, or the estimator a solver or
+        learning-rate schedule object scikit-learn does not have.
     """
     from fastmlp._mlp import MLPClassifier, MLPRegressor
 
     check_is_fitted(estimator)
+    if estimator.solver not in ("lbfgs", "sgd", "adam"):
+        raise ValueError(f"scikit-learn has no solver {estimator.solver!r}; set solver to "
+                         "'adam', 'sgd' or 'lbfgs' first (set_params) to convert the weights")
+    if not isinstance(estimator.learning_rate, str):
+        raise ValueError("scikit-learn's learning_rate is one of 'constant', 'invscaling', "
+                         "'adaptive'; set it first (set_params) to convert the weights")
     activation = estimator.activation
     if not isinstance(activation, str) or activation not in _SKLEARN_ACTIVATIONS:
         raise ValueError(f"scikit-learn has no hidden activation {activation!r}; it has "

@@ -502,14 +502,19 @@ cdef void _optimizer_advanced(object optimizer, const fm_optimizer *opt) except 
         optimizer.mu_product = opt.mu_product
 
 
-def optimizer_step(param, grad, optimizer):
+def optimizer_step(param, grad, optimizer, names=None):
+    """One step of `optimizer` (an object as MLPEngine.epoch takes) on param;
+    `names` name its state arrays in error messages."""
     dtype = _float_dtype(param, "param")
     shape = param.shape
     _check_state(param, dtype, shape, "param")
+    states = list(optimizer.state)
+    names = list(names) if names is not None else [f"state[{k}]" for k in range(len(states))]
+    for state, name in zip(states, names):
+        _check_state(state, dtype, shape, name)
+    _check_disjoint([param] + states, ["param"] + names)
     cdef fm_optimizer opt
     _optimizer_struct(optimizer, dtype, shape, &opt)
-    states = list(optimizer.state)
-    _check_disjoint([param] + states, ["param"] + [f"state[{k}]" for k in range(len(states))])
     grad = _step_grad(grad, dtype, shape, [param] + states)
     cdef int64_t N = param.size
     cdef void *pp = cnp.PyArray_DATA(param)

@@ -57,7 +57,7 @@ from fastmlp._validation import (
 from fastmlp import optimizers
 from fastmlp.callbacks import run_callbacks
 
-_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+_STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
 # scikit-learn's hidden activations, and those it declined to add.
 _SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 _HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus"}
@@ -103,10 +103,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(_HIDDEN_ACTIVATIONS), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"}), callable],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -122,6 +122,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "initial_accumulator_value": [Interval(Real, 0, None, closed="left")],
+        "momentum_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(_INITS)],
@@ -137,7 +141,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm, callbacks, progress, compute_dtype):
+                 dropout, batch_norm, callbacks, progress, rho, initial_accumulator_value,
+                 momentum_decay, weight_decay, compute_dtype):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -167,6 +172,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.progress = progress
+        self.rho = rho
+        self.initial_accumulator_value = initial_accumulator_value
+        self.momentum_decay = momentum_decay
+        self.weight_decay = weight_decay
         self.compute_dtype = compute_dtype
 
     # -- the network --------------------------------------------------------
@@ -526,6 +535,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 # so that without it the random stream is scikit-learn's.
                 seed = (int(self._random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
                         if use_dropout else 0)
+                epoch_learning_rate = opt.learning_rate
                 loss_sum = engine.epoch(
                     self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
                     batch_size, opt, seed, self._bn_arrays())
@@ -545,7 +555,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 opt.iteration_ends(self.t_)
 
                 logs = {"epoch": self.n_iter_, "loss": self.loss_,
-                        "learning_rate": opt.learning_rate}
+                        "learning_rate": epoch_learning_rate}
                 if X_val is not None:
                     logs["validation_score"] = self.validation_scores_[-1]
                     logs["validation_loss"] = self.validation_loss_curve_[-1]
@@ -629,18 +639,39 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         opt.set_counters(counters)
 
     def _new_optimizer(self, n_params, dtype):
-        """The solver's optimizer object (fastmlp.optimizers) for a new fit:
-        scikit-learn's arithmetic, or with bfloat16 products (which have no
-        scikit-learn numbers to match) the plain, vectorised float32 step."""
-        arithmetic = "plain" if self.compute_dtype == "bfloat16" else "sklearn"
+        """The solver's optimizer object (fastmlp.optimizers) for a new fit;
+        with bfloat16 products (no scikit-learn numbers to match) SGD and Adam
+        take the plain, vectorised float32 step too."""
+        weight_decay = self.weight_decay
+        if weight_decay == "auto":
+            weight_decay = 0.01 if self.solver == "adamw" else 0.0
+        # scikit-learn's schedule strings act on 'sgd' only (the other
+        # solvers ignore them, as scikit-learn's Adam does); a schedule
+        # object acts on every solver.
+        schedule = self.learning_rate
+        if isinstance(schedule, str) and self.solver != "sgd":
+            schedule = "constant"
+        common = dict(learning_rate_init=self.learning_rate_init, lr_schedule=schedule,
+                      weight_decay=weight_decay)
+        adam_like = dict(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        bf16_step = {"arithmetic": "plain"} if self.compute_dtype == "bfloat16" else {}
         if self.solver == "sgd":
-            return optimizers.SGD(n_params, dtype, learning_rate_init=self.learning_rate_init,
-                                  lr_schedule=self.learning_rate, momentum=self.momentum,
+            return optimizers.SGD(n_params, dtype, momentum=self.momentum,
                                   nesterov=self.nesterovs_momentum, power_t=self.power_t,
-                                  arithmetic=arithmetic)
-        return optimizers.Adam(n_params, dtype, learning_rate_init=self.learning_rate_init,
-                               beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                               arithmetic=arithmetic)
+                                  **common, **bf16_step)
+        if self.solver == "adam":
+            return optimizers.Adam(n_params, dtype, **adam_like, **common, **bf16_step)
+        if self.solver == "adamw":
+            return optimizers.AdamW(n_params, dtype, **adam_like, **common)
+        if self.solver == "nadam":
+            return optimizers.NAdam(n_params, dtype, momentum_decay=self.momentum_decay,
+                                    **adam_like, **common)
+        if self.solver == "rmsprop":
+            return optimizers.RMSprop(n_params, dtype, rho=self.rho, epsilon=self.epsilon,
+                                      **common)
+        return optimizers.Adagrad(n_params, dtype, epsilon=self.epsilon,
+                                  initial_accumulator_value=self.initial_accumulator_value,
+                                  **common)
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -812,17 +843,42 @@ _COMMON_DOC = """
         Hidden activation: 'identity', 'logistic', 'tanh', 'relu' (as in
         scikit-learn) or 'leaky_relu', 'elu', 'selu', 'gelu', 'softplus'; a
         list gives one per hidden layer.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The weight optimizer, as in scikit-learn.
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, default='adam'
+        The weight optimizer. 'lbfgs', 'sgd' and 'adam' are scikit-learn's
+        (same numbers). The others follow torch.optim (with ``g`` the
+        minibatch gradient, ``lr`` the learning rate, ``t`` the step number
+        from 1, and the moments ``m = beta_1 m + (1 - beta_1) g``,
+        ``v = beta_2 v + (1 - beta_2) g^2`` where used):
+
+        - 'rmsprop' (RMSprop): ``s = rho s + (1 - rho) g^2``,
+          ``param -= lr g / (sqrt(s) + epsilon)``.
+        - 'adagrad' (Adagrad): ``s = s + g^2`` from
+          ``initial_accumulator_value``, ``param -= lr g / (sqrt(s) + epsilon)``.
+        - 'adamw' (AdamW): ``param *= 1 - lr weight_decay``, then
+          ``param -= lr / (1 - beta_1^t) m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon)``.
+        - 'nadam' (NAdam): ``mu_t = beta_1 (1 - 0.5 0.96^(t momentum_decay))``,
+          ``P_t = mu_1 ... mu_t``, ``d = sqrt(v / (1 - beta_2^t)) + epsilon``,
+          ``param -= lr (1 - mu_t) / (1 - P_t) g / d + lr mu_{t+1} / (1 - P_t mu_{t+1}) m / d``.
+
+        Each solver's state is ``_optimizer`` (:mod:`fastmlp.optimizers`).
     alpha : float, default=0.0001
         Strength of the L2 penalty (divided by the sample size when added to
         the loss).
     batch_size : int or 'auto', default='auto'
         Minibatch size for the stochastic solvers; 'auto' is min(200, n_samples).
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule for 'sgd'.
+    learning_rate : {'constant', 'invscaling', 'adaptive'} or callable, default='constant'
+        Learning-rate schedule. The strings are scikit-learn's and act on
+        'sgd' only: 'invscaling' sets ``learning_rate_init / (t_ + 1) **
+        power_t`` after each epoch, 'adaptive' divides the rate by 5 when
+        `n_iter_no_change` epochs did not improve. A schedule from
+        :mod:`fastmlp.schedules` (StepDecay, ExponentialDecay,
+        CosineAnnealing, OneCycle, WarmupCosine) or any callable
+        ``f(epoch, learning_rate_init) -> rate`` acts on every stochastic
+        solver: epoch 0 trains at `learning_rate_init`, epoch ``e`` at
+        ``f(e, learning_rate_init)``. The rate of each epoch is the
+        callbacks' ``learning_rate``.
     learning_rate_init : float, default=0.001
-        Initial learning rate ('sgd', 'adam').
+        Initial learning rate (stochastic solvers).
     power_t : float, default=0.5
         Exponent of 'invscaling'.
     max_iter : int, default=200
@@ -847,7 +903,8 @@ _COMMON_DOC = """
     validation_fraction : float, default=0.1
         Fraction held out for early stopping.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
+        Decay rates of the moment estimates ('adam', 'adamw', 'nadam') and
+        the denominator's offset (every solver but 'sgd'; see `solver`).
     n_iter_no_change : int, default=10
         Epochs without `tol` improvement before stopping.
     max_fun : int, default=15000
@@ -875,6 +932,17 @@ _COMMON_DOC = """
     progress : bool, default=False
         Show a progress bar over epochs with the loss and validation figures
         (needs the optional dependency tqdm).
+    rho : float, default=0.99
+        'rmsprop': decay of the mean square (torch's ``alpha``), in [0, 1).
+    initial_accumulator_value : float, default=0.0
+        'adagrad': starting value of the sum of squares, >= 0.
+    momentum_decay : float, default=0.004
+        'nadam': ``momentum_decay`` of ``mu_t`` (see `solver`), >= 0.
+    weight_decay : float or 'auto', default='auto'
+        Decoupled weight decay, applied before each step of a stochastic
+        solver as AdamW does: ``param *= 1 - lr * weight_decay`` (every
+        parameter). 'auto' is 0.01 for 'adamw' and 0 for the others. This is
+        not `alpha`'s L2 penalty, which is part of the gradient.
     compute_dtype : {'bfloat16'} or None, default=None
         What the matrix products multiply. None: the input's float dtype, as
         scikit-learn computes (its numbers). 'bfloat16': every product of
@@ -943,7 +1011,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
-                 callbacks=None, progress=False, compute_dtype=None):
+                 callbacks=None, progress=False, rho=0.99, initial_accumulator_value=0.0,
+                 momentum_decay=0.004, weight_decay="auto", compute_dtype=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -955,7 +1024,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
-            compute_dtype=compute_dtype)
+            rho=rho, initial_accumulator_value=initial_accumulator_value,
+            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1198,7 +1268,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
-                 huber_delta=1.0, callbacks=None, progress=False, compute_dtype=None):
+                 huber_delta=1.0, callbacks=None, progress=False, rho=0.99,
+                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
+                 compute_dtype=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1208,7 +1280,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
-            callbacks=callbacks, progress=progress, compute_dtype=compute_dtype)
+            callbacks=callbacks, progress=progress,
+            rho=rho, initial_accumulator_value=initial_accumulator_value,
+            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

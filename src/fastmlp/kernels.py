@@ -4,7 +4,14 @@ Every function here has a twin of the same name and signature in
 :mod:`fastmlp.reference` (plain NumPy); the tests hold one against the other.
 All of them release the GIL while they compute.
 """
+import math
+import numbers
+from types import SimpleNamespace
+
+import numpy as np
+
 from fastmlp import _kernels
+from fastmlp._validation import check_optimizer_hyper
 
 __all__ = [
     "gemm",
@@ -20,6 +27,10 @@ __all__ = [
     "poisson",
     "sgd_step",
     "adam_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "adamw_step",
+    "nadam_step",
 ]
 
 
@@ -546,3 +557,203 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     """
     return _kernels.adam_step(param, grad, m, v, t=t, learning_rate=learning_rate,
                               beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+
+def _object_step(param, grad, kind, states, names, t=0, mu_product=1.0, **hyper):
+    """One C step of `kind` through the optimizer-object interface; `names`
+    name the state arrays in error messages."""
+    for name, value in hyper.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    check_optimizer_hyper(**hyper)
+    opt = SimpleNamespace(kind=kind, arithmetic="plain", state=states, t=t,
+                          mu_product=mu_product, **hyper)
+    _kernels.optimizer_step(param, grad, opt, names)
+    return opt
+
+
+def _step_number(t):
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+        raise TypeError(f"t must be an integer (the step number), got {t!r}")
+    if t < 1:
+        raise ValueError(f"t must be >= 1 (the step number, counted from 1), got {t}")
+    return int(t) - 1  # the step advances it
+
+
+def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsilon=1e-8,
+                 weight_decay=0.0):
+    """One RMSprop step, in place (torch.optim.RMSprop, no momentum)::
+
+        square_avg = rho * square_avg + (1 - rho) * grad**2
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        param += -learning_rate * (grad / (sqrt(square_avg) + epsilon))
+
+    Every operation in the arrays' dtype, vectorised; equal to
+    :func:`fastmlp.reference.rmsprop_step`.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters of any shape, float32 or float64, C-contiguous and
+        writeable; updated in place.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    square_avg : ndarray of the shape and dtype of param
+        Mean square of the gradients, zeros before the first step;
+        C-contiguous, writeable, not overlapping ``param``; updated.
+    learning_rate : float, default=0.001
+        > 0.
+    rho : float, default=0.99
+        Decay of the mean square, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+
+    Raises
+    ------
+    ValueError
+        As :func:`sgd_step`.
+    TypeError
+        As :func:`sgd_step`.
+    """
+    _object_step(param, grad, "rmsprop", [square_avg], ["square_avg"], learning_rate=learning_rate, rho=rho,
+                 epsilon=epsilon, weight_decay=weight_decay)
+
+
+def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
+                 weight_decay=0.0):
+    """One AdaGrad step, in place (torch.optim.Adagrad, lr_decay=0)::
+
+        state_sum = state_sum + grad**2
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        param += -learning_rate * (grad / (sqrt(state_sum) + epsilon))
+
+    Every operation in the arrays' dtype; equal to
+    :func:`fastmlp.reference.adagrad_step`.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    state_sum : ndarray of the shape and dtype of param
+        Sum of squared gradients (its initial accumulator value before the
+        first step); updated.
+    learning_rate : float, default=0.001
+        > 0.
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+
+    Raises
+    ------
+    ValueError
+        As :func:`sgd_step`.
+    TypeError
+        As :func:`sgd_step`.
+    """
+    _object_step(param, grad, "adagrad", [state_sum], ["state_sum"], learning_rate=learning_rate,
+                 epsilon=epsilon, weight_decay=weight_decay)
+
+
+def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+               epsilon=1e-8, weight_decay=0.01):
+    """One AdamW step, in place (torch.optim.AdamW)::
+
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        m = beta_1 * m + (1 - beta_1) * grad
+        v = beta_2 * v + (1 - beta_2) * grad**2
+        param += -(learning_rate / (1 - beta_1**t))
+                 * (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
+
+    Every operation in the arrays' dtype; equal to
+    :func:`fastmlp.reference.adamw_step`.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    m, v : ndarray of the shape and dtype of param
+        Moment estimates, zeros before the first step; updated.
+    t : int
+        Step number, counted from 1.
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        In [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.01
+        Decoupled weight decay, >= 0.
+
+    Raises
+    ------
+    ValueError
+        As :func:`adam_step`.
+    TypeError
+        As :func:`adam_step`.
+    """
+    _object_step(param, grad, "adamw", [m, v], ["m", "v"], t=_step_number(t), learning_rate=learning_rate,
+                 beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay)
+
+
+def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=0.9,
+               beta_2=0.999, epsilon=1e-8, momentum_decay=0.004, weight_decay=0.0):
+    """One NAdam step, in place (torch.optim.NAdam, decoupled weight decay)::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96**(t * momentum_decay))
+        mu_product = mu_product * mu_t
+        m, v as Adam's; d = sqrt(v / (1 - beta_2**t)) + epsilon
+        param += (-learning_rate * (1 - mu_t) / (1 - mu_product)) * (grad / d)
+        param += (-learning_rate * mu_{t+1} / (1 - mu_product * mu_{t+1})) * (m / d)
+
+    (after the decoupled decay, if weight_decay > 0). Every operation in the
+    arrays' dtype; equal to :func:`fastmlp.reference.nadam_step`.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    m, v : ndarray of the shape and dtype of param
+        Moment estimates, zeros before the first step; updated.
+    t : int
+        Step number, counted from 1.
+    mu_product : float
+        ``mu_1 * ... * mu_{t-1}`` (1.0 before the first step).
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        In [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    momentum_decay : float, default=0.004
+        >= 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+
+    Returns
+    -------
+    mu_product : float
+        ``mu_1 * ... * mu_t``, for the next step.
+
+    Raises
+    ------
+    ValueError
+        As :func:`adam_step`.
+    TypeError
+        As :func:`adam_step`.
+    """
+    opt = _object_step(param, grad, "nadam", [m, v], ["m", "v"], t=_step_number(t),
+                       mu_product=mu_product, learning_rate=learning_rate,
+                       beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                       momentum_decay=momentum_decay, weight_decay=weight_decay)
+    return opt.mu_product

@@ -27,7 +27,7 @@ import numpy as np
 
 from fastmlp._validation import check_optimizer_hyper
 
-__all__ = ["BaseOptimizer", "SGD", "Adam"]
+__all__ = ["BaseOptimizer", "SGD", "Adam", "RMSprop", "Adagrad", "AdamW", "NAdam"]
 
 _LR_STRINGS = ("constant", "invscaling", "adaptive")
 
@@ -43,9 +43,12 @@ class BaseOptimizer:
         dtype of the parameters and of the state arrays.
     learning_rate_init : float, default=0.001
         Learning rate of the first epoch, > 0.
-    lr_schedule : {'constant'}, default='constant'
-        How the learning rate changes from epoch to epoch (:class:`SGD`
-        also has scikit-learn's 'invscaling' and 'adaptive').
+    lr_schedule : 'constant' or callable, default='constant'
+        How the learning rate changes from epoch to epoch: 'constant', or a
+        schedule ``f(epoch, learning_rate_init) -> learning rate`` (see
+        :mod:`fastmlp.schedules`) giving the rate of epoch ``epoch``
+        (counted from 0; epoch 0 trains at ``learning_rate_init``).
+        :class:`SGD` also has scikit-learn's 'invscaling' and 'adaptive'.
     weight_decay : float, default=0.0
         Decoupled weight decay, >= 0: before each step every parameter is
         multiplied by ``1 - learning_rate * weight_decay`` (AdamW's rule).
@@ -58,6 +61,8 @@ class BaseOptimizer:
         The learning rate of the coming steps.
     t : int
         Steps taken (minibatches), advanced by the engine.
+    epoch : int
+        Epochs ended (calls of :meth:`iteration_ends`).
     state : list of ndarray
         The solver's state arrays, each ``(n_params,)``, updated in place.
     """
@@ -67,7 +72,7 @@ class BaseOptimizer:
     #: Number of state arrays.
     n_states = 0
     #: The scalars besides the arrays that a step or an epoch changes.
-    _counters = ("t", "learning_rate")
+    _counters = ("t", "learning_rate", "epoch")
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001,
                  lr_schedule="constant", weight_decay=0.0, arithmetic="plain"):
@@ -87,12 +92,13 @@ class BaseOptimizer:
         self.weight_decay = float(weight_decay)
         self.arithmetic = arithmetic
         self.t = 0
+        self.epoch = 0
         self.state = [self._initial_state(k, int(n_params), dtype) for k in range(self.n_states)]
 
     def _check_schedule(self, lr_schedule):
-        if lr_schedule != "constant":
-            raise ValueError(f"{type(self).__name__} takes lr_schedule='constant', got "
-                             f"{lr_schedule!r}")
+        if lr_schedule != "constant" and not callable(lr_schedule):
+            raise ValueError(f"{type(self).__name__} takes lr_schedule='constant' or a "
+                             f"callable schedule, got {lr_schedule!r}")
 
     def _initial_state(self, k, n_params, dtype):
         return np.zeros(n_params, dtype)
@@ -105,6 +111,13 @@ class BaseOptimizer:
         time_step : int
             Samples seen so far (scikit-learn's ``t_``).
         """
+        self.epoch += 1
+        if callable(self.lr_schedule):
+            lr = float(self.lr_schedule(self.epoch, self.learning_rate_init))
+            if not lr > 0:
+                raise ValueError(f"the learning-rate schedule gave {lr} for epoch "
+                                 f"{self.epoch}; learning rates must be > 0")
+            self.learning_rate = lr
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether to stop when the loss or score stopped improving.
@@ -183,8 +196,8 @@ class SGD(BaseOptimizer):
         dtype of the parameters.
     learning_rate_init : float, default=0.1
         Initial learning rate, > 0.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        scikit-learn's schedules: 'invscaling' sets the learning rate to
+    lr_schedule : {'constant', 'invscaling', 'adaptive'} or callable, default='constant'
+        A schedule (see :class:`BaseOptimizer`) or scikit-learn's: 'invscaling' sets the learning rate to
         ``learning_rate_init / (time_step + 1) ** power_t`` after each epoch;
         'adaptive' divides it by 5 each time the loss (or validation score)
         stalls, and stops once it is below 1e-6.
@@ -220,8 +233,9 @@ class SGD(BaseOptimizer):
         self.power_t = float(power_t)
 
     def _check_schedule(self, lr_schedule):
-        if lr_schedule not in _LR_STRINGS:
-            raise ValueError(f"lr_schedule must be one of {_LR_STRINGS}, got {lr_schedule!r}")
+        if not callable(lr_schedule) and lr_schedule not in _LR_STRINGS:
+            raise ValueError(f"lr_schedule must be one of {_LR_STRINGS} or a callable, got "
+                             f"{lr_schedule!r}")
 
     @property
     def velocities(self):
@@ -235,6 +249,7 @@ class SGD(BaseOptimizer):
         time_step : int
             Samples seen so far (scikit-learn's ``t_``).
         """
+        super().iteration_ends(time_step)
         if self.lr_schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
 
@@ -266,6 +281,8 @@ class Adam(BaseOptimizer):
     arithmetic : {'sklearn', 'plain'}, default='sklearn'
         'sklearn' computes float32's update in float64 as scikit-learn does;
         'plain' stays in float32.
+    lr_schedule : 'constant' or callable, default='constant'
+        See :class:`BaseOptimizer`.
 
     Attributes
     ----------
@@ -277,9 +294,11 @@ class Adam(BaseOptimizer):
     n_states = 2
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, weight_decay=0.0, arithmetic="sklearn"):
+                 beta_2=0.999, epsilon=1e-8, weight_decay=0.0, arithmetic="sklearn",
+                 lr_schedule="constant"):
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
-                         weight_decay=weight_decay, arithmetic=arithmetic)
+                         lr_schedule=lr_schedule, weight_decay=weight_decay,
+                         arithmetic=arithmetic)
         check_optimizer_hyper(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
@@ -291,3 +310,174 @@ class Adam(BaseOptimizer):
     def vs(self):
         return self.state[1]
 
+
+class RMSprop(BaseOptimizer):
+    """RMSprop (torch.optim.RMSprop without momentum or centering).
+
+    Per step, with ``g`` the minibatch gradient::
+
+        s = rho * s + (1 - rho) * g**2
+        param += -lr * g / (sqrt(s) + epsilon)
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.001
+        Learning rate, > 0.
+    rho : float, default=0.99
+        Decay of the mean square (torch's ``alpha``), in [0, 1).
+    epsilon : float, default=1e-8
+        > 0, added to ``sqrt(s)``.
+    lr_schedule : 'constant' or schedule, default='constant'
+        See :class:`BaseOptimizer`.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (see :class:`BaseOptimizer`).
+    """
+
+    kind = "rmsprop"
+    n_states = 1
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, rho=0.99,
+                 epsilon=1e-8, lr_schedule="constant", weight_decay=0.0):
+        super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
+                         lr_schedule=lr_schedule, weight_decay=weight_decay)
+        check_optimizer_hyper(rho=rho, epsilon=epsilon)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+
+class Adagrad(BaseOptimizer):
+    """AdaGrad (torch.optim.Adagrad with lr_decay=0).
+
+    Per step, with ``g`` the minibatch gradient::
+
+        s = s + g**2                     (s starts at initial_accumulator_value)
+        param += -lr * g / (sqrt(s) + epsilon)
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.001
+        Learning rate, > 0.
+    initial_accumulator_value : float, default=0.0
+        Starting value of the sum of squares, >= 0.
+    epsilon : float, default=1e-8
+        > 0, added to ``sqrt(s)``.
+    lr_schedule : 'constant' or schedule, default='constant'
+        See :class:`BaseOptimizer`.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (see :class:`BaseOptimizer`).
+    """
+
+    kind = "adagrad"
+    n_states = 1
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001,
+                 initial_accumulator_value=0.0, epsilon=1e-8, lr_schedule="constant",
+                 weight_decay=0.0):
+        check_optimizer_hyper(initial_accumulator_value=initial_accumulator_value,
+                              epsilon=epsilon)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+        super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
+                         lr_schedule=lr_schedule, weight_decay=weight_decay)
+
+    def _initial_state(self, k, n_params, dtype):
+        return np.full(n_params, self.initial_accumulator_value, dtype)
+
+
+class AdamW(Adam):
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay, and
+    torch's placement of epsilon and of the bias corrections.
+
+    Per step ``t`` (counted from 1), with ``g`` the minibatch gradient::
+
+        param *= 1 - lr * weight_decay
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        param += -(lr / (1 - beta_1**t)) * m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon)
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.001
+        Learning rate, > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.01
+        Decoupled weight decay, >= 0.
+    lr_schedule : 'constant' or schedule, default='constant'
+        See :class:`BaseOptimizer`.
+    """
+
+    kind = "adamw"
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, weight_decay=0.01, lr_schedule="constant"):
+        BaseOptimizer.__init__(self, n_params, dtype, learning_rate_init=learning_rate_init,
+                               lr_schedule=lr_schedule, weight_decay=weight_decay)
+        check_optimizer_hyper(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+
+class NAdam(AdamW):
+    """NAdam (torch.optim.NAdam): Adam with Nesterov momentum.
+
+    Per step ``t`` (counted from 1), with ``g`` the minibatch gradient and
+    ``psi`` the momentum decay::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96**(t * psi))
+        mu_product = mu_1 * ... * mu_t
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        d = sqrt(v / (1 - beta_2**t)) + epsilon
+        param += -lr * (1 - mu_t) / (1 - mu_product) * g / d
+        param += -lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * m / d
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.001
+        Learning rate, > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    momentum_decay : float, default=0.004
+        ``psi`` above, >= 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (see :class:`BaseOptimizer`).
+    lr_schedule : 'constant' or schedule, default='constant'
+        See :class:`BaseOptimizer`.
+
+    Attributes
+    ----------
+    mu_product : float
+        ``mu_1 * ... * mu_t`` (1 before the first step), advanced by the engine.
+    """
+
+    kind = "nadam"
+    _counters = BaseOptimizer._counters + ("mu_product",)
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, momentum_decay=0.004, weight_decay=0.0,
+                 lr_schedule="constant"):
+        super().__init__(n_params, dtype, learning_rate_init=learning_rate_init, beta_1=beta_1,
+                         beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay,
+                         lr_schedule=lr_schedule)
+        check_optimizer_hyper(momentum_decay=momentum_decay)
+        self.momentum_decay = float(momentum_decay)
+        self.mu_product = 1.0

@@ -32,6 +32,10 @@ __all__ = [
     "poisson",
     "sgd_step",
     "adam_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "adamw_step",
+    "nadam_step",
 ]
 
 
@@ -893,3 +897,196 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
         z = z + b
     return _write_out(_activation(z, activation, **params), out)
 
+
+
+# --- the torch.optim rules, in the arrays' dtype ("plain" arithmetic) ---------
+#
+# Python floats meeting an array are rounded to its dtype (NEP 50) and every
+# operation stays in that dtype, as the C bodies (csrc/optimizers_tmpl.h) do,
+# in the same order: the step constants in double, rounded once.
+
+def _check_step(param, grad, states, t=None, **hyper):
+    """The shared checks of the steps below; returns t as an int (or None)."""
+    dtype = _check_float(param, "param")
+    _check_state(param, dtype, param.shape, "param")
+    for name, arr in states.items():
+        _check_state(arr, dtype, param.shape, name)
+    _check_disjoint([param, *states.values()], ["param", *states])
+    _check_grad(grad, dtype, param.shape)
+    check_optimizer_hyper(**{k: _real(v, k) for k, v in hyper.items()})
+    if t is not None:
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"t must be an integer (the step number), got {t!r}")
+        if t < 1:
+            raise ValueError(f"t must be >= 1 (the step number, counted from 1), got {t}")
+        t = int(t)
+    return t
+
+
+def _decayed(param, learning_rate, weight_decay):
+    """param * (1 - lr * weight_decay), the decoupled decay (or param)."""
+    return param * (1.0 - learning_rate * weight_decay) if weight_decay > 0 else param
+
+
+def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsilon=1e-8,
+                 weight_decay=0.0):
+    """One RMSprop step, in place (torch.optim.RMSprop, no momentum)::
+
+        square_avg = rho * square_avg + (1 - rho) * grad**2
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        param += -learning_rate * (grad / (sqrt(square_avg) + epsilon))
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    square_avg : ndarray of the shape and dtype of ``param``
+        Mean square of the gradients (zeros before the first step); updated.
+    learning_rate : float, default=0.001
+        > 0.
+    rho : float, default=0.99
+        Decay of the mean square, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+    """
+    _check_step(param, grad, {"square_avg": square_avg}, learning_rate=learning_rate,
+                rho=rho, epsilon=epsilon, weight_decay=weight_decay)
+    square_avg[...] = rho * square_avg + (1 - rho) * (grad * grad)
+    param[...] = _decayed(param, learning_rate, weight_decay) + (-learning_rate) * (
+        grad / (np.sqrt(square_avg) + epsilon))
+
+
+def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
+                 weight_decay=0.0):
+    """One AdaGrad step, in place (torch.optim.Adagrad, lr_decay=0)::
+
+        state_sum = state_sum + grad**2
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        param += -learning_rate * (grad / (sqrt(state_sum) + epsilon))
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    state_sum : ndarray of the shape and dtype of ``param``
+        Sum of the squared gradients (its initial accumulator value before
+        the first step); updated.
+    learning_rate : float, default=0.001
+        > 0.
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+    """
+    _check_step(param, grad, {"state_sum": state_sum}, learning_rate=learning_rate,
+                epsilon=epsilon, weight_decay=weight_decay)
+    state_sum[...] = state_sum + grad * grad
+    param[...] = _decayed(param, learning_rate, weight_decay) + (-learning_rate) * (
+        grad / (np.sqrt(state_sum) + epsilon))
+
+
+def _moments(grad, m, v, beta_1, beta_2):
+    m[...] = beta_1 * m + (1 - beta_1) * grad
+    v[...] = beta_2 * v + (1 - beta_2) * (grad * grad)
+
+
+def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+               epsilon=1e-8, weight_decay=0.01):
+    """One AdamW step, in place (torch.optim.AdamW)::
+
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        m = beta_1 * m + (1 - beta_1) * grad
+        v = beta_2 * v + (1 - beta_2) * grad**2
+        param += -(learning_rate / (1 - beta_1**t))
+                 * (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    m, v : ndarray of the shape and dtype of ``param``
+        First and second moment estimates (zeros before the first step);
+        updated.
+    t : int
+        Step number, counted from 1.
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        In [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    weight_decay : float, default=0.01
+        Decoupled weight decay, >= 0.
+    """
+    t = _check_step(param, grad, {"m": m, "v": v}, t=t, learning_rate=learning_rate,
+                    beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay)
+    _moments(grad, m, v, beta_1, beta_2)
+    step = -(learning_rate / (1.0 - beta_1 ** t))
+    bc2 = math.sqrt(1.0 - beta_2 ** t)
+    param[...] = _decayed(param, learning_rate, weight_decay) + step * (
+        m / (np.sqrt(v) / bc2 + epsilon))
+
+
+def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=0.9,
+               beta_2=0.999, epsilon=1e-8, momentum_decay=0.004, weight_decay=0.0):
+    """One NAdam step, in place (torch.optim.NAdam, decoupled weight decay)::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96**(t * momentum_decay))
+        mu_product = mu_product * mu_t
+        param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
+        m, v as Adam's
+        d = sqrt(v / (1 - beta_2**t)) + epsilon
+        param += (-learning_rate * (1 - mu_t) / (1 - mu_product)) * (grad / d)
+        param += (-learning_rate * mu_{t+1} / (1 - mu_product * mu_{t+1})) * (m / d)
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    m, v : ndarray of the shape and dtype of ``param``
+        First and second moment estimates (zeros before the first step);
+        updated.
+    t : int
+        Step number, counted from 1.
+    mu_product : float
+        ``mu_1 * ... * mu_{t-1}`` (1.0 before the first step).
+    learning_rate : float, default=0.001
+        > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        In [0, 1).
+    epsilon : float, default=1e-8
+        > 0.
+    momentum_decay : float, default=0.004
+        >= 0.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0.
+
+    Returns
+    -------
+    mu_product : float
+        ``mu_1 * ... * mu_t``, for the next step.
+    """
+    t = _check_step(param, grad, {"m": m, "v": v}, t=t, learning_rate=learning_rate,
+                    beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                    momentum_decay=momentum_decay, weight_decay=weight_decay)
+    mu_product = _real(mu_product, "mu_product")
+    mu = beta_1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    mu_product = mu_product * mu
+    _moments(grad, m, v, beta_1, beta_2)
+    coef_g = (-learning_rate * (1.0 - mu)) / (1.0 - mu_product)
+    coef_m = (-learning_rate * mu_next) / (1.0 - mu_product * mu_next)
+    d = np.sqrt(v / (1.0 - beta_2 ** t)) + epsilon
+    p = _decayed(param, learning_rate, weight_decay) + coef_g * (grad / d)
+    param[...] = p + coef_m * (m / d)
+    return mu_product
