@@ -380,12 +380,15 @@ def test_onnx_export_is_float32_within_tolerance(tmp_path):
 
 
 @pytest.mark.parametrize("params", [dict(batch_norm=True), dict(dropout=0.2),
-                                    dict(activation="gelu"), dict(solver="sgd", alpha=1e-2, learning_rate_init=0.1)],
-                         ids=["batch-norm", "dropout", "gelu", "sgd-l2"])
+                                    dict(activation="gelu"),
+                                    dict(solver="sgd", alpha=1e-2, learning_rate_init=0.1),
+                                    dict(solver="adamw")],
+                         ids=["batch-norm", "dropout", "gelu", "sgd-l2", "adamw"])
 def test_engine_options_train_alike(params):
     """Batch norm (its z = x @ W product), dropout (the masked delta passed
     back through the packed W^T), an activation that keeps its
-    pre-activation, and SGD with L2: bfloat16 trains as float32 does."""
+    pre-activation, SGD with L2 and a newer solver: bfloat16 trains as
+    float32 does."""
     X_train, X_test, y_train, y_test = digits()
     scores = {}
     for compute in (None, "bfloat16"):
