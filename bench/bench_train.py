@@ -2,10 +2,13 @@
 
 For each configuration and thread count, the median time of `--epochs`
 epochs after a warm-up epoch, for
-- fastmlp.MLPClassifier / MLPRegressor (float32 input),
+- fastmlp.MLPClassifier / MLPRegressor (float32 input), and with
+  compute_dtype="bfloat16" (the tier, AMX / AVX512_BF16 / emulated, is
+  recorded with the machine),
 - scikit-learn's MLPClassifier / MLPRegressor with float32 and float64 input,
 - PyTorch on the CPU when installed: nn.Sequential of Linear/ReLU, Adam, the
-  same batch size, torch.set_num_threads(threads);
+  same batch size, torch.set_num_threads(threads); and under
+  torch.autocast("cpu", dtype=torch.bfloat16), the bfloat16 peer;
 the ratios to fastmlp, and the GFLOP/s fastmlp reached (multiply-adds of the
 forward and backward passes, without the first layer's input gradient) as a
 fraction of this core's FMA peak (bench/peak.py).
@@ -52,6 +55,9 @@ def run(configs, threads, epochs, scale):
                 times = {
                     "fastmlp": time_epochs(estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg,
                                                            X, y), epochs),
+                    "fastmlp_bf16": time_epochs(estimator_epoch(
+                        getattr(fastmlp, f"MLP{kind}"), cfg, X, y, compute_dtype="bfloat16"),
+                        epochs),
                     "sklearn_f32": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
                                                                X, y), epochs),
                     "sklearn_f64": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
@@ -60,8 +66,11 @@ def run(configs, threads, epochs, scale):
                 torch_run = torch_epoch(cfg, X, y, t)
                 if torch_run is not None:
                     times["torch"] = time_epochs(torch_run, epochs)
+                    times["torch_bf16"] = time_epochs(torch_epoch(cfg, X, y, t, bf16=True),
+                                                      epochs)
             gflops = flops / times["fastmlp"] / 1e9
             rows.append(dict(config=name, threads=t, n=len(X), seconds=times,
+                             bf16_tier=fastmlp._kernels._runtime_info()["bf16_tier"],
                              fastmlp_gflops=gflops,
                              fraction_of_peak=gflops / peak if peak else None))
     return rows, peak
@@ -72,15 +81,27 @@ def print_table(rows, peak):
     head = (f"{'config':<8}{'thr':>4}{'fastmlp s':>11}{'sk f32 s':>10}{'sk f64 s':>10}"
             f"{'torch s':>9}{'fm/sk32':>9}{'fm/torch':>9}{'GF/s':>7}{'%peak':>7}")
     print(head)
+    nan = float("nan")
     for r in rows:
         s = r["seconds"]
         torch_s = s.get("torch")
         print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp']:>11.3f}{s['sklearn_f32']:>10.3f}"
-              f"{s['sklearn_f64']:>10.3f}{(torch_s if torch_s else float('nan')):>9.3f}"
+              f"{s['sklearn_f64']:>10.3f}{(torch_s if torch_s else nan):>9.3f}"
               f"{s['fastmlp'] / s['sklearn_f32']:>9.2f}"
-              f"{(s['fastmlp'] / torch_s if torch_s else float('nan')):>9.2f}"
+              f"{(s['fastmlp'] / torch_s if torch_s else nan):>9.2f}"
               f"{r['fastmlp_gflops']:>7.1f}"
-              f"{(100 * r['fraction_of_peak'] if r['fraction_of_peak'] else float('nan')):>7.1f}")
+              f"{(100 * r['fraction_of_peak'] if r['fraction_of_peak'] else nan):>7.1f}")
+    print(f"\nbfloat16 products (tier: {rows[0].get('bf16_tier', '?') if rows else '?'})")
+    print(f"{'config':<8}{'thr':>4}{'fm bf16 s':>11}{'bf16/f32':>10}{'torch bf16 s':>14}"
+          f"{'fm/torch':>10}")
+    for r in rows:
+        s = r["seconds"]
+        if "fastmlp_bf16" not in s:
+            continue
+        torch_s = s.get("torch_bf16")
+        print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp_bf16']:>11.3f}"
+              f"{s['fastmlp_bf16'] / s['fastmlp']:>10.2f}{(torch_s if torch_s else nan):>14.3f}"
+              f"{(s['fastmlp_bf16'] / torch_s if torch_s else nan):>10.2f}")
 
 
 def draw_chart(rows, path):
@@ -94,8 +115,9 @@ def draw_chart(rows, path):
     except ImportError:
         print("matplotlib is not installed: no chart drawn", file=sys.stderr)
         return
-    libs = [("fastmlp", "fastmlp (float32)"), ("sklearn_f32", "scikit-learn float32"),
-            ("sklearn_f64", "scikit-learn float64"), ("torch", "PyTorch")]
+    libs = [("fastmlp", "fastmlp (float32)"), ("fastmlp_bf16", "fastmlp (bfloat16 products)"),
+            ("sklearn_f32", "scikit-learn float32"), ("sklearn_f64", "scikit-learn float64"),
+            ("torch", "PyTorch"), ("torch_bf16", "PyTorch bfloat16 autocast")]
     libs = [(k, label) for k, label in libs if all(k in r["seconds"] for r in rows)]
     labels = [f"{r['config']}\n{r['threads']} thread{'s' if r['threads'] > 1 else ''}"
               for r in rows]

@@ -39,6 +39,19 @@ static inline double next_uniform(uint64_t *state)
  */
 #define FM_STEP_BLOCK 8192
 
+/* Values per step block of a coefficient matrix with n_cols columns. A
+ * FM_COMPUTE_BF16 network's blocks are whole multiples of FM_BF16_KCHUNK (32)
+ * rows, so that each block packs its own rows into both bfloat16 layouts
+ * (whole K chunks of W's forward panels, whole 16-column panels of W^T)
+ * right after its step, while they are in cache (pack_rows_f32). */
+static int64_t coef_block_len(const fm_mlp *net, int64_t n_cols)
+{
+    if (net->compute != FM_COMPUTE_BF16)
+        return FM_STEP_BLOCK;
+    int64_t rows = FM_STEP_BLOCK / n_cols / FM_BF16_KCHUNK * FM_BF16_KCHUNK;
+    return (rows > FM_BF16_KCHUNK ? rows : FM_BF16_KCHUNK) * n_cols;
+}
+
 typedef enum { FM_SEG_COEF = 0, FM_SEG_INTERCEPT, FM_SEG_GAMMA, FM_SEG_BETA } fm_segment_kind;
 
 typedef struct {
@@ -88,6 +101,16 @@ struct fm_mlp_workspace {
     double *step_squares;               /* per block: sum of squares of new coefficients */
     int64_t n_steps;
     int64_t n_params;                   /* fm_mlp_n_params(net) */
+    int bf16;                           /* FM_COMPUTE_BF16: the products' compute type */
+    fm_mlp_packed *own_packed;          /* bf16: the weights packed by this workspace */
+    const fm_mlp_packed *weights;       /* bf16: the packed weights the products read */
+};
+
+struct fm_mlp_packed {
+    int n_layers, backward;
+    void *fwd[FM_MLP_MAX_LAYERS]; /* W[l] as the B operand of a @ W[l] */
+    void *bwd[FM_MLP_MAX_LAYERS]; /* W[l]^T as the B operand of delta @ W[l]^T (l >= 1) */
+    void *block;                  /* the single allocation behind all of them */
 };
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
@@ -102,12 +125,13 @@ static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
             if (pass >= 2 && l == L - 1)
                 continue; /* no batch norm on the output layer */
             const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
-            for (int64_t start = 0; start < size; start += FM_STEP_BLOCK) {
+            const int64_t block = pass == 0 ? coef_block_len(net, net->units[l + 1]) : FM_STEP_BLOCK;
+            for (int64_t start = 0; start < size; start += block) {
                 if (out != NULL) {
                     out[count].kind = (fm_segment_kind)pass;
                     out[count].layer = l;
                     out[count].start = start;
-                    out[count].len = size - start < FM_STEP_BLOCK ? size - start : FM_STEP_BLOCK;
+                    out[count].len = size - start < block ? size - start : block;
                     out[count].flat = flat + start;
                 }
                 count++;
@@ -166,7 +190,155 @@ static int valid_network(const fm_mlp *net)
     if (net->batch_norm && !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 &&
                              net->bn_momentum <= 1.0))
         return 0;
+    if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
+        return 0;
     return 1;
+}
+
+/* The packed B operands of layer l: job 2l the forward W[l], job 2l + 1 the
+ * backward W[l]^T (op(B) (units[l+1], units[l]) of the row-major W[l]). */
+static int64_t packed_job_bytes(const fm_mlp *net, int job)
+{
+    const int l = job / 2;
+    const int64_t k = net->units[l], n = net->units[l + 1];
+    return job % 2 == 0 ? fm_bf16_packed_b_bytes(0, k, n) : fm_bf16_packed_b_bytes(1, n, k);
+}
+
+static int packed_job_used(const fm_mlp_packed *p, int job)
+{
+    return job % 2 == 0 || (p->backward && job / 2 >= 1);
+}
+
+fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward)
+{
+    if (!valid_network(net) || net->compute != FM_COMPUTE_BF16)
+        return NULL;
+    fm_mlp_packed *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->n_layers = net->n_layers;
+    p->backward = backward != 0;
+    size_t total = 0;
+    for (int job = 0; job < 2 * net->n_layers; job++) {
+        if (!packed_job_used(p, job))
+            continue;
+        const int64_t bytes = packed_job_bytes(net, job);
+        if (bytes < 0 || (uint64_t)bytes > SIZE_MAX / 4 - total - 64) {
+            free(p);
+            return NULL;
+        }
+        total += ((size_t)bytes + 63) / 64 * 64;
+    }
+    p->block = fm_malloc(total > 0 ? total : 64);
+    if (p->block == NULL) {
+        free(p);
+        return NULL;
+    }
+    char *at = p->block;
+    for (int job = 0; job < 2 * net->n_layers; job++) {
+        if (!packed_job_used(p, job))
+            continue;
+        (job % 2 == 0 ? p->fwd : p->bwd)[job / 2] = at;
+        at += ((size_t)packed_job_bytes(net, job) + 63) / 64 * 64;
+    }
+    return p;
+}
+
+void fm_mlp_packed_free(fm_mlp_packed *p)
+{
+    if (p == NULL)
+        return;
+    fm_free(p->block);
+    free(p);
+}
+
+/* Rows [r0, r1) of layer l's W (units[l], units[l+1]) row-major, r0 a
+ * multiple of FM_BF16_KCHUNK, into p: the forward layout's K chunks
+ * r0/32 .. of every 16-column panel, and (backward, l >= 1) the panels
+ * r0/16 .. of W^T. The tier's layout (bf16.h) keeps a panel's chunks
+ * together, so a panel's rows pack as a matrix of their own. */
+static void pack_rows_f32(const fm_mlp *net, const fm_mlp_packed *p, int l, const float *w,
+                          int64_t r0, int64_t r1)
+{
+    const int64_t k = net->units[l], n = net->units[l + 1];
+    for (int64_t j = 0; j < n; j += FM_BF16_PANEL) {
+        uint16_t *dst = (uint16_t *)fm_bf16_packed_b_columns(p->fwd[l], k, j) +
+                        r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS;
+        fm_bf16_pack_b(0, r1 - r0, n - j < FM_BF16_PANEL ? n - j : FM_BF16_PANEL, w + r0 * n + j,
+                       n, dst);
+    }
+    if (packed_job_used(p, 2 * l + 1))
+        fm_bf16_pack_b(1, n, r1 - r0, w + r0 * n, n,
+                       (void *)fm_bf16_packed_b_columns(p->bwd[l], n, r0));
+}
+
+fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
+                          int n_threads)
+{
+    if (p == NULL || net->n_layers != p->n_layers || net->compute != FM_COMPUTE_BF16)
+        return FM_ERR_ARGUMENT;
+    /* The optimizer step's coefficient blocks (whole K chunks), shared
+     * among threads; each value is packed alike whatever the split. */
+    int64_t n_blocks = 0, values = 0;
+    int64_t first[FM_MLP_MAX_LAYERS + 1];
+    for (int l = 0; l < net->n_layers; l++) {
+        const int64_t rows = coef_block_len(net, net->units[l + 1]) / net->units[l + 1];
+        first[l] = n_blocks;
+        n_blocks += (net->units[l] + rows - 1) / rows;
+        values += net->units[l] * net->units[l + 1];
+    }
+    first[net->n_layers] = n_blocks;
+    const int threads = step_threads(n_threads, values);
+    (void)threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int64_t i = 0; i < n_blocks; i++) {
+        int l = 0;
+        while (first[l + 1] <= i)
+            l++;
+        const int64_t rows = coef_block_len(net, net->units[l + 1]) / net->units[l + 1];
+        const int64_t r0 = (i - first[l]) * rows;
+        const int64_t r1 = r0 + rows < net->units[l] ? r0 + rows : net->units[l];
+        pack_rows_f32(net, p, l, coefs[l], r0, r1);
+    }
+    return FM_OK;
+}
+
+/* The engine's products read the packed weights the workspace points at
+ * (FM_COMPUTE_BF16); before a pass over new weights, pack them there. */
+static fm_status pack_into_workspace_f32(const fm_mlp *net, float *const *coefs,
+                                         fm_mlp_workspace *ws, int n_threads)
+{
+    if (ws->own_packed == NULL)
+        return FM_OK;
+    ws->weights = ws->own_packed;
+    return fm_mlp_pack_f32(net, coefs, ws->own_packed, n_threads);
+}
+
+static fm_status pack_into_workspace_f64(const fm_mlp *net, double *const *coefs,
+                                         fm_mlp_workspace *ws, int n_threads)
+{
+    (void)net; (void)coefs; (void)ws; (void)n_threads;
+    return FM_OK; /* float64 networks are never FM_COMPUTE_BF16 */
+}
+
+/* After the optimizer step of a coefficient block (rows of one W): pack
+ * those rows into the workspace's bfloat16 copies (FM_COMPUTE_BF16). */
+static void pack_block_f32(const fm_mlp *net, fm_mlp_workspace *ws, const fm_step_block *blk,
+                           const float *w)
+{
+    if (ws->own_packed == NULL || blk->kind != FM_SEG_COEF)
+        return;
+    const int64_t n = net->units[blk->layer + 1];
+    pack_rows_f32(net, ws->own_packed, blk->layer, w, blk->start / n,
+                  (blk->start + blk->len) / n);
+}
+
+static void pack_block_f64(const fm_mlp *net, fm_mlp_workspace *ws, const fm_step_block *blk,
+                           const double *w)
+{
+    (void)net; (void)ws; (void)blk; (void)w;
 }
 
 /* Packing-buffer elements of the engine's products for `rows` rows (train_tmpl.h). */
@@ -175,12 +347,15 @@ static int64_t scratch_elems_f64(const fm_mlp *net, int64_t rows, int forward_on
 
 /* A workspace as fm_mlp_workspace_new's, or with `forward_only` just the
  * hidden layers' activations (and pre-activations where needed): enough for
- * fm_mlp_predict, which writes the output layer to the caller's array. */
+ * fm_mlp_predict, which writes the output layer to the caller's array. A
+ * FM_COMPUTE_BF16 network's workspace owns packed weights, unless
+ * `borrow_packed` (a predict call given its predictor's). */
 static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
-                                       int gather_rows, int forward_only)
+                                       int gather_rows, int forward_only, int borrow_packed)
 {
     if (!valid_network(net) || max_rows < 1 || fm_mlp_n_params(net) < 0 ||
-        (elem_size != sizeof(float) && elem_size != sizeof(double)))
+        (elem_size != sizeof(float) && elem_size != sizeof(double)) ||
+        (net->compute == FM_COMPUTE_BF16 && elem_size != sizeof(float)))
         return NULL;
     fm_mlp_workspace *ws = calloc(1, sizeof(*ws));
     if (ws == NULL)
@@ -249,7 +424,11 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
         ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
         ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
     }
-    if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL) {
+    ws->bf16 = net->compute == FM_COMPUTE_BF16;
+    if (ws->bf16 && !borrow_packed)
+        ws->own_packed = fm_mlp_packed_new(net, !forward_only);
+    if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL ||
+        (ws->bf16 && !borrow_packed && ws->own_packed == NULL)) {
         fm_mlp_workspace_free(ws);
         return NULL;
     }
@@ -270,7 +449,7 @@ too_big: /* a size that does not fit in memory's address arithmetic */
 fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
                                        int gather_rows)
 {
-    return workspace_new(net, max_rows, elem_size, gather_rows, 0);
+    return workspace_new(net, max_rows, elem_size, gather_rows, 0, 0);
 }
 
 /* Rows per chunk of prediction with its own workspace: big enough for the
@@ -283,6 +462,7 @@ void fm_mlp_workspace_free(fm_mlp_workspace *ws)
     if (ws == NULL)
         return;
     fm_free(ws->block);
+    fm_mlp_packed_free(ws->own_packed);
     free(ws->steps);
     free(ws->step_squares);
     free(ws);

@@ -43,6 +43,17 @@ typedef enum {
 
 #define FM_MLP_MAX_LAYERS 64
 
+/* What the products of a network multiply (fm_mlp.compute). */
+typedef enum {
+    FM_COMPUTE_NATIVE = 0, /* the parameters' dtype, as scikit-learn computes */
+    /* float32 networks only: every GEMM of training and prediction rounds its
+     * operands to bfloat16 (nearest even) and accumulates in float32; master
+     * weights, biases, optimizer state, losses and element-wise passes stay
+     * float32. The weights are packed once per optimizer step (fm_mlp_packed).
+     * The sparse first layer (CSR input) stays a float32 product. */
+    FM_COMPUTE_BF16 = 1
+} fm_compute_kind;
+
 typedef struct {
     int n_layers;                         /* L >= 1 weight layers */
     int64_t units[FM_MLP_MAX_LAYERS + 1]; /* widths of the L + 1 layers */
@@ -66,6 +77,7 @@ typedef struct {
      * statistics into W and b (done by the caller). */
     int batch_norm;
     double bn_momentum, bn_epsilon;
+    fm_compute_kind compute;
 } fm_mlp;
 
 /* The training or prediction inputs: dense rows, or a CSR matrix whose
@@ -77,6 +89,25 @@ typedef struct {
     const int64_t *indices;  /* data[indptr[r] .. indptr[r+1]), in columns indices[...] */
     const void *data;
 } fm_input;
+
+/*
+ * The weights of a FM_COMPUTE_BF16 network in bfloat16, packed in the GEMM
+ * tier's layout for the B operand (fm_bf16_pack_b, internal.h): per layer l,
+ * W[l] for the forward product a @ W[l] and, with `backward`, W[l]^T for the
+ * delta passed back, delta @ W[l]^T (layers l >= 1). Training workspaces own
+ * one (refreshed after every optimizer step); a predictor packs its weights
+ * once and shares them read-only with concurrent predict calls.
+ */
+typedef struct fm_mlp_packed fm_mlp_packed;
+
+/* NULL if the allocation fails or net is not a valid FM_COMPUTE_BF16 network. */
+fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward);
+void fm_mlp_packed_free(fm_mlp_packed *p);
+/* Pack coefs (W[l] (units[l], units[l+1]) row-major) into p, in the
+ * optimizer step's blocks of whole 32-row chunks, shared among up to
+ * n_threads threads (the bits do not depend on the split). */
+fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
+                          int n_threads);
 
 /* The optimizer (kind, hyper-parameters, step count, state arrays of
  * n_params values): fm_optimizer in fastmlp.h. An epoch advances its t (and
@@ -155,14 +186,17 @@ fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const
  * (the forward pass stops there). Without batch normalisation (pass folded
  * weights) or dropout. With ws == NULL the call allocates (and frees) a
  * forward-only workspace of its own, so that concurrent calls share nothing
- * but the read-only parameters. */
+ * but the read-only parameters. A FM_COMPUTE_BF16 network multiplies the
+ * weights in `packed` (fm_mlp_pack_f32 of coefs) when it is not NULL, else
+ * packs coefs into the workspace first; native networks take NULL. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                              const fm_input *X, int64_t n, float *out,
-                             fm_mlp_workspace *ws, int n_threads, int n_run);
+                             fm_mlp_workspace *ws, const fm_mlp_packed *packed, int n_threads,
+                             int n_run);
 fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
                              double *const *intercepts, const fm_input *X,
-                             int64_t n, double *out, fm_mlp_workspace *ws, int n_threads,
-                             int n_run);
+                             int64_t n, double *out, fm_mlp_workspace *ws,
+                             const fm_mlp_packed *packed, int n_threads, int n_run);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,10 @@
 #define ZHAT(ws, l) ((T *)(ws)->zhat[l])
 #define INV_STD(ws, l) ((T *)(ws)->inv_std[l])
 #define DROP(ws, l) ((T *)(ws)->drop[l])
+/* FM_COMPUTE_BF16: layer l's weights packed as the B operand of the forward
+ * product (W) and of the delta passed back (W^T); NULL otherwise. */
+#define PACKED_W(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->fwd[l] : NULL)
+#define PACKED_WT(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->bwd[l] : NULL)
 
 /* Dropout applies to hidden layer l (1..L-1) in this pass. */
 #define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
@@ -132,15 +136,19 @@ static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const
 }
 
 /* The engine's products: c = act(op(a) @ op(b) + bias) through the native
- * GEMM, packing into the workspace's buffer. */
+ * GEMM, packing into the workspace's buffer; the one place where the
+ * network's compute type reaches the kernels. FM_COMPUTE_BF16 products round
+ * a and b to bfloat16 as the GEMM packs them, or take b already packed
+ * (`b_packed`, the weights packed once per optimizer step; NULL for the
+ * weight gradient's a^T @ delta, whose operands are both new). */
 static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, int trans_b,
                               int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,
-                              const T *b, int64_t ldb, T *c, int64_t ldc, const T *bias,
-                              fm_activation act)
+                              const T *b, int64_t ldb, const void *b_packed, T *c, int64_t ldc,
+                              const T *bias, fm_activation act)
 {
     const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
                                              (T)0, c, ldc, bias, act, (T *)ws->scratch,
-                                             ws->scratch_elems};
+                                             ws->scratch_elems, ws->bf16, b_packed};
     return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
 }
 
@@ -153,7 +161,8 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
     for (int l = 0; l < net->n_layers; l++) {
         const int64_t k = net->units[l], n = net->units[l + 1];
         FM_CAT(fm_gemm_problem_, SUF) pr = {0, 0, rows, n, k, (T)1, NULL, k, NULL, n, (T)0,
-                                           NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0};
+                                           NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0,
+                                           net->compute == FM_COMPUTE_BF16, NULL};
         for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
             FM_CAT(fm_gemm_problem_, SUF) p = pr;
             if (pass == 1) /* softmax splits rows among threads, not columns */
@@ -215,8 +224,9 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             if (l == 0 && xb->x == NULL)
                 FN(sparse_dense_)(xb, nb, coefs[0], NULL, n, z);
             else
-                st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, z, n,
-                                  NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
+                st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
+                                  PACKED_W(ws, l), z, n, NULL,
+                                  (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
@@ -232,13 +242,13 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
                 FN(fm_activation_forward_)(act, nb, n, z, n, dst, n);
         } else if (PRE(ws, l + 1) != NULL && !last) {
             st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
-                              PRE(ws, l + 1), n, intercepts[l],
+                              PACKED_W(ws, l), PRE(ws, l + 1), n, intercepts[l],
                               (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st == FM_OK)
                 FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
         } else {
-            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n, dst, n,
-                              intercepts[l], act);
+            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
+                              PACKED_W(ws, l), dst, n, intercepts[l], act);
         }
         if (st != FM_OK)
             return st;
@@ -377,9 +387,10 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     case FM_ACT_IDENTITY:
         return;
     case FM_ACT_RELU:
+        /* A select rather than a conditional store: the same values, and
+         * the compiler vectorises it. */
         for (int64_t i = 0; i < size; i++)
-            if (a[i] == (T)0)
-                delta[i] = 0;
+            delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
         return;
     case FM_ACT_LOGISTIC:
         for (int64_t i = 0; i < size; i++) {
@@ -404,9 +415,9 @@ static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
     double squares = 0.0;
     for (int l = 0; l < net->n_layers; l++) {
         const int64_t size = net->units[l] * net->units[l + 1];
-        for (int64_t start = 0; start < size; start += FM_STEP_BLOCK)
-            squares += FN(fm_sum_squares_)(size - start < FM_STEP_BLOCK ? size - start
-                                                                        : FM_STEP_BLOCK,
+        const int64_t block = coef_block_len(net, net->units[l + 1]);
+        for (int64_t start = 0; start < size; start += block)
+            squares += FN(fm_sum_squares_)(size - start < block ? size - start : block,
                                            coefs[l] + start);
     }
     return squares;
@@ -460,7 +471,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
-                              gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
+                              NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
         }
@@ -489,7 +500,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         if (l > 0) {
             T *d_prev = DELTA(ws, l);
             st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
-                              d_prev, fan_in, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
+                              PACKED_WT(ws, l), d_prev, fan_in, NULL,
+                              (fm_activation){FM_ACT_IDENTITY, 0.0});
             if (st != FM_OK)
                 return st;
             if (DROPOUT_ON(net, rng, l)) {
@@ -554,6 +566,9 @@ static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *
         FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state,
                            blk->kind == FM_SEG_COEF, alpha, divisor);
         block_squares[i] = blk->kind == FM_SEG_COEF ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
+        /* bfloat16 products: the new rows into the packed weights (param is
+         * this block's rows of a coefficient matrix). */
+        FN(pack_block_)(net, ws, blk, blk->kind == FM_SEG_COEF ? coefs[blk->layer] : NULL);
     }
     double squares = 0.0;
     for (int64_t i = 0; i < n_blocks && blocks[i].kind == FM_SEG_COEF; i++)
@@ -600,6 +615,9 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             return FM_ERR_ARGUMENT;
     double total = 0.0;
     double squares = FN(coef_squares_)(net, coefs);
+    fm_status pst = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
+    if (pst != FM_OK)
+        return pst;
     for (int64_t start = 0; start < n; start += batch_size) {
         if (stop != NULL && *stop) {
             *loss_sum = total;
@@ -660,6 +678,9 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     const double sw_sum = FN(weight_sum_)(sw, n);
     if (sw_sum == 0.0)
         return (fm_status)FM_ERR_ZERO_WEIGHT;
+    const fm_status st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
+    if (st != FM_OK)
+        return st;
     return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, sw_sum, n, ws,
                                n_threads, NULL, FN(coef_squares_)(net, coefs), 0, loss);
 }
@@ -672,6 +693,9 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
     const int64_t n_out = net->units[L];
     if (ws->elem != sizeof(T) || n < 1)
         return FM_ERR_ARGUMENT;
+    fm_status pst = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
+    if (pst != FM_OK)
+        return pst;
     /* Each chunk's loss is a weighted mean: weight it back by its sum(w). */
     double total = 0.0, weight = 0.0;
     for (int64_t start = 0; start < n; start += ws->max_rows) {
@@ -693,20 +717,26 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
 
 fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               const fm_input *X, int64_t n, T *out,
-                              fm_mlp_workspace *ws, int n_threads, int n_run)
+                              fm_mlp_workspace *ws, const fm_mlp_packed *packed, int n_threads,
+                              int n_run)
 {
-    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)) || n_run < 1 || n_run > net->n_layers)
+    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)) || n_run < 1 || n_run > net->n_layers ||
+        (packed != NULL && (net->compute != FM_COMPUTE_BF16 || packed->n_layers != net->n_layers)))
         return FM_ERR_ARGUMENT;
     const int64_t n_out = net->units[n_run];
     fm_mlp_workspace *own = NULL;
     if (ws == NULL) {
         own = workspace_new(net, n < FM_PREDICT_CHUNK ? (n > 0 ? n : 1) : FM_PREDICT_CHUNK,
-                            sizeof(T), 0, 1);
+                            sizeof(T), 0, 1, packed != NULL);
         if (own == NULL)
             return FM_ERR_NOMEM;
         ws = own;
     }
     fm_status st = FM_OK;
+    if (packed != NULL)
+        ws->weights = packed;
+    else
+        st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
     for (int64_t start = 0; start < n && st == FM_OK; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
@@ -726,6 +756,8 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
 #undef INV_STD
 #undef DROP
 #undef DROPOUT_ON
+#undef PACKED_W
+#undef PACKED_WT
 #undef T
 #undef SUF
 #undef T_EPS

@@ -67,9 +67,11 @@ def time_epochs(run_epoch, epochs):
     return float(np.median(times))
 
 
-def estimator_epoch(cls, cfg, X, y):
-    """One epoch per call through partial_fit (shuffled, Adam)."""
-    est = cls(hidden_layer_sizes=cfg["hidden"], batch_size=cfg["batch"], random_state=0)
+def estimator_epoch(cls, cfg, X, y, **params):
+    """One epoch per call through partial_fit (shuffled, Adam); `params` go
+    to the estimator (fastmlp's compute_dtype, for one)."""
+    est = cls(hidden_layer_sizes=cfg["hidden"], batch_size=cfg["batch"], random_state=0,
+              **params)
     classes = np.arange(cfg["outputs"]) if cfg["task"] == "classification" else None
 
     def run():
@@ -82,8 +84,10 @@ def estimator_epoch(cls, cfg, X, y):
     return run
 
 
-def torch_epoch(cfg, X, y, threads):
-    """One epoch per call of the same network in PyTorch (None if absent)."""
+def torch_epoch(cfg, X, y, threads, bf16=False):
+    """One epoch per call of the same network in PyTorch (None if absent);
+    with `bf16`, forward and loss under CPU autocast to bfloat16 (PyTorch's
+    mixed precision: bfloat16 products, float32 weights and optimizer)."""
     try:
         import torch
     except ImportError:
@@ -111,7 +115,8 @@ def torch_epoch(cfg, X, y, threads):
         for start in range(0, len(Xt), batch):
             idx = perm[start:start + batch]
             opt.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(model(Xt[idx]), yt[idx])
             loss.backward()
             opt.step()
     return run

@@ -195,6 +195,10 @@ cdef extern from "train.h" nogil:
     enum: FM_ERR_INTERRUPTED
     enum: FM_ERR_ZERO_WEIGHT
 
+    ctypedef enum fm_compute_kind:
+        FM_COMPUTE_NATIVE
+        FM_COMPUTE_BF16
+
     ctypedef struct fm_mlp:
         int n_layers
         int64_t units[FM_MLP_MAX_LAYERS + 1]
@@ -207,6 +211,7 @@ cdef extern from "train.h" nogil:
         double dropout[FM_MLP_MAX_LAYERS]
         int batch_norm
         double bn_momentum, bn_epsilon
+        fm_compute_kind compute
 
     ctypedef struct fm_input:
         const void *dense
@@ -217,6 +222,14 @@ cdef extern from "train.h" nogil:
 
     ctypedef struct fm_mlp_workspace:
         pass
+
+    ctypedef struct fm_mlp_packed:
+        pass
+
+    fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward)
+    void fm_mlp_packed_free(fm_mlp_packed *p)
+    fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
+                              int n_threads)
 
     fm_mlp_workspace *fm_mlp_workspace_new(const fm_mlp *net, int64_t max_rows, size_t elem_size,
                                            int gather_rows)
@@ -253,12 +266,12 @@ cdef extern from "train.h" nogil:
                               fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs,
                                  float *const *intercepts, const fm_input *X,
-                                 int64_t n, float *out, fm_mlp_workspace *ws, int n_threads,
-                                 int n_run)
+                                 int64_t n, float *out, fm_mlp_workspace *ws,
+                                 const fm_mlp_packed *packed, int n_threads, int n_run)
     fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
                                  double *const *intercepts, const fm_input *X,
-                                 int64_t n, double *out, fm_mlp_workspace *ws, int n_threads,
-                                 int n_run)
+                                 int64_t n, double *out, fm_mlp_workspace *ws,
+                                 const fm_mlp_packed *packed, int n_threads, int n_run)
 
 cdef extern from "internal.h" nogil:
     ctypedef struct fm_gemm_problem_f32:

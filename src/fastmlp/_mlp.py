@@ -43,6 +43,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastmlp import _kernels
 from fastmlp._kernels import MLPEngine, MLPPredictor
 from fastmlp._persist import VersionedPickleMixin
 from fastmlp._validation import (
@@ -148,6 +149,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "callbacks": [list, tuple, None],
         "progress": ["boolean"],
         "scoring": [str, callable, list, tuple, dict, None],
+        "compute_dtype": [StrOptions({"bfloat16"}), None],
     }
 
     @abstractmethod
@@ -156,7 +158,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
                  dropout, batch_norm, callbacks, progress, scoring, rho,
-                 initial_accumulator_value, momentum_decay, weight_decay):
+                 initial_accumulator_value, momentum_decay, weight_decay, compute_dtype):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -191,6 +193,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.initial_accumulator_value = initial_accumulator_value
         self.momentum_decay = momentum_decay
         self.weight_decay = weight_decay
+        self.compute_dtype = compute_dtype
 
     # -- the network --------------------------------------------------------
 
@@ -241,7 +244,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         dropout = self._dropout_rates(len(units) - 2) if training else None
         return MLPEngine(units, hidden, output, out_act, loss, loss_param,
                          self.alpha if alpha is None else alpha, max_rows, dtype, dropout,
-                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON)
+                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON,
+                         self.compute_dtype)
+
+    def _input_dtypes(self):
+        """The float dtypes X is trained in: its own (float64 or float32), or
+        float32 with bfloat16 products, whose master weights are float32."""
+        return np.float32 if self.compute_dtype == "bfloat16" else (np.float64, np.float32)
 
     def _bn_arrays(self):
         """Batch norm's arrays in the engine's order (4 per hidden layer)."""
@@ -344,6 +353,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.compute_dtype == "bfloat16":
+            _warn_if_bf16_emulated()
         if sp.issparse(X):
             # The engine multiplies CSR rows by the first layer's weights
             # directly (sparse x dense in C): X is never densified.
@@ -411,6 +422,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        if self.compute_dtype == "bfloat16":
+            # A bfloat16 predictor's packed weights are a snapshot: this fit's.
+            self.__dict__.pop("_cached_predictor", None)
         self._predictor()  # built here, so that predicting leaves __dict__ as it is
         return self
 
@@ -795,7 +809,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         opt.set_counters(counters)
 
     def _new_optimizer(self, n_params, dtype):
-        """The solver's optimizer object (fastmlp.optimizers) for a new fit."""
+        """The solver's optimizer object (fastmlp.optimizers) for a new fit;
+        with bfloat16 products (no scikit-learn numbers to match) SGD and Adam
+        take the plain, vectorised float32 step too."""
         weight_decay = self.weight_decay
         if weight_decay == "auto":
             weight_decay = 0.01 if self.solver == "adamw" else 0.0
@@ -808,12 +824,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         common = dict(learning_rate_init=self.learning_rate_init, lr_schedule=schedule,
                       weight_decay=weight_decay)
         adam_like = dict(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        bf16_step = {"arithmetic": "plain"} if self.compute_dtype == "bfloat16" else {}
         if self.solver == "sgd":
             return optimizers.SGD(n_params, dtype, momentum=self.momentum,
                                   nesterov=self.nesterovs_momentum, power_t=self.power_t,
-                                  **common)
+                                  **common, **bf16_step)
         if self.solver == "adam":
-            return optimizers.Adam(n_params, dtype, **adam_like, **common)
+            return optimizers.Adam(n_params, dtype, **adam_like, **common, **bf16_step)
         if self.solver == "adamw":
             return optimizers.AdamW(n_params, dtype, **adam_like, **common)
         if self.solver == "nadam":
@@ -862,6 +879,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         ``_cached_predictor`` while ``coefs_`` and ``intercepts_`` hold the
         same array objects; replaced arrays get a new one. With batch norm
         the folded weights are copies, so those models build one per call.
+        With ``compute_dtype="bfloat16"`` the predictor keeps the weights
+        packed in bfloat16 (half the bytes to stream per predicted row): a
+        snapshot, so every fit builds a new one, and a user's in-place edit
+        of ``coefs_`` is seen once the arrays are replaced
+        (``model.coefs_ = [c.copy() for c in model.coefs_]``).
         """
         sources = self.coefs_ + self.intercepts_
         cached = self.__dict__.get("_cached_predictor")
@@ -873,7 +895,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
         output, out_act, loss, loss_param = self._output_spec()
         predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param, coefs,
-                                 intercepts)
+                                 intercepts, getattr(self, "compute_dtype", None))
         if all(a is b for a, b in zip(coefs + intercepts, sources)):
             self._cached_predictor = (sources, predictor)
         return predictor
@@ -1016,6 +1038,24 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         return tags
 
 
+_bf16_warned = False
+
+
+def _warn_if_bf16_emulated():
+    """Warn once per process when bfloat16 products run on the exact
+    emulation (a CPU without AMX or AVX512_BF16, or FASTMLP_BF16=emulated):
+    the same numbers as the native tiers, at no gain over float32."""
+    global _bf16_warned
+    info = _kernels._runtime_info()
+    if _bf16_warned or info["bf16_tier"] != "emulated":
+        return
+    _bf16_warned = True
+    warnings.warn(
+        f"compute_dtype='bfloat16' runs on the exact emulation here ({info['bf16_reason']}): the "
+        "same numbers as on AMX or AVX512_BF16, but not faster than float32 on this CPU.",
+        UserWarning, stacklevel=3)
+
+
 def _lbfgs_iprint(iprint):
     """SciPy's L-BFGS-B verbosity option, in the form this SciPy accepts."""
     try:
@@ -1143,6 +1183,16 @@ _COMMON_DOC = """
         single callable is named "score"). With ``early_stopping=True`` the
         first metric decides; None is the estimator's ``score`` (accuracy or
         R^2), logged as ``validation_score``.
+    compute_dtype : {'bfloat16'} or None, default=None
+        What the matrix products multiply. None: the input's float dtype, as
+        scikit-learn computes (its numbers). 'bfloat16': every product of
+        training and prediction rounds its operands (inputs, activations,
+        deltas, weights) to bfloat16 and accumulates in float32, on AMX or
+        AVX512_BF16 where the CPU has them (``fastmlp.show_config()`` says
+        which); the weights, biases, optimizer state, losses, softmax and
+        derivatives stay float32, so ``coefs_`` are float32 arrays. float64
+        input is trained in float32. The first layer's products with sparse
+        input stay float32.
 """
 
 _ATTRIBUTES_DOC = """
@@ -1210,7 +1260,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
                  callbacks=None, progress=False, scoring=None, rho=0.99,
-                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
+                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
+                 compute_dtype=None):
         self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -1223,7 +1274,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
             scoring=scoring, rho=rho, initial_accumulator_value=initial_accumulator_value,
-            momentum_decay=momentum_decay, weight_decay=weight_decay)
+            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1260,7 +1311,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     def _validate_input(self, X, y, incremental, reset):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+                             dtype=self._input_dtypes(), reset=reset)
         check_label_types(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -1464,7 +1515,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
                  huber_delta=1.0, callbacks=None, progress=False, scoring=None, rho=0.99,
-                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto"):
+                 initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
+                 compute_dtype=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1476,7 +1528,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
             callbacks=callbacks, progress=progress, scoring=scoring, rho=rho,
             initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay,
-            weight_decay=weight_decay)
+            weight_decay=weight_decay, compute_dtype=compute_dtype)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 
@@ -1502,7 +1554,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                              f"out_activation must be None, got {self.out_activation!r}")
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+                             y_numeric=True, dtype=self._input_dtypes(), reset=reset)
         # validate_data checks y for NaN before converting an object y to
         # float, which turns None into NaN: check again after the conversion.
         _assert_all_finite(y, input_name="y")

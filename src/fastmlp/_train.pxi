@@ -31,10 +31,19 @@ cdef class _ParamPointers:
         free(self.bn)
 
 
+_COMPUTE_KINDS = {None: FM_COMPUTE_NATIVE, "bfloat16": FM_COMPUTE_BF16}
+
+
 cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, loss,
                            loss_param, alpha, dropout, batch_norm, bn_momentum,
-                           bn_epsilon) except -1:
+                           bn_epsilon, compute_dtype, dtype) except -1:
     """Fill `net` from the Python description (see MLPEngine), checking it."""
+    if compute_dtype not in _COMPUTE_KINDS:
+        raise ValueError(f"compute_dtype must be None or 'bfloat16', got {compute_dtype!r}")
+    if compute_dtype is not None and np.dtype(dtype) != np.float32:
+        raise ValueError(f"compute_dtype={compute_dtype!r} needs float32 parameters (its "
+                         f"master weights), got {np.dtype(dtype)}")
+    net.compute = _COMPUTE_KINDS[compute_dtype]
     units = [int(u) for u in units]
     if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
         raise ValueError(f"a network needs 1 to {FM_MLP_MAX_LAYERS} weight layers, "
@@ -164,6 +173,9 @@ cdef class MLPEngine:
         Batch-normalise the hidden layers in training epochs.
     bn_momentum, bn_epsilon : float
         Running-statistics momentum and variance offset of batch norm.
+    compute_dtype : {None, "bfloat16"}, default=None
+        What the products multiply: the dtype's own values, or (float32 only)
+        bfloat16 roundings of them, accumulated in float32.
     """
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
@@ -173,10 +185,11 @@ cdef class MLPEngine:
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
                   max_rows, dtype, dropout=None, gather_rows=False, batch_norm=False,
-                  bn_momentum=0.1, bn_epsilon=1e-5):
+                  bn_momentum=0.1, bn_epsilon=1e-5, compute_dtype=None):
         self.ws = NULL
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon)
+                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon, compute_dtype,
+                          dtype)
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
@@ -408,7 +421,8 @@ cdef class MLPPredictor:
     of its own. Calls may run concurrently from many threads.
 
     The arrays are referenced, not copied: values changed in place are seen
-    by the next call.
+    by the next call, except the weights of a bfloat16 predictor, which are
+    packed in bfloat16 once, here (half the bytes to read per call).
 
     Parameters
     ----------
@@ -417,19 +431,25 @@ cdef class MLPPredictor:
     coefs, intercepts : list of ndarray
         C-contiguous parameter arrays of one float dtype (read-only is fine;
         batch norm already folded in).
+    compute_dtype : {None, "bfloat16"}, default=None
+        As for :class:`MLPEngine` (bfloat16 needs float32 parameters).
     """
     cdef fm_mlp net
     cdef readonly object dtype
+    cdef readonly object compute_dtype
     cdef readonly list coefs
     cdef readonly list intercepts
     cdef _ParamPointers params
+    cdef fm_mlp_packed *packed
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, list coefs,
-                  list intercepts):
-        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          0.0, None, False, 0.1, 1e-5)
+                  list intercepts, compute_dtype=None):
+        self.packed = NULL
         if not coefs or not isinstance(coefs[0], np.ndarray):
             raise ValueError("coefs must be a non-empty list of arrays")
+        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
+                          0.0, None, False, 0.1, 1e-5, compute_dtype, coefs[0].dtype)
+        self.compute_dtype = compute_dtype
         self.dtype = coefs[0].dtype
         if self.dtype not in _FLOAT_DTYPES:
             raise TypeError(f"coefs must have dtype float32 or float64, got {self.dtype}")
@@ -439,6 +459,19 @@ cdef class MLPPredictor:
         self.params.coefs = _parameter_pointers(&self.net, self.dtype, self.coefs, True, False)
         self.params.intercepts = _parameter_pointers(&self.net, self.dtype, self.intercepts,
                                                      False, False)
+        cdef fm_status status = FM_OK
+        cdef int threads = _n_threads
+        if self.net.compute == FM_COMPUTE_BF16:
+            self.packed = fm_mlp_packed_new(&self.net, 0)
+            if self.packed == NULL:
+                raise MemoryError("cannot allocate the packed bfloat16 weights")
+            with nogil:
+                status = fm_mlp_pack_f32(&self.net, <float *const *>self.params.coefs,
+                                         self.packed, threads)
+            _raise_status(status, "packing the weights")
+
+    def __dealloc__(self):
+        fm_mlp_packed_free(self.packed)
 
     def predict(self, X, n_layers=None):
         """Output-layer activations of X's rows (probabilities for
@@ -464,10 +497,10 @@ cdef class MLPPredictor:
             if single:
                 status = fm_mlp_predict_f32(&self.net, <float *const *>self.params.coefs,
                                             <float *const *>self.params.intercepts, &inp, n,
-                                            <float *>po, NULL, threads, n_run)
+                                            <float *>po, NULL, self.packed, threads, n_run)
             else:
                 status = fm_mlp_predict_f64(&self.net, <double *const *>self.params.coefs,
                                             <double *const *>self.params.intercepts, &inp, n,
-                                            <double *>po, NULL, threads, n_run)
+                                            <double *>po, NULL, NULL, threads, n_run)
         _raise_status(status, "predict")
         return out
