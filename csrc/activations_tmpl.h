@@ -98,9 +98,75 @@ static void NAME(softmax_vjp_row)(int64_t n, const T *z, const T *g, T *gi)
 }
 
 /*
+ * Maxout of one row: out[j] = max of the k pieces g = z[j*k .. j*k + k - 1],
+ * the first of equal maxima, else the first NaN (a NaN piece takes over
+ * from a number, never from an earlier NaN); w[j] = the winner's index when
+ * `store`. Always inlined with constant k and `store` for the common piece
+ * counts, so that the loop over units is a plain strided loop the compiler
+ * can vectorise, rather than a loop over a run-time k inside it.
+ */
+static inline __attribute__((always_inline)) void
+NAME(maxout_row)(int64_t n, const int64_t k, const int store, const T *restrict z,
+                 T *restrict out, int32_t *restrict w)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const T *g = z + j * k;
+        T best = g[0];
+        int32_t win = 0;
+        for (int64_t p = 1; p < k; p++) {
+            const T v = g[p];
+            const int take = (v > best) | ((v != v) & (best == best));
+            best = take ? v : best;
+            win = take ? (int32_t)p : win;
+        }
+        out[j] = best;
+        if (store)
+            w[j] = win;
+    }
+}
+
+void NAME(fm_maxout_forward)(int64_t m, int64_t n, int64_t k, const T *z, int64_t ldz, T *out,
+                             int64_t ldo, int32_t *winner, int64_t ldw)
+{
+    for (int64_t i = 0; i < m; i++) {
+        const T *zi = z + i * ldz;
+        T *oi = out + i * ldo;
+        int32_t *wi = winner != NULL ? winner + i * ldw : NULL;
+#define FM_MAXOUT_CASE(K)                                                        \
+    case K:                                                                      \
+        if (wi != NULL)                                                          \
+            NAME(maxout_row)(n, K, 1, zi, oi, wi);                               \
+        else                                                                     \
+            NAME(maxout_row)(n, K, 0, zi, oi, NULL);                             \
+        break;
+        switch (k) {
+            FM_MAXOUT_CASE(2) FM_MAXOUT_CASE(3) FM_MAXOUT_CASE(4)
+        default:
+            NAME(maxout_row)(n, k, wi != NULL, zi, oi, wi);
+            break;
+        }
+#undef FM_MAXOUT_CASE
+    }
+}
+
+void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                              const T *da, T *dz)
+{
+    for (int64_t i = 0; i < m; i++) {
+        T *dzi = dz + i * n * k;
+        for (int64_t c = 0; c < n * k; c++)
+            dzi[c] = (T)0;
+        for (int64_t j = 0; j < n; j++)
+            dzi[j * k + winner[i * n + j]] = da[i * n + j];
+    }
+}
+
+/*
  * Shapes: z (m, n) with leading dimension ldz >= n, out (m, n) with
  * ldo >= n, row-major; out may be z (same pointer, same leading dimension).
- * m, n <= 0 do nothing. An invalid kind fills out with NaN.
+ * Maxout: z (m, n * k) with ldz >= n * k (in place too: out[i, j] is
+ * written after z[i, j*k..] is read, at an address no later). m, n <= 0 do
+ * nothing. An invalid kind (or maxout's k) fills out with NaN.
  */
 void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z,
                                  int64_t ldz, T *out, int64_t ldo)
@@ -144,6 +210,15 @@ void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const 
     case FM_ACT_HEAVISIDE:
         FM_MAP_ROWS(ACT(heaviside)(x));
         break;
+    case FM_ACT_MAXOUT:
+        if (fm_maxout_pieces(act) > 0) {
+            NAME(fm_maxout_forward)(m, n, fm_maxout_pieces(act), z, ldz, out, ldo, NULL, 0);
+            break;
+        }
+        for (int64_t i = 0; i < m; i++) /* an invalid k */
+            for (int64_t j = 0; j < n; j++)
+                out[i * ldo + j] = (T)NAN;
+        break;
     default:
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
@@ -153,10 +228,30 @@ void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const 
 }
 
 /*
+ * Maxout's backward pass (see fastmlp.h): z, grad_in (m, n * k), grad_out
+ * (m, n) or NULL, contiguous; the winner found again as in the forward pass.
+ * grad_in may be z: a unit's k pieces are read before any is written.
+ */
+static void NAME(maxout_vjp)(int64_t m, int64_t n, int64_t k, const T *z, const T *grad_out,
+                             T *grad_in)
+{
+    for (int64_t i = 0; i < m * n; i++) {
+        const T *g = z + i * k;
+        T best;
+        int32_t win;
+        NAME(maxout_row)(1, k, 1, g, &best, &win);
+        const T d = best != best ? best : (grad_out != NULL ? grad_out[i] : (T)1);
+        T *gi = grad_in + i * k;
+        for (int64_t p = 0; p < k; p++)
+            gi[p] = best != best ? best : (p == win ? d : (T)0);
+    }
+}
+
+/*
  * Shapes: z, grad_out (or NULL), grad_in all (m, n), contiguous rows
- * (leading dimension n); grad_in may be z or grad_out. Softmax without
- * grad_out (its derivative is a Jacobian, not an element-wise function) and
- * an invalid kind fill grad_in with NaN.
+ * (leading dimension n); grad_in may be z or grad_out (for maxout see
+ * maxout_vjp). Softmax without grad_out (its derivative is a Jacobian, not
+ * an element-wise function) and an invalid kind fill grad_in with NaN.
  */
 void NAME(fm_activation_backward)(fm_activation act, int64_t m, int64_t n, const T *z,
                                   const T *grad_out, T *grad_in)
@@ -208,6 +303,18 @@ void NAME(fm_activation_backward)(fm_activation act, int64_t m, int64_t n, const
         for (int64_t k = 0; k < size; k++)
             grad_in[k] = (T)0;
         break;
+    case FM_ACT_MAXOUT: {
+        const int64_t k = fm_maxout_pieces(act);
+        if (k > 0) {
+            NAME(maxout_vjp)(m, n, k, z, grad_out, grad_in);
+            break;
+        }
+        /* An invalid k (the bindings never pass one): its shapes are
+         * unknown, so NaN only in the m * n values grad_in surely has. */
+        for (int64_t c = 0; c < size; c++)
+            grad_in[c] = (T)NAN;
+        break;
+    }
     default:
         for (int64_t k = 0; k < size; k++)
             grad_in[k] = (T)NAN;

@@ -30,7 +30,8 @@
  *
  * Output stage, applied only after the last KC block: bias add and relu on
  * the tile in registers; other activations on the tile right after it is
- * stored (still in L1); softmax per MC-row block once its rows are complete.
+ * stored (still in L1); softmax, and maxout (whose groups of pieces may
+ * straddle tiles), per MC-row block once its rows are complete (in L2).
  *
  * Per element, every path performs the same operations in the same order
  * (same KC blocks, one FMA chain per block, same output stage), so results
@@ -315,6 +316,30 @@ static void FM_NAME(pack_b)(int64_t kc, int64_t nc, const T *restrict b, int64_t
     }
 }
 
+/* Output stages that need whole rows of C: softmax (in place), and maxout,
+ * whose groups of k columns may straddle tiles (C keeps z; the units and
+ * their winners go to act_out and winner). */
+static inline int FM_NAME(rows_stage)(fm_activation_kind kind)
+{
+    return kind == FM_ACT_SOFTMAX || kind == FM_ACT_MAXOUT;
+}
+
+/* That stage on the complete rows [i0, i0 + rows) of C. */
+static void FM_NAME(apply_rows_stage)(const FM_NAME(problem) *pr, int64_t i0, int64_t rows)
+{
+    T *c = pr->c + i0 * pr->ldc;
+    if (pr->act.kind == FM_ACT_SOFTMAX) {
+        FM_CAT(fm_activation_forward_, SUF)(pr->act, rows, pr->n, c, pr->ldc, c, pr->ldc);
+    } else {
+        const int64_t k = fm_maxout_pieces(pr->act); /* checked by the caller */
+        FM_CAT(fm_maxout_forward_, SUF)(rows, pr->n / k, k, c, pr->ldc,
+                                        pr->act_out + i0 * pr->ld_act, pr->ld_act,
+                                        pr->winner != NULL ? pr->winner + i0 * pr->ld_act
+                                                           : NULL,
+                                        pr->ld_act);
+    }
+}
+
 /* C = act(beta * C + bias) when there is no product (k == 0 or alpha == 0). */
 static void FM_NAME(scale_only)(const FM_NAME(problem) *pr)
 {
@@ -327,16 +352,18 @@ static void FM_NAME(scale_only)(const FM_NAME(problem) *pr)
             c[j] = r;
         }
     }
-    if (pr->act.kind != FM_ACT_IDENTITY)
+    if (FM_NAME(rows_stage)(pr->act.kind))
+        FM_NAME(apply_rows_stage)(pr, 0, pr->m);
+    else if (pr->act.kind != FM_ACT_IDENTITY)
         FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c,
                                             pr->ldc);
 }
 
 /* Activations applied after a tile is stored (everything but identity and
- * relu, which the micro-kernel does in registers, and softmax, per row). */
+ * relu, which the micro-kernel does in registers, and the row stages). */
 static inline int FM_NAME(act_after_store)(fm_activation_kind kind)
 {
-    return kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && kind != FM_ACT_SOFTMAX;
+    return kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && !FM_NAME(rows_stage)(kind);
 }
 
 /* Split `total` into the fewest blocks of at most `max_block`, of equal size
@@ -414,12 +441,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
             rest.b = b + n_main;
             rest.c = c + n_main;
             rest.bias = pr->bias != NULL ? pr->bias + n_main : NULL;
-            if (act.kind == FM_ACT_SOFTMAX)
+            if (FM_NAME(rows_stage)(act.kind))
                 rest.act.kind = FM_ACT_IDENTITY;
             st = FM_NAME(gemm)(&rest);
         }
-        if (st == FM_OK && act.kind == FM_ACT_SOFTMAX)
-            FM_CAT(fm_activation_forward_, SUF)(act, 1, n, c, ldc, c, ldc);
+        if (st == FM_OK && FM_NAME(rows_stage)(act.kind))
+            FM_NAME(apply_rows_stage)(pr, 0, 1);
         return st;
     }
 
@@ -490,14 +517,13 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                     }
                 }
                 /* Rows ic..ic+mc are complete (and in L2) when one jc covers n. */
-                if (last && act.kind == FM_ACT_SOFTMAX && nc == n)
-                    FM_CAT(fm_activation_forward_, SUF)(act, mc, n, c + ic * ldc, ldc,
-                                                        c + ic * ldc, ldc);
+                if (last && FM_NAME(rows_stage)(act.kind) && nc == n)
+                    FM_NAME(apply_rows_stage)(pr, ic, mc);
             }
         }
     }
-    if (act.kind == FM_ACT_SOFTMAX && n > nc_size)
-        FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
+    if (FM_NAME(rows_stage)(act.kind) && n > nc_size)
+        FM_NAME(apply_rows_stage)(pr, 0, m);
 
     fm_free(own);
     return FM_OK;

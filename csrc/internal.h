@@ -9,6 +9,7 @@
 #define FASTMLP_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "fastmlp.h"
 
 /*
@@ -19,6 +20,12 @@
  * not NULL, is a 64-byte aligned buffer the driver packs into if it is big
  * enough (the kernel table's scratch_* tells how big), instead of
  * allocating one per call.
+ *
+ * Maxout (act.kind FM_ACT_MAXOUT, k = act.param pieces, n a multiple of k):
+ * C receives the pre-activations z and the output stage writes the units,
+ * act_out (m, n / k) with ld_act, and the winning pieces, winner (m, n / k)
+ * with the same leading dimension, or NULL (see fm_maxout_forward_*), from
+ * each block of rows while it is still in cache.
  */
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
     typedef struct {                                                             \
@@ -36,6 +43,9 @@
         fm_activation act;                                                       \
         T *scratch;           /* packing buffer of scratch_elems, or NULL */     \
         int64_t scratch_elems;                                                   \
+        T *act_out;           /* maxout: the units (m, n / k), else unused */    \
+        int64_t ld_act;                                                          \
+        int32_t *winner;      /* maxout: winning piece per unit, or NULL */      \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -110,6 +120,32 @@ fm_status fm_gemm_problem_run_f64(fm_gemm_backend backend, int n_threads,
                                   const fm_gemm_problem_f64 *pr);
 int64_t fm_gemm_scratch_f32(int n_threads, const fm_gemm_problem_f32 *pr);
 int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
+
+/*
+ * Maxout for the engine and the GEMM's output stage (activations.c), the
+ * forward pass of fm_activation_forward_* plus the winners: z (m, n * k)
+ * with ldz, out (m, n) with ldo, winner (m, n) with ldw or NULL, receiving
+ * the index 0..k-1 of each unit's winning piece (the first maximum, or the
+ * first NaN). fm_maxout_backward_* routes the units' deltas back: dz
+ * (m, n * k) contiguous gets da[i, j] (da (m, n) contiguous) at piece
+ * winner[i, j] (contiguous) of unit j and 0 at the unit's other pieces.
+ */
+void fm_maxout_forward_f32(int64_t m, int64_t n, int64_t k, const float *z, int64_t ldz,
+                           float *out, int64_t ldo, int32_t *winner, int64_t ldw);
+void fm_maxout_forward_f64(int64_t m, int64_t n, int64_t k, const double *z, int64_t ldz,
+                           double *out, int64_t ldo, int32_t *winner, int64_t ldw);
+void fm_maxout_backward_f32(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                            const float *da, float *dz);
+void fm_maxout_backward_f64(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                            const double *da, double *dz);
+
+/* k of a maxout activation: its parameter if an integer in [1, INT32_MAX],
+ * else 0 (invalid). */
+static inline int64_t fm_maxout_pieces(fm_activation act)
+{
+    const double k = act.param;
+    return k >= 1.0 && k <= 2147483647.0 && k == (double)(int64_t)k ? (int64_t)k : 0;
+}
 
 /* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
 double fm_sum_squares_f32(int64_t n, const float *x);

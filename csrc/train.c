@@ -79,6 +79,7 @@ struct fm_mlp_workspace {
     void *drop[FM_MLP_MAX_LAYERS + 1];  /* dropout: act * mask, the next layer's input */
     void *zhat[FM_MLP_MAX_LAYERS + 1];  /* batch norm: normalised pre-activations */
     void *inv_std[FM_MLP_MAX_LAYERS + 1]; /* batch norm: 1 / sqrt(var + eps) per unit */
+    void *winner[FM_MLP_MAX_LAYERS + 1];  /* maxout: int32 winning piece (0..k-1) per unit */
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
@@ -101,7 +102,8 @@ static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
         for (int l = 0; l < L; l++) {
             if (pass >= 2 && l == L - 1)
                 continue; /* no batch norm on the output layer */
-            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
+            const int64_t cols = fm_mlp_cols(net, l);
+            const int64_t size = pass == 0 ? net->units[l] * cols : cols;
             for (int64_t start = 0; start < size; start += FM_STEP_BLOCK) {
                 if (out != NULL) {
                     out[count].kind = (fm_segment_kind)pass;
@@ -125,14 +127,26 @@ static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
     return !__builtin_mul_overflow(a, b, &product) && !__builtin_add_overflow(product, c, out);
 }
 
+/* fm_mlp_cols(net, l) into *cols, or 0 if maxout's piece count is not an
+ * integer >= 1 or the product overflows. */
+static int checked_cols(const fm_mlp *net, int l, int64_t *cols)
+{
+    if (l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT) {
+        const int64_t k = fm_maxout_pieces(net->hidden[l]);
+        return k > 0 && checked_mul_add(net->units[l + 1], k, 0, cols);
+    }
+    *cols = net->units[l + 1];
+    return 1;
+}
+
 int64_t fm_mlp_n_params(const fm_mlp *net)
 {
-    int64_t total = 0;
-    /* (units[l] + 1) * units[l + 1] per layer, as units[l] * units[l + 1] +
-     * units[l + 1]: the "+ 1" on its own would overflow for units[l] = INT64_MAX. */
+    int64_t total = 0, cols;
+    /* (units[l] + 1) * cols per layer, as units[l] * cols + cols: the "+ 1"
+     * on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
-        if (!checked_mul_add(net->units[l], net->units[l + 1], total, &total) ||
-            __builtin_add_overflow(total, net->units[l + 1], &total))
+        if (!checked_cols(net, l, &cols) || !checked_mul_add(net->units[l], cols, total, &total) ||
+            __builtin_add_overflow(total, cols, &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
         for (int l = 1; l < net->n_layers; l++)
@@ -148,6 +162,8 @@ static int needs_preactivation(fm_activation_kind kind)
     return !(kind == FM_ACT_IDENTITY || kind == FM_ACT_RELU || kind == FM_ACT_LOGISTIC ||
              kind == FM_ACT_TANH);
 }
+/* (Maxout keeps its pieces' z there: the product's output, reduced to the
+ * units in the output stage; its derivative needs only the winners.) */
 
 static int valid_network(const fm_mlp *net)
 {
@@ -162,7 +178,13 @@ static int valid_network(const fm_mlp *net)
             return 0;
         if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
             return 0;
+        /* Batch norm would normalise each piece: not supported with maxout. */
+        if (net->hidden[l].kind == FM_ACT_MAXOUT &&
+            (fm_maxout_pieces(net->hidden[l]) == 0 || net->batch_norm))
+            return 0;
     }
+    if (net->out_activation.kind == FM_ACT_MAXOUT) /* changes the output's width */
+        return 0;
     if (net->batch_norm && !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 &&
                              net->bn_momentum <= 1.0))
         return 0;
@@ -192,21 +214,29 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
-    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    int64_t sizes[8 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    void **slots[8 * (FM_MLP_MAX_LAYERS + 1) + 4];
     int count = 0;
     for (int l = 0; l <= L; l++) {
+        /* Width of layer l's pre-activations and deltas: its pieces for maxout. */
+        const int64_t cols = l >= 1 ? fm_mlp_cols(net, l - 1) : net->units[0];
+        const int maxout = l >= 1 && l < L && net->hidden[l - 1].kind == FM_ACT_MAXOUT;
         if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->act[l];
         }
         if (l >= 1 && !forward_only) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->delta[l];
         }
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->pre[l];
+        }
+        if (maxout && !forward_only) {
+            /* int32 winners in elements of elem_size >= 4 bytes: enough room. */
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            slots[count++] = &ws->winner[l];
         }
         if (l >= 1 && l < L && net->batch_norm) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;

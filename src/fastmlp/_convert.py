@@ -94,13 +94,17 @@ def to_sklearn(estimator):
     Raises
     ------
     ValueError
-        If the network uses an activation, output activation or loss that
-        scikit-learn does not have.
+        If the network uses an activation (maxout among them), output
+        activation or loss that scikit-learn does not have.
     """
     from fastmlp._mlp import MLPClassifier, MLPRegressor
 
     check_is_fitted(estimator)
     activation = estimator.activation
+    if "maxout" in ([activation] if isinstance(activation, str) else list(activation)):
+        raise ValueError("scikit-learn's MLP has no maxout units: a maxout layer's weights "
+                         "(n_in, units * maxout_pieces) have no scikit-learn equivalent; "
+                         "export it with fastmlp.export_onnx instead")
     if not isinstance(activation, str) or activation not in _SKLEARN_ACTIVATIONS:
         raise ValueError(f"scikit-learn has no hidden activation {activation!r}; it has "
                          f"{sorted(_SKLEARN_ACTIVATIONS)}")
