@@ -98,55 +98,48 @@ static void NAME(softmax_vjp_row)(int64_t n, const T *z, const T *g, T *gi)
 }
 
 /*
- * Maxout of one row: out[j] = max of the k pieces g = z[j*k .. j*k + k - 1],
- * the first of equal maxima, else the first NaN (a NaN piece takes over
- * from a number, never from an earlier NaN); w[j] = the winner's index when
- * `store`. Always inlined with constant k and `store` for the common piece
- * counts, so that the loop over units is a plain strided loop the compiler
- * can vectorise, rather than a loop over a run-time k inside it.
+ * Maxout of one row: out[j] = max of the k pieces z[j*k .. j*k + k - 1],
+ * and w[j] the index of the first of equal maxima when `store`; a NaN piece
+ * makes the unit NaN (its w is then the last NaN's, of no use).
+ *
+ * Piece by piece over all units, rather than unit by unit: the inner loop
+ * is then a strided load and two selects per unit, which the compiler
+ * vectorises whatever k, with no data-dependent branch. Unit by unit, the
+ * comparisons became branches mispredicted on random data: 8 ns per value
+ * against 0.5 here (float, 4096 x 512 values, k = 2, this machine).
  */
-static inline __attribute__((always_inline)) void
-NAME(maxout_row)(int64_t n, const int64_t k, const int store, const T *restrict z,
-                 T *restrict out, int32_t *restrict w)
+static void NAME(maxout_row)(int64_t n, int64_t k, const T *restrict z, T *restrict out,
+                             int32_t *restrict w)
 {
-    for (int64_t j = 0; j < n; j++) {
-        const T *g = z + j * k;
-        T best = g[0];
-        int32_t win = 0;
-        for (int64_t p = 1; p < k; p++) {
-            const T v = g[p];
-            const int take = (v > best) | ((v != v) & (best == best));
-            best = take ? v : best;
-            win = take ? (int32_t)p : win;
+    for (int64_t j = 0; j < n; j++)
+        out[j] = z[j * k];
+    if (w != NULL)
+        for (int64_t j = 0; j < n; j++)
+            w[j] = 0;
+    for (int64_t p = 1; p < k; p++) {
+        const T *zp = z + p;
+        if (w != NULL) {
+            for (int64_t j = 0; j < n; j++) {
+                const T v = zp[j * k], o = out[j];
+                const int take = (v > o) | (v != v); /* strictly larger: the first wins */
+                out[j] = take ? v : o;
+                w[j] = take ? (int32_t)p : w[j];
+            }
+        } else {
+            for (int64_t j = 0; j < n; j++) {
+                const T v = zp[j * k], o = out[j];
+                out[j] = (v > o) | (v != v) ? v : o;
+            }
         }
-        out[j] = best;
-        if (store)
-            w[j] = win;
     }
 }
 
 void NAME(fm_maxout_forward)(int64_t m, int64_t n, int64_t k, const T *z, int64_t ldz, T *out,
                              int64_t ldo, int32_t *winner, int64_t ldw)
 {
-    for (int64_t i = 0; i < m; i++) {
-        const T *zi = z + i * ldz;
-        T *oi = out + i * ldo;
-        int32_t *wi = winner != NULL ? winner + i * ldw : NULL;
-#define FM_MAXOUT_CASE(K)                                                        \
-    case K:                                                                      \
-        if (wi != NULL)                                                          \
-            NAME(maxout_row)(n, K, 1, zi, oi, wi);                               \
-        else                                                                     \
-            NAME(maxout_row)(n, K, 0, zi, oi, NULL);                             \
-        break;
-        switch (k) {
-            FM_MAXOUT_CASE(2) FM_MAXOUT_CASE(3) FM_MAXOUT_CASE(4)
-        default:
-            NAME(maxout_row)(n, k, wi != NULL, zi, oi, wi);
-            break;
-        }
-#undef FM_MAXOUT_CASE
-    }
+    for (int64_t i = 0; i < m; i++)
+        NAME(maxout_row)(n, k, z + i * ldz, out + i * ldo,
+                         winner != NULL ? winner + i * ldw : NULL);
 }
 
 void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *winner,
@@ -164,8 +157,7 @@ void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *wi
 /*
  * Shapes: z (m, n) with leading dimension ldz >= n, out (m, n) with
  * ldo >= n, row-major; out may be z (same pointer, same leading dimension).
- * Maxout: z (m, n * k) with ldz >= n * k (in place too: out[i, j] is
- * written after z[i, j*k..] is read, at an address no later). m, n <= 0 do
+ * Maxout: z (m, n * k) with ldz >= n * k, not overlapping out. m, n <= 0 do
  * nothing. An invalid kind (or maxout's k) fills out with NaN.
  */
 void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z,
@@ -239,7 +231,7 @@ static void NAME(maxout_vjp)(int64_t m, int64_t n, int64_t k, const T *z, const 
         const T *g = z + i * k;
         T best;
         int32_t win;
-        NAME(maxout_row)(1, k, 1, g, &best, &win);
+        NAME(maxout_row)(1, k, g, &best, &win);
         const T d = best != best ? best : (grad_out != NULL ? grad_out[i] : (T)1);
         T *gi = grad_in + i * k;
         for (int64_t p = 0; p < k; p++)

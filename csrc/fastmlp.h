@@ -61,9 +61,9 @@ typedef struct {
  * (an integer >= 1), so z is (m, n * k) with ldz >= n * k and out (m, n):
  *   out[i, j] = max(z[i, j*k], ..., z[i, j*k + k - 1])
  * i.e. unit j's pieces are the k consecutive columns j*k .. j*k + k - 1.
- * Of equal maxima the first piece wins; a NaN piece wins over numbers (the
- * first NaN), so NaN propagates. A k that is not such an integer fills out
- * with NaN.
+ * Of equal maxima the first piece wins (the one the gradient goes to); a
+ * NaN piece makes the unit NaN. out must not overlap z. A k that is not
+ * such an integer fills out with NaN.
  */
 void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
                                const float *z, int64_t ldz, float *out, int64_t ldo);
@@ -86,7 +86,7 @@ void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
  * pieces, as for the forward pass); grad_in is 1 (grad_out == NULL) or
  * grad_out[i, j] (otherwise) at unit j's winning piece (the forward pass's:
  * the first maximum) and 0 at its other pieces; NaN at all k pieces of a
- * unit whose output is NaN. grad_in may alias z, not grad_out.
+ * unit with a NaN piece. grad_in may alias z, not grad_out.
  */
 void fm_activation_backward_f32(fm_activation act, int64_t m, int64_t n, const float *z,
                                 const float *grad_out, float *grad_in);

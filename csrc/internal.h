@@ -124,9 +124,9 @@ int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
 /*
  * Maxout for the engine and the GEMM's output stage (activations.c), the
  * forward pass of fm_activation_forward_* plus the winners: z (m, n * k)
- * with ldz, out (m, n) with ldo, winner (m, n) with ldw or NULL, receiving
- * the index 0..k-1 of each unit's winning piece (the first maximum, or the
- * first NaN). fm_maxout_backward_* routes the units' deltas back: dz
+ * with ldz, out (m, n) with ldo (not overlapping z), winner (m, n) with ldw
+ * or NULL, receiving the index 0..k-1 of each unit's winning piece (the
+ * first maximum). fm_maxout_backward_* routes the units' deltas back: dz
  * (m, n * k) contiguous gets da[i, j] (da (m, n) contiguous) at piece
  * winner[i, j] (contiguous) of unit j and 0 at the unit's other pieces.
  */

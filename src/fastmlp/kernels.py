@@ -129,7 +129,7 @@ def activation(z, name, *, out=None, **params):
     shape: unit j's pieces are the k consecutive columns ``j*k .. j*k + k - 1``
     of z, so ``z.reshape(..., n, k).max(axis=-1)``. Of equal maxima the
     first piece wins (this decides which piece the gradient goes to); a NaN
-    piece wins over numbers, so NaN propagates.
+    piece makes its unit NaN.
 
     Parameters
     ----------
@@ -195,7 +195,7 @@ def activation_grad(z, name, grad_output=None, *, out=None, **params):
         used (``relu'(0) = 0``, as in scikit-learn). Maxout: 1 (or the
         unit's ``grad_output``) at each unit's winning piece, the first
         maximum, and 0 at its other pieces; NaN at all pieces of a unit
-        whose output is NaN.
+        with a NaN piece.
 
     Raises
     ------

@@ -199,9 +199,9 @@ def _maxout_pieces(z, k):
 
 
 def _maxout_grad(z, k, grad_output):
-    """The winner mask (1 at each unit's first maximum; np.argmax takes the
-    first, and the first NaN, as C does), times grad_output if given; NaN at
-    every piece of a unit whose output is NaN."""
+    """The winner mask (1 at each unit's first maximum: np.argmax takes the
+    first, as C does), times grad_output if given; NaN at every piece of a
+    unit with a NaN piece."""
     pieces = _maxout_pieces(z, k)
     winner = np.argmax(pieces, axis=-1)
     mask = (np.arange(k) == winner[..., None]).astype(z.dtype)
