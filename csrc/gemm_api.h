@@ -25,8 +25,11 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
      * softmax needs whole rows, so it always slices rows. */
     const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && pr->n >= pr->m;
     const int64_t extent = by_columns ? pr->n : pr->m;
-    /* Maxout's column slices hold whole units: a multiple of k pieces. */
-    const int64_t pieces = pr->act.kind == FM_ACT_MAXOUT ? fm_maxout_pieces(pr->act) : 1;
+    /* Maxout's column slices hold whole units: a multiple of k pieces (k
+     * checked by the callers; an invalid one, 0, counts as 1 here). */
+    int64_t pieces = pr->act.kind == FM_ACT_MAXOUT ? fm_maxout_pieces(pr->act) : 1;
+    if (pieces < 1)
+        pieces = 1;
     int64_t unit = by_columns ? nr : mr;
     while (by_columns && unit % pieces != 0)
         unit += nr;
