@@ -356,20 +356,24 @@ def test_training_on_one_and_two_threads_gives_identical_bits(threads):
 
 
 def test_dropout_step_matches_numpy():
-    """One SGD step with dropout on a maxout layer: the mask acts on the
-    units (after the max), in forward and backward alike."""
+    """One full-batch SGD step with dropout on a maxout layer equals the same
+    step in NumPy with the same masks: the mask acts on the units (after the
+    max), forward and backward. Through the estimator: its initial weights
+    are the Glorot draws from random_state, then the epoch's dropout seed."""
     rng = np.random.default_rng(0)
-    n, rate, lr, seed, k = 6, 0.4, 0.1, 12345, 3
-    X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
-    W0, b0 = rng.normal(size=(3, 5 * k)), rng.normal(size=5 * k)
-    W1, b1 = rng.normal(size=(5, 2)), rng.normal(size=2)
-    engine = MLPEngine([3, 5, 2], [("maxout", {"pieces": k})], "regression", ("identity", {}),
-                       "squared_error", 1.0, 0.0, n, np.float64, [rate])
-    coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
-    velocity = np.zeros(W0.size + W1.size + b0.size + b1.size)
-    engine.epoch(coefs, intercepts, X, Y, None, None, n, "sgd", lr, 0.0, False, 0.9, 0.999,
-                 1e-8, 0, velocity, None, seed)
+    n, rate, lr, k = 6, 0.4, 0.1, 3
+    X, y = rng.normal(size=(n, 3)), rng.normal(size=n)
+    est = MLPRegressor(hidden_layer_sizes=(5,), activation="maxout", maxout_pieces=k,
+                       solver="sgd", momentum=0.0, learning_rate_init=lr, alpha=0.0,
+                       batch_size=n, shuffle=False, max_iter=1, dropout=rate,
+                       random_state=0).fit(X, y)
+    rs = np.random.RandomState(0)
+    bound0, bound1 = np.sqrt(6 / (3 + 5)), np.sqrt(6 / (5 + 1))
+    W0, b0 = rs.uniform(-bound0, bound0, (3, 5 * k)), rs.uniform(-bound0, bound0, 5 * k)
+    W1, b1 = rs.uniform(-bound1, bound1, (5, 1)), rs.uniform(-bound1, bound1, 1)
+    seed = int(rs.randint(np.iinfo(np.int64).max, dtype=np.int64))
 
+    Y = y[:, None]
     z1 = X @ W0 + b0
     a1 = reference.activation(z1, "maxout", pieces=k)
     keep = _splitmix64_uniforms(seed, n * 5).reshape(n, 5) >= rate
@@ -379,7 +383,7 @@ def test_dropout_step_matches_numpy():
     delta1 = reference.activation_grad(z1, "maxout", (delta2 @ W1.T) * mask, pieces=k)
     expected = [W0 - lr * X.T @ delta1 / n, W1 - lr * d1.T @ delta2 / n]
     expected_b = [b0 - lr * delta1.sum(0) / n, b1 - lr * delta2.sum(0) / n]
-    for got, want in zip(coefs + intercepts, expected + expected_b):
+    for got, want in zip(est.coefs_ + est.intercepts_, expected + expected_b):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert 0 < keep.mean() < 1
 
