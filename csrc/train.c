@@ -145,7 +145,8 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
     /* (units[l] + 1) * cols per layer, as units[l] * cols + cols: the "+ 1"
      * on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
-        if (!checked_cols(net, l, &cols) || !checked_mul_add(net->units[l], cols, total, &total) ||
+        if (!checked_cols(net, l, &cols) ||
+            !checked_mul_add(net->units[l], cols, total, &total) ||
             __builtin_add_overflow(total, cols, &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
@@ -156,14 +157,14 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
 }
 
 /* Hidden activations whose derivative needs the pre-activation (those
- * scikit-learn lacks); scikit-learn's own use their output, as it does. */
+ * scikit-learn lacks); scikit-learn's own use their output, as it does.
+ * (Maxout keeps its pieces' z there, the product's output that the output
+ * stage reduces to the units; its derivative needs only the winners.) */
 static int needs_preactivation(fm_activation_kind kind)
 {
     return !(kind == FM_ACT_IDENTITY || kind == FM_ACT_RELU || kind == FM_ACT_LOGISTIC ||
              kind == FM_ACT_TANH);
 }
-/* (Maxout keeps its pieces' z there: the product's output, reduced to the
- * units in the output stage; its derivative needs only the winners.) */
 
 static int valid_network(const fm_mlp *net)
 {

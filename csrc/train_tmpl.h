@@ -476,7 +476,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
-                              gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
+                              gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL,
+                              0, NULL);
             if (st != FM_OK)
                 return st;
         }
