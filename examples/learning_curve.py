@@ -1,49 +1,51 @@
-"""Train with validation data, early stopping by callback, and a progress
-bar; draw the learning curve.
+"""
+Learning curves during training
+===============================
 
-Run: python examples/learning_curve.py [output.png]
-(needs the optional dependencies matplotlib and, for the bar, tqdm)
+Train with validation data, early stopping by callback, and a progress
+bar; draw the loss per epoch on both sets and the validation accuracy.
+
+Run: ``python examples/learning_curve.py [output.png]`` (saves the figure
+when given a path; needs matplotlib and, for the bar, tqdm)
 """
 import sys
 
-import matplotlib
+import matplotlib.pyplot as plt
+from _datasets import digits
 
-matplotlib.use("Agg")
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from fastmlp import MLPClassifier
+from fastmlp.callbacks import EarlyStopping
+from fastmlp.plot import plot_learning_curve
 
-from fastmlp import MLPClassifier  # noqa: E402
-from fastmlp.callbacks import EarlyStopping  # noqa: E402
-from fastmlp.plot import plot_learning_curve  # noqa: E402
+X_train, X_val, y_train, y_val = digits()
 
+# %%
+# Fit, watching the validation loss
+# ---------------------------------
+# ``validation_data`` gives the loss and score on held-out data after every
+# epoch; :class:`~fastmlp.callbacks.EarlyStopping` stops when the validation
+# loss has not improved for 8 epochs and puts back the best epoch's weights.
+try:
+    import tqdm  # noqa: F401
+    progress = True
+except ImportError:
+    progress = False
+est = MLPClassifier(hidden_layer_sizes=(128,), alpha=0.0, learning_rate_init=0.01,
+                    max_iter=200, random_state=0, progress=progress,
+                    callbacks=[EarlyStopping(monitor="validation_loss", patience=8)])
+est.fit(X_train, y_train, validation_data=(X_val, y_val))
+print(f"{est.n_iter_} epochs, validation accuracy {est.score(X_val, y_val):.3f}")
 
-def main(path="docs/learning_curve.png"):
-    """Fit on digits and save the learning curve to `path`.
-
-    Returns
-    -------
-    estimator : MLPClassifier
-        The fitted model.
-    """
-    X, y = load_digits(return_X_y=True)
-    X_tr, X_val, y_tr, y_val = train_test_split(X / 16.0, y, test_size=0.3, random_state=0,
-                                                stratify=y)
-    try:
-        import tqdm  # noqa: F401
-        progress = True
-    except ImportError:
-        progress = False
-    est = MLPClassifier(hidden_layer_sizes=(128,), alpha=0.0, learning_rate_init=0.01,
-                        max_iter=200, random_state=0, progress=progress,
-                        callbacks=[EarlyStopping(monitor="validation_loss", patience=8)])
-    est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
-    ax = plot_learning_curve(est)
-    ax.figure.tight_layout()
-    ax.figure.savefig(path, dpi=100)
-    print(f"{est.n_iter_} epochs, validation accuracy {est.score(X_val, y_val):.3f}; "
-          f"curve saved to {path}")
-    return est
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:])
+# %%
+# The curves
+# ----------
+# :func:`~fastmlp.plot.plot_learning_curve` draws ``loss_curve_``,
+# ``validation_loss_curve_`` and the validation score on a twin axis: the
+# training loss keeps falling while the validation loss turns up, which is
+# where the callback stopped.
+ax = plot_learning_curve(est)
+ax.figure.tight_layout()
+if len(sys.argv) > 1:
+    ax.figure.savefig(sys.argv[1], dpi=100)
+    print(f"curve saved to {sys.argv[1]}")
+plt.show()

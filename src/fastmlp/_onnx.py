@@ -120,7 +120,7 @@ def export_onnx(estimator, path):
 
     Notes
     -----
-    Input: ``X``, of shape [N, n_features_in_] and the estimator's dtype
+    Input: ``X``, of shape ``[N, n_features_in_]`` and the estimator's dtype
     (``coefs_[0].dtype``, or ``coef_.dtype`` for the Perceptron); dense.
 
     Outputs, the estimator's methods on ``X``:

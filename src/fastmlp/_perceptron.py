@@ -137,9 +137,9 @@ class Perceptron(VersionedPickleMixin, LabelCheckedScoreMixin, ClassifierMixin, 
     intercept_ : ndarray of shape (1,) if n_classes == 2 else (n_classes,)
         The units' biases (thresholds with the opposite sign).
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during :meth:`fit`. Defined only when `X`
         has feature names that are all strings.
     n_iter_ : int
         Number of epochs run; with several units, the most any unit ran.

@@ -90,6 +90,7 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     Returns
     -------
     out : ndarray of shape (n_samples, n_out)
+        ``activation(x @ w + b)``, in ``out`` if given.
     """
     return _kernels.dense(x, w, b, activation, out=out, **params)
 
@@ -150,7 +151,8 @@ def activation(z, name, *, out=None, **params):
     Returns
     -------
     out : ndarray of the shape of z
-        (maxout: ``z.shape[:-1] + (z.shape[-1] // pieces,)``)
+        The result, in ``out`` if given (maxout: of shape
+        ``z.shape[:-1] + (z.shape[-1] // pieces,)``).
 
     Raises
     ------
@@ -232,6 +234,7 @@ def softmax_cross_entropy(logits, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     dlogits : ndarray of shape (n_samples, n_classes)
         Gradient of ``loss``: ``(softmax(z_i) - y_i) * w_i / sum(w)``.
 
@@ -267,6 +270,7 @@ def sigmoid_binary_cross_entropy(logits, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     dlogits : ndarray of the shape of logits
         ``(sigmoid(z) - y) * w_i / sum(w)``.
 
@@ -320,6 +324,7 @@ def regression_loss(y_pred, y, loss="squared_error", sample_weight=None, **param
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
         Gradient of ``loss``, including the factor ``w_i / sum(w)``.
 
@@ -349,11 +354,13 @@ def squared_error(y_pred, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "squared_error", sample_weight)
 
@@ -373,11 +380,13 @@ def absolute_error(y_pred, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "absolute_error", sample_weight)
 
@@ -399,11 +408,13 @@ def huber(y_pred, y, sample_weight=None, *, delta=1.0):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of y_pred
+        Gradient of ``loss`` with respect to ``y_pred``.
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "huber", sample_weight, delta=delta)
 
@@ -430,7 +441,7 @@ def poisson(y_pred, y, sample_weight=None):
 
     See Also
     --------
-    regression_loss : the general form, with the details.
+    regression_loss : The general form, with the details.
     """
     return _kernels.regression_loss(y_pred, y, "poisson", sample_weight)
 
@@ -468,6 +479,7 @@ def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=Tru
     Returns
     -------
     None
+        ``param`` and the optimizer state are updated in place.
 
     Raises
     ------
@@ -522,6 +534,7 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     Returns
     -------
     None
+        ``param`` and the optimizer state are updated in place.
 
     Raises
     ------

@@ -4,8 +4,10 @@ __all__ = ["plot_learning_curve"]
 
 
 def plot_learning_curve(estimator, ax=None):
-    """Draw the training loss per epoch and, when present, the validation
-    loss and score.
+    """Draw the training loss per epoch, and the validation loss and score.
+
+    The validation curves are drawn when the model has them (fitted with
+    ``early_stopping`` or ``validation_data``).
 
     Parameters
     ----------

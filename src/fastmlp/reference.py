@@ -231,6 +231,7 @@ def activation(z, name, *, out=None, **params):
     Returns
     -------
     out : ndarray of the shape of ``z``
+        The result, in ``out`` if given.
     """
     kind, p = _parse_activation(name, params)
     _check_float(z, "z")
@@ -466,7 +467,9 @@ def sigmoid_binary_cross_entropy(logits, y, sample_weight=None):
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     dlogits : ndarray of the shape of ``logits``
+        Gradient of ``loss`` with respect to ``logits``.
     """
     dtype = _predictions(logits, "logits")
     y = _targets(y, logits.shape, dtype, "y", True)
@@ -511,7 +514,9 @@ def regression_loss(y_pred, y, loss="squared_error", sample_weight=None, **param
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of ``y_pred``
+        Gradient of ``loss`` with respect to ``y_pred``.
     """
     if not isinstance(loss, str) or loss not in _REGRESSION_LOSSES:
         raise ValueError(f"loss must be one of {sorted(_REGRESSION_LOSSES)}, got {loss!r}")
@@ -560,13 +565,17 @@ def squared_error(y_pred, y, sample_weight=None):
 
     Parameters
     ----------
-    y_pred, y, sample_weight
-        See :func:`regression_loss`.
+    y_pred, y : ndarray
+        Predictions and targets; see :func:`regression_loss`.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights; see :func:`regression_loss`.
 
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of ``y_pred``
+        Gradient of ``loss`` with respect to ``y_pred``.
     """
     return regression_loss(y_pred, y, "squared_error", sample_weight)
 
@@ -576,13 +585,17 @@ def absolute_error(y_pred, y, sample_weight=None):
 
     Parameters
     ----------
-    y_pred, y, sample_weight
-        See :func:`regression_loss`.
+    y_pred, y : ndarray
+        Predictions and targets; see :func:`regression_loss`.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights; see :func:`regression_loss`.
 
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of ``y_pred``
+        Gradient of ``loss`` with respect to ``y_pred``.
     """
     return regression_loss(y_pred, y, "absolute_error", sample_weight)
 
@@ -592,15 +605,19 @@ def huber(y_pred, y, sample_weight=None, *, delta=1.0):
 
     Parameters
     ----------
-    y_pred, y, sample_weight
-        See :func:`regression_loss`.
+    y_pred, y : ndarray
+        Predictions and targets; see :func:`regression_loss`.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights; see :func:`regression_loss`.
     delta : float, default=1.0
         Where the loss turns from quadratic to linear; > 0.
 
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of ``y_pred``
+        Gradient of ``loss`` with respect to ``y_pred``.
     """
     return regression_loss(y_pred, y, "huber", sample_weight, delta=delta)
 
@@ -612,13 +629,17 @@ def poisson(y_pred, y, sample_weight=None):
     ----------
     y_pred : ndarray
         Raw prediction, the log of the predicted mean.
-    y, sample_weight
-        See :func:`regression_loss`; ``y >= 0``.
+    y : ndarray
+        Targets, ``y >= 0``; see :func:`regression_loss`.
+    sample_weight : array-like of shape (n_samples,), optional
+        Sample weights; see :func:`regression_loss`.
 
     Returns
     -------
     loss : float
+        Weighted mean over samples of the per-sample loss.
     grad : ndarray of the shape of ``y_pred``
+        Gradient of ``loss`` with respect to ``y_pred``.
     """
     return regression_loss(y_pred, y, "poisson", sample_weight)
 
@@ -767,6 +788,7 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     Returns
     -------
     out : ndarray of shape (m, n)
+        The result, in ``out`` if given.
     """
     dtype = _check_float(a, "a")
     _check_float(b, "b", dtype)
@@ -796,16 +818,22 @@ def dense(x, w, b, activation="identity", *, out=None, **params):
     Parameters
     ----------
     x : ndarray of shape (n_samples, n_in)
+        Inputs.
     w : ndarray of shape (n_in, n_out)
+        Weights.
     b : ndarray of shape (n_out,) or None
+        Bias.
     activation : str, default="identity"
+        The activation's name.
     out : ndarray of shape (n_samples, n_out), optional
+        Where to write the result.
     **params
         The activation's parameter.
 
     Returns
     -------
     out : ndarray of shape (n_samples, n_out)
+        ``activation(x @ w + b)``, in ``out`` if given.
     """
     if _parse_activation(activation, params, "activation")[0] == "maxout":
         raise ValueError("dense() has no maxout output stage (maxout narrows the output): "
