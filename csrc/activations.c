@@ -12,6 +12,7 @@
 
 #include "activation_math.h"
 #include "fastmlp.h"
+#include "internal.h"
 
 #define T float
 #define ACT(name) fm_act_##name##_f32

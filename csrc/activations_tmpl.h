@@ -98,9 +98,67 @@ static void NAME(softmax_vjp_row)(int64_t n, const T *z, const T *g, T *gi)
 }
 
 /*
+ * Maxout of one row: out[j] = max of the k pieces z[j*k .. j*k + k - 1],
+ * and w[j] the index of the first of equal maxima when `store`; a NaN piece
+ * makes the unit NaN (its w is then the last NaN's, of no use).
+ *
+ * Piece by piece over all units, rather than unit by unit: the inner loop
+ * is then a strided load and two selects per unit, which the compiler
+ * vectorises whatever k, with no data-dependent branch. Unit by unit, the
+ * comparisons became branches mispredicted on random data: 8 ns per value
+ * against 0.5 here (float, 4096 x 512 values, k = 2, this machine).
+ */
+static void NAME(maxout_row)(int64_t n, int64_t k, const T *restrict z, T *restrict out,
+                             int32_t *restrict w)
+{
+    for (int64_t j = 0; j < n; j++)
+        out[j] = z[j * k];
+    if (w != NULL)
+        for (int64_t j = 0; j < n; j++)
+            w[j] = 0;
+    for (int64_t p = 1; p < k; p++) {
+        const T *zp = z + p;
+        if (w != NULL) {
+            for (int64_t j = 0; j < n; j++) {
+                const T v = zp[j * k], o = out[j];
+                const int take = (v > o) | (v != v); /* strictly larger: the first wins */
+                out[j] = take ? v : o;
+                w[j] = take ? (int32_t)p : w[j];
+            }
+        } else {
+            for (int64_t j = 0; j < n; j++) {
+                const T v = zp[j * k], o = out[j];
+                out[j] = (v > o) | (v != v) ? v : o;
+            }
+        }
+    }
+}
+
+void NAME(fm_maxout_forward)(int64_t m, int64_t n, int64_t k, const T *z, int64_t ldz, T *out,
+                             int64_t ldo, int32_t *winner, int64_t ldw)
+{
+    for (int64_t i = 0; i < m; i++)
+        NAME(maxout_row)(n, k, z + i * ldz, out + i * ldo,
+                         winner != NULL ? winner + i * ldw : NULL);
+}
+
+void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                              const T *da, T *dz)
+{
+    for (int64_t i = 0; i < m; i++) {
+        T *dzi = dz + i * n * k;
+        for (int64_t c = 0; c < n * k; c++)
+            dzi[c] = (T)0;
+        for (int64_t j = 0; j < n; j++)
+            dzi[j * k + winner[i * n + j]] = da[i * n + j];
+    }
+}
+
+/*
  * Shapes: z (m, n) with leading dimension ldz >= n, out (m, n) with
  * ldo >= n, row-major; out may be z (same pointer, same leading dimension).
- * m, n <= 0 do nothing. An invalid kind fills out with NaN.
+ * Maxout: z (m, n * k) with ldz >= n * k, not overlapping out. m, n <= 0 do
+ * nothing. An invalid kind (or maxout's k) fills out with NaN.
  */
 void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z,
                                  int64_t ldz, T *out, int64_t ldo)
@@ -144,6 +202,15 @@ void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const 
     case FM_ACT_HEAVISIDE:
         FM_MAP_ROWS(ACT(heaviside)(x));
         break;
+    case FM_ACT_MAXOUT:
+        if (fm_maxout_pieces(act) > 0) {
+            NAME(fm_maxout_forward)(m, n, fm_maxout_pieces(act), z, ldz, out, ldo, NULL, 0);
+            break;
+        }
+        for (int64_t i = 0; i < m; i++) /* an invalid k */
+            for (int64_t j = 0; j < n; j++)
+                out[i * ldo + j] = (T)NAN;
+        break;
     default:
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
@@ -153,10 +220,30 @@ void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const 
 }
 
 /*
+ * Maxout's backward pass (see fastmlp.h): z, grad_in (m, n * k), grad_out
+ * (m, n) or NULL, contiguous; the winner found again as in the forward pass.
+ * grad_in may be z: a unit's k pieces are read before any is written.
+ */
+static void NAME(maxout_vjp)(int64_t m, int64_t n, int64_t k, const T *z, const T *grad_out,
+                             T *grad_in)
+{
+    for (int64_t i = 0; i < m * n; i++) {
+        const T *g = z + i * k;
+        T best;
+        int32_t win;
+        NAME(maxout_row)(1, k, g, &best, &win);
+        const T d = best != best ? best : (grad_out != NULL ? grad_out[i] : (T)1);
+        T *gi = grad_in + i * k;
+        for (int64_t p = 0; p < k; p++)
+            gi[p] = best != best ? best : (p == win ? d : (T)0);
+    }
+}
+
+/*
  * Shapes: z, grad_out (or NULL), grad_in all (m, n), contiguous rows
- * (leading dimension n); grad_in may be z or grad_out. Softmax without
- * grad_out (its derivative is a Jacobian, not an element-wise function) and
- * an invalid kind fill grad_in with NaN.
+ * (leading dimension n); grad_in may be z or grad_out (for maxout see
+ * maxout_vjp). Softmax without grad_out (its derivative is a Jacobian, not
+ * an element-wise function) and an invalid kind fill grad_in with NaN.
  */
 void NAME(fm_activation_backward)(fm_activation act, int64_t m, int64_t n, const T *z,
                                   const T *grad_out, T *grad_in)
@@ -208,6 +295,18 @@ void NAME(fm_activation_backward)(fm_activation act, int64_t m, int64_t n, const
         for (int64_t k = 0; k < size; k++)
             grad_in[k] = (T)0;
         break;
+    case FM_ACT_MAXOUT: {
+        const int64_t k = fm_maxout_pieces(act);
+        if (k > 0) {
+            NAME(maxout_vjp)(m, n, k, z, grad_out, grad_in);
+            break;
+        }
+        /* An invalid k (the bindings never pass one): its shapes are
+         * unknown, so NaN only in the m * n values grad_in surely has. */
+        for (int64_t c = 0; c < size; c++)
+            grad_in[c] = (T)NAN;
+        break;
+    }
     default:
         for (int64_t k = 0; k < size; k++)
             grad_in[k] = (T)NAN;

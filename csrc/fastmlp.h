@@ -41,6 +41,7 @@ typedef enum {
     FM_ACT_SOFTPLUS,   /* log(1 + exp(z)) */
     FM_ACT_SOFTMAX,    /* row-wise exp(z - max) / sum */
     FM_ACT_HEAVISIDE,  /* 1 if z >= 0 else 0; forward only (perceptron) */
+    FM_ACT_MAXOUT,     /* max over groups of param = k consecutive columns (see below) */
     FM_ACT_COUNT
 } fm_activation_kind;
 
@@ -55,6 +56,14 @@ typedef struct {
  * dimensions ldz, ldo (>= n). out may alias z (in place: same pointer and
  * leading dimension). Softmax is per row. Any m, n >= 0. NaN propagates;
  * an invalid kind fills out with NaN. The formulas are in activation_math.h.
+ *
+ * Maxout (Goodfellow et al. 2013) reduces k = act.param pieces per unit
+ * (an integer >= 1), so z is (m, n * k) with ldz >= n * k and out (m, n):
+ *   out[i, j] = max(z[i, j*k], ..., z[i, j*k + k - 1])
+ * i.e. unit j's pieces are the k consecutive columns j*k .. j*k + k - 1.
+ * Of equal maxima the first piece wins (the one the gradient goes to); a
+ * NaN piece makes the unit NaN. out must not overlap z. A k that is not
+ * such an integer fills out with NaN.
  */
 void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
                                const float *z, int64_t ldz, float *out, int64_t ldo);
@@ -72,6 +81,12 @@ void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
  * element is read before it is written). act'(NaN) is NaN.
  * Heaviside has no useful derivative: 0 everywhere. Softmax without
  * grad_out, and an invalid kind, fill grad_in with NaN.
+ *
+ * Maxout: z and grad_in are (m, n * k), grad_out is (m, n) (n units of k
+ * pieces, as for the forward pass); grad_in is 1 (grad_out == NULL) or
+ * grad_out[i, j] (otherwise) at unit j's winning piece (the forward pass's:
+ * the first maximum) and 0 at its other pieces; NaN at all k pieces of a
+ * unit with a NaN piece. grad_in may alias z, not grad_out.
  */
 void fm_activation_backward_f32(fm_activation act, int64_t m, int64_t n, const float *z,
                                 const float *grad_out, float *grad_in);

@@ -27,7 +27,14 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
      * softmax needs whole rows, so it always slices rows. */
     const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && pr->n >= pr->m;
     const int64_t extent = by_columns ? pr->n : pr->m;
-    const int64_t unit = by_columns ? nr : mr;
+    /* Maxout's column slices hold whole units: a multiple of k pieces (k
+     * checked by the callers; an invalid one, 0, counts as 1 here). */
+    int64_t pieces = pr->act.kind == FM_ACT_MAXOUT ? fm_maxout_pieces(pr->act) : 1;
+    if (pieces < 1)
+        pieces = 1;
+    int64_t unit = by_columns ? nr : mr;
+    while (by_columns && unit % pieces != 0)
+        unit += nr;
     const int64_t chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
     const int64_t lo = t * chunk;
     const int64_t hi = lo + chunk < extent ? lo + chunk : extent;
@@ -44,12 +51,16 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
         if (pr->c != NULL)
             sub->c = pr->c + lo;
         sub->bias = pr->bias != NULL ? pr->bias + lo : NULL;
+        sub->act_out = pr->act_out != NULL ? pr->act_out + lo / pieces : NULL;
+        sub->winner = pr->winner != NULL ? pr->winner + lo / pieces : NULL;
     } else {
         sub->m = hi - lo;
         if (pr->a != NULL)
             sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
         if (pr->c != NULL)
             sub->c = pr->c + lo * pr->ldc;
+        sub->act_out = pr->act_out != NULL ? pr->act_out + lo * pr->ld_act : NULL;
+        sub->winner = pr->winner != NULL ? pr->winner + lo * pr->ld_act : NULL;
     }
     /* Each thread packs into its own part of the caller's buffer. */
     const int64_t share = pr->scratch_elems / parts / SCRATCH_ROUND * SCRATCH_ROUND;
@@ -110,9 +121,14 @@ static fm_status FM_CAT(run_blas_, SUF)(const PROBLEM *pr)
         for (int64_t i = 0; i < pr->m; i++)
             for (int64_t j = 0; j < pr->n; j++)
                 pr->c[i * pr->ldc + j] += pr->bias[j];
-    if (pr->act.kind != FM_ACT_IDENTITY)
+    if (pr->act.kind == FM_ACT_MAXOUT) {
+        const int64_t k = fm_maxout_pieces(pr->act);
+        FM_CAT(fm_maxout_forward_, SUF)(pr->m, pr->n / k, k, pr->c, pr->ldc, pr->act_out,
+                                        pr->ld_act, pr->winner, pr->ld_act);
+    } else if (pr->act.kind != FM_ACT_IDENTITY) {
         FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c,
                                            pr->ldc);
+    }
     return FM_OK;
 }
 
@@ -126,6 +142,12 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
     if (pr->lda < (a_cols > 1 ? a_cols : 1) || pr->ldb < (b_cols > 1 ? b_cols : 1) ||
         pr->ldc < (pr->n > 1 ? pr->n : 1))
         return FM_ERR_ARGUMENT;
+    if (pr->act.kind == FM_ACT_MAXOUT) {
+        /* Whole units, and somewhere to write them (fm_dense_forward has not). */
+        const int64_t k = fm_maxout_pieces(pr->act);
+        if (k == 0 || pr->n % k != 0 || pr->act_out == NULL || pr->ld_act < pr->n / k)
+            return FM_ERR_ARGUMENT;
+    }
 #ifndef BF16_GEMM
     if (pr->compute_bf16)
         return FM_ERR_ARGUMENT; /* bf16 products take float operands */
@@ -142,7 +164,7 @@ fm_status FM_CAT(fm_gemm_, SUF)(fm_gemm_backend backend, int n_threads, int tran
                                T *c, int64_t ldc)
 {
     const PROBLEM pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                        NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0};
+                        NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 0, NULL, NULL, 0, NULL};
     return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 
@@ -153,7 +175,7 @@ fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads,
                                         T *out, int64_t ldo)
 {
     const PROBLEM pr = {trans_x, trans_w, m, n, k, (T)1, x, ldx, w, ldw, (T)0, out, ldo,
-                        bias, act, NULL, 0};
+                        bias, act, NULL, 0, 0, NULL, NULL, 0, NULL};
     return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 

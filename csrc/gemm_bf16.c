@@ -8,8 +8,10 @@
  *   16-column panels; rows of op(A) are packed a block of mb rows at a time
  *   (the block's panels stay in L2); for every 32 x 32 block of C the tier's
  *   kernel computes the whole-K product into a float tile `acc`, and the
- *   float output stage writes it into C. Every element of C gets the same
- *   operations in the same order whatever block, thread or split computed it.
+ *   float output stage writes it into C (softmax and maxout once a block
+ *   of rows is complete: the float drivers' fm_gemm_rows_stage_f32). Every
+ *   element of C gets the same operations in the same order whatever block,
+ *   thread or split computed it.
  */
 #include <float.h>
 #include <math.h>
@@ -228,7 +230,8 @@ int64_t fm_bf16_scratch_elems(const fm_gemm_problem_f32 *pr)
 
 /* C block (rows x cols at row i0, column j0) = output stage of acc, as the
  * float kernels' store_row: alpha * acc, + C (beta 1) or + beta * C, + bias,
- * relu (max(v, 0) with NaN and -0 kept); then other activations but softmax. */
+ * relu (max(v, 0) with NaN and -0 kept); then other activations but those
+ * that need whole rows (softmax, maxout: fm_gemm_rows_stage_f32 later). */
 static void output_stage(const fm_gemm_problem_f32 *pr, const float *acc, int64_t i0,
                          int64_t j0, int rows, int cols)
 {
@@ -252,7 +255,7 @@ static void output_stage(const fm_gemm_problem_f32 *pr, const float *acc, int64_
         }
     }
     const fm_activation_kind kind = pr->act.kind;
-    if (kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && kind != FM_ACT_SOFTMAX)
+    if (kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && !fm_gemm_needs_rows(kind))
         fm_activation_forward_f32(pr->act, rows, cols, c0, pr->ldc, c0, pr->ldc);
 }
 
@@ -304,10 +307,8 @@ fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr)
                 output_stage(pr, acc, ic + ir, jc, brows, cols);
             }
         }
-        if (pr->act.kind == FM_ACT_SOFTMAX) { /* rows ic..ic+rows are complete */
-            float *c = pr->c + ic * pr->ldc;
-            fm_activation_forward_f32(pr->act, rows, n, c, pr->ldc, c, pr->ldc);
-        }
+        if (fm_gemm_needs_rows(pr->act.kind)) /* rows ic..ic+rows are complete (in L2) */
+            fm_gemm_rows_stage_f32(pr, ic, rows);
     }
     if (tier->end != NULL)
         tier->end();
@@ -324,7 +325,8 @@ fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, i
                            int64_t ldb, float beta, float *c, int64_t ldc)
 {
     const fm_gemm_problem_f32 pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                                    ldc, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 1, NULL};
+                                    ldc, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 1, NULL,
+                                    NULL, 0, NULL};
     return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
 }
 
@@ -334,7 +336,7 @@ fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int
                                     fm_activation act, float *out, int64_t ldo)
 {
     const fm_gemm_problem_f32 pr = {trans_x, trans_w, m, n, k, 1.0f, x, ldx, w, ldw, 0.0f, out,
-                                    ldo, bias, act, NULL, 0, 1, NULL};
+                                    ldo, bias, act, NULL, 0, 1, NULL, NULL, 0, NULL};
     return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
 }
 

@@ -30,7 +30,8 @@
  *
  * Output stage, applied only after the last KC block: bias add and relu on
  * the tile in registers; other activations on the tile right after it is
- * stored (still in L1); softmax per MC-row block once its rows are complete.
+ * stored (still in L1); softmax, and maxout (whose groups of pieces may
+ * straddle tiles), per MC-row block once its rows are complete (in L2).
  *
  * Per element, every path performs the same operations in the same order
  * (same KC blocks, one FMA chain per block, same output stage), so results
@@ -327,16 +328,19 @@ static void FM_NAME(scale_only)(const FM_NAME(problem) *pr)
             c[j] = r;
         }
     }
-    if (pr->act.kind != FM_ACT_IDENTITY)
+    if (fm_gemm_needs_rows(pr->act.kind))
+        FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, pr->m);
+    else if (pr->act.kind != FM_ACT_IDENTITY)
         FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c,
                                             pr->ldc);
 }
 
 /* Activations applied after a tile is stored (everything but identity and
- * relu, which the micro-kernel does in registers, and softmax, per row). */
+ * relu, which the micro-kernel does in registers, and the row stages,
+ * fm_gemm_rows_stage_* in internal.h). */
 static inline int FM_NAME(act_after_store)(fm_activation_kind kind)
 {
-    return kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && kind != FM_ACT_SOFTMAX;
+    return kind != FM_ACT_IDENTITY && kind != FM_ACT_RELU && !fm_gemm_needs_rows(kind);
 }
 
 /* Split `total` into the fewest blocks of at most `max_block`, of equal size
@@ -414,12 +418,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
             rest.b = b + n_main;
             rest.c = c + n_main;
             rest.bias = pr->bias != NULL ? pr->bias + n_main : NULL;
-            if (act.kind == FM_ACT_SOFTMAX)
+            if (fm_gemm_needs_rows(act.kind))
                 rest.act.kind = FM_ACT_IDENTITY;
             st = FM_NAME(gemm)(&rest);
         }
-        if (st == FM_OK && act.kind == FM_ACT_SOFTMAX)
-            FM_CAT(fm_activation_forward_, SUF)(act, 1, n, c, ldc, c, ldc);
+        if (st == FM_OK && fm_gemm_needs_rows(act.kind))
+            FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, 1);
         return st;
     }
 
@@ -490,14 +494,13 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                     }
                 }
                 /* Rows ic..ic+mc are complete (and in L2) when one jc covers n. */
-                if (last && act.kind == FM_ACT_SOFTMAX && nc == n)
-                    FM_CAT(fm_activation_forward_, SUF)(act, mc, n, c + ic * ldc, ldc,
-                                                        c + ic * ldc, ldc);
+                if (last && fm_gemm_needs_rows(act.kind) && nc == n)
+                    FM_CAT(fm_gemm_rows_stage_, SUF)(pr, ic, mc);
             }
         }
     }
-    if (act.kind == FM_ACT_SOFTMAX && n > nc_size)
-        FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
+    if (fm_gemm_needs_rows(act.kind) && n > nc_size)
+        FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, m);
 
     fm_free(own);
     return FM_OK;

@@ -9,6 +9,7 @@
 #define FASTMLP_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "fastmlp.h"
 
 /*
@@ -20,12 +21,22 @@
  * enough (the kernel table's scratch_* tells how big), instead of
  * allocating one per call.
  *
- * compute_bf16 (float only; fields after scratch_elems may be left out of
- * an initializer, i.e. 0 / NULL): the product multiplies op(A) and op(B)
+ * Fields after scratch_elems may be left out of an initializer (0 / NULL:
+ * a float product without maxout); an initializer that gives any of them
+ * gives all, in order.
+ *
+ * compute_bf16 (float only): the product multiplies op(A) and op(B)
  * rounded to bfloat16 and accumulates in float (bf16.h); the output stage
  * is float as usual. b_packed, when not NULL, is op(B) already packed by
  * fm_bf16_pack_b (b, ldb, trans_b are then ignored): a weight matrix packed
  * once per optimizer step instead of once per product.
+ *
+ * Maxout (act.kind FM_ACT_MAXOUT, k = act.param pieces, n a multiple of k):
+ * C receives the pre-activations z and the output stage writes the units,
+ * act_out (m, n / k) with ld_act, and the winning pieces, winner (m, n / k)
+ * with the same leading dimension, or NULL (see fm_maxout_forward_*), from
+ * each block of rows while it is still in cache (fm_gemm_rows_stage_*: the
+ * float drivers and the bfloat16 driver alike).
  */
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
     typedef struct {                                                             \
@@ -45,6 +56,9 @@
         int64_t scratch_elems;                                                   \
         int compute_bf16;     /* f32 only: bfloat16 products (bf16.h) */         \
         const void *b_packed; /* bf16: op(B) by fm_bf16_pack_b, or NULL */       \
+        T *act_out;           /* maxout: the units (m, n / k), else unused */    \
+        int64_t ld_act;                                                          \
+        int32_t *winner;      /* maxout: winning piece per unit, or NULL */      \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -127,6 +141,65 @@ fm_status fm_gemm_problem_run_f64(fm_gemm_backend backend, int n_threads,
                                   const fm_gemm_problem_f64 *pr);
 int64_t fm_gemm_scratch_f32(int n_threads, const fm_gemm_problem_f32 *pr);
 int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
+
+/*
+ * Maxout for the engine and the GEMM's output stage (activations.c), the
+ * forward pass of fm_activation_forward_* plus the winners: z (m, n * k)
+ * with ldz, out (m, n) with ldo (not overlapping z), winner (m, n) with ldw
+ * or NULL, receiving the index 0..k-1 of each unit's winning piece (the
+ * first maximum). fm_maxout_backward_* routes the units' deltas back: dz
+ * (m, n * k) contiguous gets da[i, j] (da (m, n) contiguous) at piece
+ * winner[i, j] (contiguous) of unit j and 0 at the unit's other pieces.
+ */
+void fm_maxout_forward_f32(int64_t m, int64_t n, int64_t k, const float *z, int64_t ldz,
+                           float *out, int64_t ldo, int32_t *winner, int64_t ldw);
+void fm_maxout_forward_f64(int64_t m, int64_t n, int64_t k, const double *z, int64_t ldz,
+                           double *out, int64_t ldo, int32_t *winner, int64_t ldw);
+void fm_maxout_backward_f32(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                            const float *da, float *dz);
+void fm_maxout_backward_f64(int64_t m, int64_t n, int64_t k, const int32_t *winner,
+                            const double *da, double *dz);
+
+/* k of a maxout activation: its parameter if an integer in [1, INT32_MAX],
+ * else 0 (invalid). */
+static inline int64_t fm_maxout_pieces(fm_activation act)
+{
+    const double k = act.param;
+    return k >= 1.0 && k <= 2147483647.0 && k == (double)(int64_t)k ? (int64_t)k : 0;
+}
+
+/*
+ * Output stages that need whole rows of C: softmax (in place), and maxout,
+ * whose groups of k columns may straddle a driver's tiles (C keeps z; the
+ * units and their winners go to act_out and winner). Every driver (the
+ * float ones of gemm_kernel.h and the bfloat16 one of gemm_bf16.c) applies
+ * fm_gemm_rows_stage_* to rows [i0, i0 + rows) of C once they are complete,
+ * so the stage is one piece of code whatever computed the product.
+ */
+static inline int fm_gemm_needs_rows(fm_activation_kind kind)
+{
+    return kind == FM_ACT_SOFTMAX || kind == FM_ACT_MAXOUT;
+}
+
+#define FM_DEFINE_ROWS_STAGE(T, SUF)                                                      \
+    static inline void fm_gemm_rows_stage_##SUF(const fm_gemm_problem_##SUF *pr,          \
+                                                int64_t i0, int64_t rows)                 \
+    {                                                                                     \
+        T *c = pr->c + i0 * pr->ldc;                                                      \
+        if (pr->act.kind == FM_ACT_SOFTMAX) {                                             \
+            fm_activation_forward_##SUF(pr->act, rows, pr->n, c, pr->ldc, c, pr->ldc);    \
+        } else { /* maxout: k checked by fm_gemm_problem_run_* */                         \
+            const int64_t k = fm_maxout_pieces(pr->act);                                  \
+            fm_maxout_forward_##SUF(rows, pr->n / k, k, c, pr->ldc,                       \
+                                    pr->act_out + i0 * pr->ld_act, pr->ld_act,            \
+                                    pr->winner != NULL ? pr->winner + i0 * pr->ld_act     \
+                                                       : NULL,                            \
+                                    pr->ld_act);                                          \
+        }                                                                                 \
+    }
+FM_DEFINE_ROWS_STAGE(float, f32)
+FM_DEFINE_ROWS_STAGE(double, f64)
+#undef FM_DEFINE_ROWS_STAGE
 
 /* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
 double fm_sum_squares_f32(int64_t n, const float *x);

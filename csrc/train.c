@@ -92,6 +92,7 @@ struct fm_mlp_workspace {
     void *drop[FM_MLP_MAX_LAYERS + 1];  /* dropout: act * mask, the next layer's input */
     void *zhat[FM_MLP_MAX_LAYERS + 1];  /* batch norm: normalised pre-activations */
     void *inv_std[FM_MLP_MAX_LAYERS + 1]; /* batch norm: 1 / sqrt(var + eps) per unit */
+    void *winner[FM_MLP_MAX_LAYERS + 1];  /* maxout: int32 winning piece (0..k-1) per unit */
     void *y, *sw;                       /* gathered targets and weights */
     void *grad;                         /* flat gradient, n_params */
     void *block;                        /* the single allocation behind all of the above */
@@ -124,8 +125,9 @@ static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
         for (int l = 0; l < L; l++) {
             if (pass >= 2 && l == L - 1)
                 continue; /* no batch norm on the output layer */
-            const int64_t size = pass == 0 ? net->units[l] * net->units[l + 1] : net->units[l + 1];
-            const int64_t block = pass == 0 ? coef_block_len(net, net->units[l + 1]) : FM_STEP_BLOCK;
+            const int64_t cols = fm_mlp_cols(net, l);
+            const int64_t size = pass == 0 ? net->units[l] * cols : cols;
+            const int64_t block = pass == 0 ? coef_block_len(net, cols) : FM_STEP_BLOCK;
             for (int64_t start = 0; start < size; start += block) {
                 if (out != NULL) {
                     out[count].kind = (fm_segment_kind)pass;
@@ -149,14 +151,27 @@ static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
     return !__builtin_mul_overflow(a, b, &product) && !__builtin_add_overflow(product, c, out);
 }
 
+/* fm_mlp_cols(net, l) into *cols, or 0 if maxout's piece count is not an
+ * integer >= 1 or the product overflows. */
+static int checked_cols(const fm_mlp *net, int l, int64_t *cols)
+{
+    if (l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT) {
+        const int64_t k = fm_maxout_pieces(net->hidden[l]);
+        return k > 0 && checked_mul_add(net->units[l + 1], k, 0, cols);
+    }
+    *cols = net->units[l + 1];
+    return 1;
+}
+
 int64_t fm_mlp_n_params(const fm_mlp *net)
 {
-    int64_t total = 0;
-    /* (units[l] + 1) * units[l + 1] per layer, as units[l] * units[l + 1] +
-     * units[l + 1]: the "+ 1" on its own would overflow for units[l] = INT64_MAX. */
+    int64_t total = 0, cols;
+    /* (units[l] + 1) * cols per layer, as units[l] * cols + cols: the "+ 1"
+     * on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
-        if (!checked_mul_add(net->units[l], net->units[l + 1], total, &total) ||
-            __builtin_add_overflow(total, net->units[l + 1], &total))
+        if (!checked_cols(net, l, &cols) ||
+            !checked_mul_add(net->units[l], cols, total, &total) ||
+            __builtin_add_overflow(total, cols, &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
         for (int l = 1; l < net->n_layers; l++)
@@ -166,7 +181,9 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
 }
 
 /* Hidden activations whose derivative needs the pre-activation (those
- * scikit-learn lacks); scikit-learn's own use their output, as it does. */
+ * scikit-learn lacks); scikit-learn's own use their output, as it does.
+ * (Maxout keeps its pieces' z there, the product's output that the output
+ * stage reduces to the units; its derivative needs only the winners.) */
 static int needs_preactivation(fm_activation_kind kind)
 {
     return !(kind == FM_ACT_IDENTITY || kind == FM_ACT_RELU || kind == FM_ACT_LOGISTIC ||
@@ -186,7 +203,13 @@ static int valid_network(const fm_mlp *net)
             return 0;
         if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
             return 0;
+        /* Batch norm would normalise each piece: not supported with maxout. */
+        if (net->hidden[l].kind == FM_ACT_MAXOUT &&
+            (fm_maxout_pieces(net->hidden[l]) == 0 || net->batch_norm))
+            return 0;
     }
+    if (net->out_activation.kind == FM_ACT_MAXOUT) /* changes the output's width */
+        return 0;
     if (net->batch_norm && !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 &&
                              net->bn_momentum <= 1.0))
         return 0;
@@ -196,11 +219,12 @@ static int valid_network(const fm_mlp *net)
 }
 
 /* The packed B operands of layer l: job 2l the forward W[l], job 2l + 1 the
- * backward W[l]^T (op(B) (units[l+1], units[l]) of the row-major W[l]). */
+ * backward W[l]^T (op(B) (cols, units[l]) of the row-major W[l], cols =
+ * fm_mlp_cols: a maxout layer's pieces). */
 static int64_t packed_job_bytes(const fm_mlp *net, int job)
 {
     const int l = job / 2;
-    const int64_t k = net->units[l], n = net->units[l + 1];
+    const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
     return job % 2 == 0 ? fm_bf16_packed_b_bytes(0, k, n) : fm_bf16_packed_b_bytes(1, n, k);
 }
 
@@ -211,7 +235,7 @@ static int packed_job_used(const fm_mlp_packed *p, int job)
 
 fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward)
 {
-    if (!valid_network(net) || net->compute != FM_COMPUTE_BF16)
+    if (!valid_network(net) || net->compute != FM_COMPUTE_BF16 || fm_mlp_n_params(net) < 0)
         return NULL;
     fm_mlp_packed *p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -252,7 +276,7 @@ void fm_mlp_packed_free(fm_mlp_packed *p)
     free(p);
 }
 
-/* Rows [r0, r1) of layer l's W (units[l], units[l+1]) row-major, r0 a
+/* Rows [r0, r1) of layer l's W (units[l], fm_mlp_cols) row-major, r0 a
  * multiple of FM_BF16_KCHUNK, into p: the forward layout's K chunks
  * r0/32 .. of every 16-column panel, and (backward, l >= 1) the panels
  * r0/16 .. of W^T. The tier's layout (bf16.h) keeps a panel's chunks
@@ -260,7 +284,7 @@ void fm_mlp_packed_free(fm_mlp_packed *p)
 static void pack_rows_f32(const fm_mlp *net, const fm_mlp_packed *p, int l, const float *w,
                           int64_t r0, int64_t r1)
 {
-    const int64_t k = net->units[l], n = net->units[l + 1];
+    const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
     for (int64_t j = 0; j < n; j += FM_BF16_PANEL) {
         uint16_t *dst = (uint16_t *)fm_bf16_packed_b_columns(p->fwd[l], k, j) +
                         r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS;
@@ -282,10 +306,11 @@ fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed 
     int64_t n_blocks = 0, values = 0;
     int64_t first[FM_MLP_MAX_LAYERS + 1];
     for (int l = 0; l < net->n_layers; l++) {
-        const int64_t rows = coef_block_len(net, net->units[l + 1]) / net->units[l + 1];
+        const int64_t cols = fm_mlp_cols(net, l);
+        const int64_t rows = coef_block_len(net, cols) / cols;
         first[l] = n_blocks;
         n_blocks += (net->units[l] + rows - 1) / rows;
-        values += net->units[l] * net->units[l + 1];
+        values += net->units[l] * cols;
     }
     first[net->n_layers] = n_blocks;
     const int threads = step_threads(n_threads, values);
@@ -297,7 +322,8 @@ fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed 
         int l = 0;
         while (first[l + 1] <= i)
             l++;
-        const int64_t rows = coef_block_len(net, net->units[l + 1]) / net->units[l + 1];
+        const int64_t cols = fm_mlp_cols(net, l);
+        const int64_t rows = coef_block_len(net, cols) / cols;
         const int64_t r0 = (i - first[l]) * rows;
         const int64_t r1 = r0 + rows < net->units[l] ? r0 + rows : net->units[l];
         pack_rows_f32(net, p, l, coefs[l], r0, r1);
@@ -330,7 +356,7 @@ static void pack_block_f32(const fm_mlp *net, fm_mlp_workspace *ws, const fm_ste
 {
     if (ws->own_packed == NULL || blk->kind != FM_SEG_COEF)
         return;
-    const int64_t n = net->units[blk->layer + 1];
+    const int64_t n = fm_mlp_cols(net, blk->layer);
     pack_rows_f32(net, ws->own_packed, blk->layer, w, blk->start / n,
                   (blk->start + blk->len) / n);
 }
@@ -367,21 +393,29 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
      * elements; the two passes compute offsets, then assign pointers. */
     const int L = net->n_layers;
-    int64_t sizes[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
-    void **slots[7 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    int64_t sizes[8 * (FM_MLP_MAX_LAYERS + 1) + 4];
+    void **slots[8 * (FM_MLP_MAX_LAYERS + 1) + 4];
     int count = 0;
     for (int l = 0; l <= L; l++) {
+        /* Width of layer l's pre-activations and deltas: its pieces for maxout. */
+        const int64_t cols = l >= 1 ? fm_mlp_cols(net, l - 1) : net->units[0];
+        const int maxout = l >= 1 && l < L && net->hidden[l - 1].kind == FM_ACT_MAXOUT;
         if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->act[l];
         }
         if (l >= 1 && !forward_only) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->delta[l];
         }
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
             slots[count++] = &ws->pre[l];
+        }
+        if (maxout && !forward_only) {
+            /* int32 winners in elements of elem_size >= 4 bytes: enough room. */
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            slots[count++] = &ws->winner[l];
         }
         if (l >= 1 && l < L && net->batch_norm) {
             if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;

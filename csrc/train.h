@@ -18,10 +18,21 @@
  *   updates   fm_optimizer_step's rules (scikit-learn's SGD and Adam, and more).
  *
  * Layout: a network of L weight layers has widths units[0..L]; W[l] is
- * (units[l], units[l+1]) row-major, b[l] is (units[l+1],). Inputs X are
- * (n, units[0]), dense rows or CSR (fm_input); targets Y are (n, units[L])
- * contiguous; sample weights (n,) or NULL. The flat gradient and optimizer
- * state follow scikit-learn's parameter order: W[0..L-1] then b[0..L-1].
+ * (units[l], cols(l)) row-major, b[l] is (cols(l),), where cols(l) =
+ * units[l+1] except for a maxout hidden layer l+1 (hidden[l] FM_ACT_MAXOUT
+ * with k = hidden[l].param pieces), whose units[l+1] units have k pieces
+ * each: cols(l) = units[l+1] * k, unit j's pieces being columns j*k ..
+ * j*k + k - 1 (fm_mlp_cols). Inputs X are (n, units[0]), dense rows or CSR
+ * (fm_input); targets Y are (n, units[L]) contiguous; sample weights (n,) or
+ * NULL. The flat gradient and optimizer state follow scikit-learn's
+ * parameter order: W[0..L-1] then b[0..L-1].
+ *
+ * Maxout layers: a = max over each unit's pieces of z = a_prev @ W + b (the
+ * first maximum wins ties), computed in the product's output stage, which
+ * also records the winning piece per unit; backward, a unit's delta goes to
+ * its winning piece's column of dL/dz, 0 to the others. Dropout applies to
+ * the units (after the max); batch normalisation is not supported with
+ * maxout (the network is invalid).
  */
 #ifndef FASTMLP_TRAIN_H
 #define FASTMLP_TRAIN_H
@@ -90,6 +101,15 @@ typedef struct {
     const void *data;
 } fm_input;
 
+/* Columns of W[l] and b[l] (see Layout above); the maxout piece count is
+ * checked by fm_mlp_workspace_new (an integer >= 1). */
+static inline int64_t fm_mlp_cols(const fm_mlp *net, int l)
+{
+    if (l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT)
+        return net->units[l + 1] * (int64_t)net->hidden[l].param;
+    return net->units[l + 1];
+}
+
 /*
  * The weights of a FM_COMPUTE_BF16 network in bfloat16, packed in the GEMM
  * tier's layout for the B operand (fm_bf16_pack_b, internal.h): per layer l,
@@ -103,7 +123,7 @@ typedef struct fm_mlp_packed fm_mlp_packed;
 /* NULL if the allocation fails or net is not a valid FM_COMPUTE_BF16 network. */
 fm_mlp_packed *fm_mlp_packed_new(const fm_mlp *net, int backward);
 void fm_mlp_packed_free(fm_mlp_packed *p);
-/* Pack coefs (W[l] (units[l], units[l+1]) row-major) into p, in the
+/* Pack coefs (W[l] (units[l], fm_mlp_cols(net, l)) row-major) into p, in the
  * optimizer step's blocks of whole 32-row chunks, shared among up to
  * n_threads threads (the bits do not depend on the split). */
 fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,

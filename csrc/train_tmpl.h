@@ -20,6 +20,7 @@
  * product (W) and of the delta passed back (W^T); NULL otherwise. */
 #define PACKED_W(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->fwd[l] : NULL)
 #define PACKED_WT(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->bwd[l] : NULL)
+#define WIN(ws, l) ((int32_t *)(ws)->winner[l])
 
 /* Dropout applies to hidden layer l (1..L-1) in this pass. */
 #define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
@@ -140,15 +141,20 @@ static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const
  * network's compute type reaches the kernels. FM_COMPUTE_BF16 products round
  * a and b to bfloat16 as the GEMM packs them, or take b already packed
  * (`b_packed`, the weights packed once per optimizer step; NULL for the
- * weight gradient's a^T @ delta, whose operands are both new). */
+ * weight gradient's a^T @ delta, whose operands are both new). Maxout: c
+ * receives z, and the output stage (float, bfloat16 products alike) writes
+ * the units into act_out (ld_act) and the winning pieces into winner (same
+ * leading dimension; NULL when not needed). */
 static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, int trans_b,
                               int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,
                               const T *b, int64_t ldb, const void *b_packed, T *c, int64_t ldc,
-                              const T *bias, fm_activation act)
+                              const T *bias, fm_activation act, T *act_out, int64_t ld_act,
+                              int32_t *winner)
 {
     const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
                                              (T)0, c, ldc, bias, act, (T *)ws->scratch,
-                                             ws->scratch_elems, ws->bf16, b_packed};
+                                             ws->scratch_elems, ws->bf16, b_packed, act_out,
+                                             ld_act, winner};
     return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
 }
 
@@ -159,13 +165,17 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
 {
     int64_t most = 0;
     for (int l = 0; l < net->n_layers; l++) {
-        const int64_t k = net->units[l], n = net->units[l + 1];
+        const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
         FM_CAT(fm_gemm_problem_, SUF) pr = {0, 0, rows, n, k, (T)1, NULL, k, NULL, n, (T)0,
                                            NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0,
-                                           net->compute == FM_COMPUTE_BF16, NULL};
+                                           net->compute == FM_COMPUTE_BF16, NULL, NULL, 0,
+                                           NULL};
+        const int maxout = l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT;
         for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
             FM_CAT(fm_gemm_problem_, SUF) p = pr;
-            if (pass == 1) /* softmax splits rows among threads, not columns */
+            if (pass == 1 && maxout) /* whole units per column slice */
+                p.act = net->hidden[l];
+            else if (pass == 1) /* softmax splits rows among threads, not columns */
                 p.act.kind = FM_ACT_SOFTMAX;
             if (pass == 2) { /* weight gradient (k, n) = a^T (k, rows) @ delta (rows, n) */
                 p.trans_a = 1; p.m = k; p.n = n; p.k = rows;
@@ -185,7 +195,8 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
  * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
  * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
  * fused into the dense layer; the others keep their pre-activation in PRE,
- * which their derivative needs. With `rng` (training), hidden layers with
+ * which their derivative needs; maxout keeps its pieces' z there and its
+ * winners in WIN (training). With `rng` (training), hidden layers with
  * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
  */
 /* The forward pass through the first n_run layers (1..L; L for the whole
@@ -226,7 +237,7 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
             else
                 st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
                                   PACKED_W(ws, l), z, n, NULL,
-                                  (fm_activation){FM_ACT_IDENTITY, 0.0});
+                                  (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
             if (st != FM_OK)
                 return st;
             T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
@@ -234,6 +245,20 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
                                     bn[4 * l + 2], bn[4 * l + 3], y);
             if (act.kind != FM_ACT_IDENTITY || y != dst)
                 FN(fm_activation_forward_)(act, nb, n, y, n, dst, n);
+        } else if (!last && act.kind == FM_ACT_MAXOUT) {
+            /* Maxout: z (nb, cols) into PRE, reduced to the units (and the
+             * winning pieces, for backward; WIN is NULL when predicting) in
+             * the product's output stage, block of rows by block of rows. */
+            const int64_t cols = fm_mlp_cols(net, l);
+            T *z = PRE(ws, l + 1);
+            if (l == 0 && xb->x == NULL) {
+                FN(sparse_dense_)(xb, nb, coefs[0], intercepts[0], cols, z);
+                FN(fm_maxout_forward_)(nb, n, cols / n, z, cols, dst, n, WIN(ws, 1), n);
+            } else {
+                st = FN(product_)(ws, n_threads, 0, 0, nb, cols, k, in, ld_in, coefs[l], cols,
+                                  PACKED_W(ws, l), z, cols, intercepts[l], act, dst, n,
+                                  WIN(ws, l + 1));
+            }
         } else if (l == 0 && xb->x == NULL) {
             /* Sparse input: the product, then the activation in place. */
             T *z = PRE(ws, 1) != NULL && !last ? PRE(ws, 1) : dst;
@@ -243,12 +268,12 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
         } else if (PRE(ws, l + 1) != NULL && !last) {
             st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
                               PACKED_W(ws, l), PRE(ws, l + 1), n, intercepts[l],
-                              (fm_activation){FM_ACT_IDENTITY, 0.0});
+                              (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
             if (st == FM_OK)
                 FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
         } else {
             st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
-                              PACKED_W(ws, l), dst, n, intercepts[l], act);
+                              PACKED_W(ws, l), dst, n, intercepts[l], act, NULL, 0, NULL);
         }
         if (st != FM_OK)
             return st;
@@ -414,8 +439,8 @@ static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
 {
     double squares = 0.0;
     for (int l = 0; l < net->n_layers; l++) {
-        const int64_t size = net->units[l] * net->units[l + 1];
-        const int64_t block = coef_block_len(net, net->units[l + 1]);
+        const int64_t size = net->units[l] * fm_mlp_cols(net, l);
+        const int64_t block = coef_block_len(net, fm_mlp_cols(net, l));
         for (int64_t start = 0; start < size; start += block)
             squares += FN(fm_sum_squares_)(size - start < block ? size - start : block,
                                            coefs[l] + start);
@@ -451,16 +476,17 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     const T alpha = (T)net->alpha, divisor = (T)sw_sum;
     int64_t b_offset = 0;
     for (int l = 0; l < L; l++)
-        b_offset += net->units[l] * net->units[l + 1];
+        b_offset += net->units[l] * fm_mlp_cols(net, l);
     int64_t w_offset = b_offset;
     /* Batch norm's gammas, then betas, follow the intercepts. */
     int64_t gamma_offset = b_offset, hidden_units = 0;
     for (int l = 0; l < L; l++)
-        gamma_offset += net->units[l + 1];
+        gamma_offset += fm_mlp_cols(net, l);
     for (int l = 1; l < L; l++)
         hidden_units += net->units[l];
     for (int l = L - 1; l >= 0; l--) {
-        const int64_t fan_in = net->units[l], fan_out = net->units[l + 1];
+        /* fan_out: W[l]'s columns (maxout: the pieces), d's width. */
+        const int64_t fan_in = net->units[l], fan_out = fm_mlp_cols(net, l);
         /* The layer's actual input: after dropout where it was applied. */
         const T *a_in = l == 0 ? xb->x : (DROPOUT_ON(net, rng, l) ? DROP(ws, l) : ACT(ws, l));
         const int64_t ld_in = l == 0 ? xb->ldx : fan_in;
@@ -471,7 +497,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
-                              NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0});
+                              NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0},
+                              NULL, 0, NULL);
             if (st != FM_OK)
                 return st;
         }
@@ -484,7 +511,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         /* Intercepts after all coefficients: their offset counts down from the end. */
         int64_t bo = b_offset;
         for (int j = 0; j < l; j++)
-            bo += net->units[j + 1];
+            bo += fm_mlp_cols(net, j);
         T *gb = grad + bo;
         for (int64_t j = 0; j < fan_out; j++)
             gb[j] = 0;
@@ -499,18 +526,26 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 gb[j] = 0;
         if (l > 0) {
             T *d_prev = DELTA(ws, l);
+            /* Maxout: dL/da of the units into ACT (layer l's output, not
+             * needed after gw above), routed to the pieces into d_prev. */
+            const int maxout = net->hidden[l - 1].kind == FM_ACT_MAXOUT;
+            T *d_units = maxout ? ACT(ws, l) : d_prev;
             st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
-                              PACKED_WT(ws, l), d_prev, fan_in, NULL,
-                              (fm_activation){FM_ACT_IDENTITY, 0.0});
+                              PACKED_WT(ws, l), d_units, fan_in, NULL,
+                              (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
             if (st != FM_OK)
                 return st;
             if (DROPOUT_ON(net, rng, l)) {
                 const T *mask = MASK(ws, l);
                 for (int64_t i = 0; i < nb * fan_in; i++)
-                    d_prev[i] = d_prev[i] * mask[i];
+                    d_units[i] = d_units[i] * mask[i];
             }
-            FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
-                                   d_prev);
+            if (maxout)
+                FN(fm_maxout_backward_)(nb, fan_in, fm_mlp_cols(net, l - 1) / fan_in, WIN(ws, l),
+                                        d_units, d_prev);
+            else
+                FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
+                                       d_prev);
             if (bn != NULL) {
                 int64_t unit = 0; /* first unit of hidden layer l among all hidden units */
                 for (int j = 1; j < l; j++)
@@ -755,6 +790,7 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
 #undef ZHAT
 #undef INV_STD
 #undef DROP
+#undef WIN
 #undef DROPOUT_ON
 #undef PACKED_W
 #undef PACKED_WT

@@ -93,10 +93,9 @@ def test_extra_activations_learn_digits(activation):
     assert est.score(X_te, y_te) > 0.93
 
 
-def _engine_loss_grad_check(engine, units, X, Y, sw, rng):
-    """The engine's gradient against central differences of its loss."""
-    coefs = [rng.normal(0, 0.7, (a, b)) for a, b in zip(units[:-1], units[1:])]
-    intercepts = [rng.normal(0, 0.3, b) for b in units[1:]]
+def central_difference_check(engine, coefs, intercepts, X, Y, sw):
+    """The engine's gradient against central differences of its loss;
+    returns the gradient."""
     loss, grad = engine.loss_grad(coefs, intercepts, X, Y, sw)
     numeric = []
     h = 1e-6
@@ -113,6 +112,14 @@ def _engine_loss_grad_check(engine, units, X, Y, sw, rng):
     # Central differences in float64: truncation ~ h^2 |f'''| and rounding
     # ~ eps |f| / h, both around 1e-9 here.
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    return grad
+
+
+def _engine_loss_grad_check(engine, units, X, Y, sw, rng):
+    """The engine's gradient against central differences of its loss."""
+    coefs = [rng.normal(0, 0.7, (a, b)) for a, b in zip(units[:-1], units[1:])]
+    intercepts = [rng.normal(0, 0.3, b) for b in units[1:]]
+    central_difference_check(engine, coefs, intercepts, X, Y, sw)
 
 
 ENGINE_CASES = (

@@ -45,7 +45,7 @@ import fastmlp  # noqa: E402
 from fastmlp import MLPClassifier, MLPRegressor, Perceptron, export_onnx  # noqa: E402
 
 HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu",
-                      "gelu", "softplus"]
+                      "gelu", "softplus", "maxout"]
 CLASSIFIER_OUTPUTS = ["multiclass", "binary", "multilabel"]
 REGRESSOR_OUTPUTS = ["identity", "relu", "softplus", "logistic", "tanh", "poisson"]
 DTYPES = [np.float32, np.float64]
@@ -198,8 +198,9 @@ def test_predictions_match(activation, output, dtype, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("activation", [a for a in HIDDEN_ACTIVATIONS if a != "maxout"])
 def test_batch_norm_uses_the_folded_weights(activation, dtype, tmp_path):
+    # (maxout does not combine with batch_norm: tests/test_maxout.py)
     est, X = fit("multiclass", activation, dtype, batch_norm=True)
     # Trained statistics, not the initial ones: the folding matters.
     assert not np.allclose(est.bn_running_means_[0], 0)
@@ -212,10 +213,21 @@ def test_batch_norm_uses_the_folded_weights(activation, dtype, tmp_path):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("activations", [("gelu", "selu", "softplus"),
                                          ("logistic", "leaky_relu", "elu"),
-                                         ("tanh", "relu", "identity")])
+                                         ("tanh", "relu", "identity"),
+                                         ("maxout", "tanh", "maxout")])
 def test_per_layer_activations(activations, dtype, tmp_path):
     for output in ("multiclass", "tanh"):
         est, X = fit(output, list(activations), dtype, hidden_layer_sizes=(8, 7, 6))
+        check_mlp(est, X, tmp_path)
+
+
+@pytest.mark.parametrize("pieces", [3, 5])
+def test_maxout_pieces(pieces, tmp_path):
+    """Reshape + ReduceMax follows the piece layout (unit j: columns j*k ..
+    j*k + k - 1) for other piece counts, in a list with other activations."""
+    for output in ("multiclass", "identity"):
+        est, X = fit(output, ["relu", "maxout"], np.float64, maxout_pieces=pieces)
+        assert est.coefs_[1].shape == (8, 6 * pieces)
         check_mlp(est, X, tmp_path)
 
 
@@ -269,9 +281,11 @@ def argument_grid(dtype):
 def identity_network(est, dtype):
     """Set a fitted 1-1-1 network's weights to 1 and biases to 0: then both
     the estimator and the graph compute act(x) with exact products, and any
-    difference is the function's."""
-    est.coefs_ = [np.ones((1, 1), dtype), np.ones((1, 1), dtype)]
-    est.intercepts_ = [np.zeros(1, dtype), np.zeros(1, dtype)]
+    difference is the function's. (Maxout's unit has two pieces, weighted
+    1 and -0.5, exact too: max(x, -x / 2).)"""
+    first = np.ones((1, 1), dtype) if est.activation != "maxout" else np.array([[1, -0.5]], dtype)
+    est.coefs_ = [first, np.ones((1, 1), dtype)]
+    est.intercepts_ = [np.zeros(first.shape[1], dtype), np.zeros(1, dtype)]
     return est
 
 

@@ -96,9 +96,9 @@ def to_sklearn(estimator):
     Raises
     ------
     ValueError
-        If the network uses an activation, output activation or loss that
-        scikit-learn does not have, or the estimator a solver or
-        learning-rate schedule object scikit-learn does not have.
+        If the network uses an activation (maxout among them), output
+        activation or loss that scikit-learn does not have, or the estimator
+        a solver or learning-rate schedule object scikit-learn does not have.
     """
     from fastmlp._mlp import MLPClassifier, MLPRegressor
 
@@ -110,6 +110,10 @@ def to_sklearn(estimator):
         raise ValueError("scikit-learn's learning_rate is one of 'constant', 'invscaling', "
                          "'adaptive'; set it first (set_params) to convert the weights")
     activation = estimator.activation
+    if "maxout" in ([activation] if isinstance(activation, str) else list(activation)):
+        raise ValueError("scikit-learn's MLP has no maxout units: a maxout layer's weights "
+                         "(n_in, units * maxout_pieces) have no scikit-learn equivalent; "
+                         "export it with fastmlp.export_onnx instead")
     if not isinstance(activation, str) or activation not in _SKLEARN_ACTIVATIONS:
         raise ValueError(f"scikit-learn has no hidden activation {activation!r}; it has "
                          f"{sorted(_SKLEARN_ACTIVATIONS)}")

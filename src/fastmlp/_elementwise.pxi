@@ -104,8 +104,83 @@ cdef void *_data_or_null(object arr):
 # Activations
 # ---------------------------------------------------------------------------
 
+cdef Py_ssize_t _maxout_units(object z, fm_activation act) except -1:
+    """Units of maxout's z (..., units * pieces): its last axis / pieces."""
+    cdef Py_ssize_t k = <Py_ssize_t>act.param
+    if z.ndim < 1 or z.shape[z.ndim - 1] % k:
+        raise ValueError(f"maxout with pieces={k} needs z's last axis to be a multiple of "
+                         f"{k} (units x pieces), got shape {z.shape}")
+    return z.shape[z.ndim - 1] // k
+
+
+def _maxout(z, fm_activation act, out):
+    """activation(z, "maxout", pieces=k): (..., n * k) -> (..., n)."""
+    dtype = _float_dtype(z, "z")
+    m, cols = _rows_shape(z, "z")
+    cdef Py_ssize_t units = _maxout_units(z, act)
+    out = _check_out(out, z.shape[:z.ndim - 1] + (units,), dtype)
+    if m == 0 or units == 0:
+        return out
+    zc = _contiguous(z)
+    if np.may_share_memory(out, zc):
+        zc = zc.copy()
+    cdef int64_t M = m, N = units, LDZ = cols, LDO = units
+    cdef void *pz = cnp.PyArray_DATA(zc)
+    cdef void *po = cnp.PyArray_DATA(out)
+    if dtype == np.float32:
+        with nogil:
+            fm_activation_forward_f32(act, M, N, <const float *>pz, LDZ, <float *>po, LDO)
+    else:
+        with nogil:
+            fm_activation_forward_f64(act, M, N, <const double *>pz, LDZ, <double *>po, LDO)
+    return out
+
+
+def _maxout_grad(z, fm_activation act, grad_output, out):
+    """activation_grad(z, "maxout", ...): the winner mask, or grad_output
+    routed to the winning pieces, of z's shape."""
+    dtype = _float_dtype(z, "z")
+    m, cols = _rows_shape(z, "z")
+    cdef Py_ssize_t units = _maxout_units(z, act)
+    if grad_output is not None:
+        _same_dtype(grad_output, dtype, "grad_output")
+        expected = z.shape[:z.ndim - 1] + (units,)
+        if grad_output.shape != expected:
+            raise ValueError(f"grad_output must have maxout's output shape {expected} "
+                             f"(z's shape with the last axis / pieces), got "
+                             f"{grad_output.shape}")
+    out = _check_out(out, z.shape, dtype)
+    if m == 0 or units == 0:
+        return out
+    # out may be z itself (a unit's pieces are read before written); never
+    # grad_output, which is narrower: an overlapping one is copied.
+    zc = _contiguous(z)
+    if np.may_share_memory(out, zc) and not _same_buffer(out, zc):
+        zc = zc.copy()
+    gc = None
+    if grad_output is not None:
+        gc = _contiguous(grad_output)
+        if np.may_share_memory(out, gc):
+            gc = gc.copy()
+    cdef int64_t M = m, N = units
+    cdef void *pz = cnp.PyArray_DATA(zc)
+    cdef void *pg = _data_or_null(gc)
+    cdef void *po = cnp.PyArray_DATA(out)
+    if dtype == np.float32:
+        with nogil:
+            fm_activation_backward_f32(act, M, N, <const float *>pz, <const float *>pg,
+                                       <float *>po)
+    else:
+        with nogil:
+            fm_activation_backward_f64(act, M, N, <const double *>pz, <const double *>pg,
+                                       <double *>po)
+    return out
+
+
 def activation(z, name, *, out=None, **params):
     cdef fm_activation act = _parse_activation(name, params, "name")
+    if act.kind == FM_ACT_MAXOUT:
+        return _maxout(z, act, out)
     dtype = _float_dtype(z, "z")
     m, n = _rows_shape(z, "z")
     out = _check_out(out, z.shape, dtype)
@@ -147,6 +222,8 @@ def activation_grad(z, name, grad_output=None, *, out=None, **params):
     if act.kind == FM_ACT_HEAVISIDE:
         raise ValueError(f"activation {name!r} is forward-only: its derivative is 0 almost "
                          f"everywhere, so it has no gradient to backpropagate")
+    if act.kind == FM_ACT_MAXOUT:
+        return _maxout_grad(z, act, grad_output, out)
     dtype = _float_dtype(z, "z")
     m, n = _rows_shape(z, "z")
     if grad_output is None:

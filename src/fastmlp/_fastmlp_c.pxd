@@ -20,6 +20,7 @@ cdef extern from "fastmlp.h" nogil:
         FM_ACT_SOFTPLUS
         FM_ACT_SOFTMAX
         FM_ACT_HEAVISIDE
+        FM_ACT_MAXOUT
 
     ctypedef struct fm_activation:
         fm_activation_kind kind
@@ -235,6 +236,7 @@ cdef extern from "train.h" nogil:
                                            int gather_rows)
     void fm_mlp_workspace_free(fm_mlp_workspace *ws)
     int64_t fm_mlp_n_params(const fm_mlp *net)
+    int64_t fm_mlp_cols(const fm_mlp *net, int l)
     void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,

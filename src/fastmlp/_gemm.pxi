@@ -76,6 +76,9 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
 
 def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **params):
     cdef fm_activation act = _parse_activation(activation, params, "activation")
+    if act.kind == FM_ACT_MAXOUT:
+        raise ValueError("dense() has no maxout output stage (maxout narrows the output): "
+                         "compute dense(x, w, b) and then activation(z, 'maxout', pieces=k)")
     dtype = _float_dtype(x, "x")
     cdef bint bf16 = _bf16_compute(compute_dtype, dtype)
     x_rows, m, k, tx, ldx = _operand(x, dtype, "x", False)

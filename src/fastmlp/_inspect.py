@@ -20,8 +20,9 @@ def summary_table(est):
     -------
     table : str
         One row per layer (input, each hidden layer, output) with its units,
-        activation, dropout rate, batch normalisation and parameter count,
-        then the totals.
+        activation (maxout with its pieces per unit), dropout rate, batch
+        normalisation and parameter count (a maxout layer's weights and
+        biases for every piece), then the totals.
     """
     n_hidden = len(est.coefs_) - 1
     acts = est._hidden_activations(n_hidden)
@@ -42,7 +43,13 @@ def summary_table(est):
             norm = "yes"
         trained += params
         if hidden:
-            rows.append((f"hidden {i + 1}", str(w.shape[1]), acts[i],
+            # A hidden layer's units are the next layer's fan-in; a maxout
+            # layer's weights have a column per piece of each unit.
+            units = est.coefs_[i + 1].shape[0]
+            act = acts[i]
+            if act == "maxout":
+                act = f"maxout ({w.shape[1] // units} pieces)"
+            rows.append((f"hidden {i + 1}", str(units), act,
                          f"{rates[i]:g}" if rates[i] else "", norm, _count(params)))
         else:
             rows.append(("output", str(w.shape[1]), est.out_activation_, "", "",

@@ -193,7 +193,17 @@ _ACTIVATIONS = {
     "softmax": (FM_ACT_SOFTMAX, None, 0.0),
     "heaviside": (FM_ACT_HEAVISIDE, None, 0.0),
     "step": (FM_ACT_HEAVISIDE, None, 0.0),
+    "maxout": (FM_ACT_MAXOUT, "pieces", 2.0),
 }
+
+
+cdef double _maxout_pieces(object value) except -1.0:
+    """Maxout's piece count as a double, after checking it is an int >= 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"pieces must be an integer, got {value!r}")
+    if not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"pieces must be in [1, {2**31 - 1}], got {value}")
+    return float(value)
 
 
 cdef fm_activation _parse_activation(object name, dict params, str argname="name") except *:
@@ -212,6 +222,9 @@ cdef fm_activation _parse_activation(object name, dict params, str argname="name
     if extra:
         raise TypeError(f"activation {name!r} got unexpected parameter(s) {sorted(extra)}")
     value = params[pname]
+    if kind == FM_ACT_MAXOUT:
+        act.param = _maxout_pieces(value)
+        return act
     try:
         value = float(value)
     except (TypeError, ValueError):

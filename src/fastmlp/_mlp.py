@@ -62,7 +62,8 @@ from fastmlp.callbacks import CallbackList
 _STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
 # scikit-learn's hidden activations, and those it declined to add.
 _SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
-_HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus"}
+_HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus",
+                                              "maxout"}
 _INITS = {"glorot_uniform", "he_uniform", "he_normal"}
 # Rows per C call when predicting (bounds the workspace, not the result).
 _PREDICT_CHUNK = 4096
@@ -118,6 +119,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(_HIDDEN_ACTIVATIONS), list, tuple],
+        "maxout_pieces": [Interval(Integral, 2, None, closed="left")],
         "solver": [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -158,8 +160,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
                  dropout, batch_norm, callbacks, progress, scoring, rho,
-                 initial_accumulator_value, momentum_decay, weight_decay, compute_dtype):
+                 initial_accumulator_value, momentum_decay, weight_decay, compute_dtype,
+                 maxout_pieces):
         self.activation = activation
+        self.maxout_pieces = maxout_pieces
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -211,6 +215,19 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                     f"activation entries must be among {sorted(_HIDDEN_ACTIVATIONS)}, got {a!r}")
         return acts
 
+    def _layer_pieces(self, n_hidden):
+        """Pieces per unit of each weight layer's outputs: maxout_pieces for
+        a maxout hidden layer, else 1 (the output layer too). Layer i's
+        weights are (units[i], units[i + 1] * pieces[i])."""
+        return [self.maxout_pieces if a == "maxout" else 1
+                for a in self._hidden_activations(n_hidden)] + [1]
+
+    def _check_maxout(self, n_hidden):
+        """What maxout does not combine with, before any work."""
+        if "maxout" in self._hidden_activations(n_hidden) and self.batch_norm:
+            raise ValueError("batch_norm is not supported with maxout layers: it would "
+                             "normalise each piece, not each unit")
+
     def _dropout_rates(self, n_hidden):
         """The dropout rate of each hidden layer, validated."""
         if isinstance(self.dropout, Real):
@@ -239,7 +256,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         for training (dropout, batch norm, a buffer to gather shuffled dense
         rows into when `gather_rows`) or for the plain, folded network."""
         units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
-        hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
+        pieces = self._layer_pieces(len(units) - 2)
+        hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
         output, out_act, loss, loss_param = self._output_spec()
         dropout = self._dropout_rates(len(units) - 2) if training else None
         return MLPEngine(units, hidden, output, out_act, loss, loss_param,
@@ -274,22 +292,28 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                              + self.bn_betas_[i]).astype(dtype)
         return coefs, intercepts
 
-    def _init_coef(self, fan_in, fan_out, dtype, activation):
+    def _init_coef(self, fan_in, fan_out, dtype, activation, pieces=1):
         """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
-        from self._random_state), or He initialisation."""
+        from self._random_state), or He initialisation.
+
+        A maxout layer of fan_out units draws (fan_in, fan_out * pieces)
+        weights and fan_out * pieces intercepts, in the same order, with the
+        bound of its fan_out units (each input reaches fan_out units, and
+        backward only through one piece of each)."""
         rs = self._random_state
+        cols = fan_out * pieces
         if self.init == "glorot_uniform":
             factor = 2.0 if activation == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
-            coef = rs.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = rs.uniform(-bound, bound, fan_out)
+            coef = rs.uniform(-bound, bound, (fan_in, cols))
+            intercept = rs.uniform(-bound, bound, cols)
         elif self.init == "he_uniform":
             bound = np.sqrt(6.0 / fan_in)
-            coef = rs.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = np.zeros(fan_out)
+            coef = rs.uniform(-bound, bound, (fan_in, cols))
+            intercept = np.zeros(cols)
         else:  # he_normal
-            coef = rs.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
-            intercept = np.zeros(fan_out)
+            coef = rs.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, cols))
+            intercept = np.zeros(cols)
         return coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
 
     def _initialize(self, y, layer_units, dtype):
@@ -299,6 +323,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._out_activation_name(y)
         hidden_acts = self._hidden_activations(len(layer_units) - 2)
+        pieces = self._layer_pieces(len(layer_units) - 2)
         self.coefs_ = []
         self.intercepts_ = []
         for i in range(self.n_layers_ - 1):
@@ -308,7 +333,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 act = self.activation
             else:
                 act = hidden_acts[min(i, len(hidden_acts) - 1)] if hidden_acts else "identity"
-            coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act)
+            coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act,
+                                              pieces[i])
             self.coefs_.append(coef)
             self.intercepts_.append(intercept)
         if self.batch_norm:
@@ -348,6 +374,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         self._hidden_activations(len(hidden_layer_sizes))  # validate before any work
+        self._check_maxout(len(hidden_layer_sizes))
         check_callbacks(self.callbacks)
         use_dropout = any(self._dropout_rates(len(hidden_layer_sizes)))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -366,7 +393,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
-        n_params = check_network_size(layer_units, X.dtype.itemsize)
+        pieces = self._layer_pieces(len(hidden_layer_sizes))
+        n_params = check_network_size(layer_units, X.dtype.itemsize, pieces)
         self._hidden_sizes = hidden_layer_sizes
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -377,10 +405,12 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                     f"hidden_layer_sizes={self.hidden_layer_sizes!r}: cannot allocate the "
                     f"{n_params} weights ({n_params * X.dtype.itemsize / 2**30:.3g} GiB) of a "
                     f"network with layers {layer_units}") from exc
-        elif [c.shape for c in self.coefs_] != list(zip(layer_units[:-1], layer_units[1:])):
+        elif [c.shape for c in self.coefs_] != [
+                (fan_in, fan_out * k)
+                for fan_in, fan_out, k in zip(layer_units[:-1], layer_units[1:], pieces)]:
             raise ValueError(
-                "The network's shape changed since the previous fit (hidden_layer_sizes or "
-                "the number of features/outputs); refit without warm_start.")
+                "The network's shape changed since the previous fit (hidden_layer_sizes, "
+                "maxout layers or the number of features/outputs); refit without warm_start.")
         Y = np.ascontiguousarray(y, dtype=X.dtype)
         validation = None
         if validation_data is not None:
@@ -891,8 +921,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 a is b for a, b in zip(cached[0], sources)):
             return cached[1]
         coefs, intercepts = self._prediction_params(self.coefs_[0].dtype)
-        units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
-        hidden = [(a, {}) for a in self._hidden_activations(len(units) - 2)]
+        units, pieces = _fitted_units(coefs)
+        hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
         output, out_act, loss, loss_param = self._output_spec()
         predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param, coefs,
                                  intercepts, getattr(self, "compute_dtype", None))
@@ -1056,6 +1086,20 @@ def _warn_if_bf16_emulated():
         UserWarning, stacklevel=3)
 
 
+def _fitted_units(coefs):
+    """(layer widths, pieces per weight layer) of fitted weights: a hidden
+    layer's width is the next layer's fan-in, its pieces the columns per
+    unit (maxout), whatever the parameters say now."""
+    units = [coefs[0].shape[0]] + [c.shape[0] for c in coefs[1:]] + [coefs[-1].shape[1]]
+    pieces = [c.shape[1] // u for c, u in zip(coefs[:-1], units[1:-1])] + [1]
+    return units, pieces
+
+
+def _engine_activations(names, pieces):
+    """The engine's (name, params) per hidden layer: maxout with its pieces."""
+    return [(a, {"pieces": int(k)} if a == "maxout" else {}) for a, k in zip(names, pieces)]
+
+
 def _lbfgs_iprint(iprint):
     """SciPy's L-BFGS-B verbosity option, in the form this SciPy accepts."""
     try:
@@ -1070,8 +1114,18 @@ _COMMON_DOC = """
         The ith element is the number of neurons in the ith hidden layer.
     activation : str or list of str, default='relu'
         Hidden activation: 'identity', 'logistic', 'tanh', 'relu' (as in
-        scikit-learn) or 'leaky_relu', 'elu', 'selu', 'gelu', 'softplus'; a
-        list gives one per hidden layer.
+        scikit-learn) or 'leaky_relu', 'elu', 'selu', 'gelu', 'softplus',
+        'maxout'; a list gives one per hidden layer.
+    maxout_pieces : int, default=2
+        Pieces per unit of the 'maxout' layers (Goodfellow et al., 2013),
+        >= 2: a maxout layer of h units computes z = a @ W + b with W of
+        shape (fan_in, h * maxout_pieces) and b of (h * maxout_pieces,), and
+        unit j outputs the largest of its pieces, the columns
+        j * maxout_pieces .. (j + 1) * maxout_pieces - 1 of z (of equal
+        maxima the first, which alone receives the gradient). The next
+        layer's weights have h rows. Initialised as the layer's h units
+        would be, over all h * maxout_pieces columns. Not with batch_norm;
+        dropout applies to the units.
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, default='adam'
         The weight optimizer. 'lbfgs', 'sgd' and 'adam' are scikit-learn's
         (same numbers). The others follow torch.optim (with ``g`` the
@@ -1199,7 +1253,10 @@ _ATTRIBUTES_DOC = """
     Attributes
     ----------
     coefs_, intercepts_ : list of ndarray
-        Weight matrices (n_in, n_out) and bias vectors of each layer.
+        Weight matrices (n_in, n_out) and bias vectors (n_out,) of each
+        layer; for a maxout layer of h units, (n_in, h * maxout_pieces) and
+        (h * maxout_pieces,), unit j's pieces in columns j * maxout_pieces
+        .. (j + 1) * maxout_pieces - 1.
     loss_ : float
         Loss at the end of training.
     loss_curve_ : list of float
@@ -1252,8 +1309,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         or validation_data).
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, maxout_pieces=2,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
@@ -1274,7 +1331,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
             scoring=scoring, rho=rho, initial_accumulator_value=initial_accumulator_value,
-            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype)
+            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype,
+            maxout_pieces=maxout_pieces)
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -1508,6 +1566,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     }
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 maxout_pieces=2,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
@@ -1528,7 +1587,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
             callbacks=callbacks, progress=progress, scoring=scoring, rho=rho,
             initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay,
-            weight_decay=weight_decay, compute_dtype=compute_dtype)
+            weight_decay=weight_decay, compute_dtype=compute_dtype, maxout_pieces=maxout_pieces)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

@@ -9,7 +9,9 @@ batch normalisation, the folded weights that ``predict`` uses, from the
 running statistics ``bn_*_``), ``classes_``, ``out_activation_``; for the
 Perceptron ``coef_``, ``intercept_`` and ``classes_``.
 
-Each layer is ``MatMul`` + ``Add`` and its activation. Activations follow
+Each layer is ``MatMul`` + ``Add`` and its activation; maxout is a
+``Reshape`` to [N, units, pieces] and a ``ReduceMax`` over the pieces.
+Activations follow
 the C formulas of ``csrc/activation_math_tmpl.h`` operation for operation,
 in the model's dtype, with the same constants rounded to that dtype (leaky
 relu's slope, elu's alpha, selu's alpha and scale, 1/sqrt(2)). ONNX's own
@@ -329,6 +331,15 @@ def _activation(graph, name, z):
     raise ValueError(f"export_onnx has no translation of the activation {name!r}")
 
 
+def _maxout(graph, z, units):
+    """Maxout of z [N, units * k] to [N, units]: unit j's pieces are the k
+    consecutive columns j*k .. j*k + k - 1 (fastmlp's layout), so a Reshape
+    to [N, units, k] (0 keeps N) and a ReduceMax over the last axis. The max
+    is exact: no rounding to match."""
+    shape = graph.const([0, units, -1], dtype=np.int64, hint="maxout_shape")
+    return graph.op("ReduceMax", graph.op("Reshape", z, shape), axes=[2], keepdims=0)
+
+
 def _logistic(graph, z):
     """C's logistic: exp(z) below -cut, else 1 / (1 + exp(-z))."""
     c = graph.const
@@ -447,7 +458,10 @@ def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         z = graph.op("Add", graph.op("MatMul", h, graph.const(w, hint=f"coef_{i}")),
                      graph.const(b, hint=f"intercept_{i}"), hint=f"z_{i}")
-        h = _activation(graph, hidden[i], z) if i < len(hidden) else z
+        if i < len(hidden) and hidden[i] == "maxout":
+            h = _maxout(graph, z, coefs[i + 1].shape[0])
+        else:
+            h = _activation(graph, hidden[i], z) if i < len(hidden) else z
     n_out = est.n_outputs_
     t = _tensor_type(onnx, graph.dtype)
     if isinstance(est, MLPClassifier):

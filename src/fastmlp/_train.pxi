@@ -69,6 +69,12 @@ cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, l
     net.loss = _TRAIN_LOSSES[loss]
     net.loss_param = float(loss_param)
     net.alpha = float(alpha)
+    # What the C engine would refuse (as an invalid network), said here.
+    if net.out_activation.kind == FM_ACT_MAXOUT:
+        raise ValueError("maxout is a hidden activation only: it changes the layer's width")
+    if batch_norm and any(net.hidden[i].kind == FM_ACT_MAXOUT for i in range(len(hidden))):
+        raise ValueError("batch_norm is not supported with maxout layers (it would normalise "
+                         "each piece)")
     return 0
 
 
@@ -128,10 +134,11 @@ cdef void **_parameter_pointers(const fm_mlp *net, object dtype, list arrays, bi
         raise MemoryError()
     for l in range(L):
         arr = arrays[l]
+        # fm_mlp_cols: a maxout layer's weights have a column per piece.
         if coefs:
-            shape = (net.units[l], net.units[l + 1])
+            shape = (net.units[l], fm_mlp_cols(net, l))
         else:
-            shape = (net.units[l + 1],)
+            shape = (fm_mlp_cols(net, l),)
         if (not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape
                 or not arr.flags.c_contiguous or (writeable and not arr.flags.writeable)):
             free(ptrs)
@@ -151,7 +158,10 @@ cdef class MLPEngine:
     units : sequence of int
         Widths of all layers, input first.
     hidden : sequence of (name, params) pairs
-        Activation of each hidden layer.
+        Activation of each hidden layer; ``("maxout", {"pieces": k})`` gives
+        a layer whose ``units[i]`` units have k pieces each: its weights are
+        ``(units[i - 1], units[i] * k)``, unit j's pieces in columns
+        ``j * k .. j * k + k - 1``.
     output : {"softmax", "logistic", "regression"}
     out_activation : (name, params)
         Output activation for "regression" (identity for Poisson's log link).
@@ -292,7 +302,7 @@ cdef class MLPEngine:
         cdef Py_ssize_t item = self.dtype.itemsize
         cdef int l
         for l in range(self.net.n_layers):
-            macs_per_row += 3 * self.net.units[l] * self.net.units[l + 1]
+            macs_per_row += 3 * self.net.units[l] * fm_mlp_cols(&self.net, l)
         cdef Py_ssize_t chunk_rows = batch_size * max(
             1, _CHUNK_MACS // max(macs_per_row * batch_size, 1))
         cdef Py_ssize_t done = 0, rows, chunk_index = 0

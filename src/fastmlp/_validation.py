@@ -77,7 +77,7 @@ def check_layer_sizes(hidden_layer_sizes):
     return [int(s) for s in sizes]
 
 
-def check_network_size(layer_units, itemsize):
+def check_network_size(layer_units, itemsize, pieces=None):
     """The number of parameters of a network, or a ValueError naming
     hidden_layer_sizes when a weight matrix could not be an array at all.
 
@@ -87,6 +87,9 @@ def check_network_size(layer_units, itemsize):
         Widths of all layers, input first.
     itemsize : int
         Bytes per weight.
+    pieces : list of int, optional
+        Pieces per unit of each weight layer (maxout; 1 elsewhere): layer
+        i's weights are (layer_units[i], layer_units[i + 1] * pieces[i]).
 
     Returns
     -------
@@ -95,7 +98,10 @@ def check_network_size(layer_units, itemsize):
     """
     max_elements = np.iinfo(np.intp).max // itemsize
     n_params = 0
-    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+    if pieces is None:
+        pieces = [1] * (len(layer_units) - 1)
+    for fan_in, units, k in zip(layer_units[:-1], layer_units[1:], pieces):
+        fan_out = units * k
         if fan_in * fan_out > max_elements:
             raise ValueError(f"hidden_layer_sizes gives a {fan_in} x {fan_out} weight matrix "
                              f"(layers {layer_units}): more than {max_elements} values, the "

@@ -105,7 +105,9 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
     b : ndarray of shape (n_out,) or None
         Bias.
     activation : str, default="identity"
-        One of the names accepted by :func:`activation`.
+        One of the names accepted by :func:`activation`, except
+        ``"maxout"``, which narrows the output (``ValueError``): apply it to
+        ``dense(x, w, b)``.
     out : ndarray of shape (n_samples, n_out), optional
         C-contiguous, writeable, same dtype, not overlapping the inputs.
     compute_dtype : {None, "bfloat16"}, default=None
@@ -149,7 +151,16 @@ def activation(z, name, *, out=None, **params):
                              axis
     ``"heaviside"``          ``1 if z >= 0 else 0`` (alias ``"step"``;
                              forward only)
+    ``"maxout"``             ``max(z[..., j*k : j*k + k])`` for unit j, k =
+                             ``pieces`` (default 2): z has ``n * k`` columns,
+                             the result ``n``
     ======================== ==================================================
+
+    Maxout (Goodfellow et al., 2013) is the one activation that changes the
+    shape: unit j's pieces are the k consecutive columns ``j*k .. j*k + k - 1``
+    of z, so ``z.reshape(..., n, k).max(axis=-1)``. Of equal maxima the
+    first piece wins (this decides which piece the gradient goes to); a NaN
+    piece makes its unit NaN.
 
     Parameters
     ----------
@@ -161,14 +172,17 @@ def activation(z, name, *, out=None, **params):
         The activation, from the table above.
     out : ndarray of the shape of z, optional
         C-contiguous, writeable, same dtype. May be ``z`` itself (in place).
+        For maxout of shape ``z.shape[:-1] + (n,)``.
     **params
         The activation's parameter: ``negative_slope`` (``"leaky_relu"``) or
-        ``alpha`` (``"elu"``); a finite real number.
+        ``alpha`` (``"elu"``), a finite real number; ``pieces``
+        (``"maxout"``), an integer >= 1 dividing z's last axis.
 
     Returns
     -------
     out : ndarray of the shape of z
-        The result, in ``out`` if given.
+        The result, in ``out`` if given (maxout: of shape
+        ``z.shape[:-1] + (z.shape[-1] // pieces,)``).
 
     Raises
     ------
@@ -196,9 +210,10 @@ def activation_grad(z, name, grad_output=None, *, out=None, **params):
     grad_output : ndarray of the shape and dtype of z, optional
         Gradient of a scalar loss with respect to the activation's output.
         Required for ``"softmax"``, whose derivative is a Jacobian matrix.
+        For maxout of the output's shape, ``z.shape[:-1] + (n,)``.
     out : ndarray of the shape of z, optional
         C-contiguous, writeable, same dtype. May be ``z`` or ``grad_output``
-        itself.
+        itself (maxout: ``z`` only).
     **params
         The activation's parameter, as for :func:`activation`.
 
@@ -209,7 +224,10 @@ def activation_grad(z, name, grad_output=None, *, out=None, **params):
         gradient with respect to ``z``: ``grad_output * act'(z)``, and for
         softmax ``s * (g - sum(g * s, axis=-1))`` with ``s = softmax(z)``.
         ``act'(NaN)`` is NaN. At the kinks the derivative from the left is
-        used (``relu'(0) = 0``, as in scikit-learn).
+        used (``relu'(0) = 0``, as in scikit-learn). Maxout: 1 (or the
+        unit's ``grad_output``) at each unit's winning piece, the first
+        maximum, and 0 at its other pieces; NaN at all pieces of a unit
+        with a NaN piece.
 
     Raises
     ------

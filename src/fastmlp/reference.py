@@ -84,6 +84,7 @@ _ACTIVATIONS = {
     "softmax": ("softmax", None, 0.0),
     "heaviside": ("heaviside", None, 0.0),
     "step": ("heaviside", None, 0.0),
+    "maxout": ("maxout", "pieces", 2),
 }
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -101,6 +102,12 @@ def _parse_activation(name, params, argname="name"):
     if extra:
         raise TypeError(f"activation {name!r} got unexpected parameter(s) {sorted(extra)}")
     value = params.get(pname, default) if pname else default
+    if kind == "maxout":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"pieces must be an integer, got {value!r}")
+        if not 1 <= value <= 2**31 - 1:
+            raise ValueError(f"pieces must be in [1, {2**31 - 1}], got {value}")
+        return kind, int(value)
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -187,10 +194,34 @@ def _derivative(kind, z, p):
     raise AssertionError(kind)
 
 
+def _maxout_pieces(z, k):
+    """z (..., n * k) viewed as (..., n, k): unit j's pieces are columns
+    j*k .. j*k + k - 1."""
+    _check_ndim1(z, "z")
+    if z.shape[-1] % k:
+        raise ValueError(f"maxout with pieces={k} needs z's last axis to be a multiple of "
+                         f"{k} (units x pieces), got shape {z.shape}")
+    return z.reshape(z.shape[:-1] + (z.shape[-1] // k, k))
+
+
+def _maxout_grad(z, k, grad_output):
+    """The winner mask (1 at each unit's first maximum: np.argmax takes the
+    first, as C does), times grad_output if given; NaN at every piece of a
+    unit with a NaN piece."""
+    pieces = _maxout_pieces(z, k)
+    winner = np.argmax(pieces, axis=-1)
+    mask = (np.arange(k) == winner[..., None]).astype(z.dtype)
+    value = np.ones(winner.shape, z.dtype) if grad_output is None else grad_output
+    result = np.where(mask == 1, value[..., None], z.dtype.type(0))
+    result = np.where(np.isnan(pieces.max(axis=-1))[..., None], z.dtype.type(np.nan), result)
+    return result.reshape(z.shape)
+
+
 def activation(z, name, *, out=None, **params):
     """Apply an activation function element-wise (softmax: along the last axis).
 
-    See :func:`fastmlp.kernels.activation`; this is the NumPy twin.
+    See :func:`fastmlp.kernels.activation`; this is the NumPy twin
+    (maxout: the max over each unit's ``pieces`` consecutive columns).
 
     Parameters
     ----------
@@ -211,6 +242,8 @@ def activation(z, name, *, out=None, **params):
     kind, p = _parse_activation(name, params)
     _check_float(z, "z")
     _check_ndim1(z, "z")
+    if kind == "maxout":
+        return _write_out(_maxout_pieces(z, p).max(axis=-1), out)
     return _write_out(_forward(kind, z, p).astype(z.dtype, copy=False), out)
 
 
@@ -245,6 +278,15 @@ def activation_grad(z, name, grad_output=None, *, out=None, **params):
                          f"everywhere, so it has no gradient to backpropagate")
     dtype = _check_float(z, "z")
     _check_ndim1(z, "z")
+    if kind == "maxout":
+        if grad_output is not None:
+            _check_float(grad_output, "grad_output", dtype)
+            expected = z.shape[:-1] + (_maxout_pieces(z, p).shape[-2],)
+            if grad_output.shape != expected:
+                raise ValueError(f"grad_output must have maxout's output shape {expected} "
+                                 f"(z's shape with the last axis / pieces), got "
+                                 f"{grad_output.shape}")
+        return _write_out(_maxout_grad(z, p, grad_output), out)
     if grad_output is None:
         if kind == "softmax":
             raise ValueError("softmax's derivative is a Jacobian matrix, not element-wise: "
@@ -881,7 +923,9 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
     out : ndarray of shape (n_samples, n_out)
         ``activation(x @ w + b)``, in ``out`` if given.
     """
-    _parse_activation(activation, params, "activation")
+    if _parse_activation(activation, params, "activation")[0] == "maxout":
+        raise ValueError("dense() has no maxout output stage (maxout narrows the output): "
+                         "compute dense(x, w, b) and then activation(z, 'maxout', pieces=k)")
     dtype = _check_float(x, "x")
     _check_float(w, "w", dtype)
     bf16 = _compute_bf16(compute_dtype, dtype)
