@@ -244,13 +244,15 @@ _SUBPROCESS_FIT = textwrap.dedent("""
 """)
 
 
-def _fit_in_subprocess(tmp_path, name, env_bf16):
+def _fit_in_subprocess(tmp_path, name, env_bf16, script=_SUBPROCESS_FIT):
+    """Run `script` (which saves an .npz to its argv[1]) in a fresh Python with
+    FASTMLP_BF16 set to env_bf16 (unset for None); its arrays."""
     env = dict(os.environ)
     env.pop("FASTMLP_BF16", None)
     if env_bf16 is not None:
         env["FASTMLP_BF16"] = env_bf16
     out = tmp_path / f"{name}.npz"
-    subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT, str(out)], env=env, check=True)
+    subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=True)
     return np.load(out, allow_pickle=True)
 
 

@@ -27,9 +27,6 @@ What is held, and why these tolerances:
   1e-12 / 1e-5 as tests/test_inspect.py), skl2onnx's graph against predict
   within tests/test_skl2onnx.py's ulps per layer.
 """
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -44,6 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, MLPRegressor, reference
+from test_bf16_training import _fit_in_subprocess
 
 SEEDS = (0, 1, 2)
 
@@ -189,19 +187,9 @@ _SUBPROCESS_FIT = textwrap.dedent("""
 """)
 
 
-def _fit_in_subprocess(tmp_path, name, env_bf16):
-    env = dict(os.environ)
-    env.pop("FASTMLP_BF16", None)
-    if env_bf16 is not None:
-        env["FASTMLP_BF16"] = env_bf16
-    out = tmp_path / f"{name}.npz"
-    subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT, str(out)], env=env, check=True)
-    return np.load(out, allow_pickle=True)
-
-
 def test_bf16_maxout_emulation_gives_the_native_tiers_bits(tmp_path):
-    emulated = _fit_in_subprocess(tmp_path, "emulated", "emulated")
-    native = _fit_in_subprocess(tmp_path, "native", None)
+    emulated = _fit_in_subprocess(tmp_path, "emulated", "emulated", _SUBPROCESS_FIT)
+    native = _fit_in_subprocess(tmp_path, "native", None, _SUBPROCESS_FIT)
     assert str(emulated["tier"]) == "emulated"
     keys = [k for k in native.files if k != "tier"]
     if str(native["tier"]) in ("amx", "emulated"):  # the same operations: the same bits
