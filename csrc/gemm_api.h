@@ -148,7 +148,7 @@ int64_t FM_CAT(fm_gemm_scratch_, SUF)(int n_threads, const PROBLEM *pr)
 {
     const fm_kernel_table *kt = fm_kernels();
     int64_t (*need)(const PROBLEM *) = kt->FM_CAT(scratch_, SUF);
-    const int parts = fm_gemm_threads(n_threads, pr->m, pr->n, pr->k);
+    const int parts = fm_gemm_planned_threads(n_threads, pr->m, pr->n, pr->k);
     int64_t most = 0;
     for (int t = 0; t < parts; t++) {
         PROBLEM sub = *pr;

@@ -142,6 +142,7 @@ cdef extern from "fastmlp.h" nogil:
     const char *fm_isa_name()
     int fm_has_openmp()
     int fm_max_threads()
+    int fm_thread_led_team()
 
 cdef extern from "train.h" nogil:
     ctypedef enum fm_output_kind:
