@@ -579,7 +579,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                             T *const *bn, const fm_input *X, const T *Y, const T *sw,
                             const int64_t *order, int64_t n, int64_t batch_size,
                             fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                            uint64_t seed, const volatile int *stop, double *loss_sum)
+                            uint64_t seed, double *loss_sum)
 {
     uint64_t rng = seed;
     const int64_t d = net->units[0], n_out = net->units[net->n_layers];
@@ -591,10 +591,6 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     double total = 0.0;
     double squares = FN(coef_squares_)(net, coefs);
     for (int64_t start = 0; start < n; start += batch_size) {
-        if (stop != NULL && *stop) {
-            *loss_sum = total;
-            return (fm_status)FM_ERR_INTERRUPTED;
-        }
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
         FN(batch_) xb = FN(rows_of_)(X, order, start);
         const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;

@@ -103,7 +103,7 @@ def test_state_records_the_version_without_touching_the_instance(case):
 def _saved_by_version(est, version, monkeypatch):
     """Pickle bytes of `est` as fastmlp `version` would have written them."""
     with monkeypatch.context() as m:
-        m.setattr(fastmlp, "__version__", version)
+        m.setattr(fastmlp._version, "__version__", version)
         return pickle.dumps(est)
 
 

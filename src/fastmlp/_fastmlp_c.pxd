@@ -151,7 +151,6 @@ cdef extern from "train.h" nogil:
         FM_OUTPUT_REGRESSION
 
     enum: FM_MLP_MAX_LAYERS
-    enum: FM_ERR_INTERRUPTED
 
     ctypedef struct fm_mlp:
         int n_layers
@@ -201,13 +200,13 @@ cdef extern from "train.h" nogil:
                                const fm_input *X, const float *Y, const float *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               uint64_t seed, const int *stop, double *loss_sum)
+                               uint64_t seed, double *loss_sum)
     fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
                                double *const *bn,
                                const fm_input *X, const double *Y, const double *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               uint64_t seed, const int *stop, double *loss_sum)
+                               uint64_t seed, double *loss_sum)
     fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
                                    float *const *intercepts, const fm_input *X,
                                    const float *Y, const float *sw, int64_t n,
