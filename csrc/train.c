@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 #include "internal.h"
+#include "loss_math.h"
 #include "train.h"
 
 /* splitmix64: a small, fast, well-mixed generator for dropout masks. */

@@ -131,7 +131,7 @@ def test_other_version_warns_through_joblib(monkeypatch, tmp_path):
     est, X, _ = CASES["regressor"]()
     path = tmp_path / "old.joblib"
     with monkeypatch.context() as m:
-        m.setattr(fastmlp, "__version__", "9.9.9")
+        m.setattr(fastmlp._version, "__version__", "9.9.9")
         joblib.dump(est, path)
     with pytest.warns(InconsistentVersionWarning, match=r"version 9\.9\.9 when using version "
                       + fastmlp.__version__.replace(".", r"\.")):
