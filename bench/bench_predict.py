@@ -89,7 +89,8 @@ def print_table(rows):
             fmt = lambda v: f"{r['rows'] / v / 1e6:9.2f} M/s"  # noqa: E731
         else:
             fmt = lambda v: f"{v * 1e6:9.1f} us"  # noqa: E731
-        print(f"{r['rows']:>7} {r.get('method', 'predict_proba'):<14}{r['threads']:>4}{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
+        print(f"{r['rows']:>7} {r.get('method', 'predict_proba'):<14}{r['threads']:>4}"
+              f"{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
               f"{fmt(torch_s):>12}{s['fastmlp'] / s['sklearn']:>8.2f}"
               f"{s['fastmlp'] / torch_s:>9.2f}")
 

@@ -246,7 +246,7 @@ _TENSOR_TYPES = {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "int8"
 def _tensor_type(onnx, dtype):
     """The ONNX element type of NumPy `dtype` (STRING for object arrays of str)."""
     dtype = np.dtype(dtype)
-    if dtype == object:
+    if dtype.kind == "O":
         return onnx.TensorProto.STRING
     return getattr(onnx.TensorProto, _TENSOR_TYPES[dtype.name])
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Style checks: ruff check on the Python (rules in pyproject.toml) and
+# clang-format (.clang-format) on the C of csrc/, tests/c/ and fuzz/.
+# Fails on any finding; changes nothing. To apply the C style:
+#   clang-format -i $(git ls-files 'csrc/*.[ch]' 'tests/c/*.[ch]' 'fuzz/*.[ch]')
+# Usage: bash scripts/lint.sh
+# Needs: ruff (pyproject's `lint` extra; installed into the active Python if
+# missing) and clang-format (installed with apt-get when missing and root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py="${PYTHON:-python3}"
+if ! "$py" -m ruff --version > /dev/null 2>&1; then
+    "$py" -m pip install --quiet ruff
+fi
+if ! command -v clang-format > /dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+        apt-get update -qq && apt-get install -y -qq clang-format > /dev/null
+    else
+        echo "lint.sh: needs clang-format" >&2
+        exit 1
+    fi
+fi
+status=0
+"$py" -m ruff check . || status=1
+mapfile -t c_files < <(git ls-files 'csrc/*.[ch]' 'tests/c/*.[ch]' 'fuzz/*.[ch]')
+clang-format --dry-run -Werror "${c_files[@]}" || status=1
+[ "$status" = 0 ] && echo "lint.sh: ruff and clang-format clean"
+exit "$status"
