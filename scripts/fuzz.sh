@@ -53,9 +53,11 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus"
     echo "fuzz.sh: $t for ${seconds}s"
     # -jobs/-workers run copies that share the corpus directory.
-    if ! (cd "$build" && "./$t" -max_total_time="$seconds" -max_len=4096 -len_control=0 -timeout=20 \
-            -jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
-            "corpus/$t" "../../fuzz/corpus/$t") > "$build/$t.log" 2>&1; then
+    seeds="$PWD/fuzz/corpus/$t"
+    # From the build directory, where libFuzzer writes crash-* and fuzz-*.log.
+    if ! (cd "$build" && "./$t" -max_total_time="$seconds" -max_len=4096 -len_control=0 \
+            -timeout=20 -jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
+            "corpus/$t" "$seeds") > "$build/$t.log" 2>&1; then
         status=1
         cat "$build/$t.log"
         for log in "$build"/fuzz-*.log; do [ -e "$log" ] && cat "$log"; done
