@@ -73,7 +73,7 @@ def main(argv=None):
           f"{'fastmlp +MiB':>13}{'sklearn +MiB':>13}{'within':>8}")
     for name in args.configs:
         r = {lib: measure(lib, name, args.epochs) for lib in ("fastmlp", "sklearn")}
-        fm, sk = r["fastmlp"], r["sklearn"]
+        fm = r["fastmlp"]
         budget = 3 * fm["model"] + 64 * MIB
         added = {lib: (v["peak"] - v["before"]) for lib, v in r.items()}
         rows.append({"config": name, "input_bytes": fm["input"], "model_bytes": fm["model"],

@@ -103,7 +103,8 @@ def print_table(rows):
         s = r["seconds"]
         torch_s = s.get("torch", float("nan"))
         fmt = _formatter(r["rows"])
-        print(f"{r['rows']:>7} {r.get('method', 'predict_proba'):<14}{r['threads']:>4}{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
+        print(f"{r['rows']:>7} {r.get('method', 'predict_proba'):<14}{r['threads']:>4}"
+              f"{fmt(s['fastmlp']):>12}{fmt(s['sklearn']):>12}"
               f"{fmt(torch_s):>12}{s['fastmlp'] / s['sklearn']:>8.2f}"
               f"{s['fastmlp'] / torch_s:>9.2f}")
     print(f"\nbfloat16 products (tier: {fastmlp._kernels._runtime_info()['bf16_tier']})")

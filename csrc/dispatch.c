@@ -1,14 +1,21 @@
 /*
- * Run-time choice of the kernel set, and the BLAS fallback pointers.
+ * Run-time choice of the kernel set, the BLAS fallback pointers, and the
+ * thread count of every parallel region (fm_team_size).
  *
- * These are the only mutable globals of the C layer. Both are written once,
- * at import time, before any kernel runs (fm_init, fm_set_blas), and only
- * read afterwards, so kernels may run concurrently from many threads.
+ * The kernel table and BLAS pointers are the only mutable process-wide
+ * globals of the C layer. Both are written once, at import time, before any
+ * kernel runs (fm_init, fm_set_blas), and only read afterwards, so kernels
+ * may run concurrently from many threads. fm_team_size keeps two
+ * thread-local flags (below).
  */
 #include <stdlib.h>
 #include <string.h>
 #ifdef FASTMLP_OPENMP
 #include <omp.h>
+#endif
+#if defined(FASTMLP_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+#define FM_FORK_GUARD 1
 #endif
 #include "internal.h"
 
@@ -83,12 +90,86 @@ int fm_has_openmp(void)
 #endif
 }
 
-int fm_max_threads(void)
+/*
+ * Fork safety. GNU libgomp keeps a thread's team (its worker threads and the
+ * barrier they wait on) in that thread's pool, created by its first parallel
+ * region with more than one thread and kept for the next. fork() copies the
+ * pool but not the workers, so a forked child whose forking thread had
+ * started a team waits forever on its first parallel region of two or more
+ * threads (multiprocessing's fork start method, gunicorn or Celery prefork
+ * workers, os.fork). libgomp cannot be told to drop the pool, so that thread
+ * stays single-threaded in the child (and in the child's own children), as
+ * fm_team_size returns 1 for it; threads the child creates have no pool and
+ * start teams as usual. Per thread: a fork from a thread that never led a
+ * team loses nothing. (LLVM's libomp rebuilds its pool in the child, but
+ * only with KMP_INIT_AT_FORK=1 in the Debian build measured; the guard is
+ * then merely cautious.)
+ */
+#ifdef FM_FORK_GUARD
+static _Thread_local int led_team;      /* this thread has led a team of >= 2 */
+static _Thread_local int team_unusable; /* ... before a fork, in a parent process */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* Runs in the child, on the (only) thread, the one that called fork(). */
+static void after_fork_in_child(void)
+{
+    if (led_team)
+        team_unusable = 1;
+}
+
+static void register_atfork(void) { (void)pthread_atfork(NULL, NULL, after_fork_in_child); }
+#endif
+
+/* The thread budget of a call: `requested` if positive, else OpenMP's
+ * default (OMP_NUM_THREADS, threadpoolctl's limit); 1 inside a parallel
+ * region, without OpenMP, or on a thread whose team a fork broke. */
+static int thread_budget(int requested)
 {
 #ifdef FASTMLP_OPENMP
-    return omp_get_max_threads();
+#ifdef FM_FORK_GUARD
+    if (team_unusable)
+        return 1;
+#endif
+    if (omp_in_parallel())
+        return 1;
+    const int threads = requested > 0 ? requested : omp_get_max_threads();
+    return threads > 1 ? threads : 1;
 #else
+    (void)requested;
     return 1;
+#endif
+}
+
+int fm_team_plan(int requested, double useful)
+{
+    const int threads = thread_budget(requested);
+    if (useful < threads)
+        return useful < 1.0 ? 1 : (int)useful;
+    return threads;
+}
+
+int fm_team_size(int requested, double useful)
+{
+    const int threads = fm_team_plan(requested, useful);
+#ifdef FM_FORK_GUARD
+    if (threads > 1) {
+        /* Before the first team: the handler must exist before any fork
+         * that follows one. */
+        (void)pthread_once(&atfork_once, register_atfork);
+        led_team = 1;
+    }
+#endif
+    return threads;
+}
+
+int fm_max_threads(void) { return thread_budget(0); }
+
+int fm_thread_led_team(void)
+{
+#ifdef FM_FORK_GUARD
+    return led_team;
+#else
+    return 0;
 #endif
 }
 

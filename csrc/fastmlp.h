@@ -450,7 +450,13 @@ const char *fm_bf16_tier_name(void);
  * "amx: not supported by this CPU; avx512_bf16: narrowed by FASTMLP_BF16". */
 const char *fm_bf16_tier_reason(void);
 int fm_has_openmp(void);
+/* Threads a call from this thread may use by default: OpenMP's
+ * omp_get_max_threads(), or 1 (no OpenMP, inside a parallel region, or in a
+ * forked child on the thread that forked, if it had led a team). */
 int fm_max_threads(void);
+/* 1 if the calling thread has led an OpenMP team of two or more threads
+ * (a process forked from this thread then runs it single-threaded). */
+int fm_thread_led_team(void);
 
 #ifdef __cplusplus
 }

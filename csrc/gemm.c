@@ -4,9 +4,6 @@
  */
 #include <limits.h>
 #include "internal.h"
-#ifdef FASTMLP_OPENMP
-#include <omp.h>
-#endif
 
 /*
  * Threads pay only when each gets enough work to hide the fork/join (a few
@@ -15,22 +12,21 @@
  */
 #define FM_MIN_MACS_PER_THREAD ((int64_t)1 << 20)
 
+/* In double: m * n * k can exceed int64 for shapes that are valid
+ * individually (and such a product will not be run anyway). */
+#define FM_GEMM_USEFUL(m, n, k) \
+    ((double)(m) * (double)(n) * (double)(k) / (double)FM_MIN_MACS_PER_THREAD)
+
+/* Threads for a product about to run (internal.h: fm_team_size). */
 static int fm_gemm_threads(int requested, int64_t m, int64_t n, int64_t k)
 {
-#ifdef FASTMLP_OPENMP
-    int threads = requested > 0 ? requested : omp_get_max_threads();
-    if (omp_in_parallel())
-        return 1;
-    /* In double: m * n * k can exceed int64 for shapes that are valid
-     * individually (and such a product will not be run anyway). */
-    const double useful = (double)m * (double)n * (double)k / (double)FM_MIN_MACS_PER_THREAD;
-    if (useful < threads)
-        threads = useful < 1.0 ? 1 : (int)useful;
-    return threads;
-#else
-    (void)requested; (void)m; (void)n; (void)k;
-    return 1;
-#endif
+    return fm_team_size(requested, FM_GEMM_USEFUL(m, n, k));
+}
+
+/* The same count for sizing a packing buffer ahead of the product. */
+static int fm_gemm_planned_threads(int requested, int64_t m, int64_t n, int64_t k)
+{
+    return fm_team_plan(requested, FM_GEMM_USEFUL(m, n, k));
 }
 
 #define T float

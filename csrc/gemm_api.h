@@ -187,7 +187,7 @@ int64_t FM_CAT(fm_gemm_scratch_, SUF)(int n_threads, const PROBLEM *pr)
     if (pr->compute_bf16)
         need = BF16_SCRATCH;
 #endif
-    const int parts = fm_gemm_threads(n_threads, pr->m, pr->n, pr->k);
+    const int parts = fm_gemm_planned_threads(n_threads, pr->m, pr->n, pr->k);
     int64_t most = 0;
     for (int t = 0; t < parts; t++) {
         PROBLEM sub = *pr;

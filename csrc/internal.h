@@ -88,6 +88,18 @@ const fm_kernel_table *fm_kernels(void);
 fm_sgemm_fn fm_blas_sgemm(void);
 fm_dgemm_fn fm_blas_dgemm(void);
 
+/*
+ * Threads for one parallel region about to run: the caller's `requested`
+ * count (> 0) or OpenMP's default, at most `useful` (the work measured in
+ * threads' worth), at least 1; 1 inside a parallel region and, after a
+ * fork, on the thread that forked if it had led a team before (dispatch.c
+ * says why). Every parallel region of the C layer takes its size from here,
+ * as it records that the calling thread leads a team. fm_team_plan gives
+ * the same count without recording anything, for sizing buffers ahead.
+ */
+int fm_team_size(int requested, double useful);
+int fm_team_plan(int requested, double useful);
+
 /* 64-byte aligned allocation for packing buffers; free with fm_free(). */
 void *fm_malloc(size_t bytes);
 void fm_free(void *p);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "fastmlp.h"
+#include "loss_math.h"
 
 #define T float
 #define NAME(fn) fn##_f32

@@ -147,51 +147,7 @@ double NAME(fm_sigmoid_binary_cross_entropy)(int64_t m, int64_t n, const T *logi
     return total / wsum;
 }
 
-/* ---- regression losses, per element: returns l, sets *g = dl/dp --------- */
-/* r = p - y is formed in double, exactly for float inputs (barring extreme
- * exponent differences). NaN propagates to both l and g. */
-
-static inline double NAME(squared_error_elem)(T p, T y, double delta, double *g)
-{
-    (void)delta;
-    const double r = (double)p - (double)y;
-    *g = r;
-    return 0.5 * r * r;
-}
-
-static inline double NAME(absolute_error_elem)(T p, T y, double delta, double *g)
-{
-    (void)delta;
-    const double r = (double)p - (double)y;
-    *g = r > 0.0 ? 1.0 : (r < 0.0 ? -1.0 : r); /* sign(r), 0 at 0, NaN at NaN */
-    return fabs(r);
-}
-
-static inline double NAME(huber_elem)(T p, T y, double delta, double *g)
-{
-    const double r = (double)p - (double)y;
-    const double a = fabs(r);
-    if (a <= delta) {
-        *g = r;
-        return 0.5 * r * r;
-    }
-    *g = r > 0.0 ? delta : (r < 0.0 ? -delta : r); /* r is NaN in the last case */
-    return delta * (a - 0.5 * delta);
-}
-
-static inline double NAME(poisson_elem)(T p, T y, double delta, double *g)
-{
-    (void)delta;
-    /* Half Poisson deviance with log link, mu = exp(p):
-     *   l = mu - y p + y log y - y = (mu - y) - y (p - log y)   (0 log 0 = 0).
-     * The second form: both brackets vanish at the optimum mu == y, whereas
-     * the first adds terms of size y |p| that cancel there. */
-    const double mu = (double)LIBM(exp)(p);
-    *g = mu - (double)y;
-    if (y > (T)0)
-        return (mu - (double)y) - (double)y * ((double)p - (double)LIBM(log)(y));
-    return mu - (double)y; /* y == 0: l = mu; y < 0 or NaN: not a count */
-}
+/* ---- regression losses: the per-element formulas are loss_math.h's ---- */
 
 /* total += w_i * sum_j l_ij and grad = g * w_i / sum(w), with the element
  * function ELEM chosen outside the loops. */
@@ -224,16 +180,16 @@ double NAME(fm_regression_loss)(fm_regression_loss_kind kind, double param, int6
     double total = 0.0;
     switch (kind) {
     case FM_LOSS_SQUARED_ERROR:
-        FM_REGRESSION_ROWS(NAME(squared_error_elem));
+        FM_REGRESSION_ROWS(NAME(fm_loss_squared_error));
         break;
     case FM_LOSS_ABSOLUTE_ERROR:
-        FM_REGRESSION_ROWS(NAME(absolute_error_elem));
+        FM_REGRESSION_ROWS(NAME(fm_loss_absolute_error));
         break;
     case FM_LOSS_HUBER:
-        FM_REGRESSION_ROWS(NAME(huber_elem));
+        FM_REGRESSION_ROWS(NAME(fm_loss_huber));
         break;
     case FM_LOSS_POISSON:
-        FM_REGRESSION_ROWS(NAME(poisson_elem));
+        FM_REGRESSION_ROWS(NAME(fm_loss_poisson_log_link));
         break;
     default:
         for (int64_t k = 0; k < m * n; k++)

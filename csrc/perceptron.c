@@ -38,9 +38,6 @@
 #include <stddef.h>
 
 #include "internal.h"
-#ifdef FASTMLP_OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FM_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -110,17 +107,7 @@ static int fm_perceptron_plan_make(const fm_perceptron_options *o, fm_perceptron
 /* Threads for n_units units: at most one per unit, one inside a parallel region. */
 static int fm_perceptron_threads(int requested, int64_t n_units)
 {
-#ifdef FASTMLP_OPENMP
-    int threads = requested > 0 ? requested : omp_get_max_threads();
-    if (omp_in_parallel())
-        return 1;
-    if ((int64_t)threads > n_units)
-        threads = (int)n_units;
-    return threads < 1 ? 1 : threads;
-#else
-    (void)requested; (void)n_units;
-    return 1;
-#endif
+    return fm_team_size(requested, (double)n_units);
 }
 
 #define T float

@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
-#ifdef FASTMLP_OPENMP
-#include <omp.h>
-#endif
 #include "internal.h"
+#include "loss_math.h"
 #include "train.h"
 
 /* splitmix64: a small, fast, well-mixed generator for dropout masks. */
@@ -68,18 +66,7 @@ typedef struct {
 
 static int step_threads(int requested, int64_t n_values)
 {
-#ifdef FASTMLP_OPENMP
-    int threads = requested > 0 ? requested : omp_get_max_threads();
-    if (omp_in_parallel())
-        return 1;
-    const int64_t useful = n_values / FM_MIN_STEP_PER_THREAD;
-    if (useful < threads)
-        threads = useful < 1 ? 1 : (int)useful;
-    return threads;
-#else
-    (void)requested; (void)n_values;
-    return 1;
-#endif
+    return fm_team_size(requested, (double)(n_values / FM_MIN_STEP_PER_THREAD));
 }
 
 struct fm_mlp_workspace {

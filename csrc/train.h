@@ -159,11 +159,9 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
  * optimizer state then continue after the intercepts with all gammas, then
  * all betas. Without batch_norm, bn is NULL.
  * *loss_sum receives sum over minibatches of (minibatch loss x its rows), as
- * scikit-learn accumulates it. `stop` (may be NULL) is polled between
- * minibatches; when it becomes non-zero the epoch ends early with
- * FM_ERR_INTERRUPTED and the parameters of the last completed step.
+ * scikit-learn accumulates it. (The binding splits a long epoch into
+ * several calls, checking for Ctrl-C between them.)
  */
-#define FM_ERR_INTERRUPTED 10
 /* A minibatch (or the whole batch of fm_mlp_loss_grad) whose sample weights
  * sum to zero: its loss and gradient, divided by sum(w), are undefined.
  * Returned before that minibatch changes anything. */
@@ -172,12 +170,12 @@ fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const 
                            const fm_input *X, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           uint64_t seed, const volatile int *stop, double *loss_sum);
+                           uint64_t seed, double *loss_sum);
 fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts, double *const *bn,
                            const fm_input *X, const double *Y, const double *sw,
                            const int64_t *order, int64_t n, int64_t batch_size,
                            fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           uint64_t seed, const volatile int *stop, double *loss_sum);
+                           uint64_t seed, double *loss_sum);
 
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
  * rows), for L-BFGS. Not with batch_norm (FM_ERR_ARGUMENT). */

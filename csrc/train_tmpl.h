@@ -310,9 +310,6 @@ static double FN(weight_sum_)(const T *sw, int64_t nb)
     return s;
 }
 
-/* x log y with 0 log y = 0 (scipy.special.xlogy). */
-static inline double FN(xlogy_)(double x, double y) { return x == 0.0 ? 0.0 : x * log(y); }
-
 /* Derivative of a regression output activation, from its output p. */
 static inline T FN(out_derivative_)(fm_activation_kind kind, T p)
 {
@@ -348,38 +345,33 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
         double row = 0.0;
         for (int64_t j = 0; j < n_out; j++) {
             const T pij = pi[j], yij = yi[j];
+            /* The formulas: loss_math.h, scikit-learn's forms. */
             T d = pij - yij; /* canonical link: d loss / d z = p - y */
             switch (net->output) {
-            case FM_OUTPUT_SOFTMAX_LOG_LOSS: {
-                const T q = pij < eps ? eps : (pij > (T)1 - eps ? (T)1 - eps : pij);
-                row -= FN(xlogy_)(yij, q);
+            case FM_OUTPUT_SOFTMAX_LOG_LOSS:
+                row += FN(fm_loss_log_clipped_)(pij, yij, eps);
                 break;
-            }
-            case FM_OUTPUT_LOGISTIC_LOG_LOSS: {
-                const T q = pij < eps ? eps : (pij > (T)1 - eps ? (T)1 - eps : pij);
-                row -= FN(xlogy_)(yij, q) + FN(xlogy_)((T)1 - yij, (T)1 - q);
+            case FM_OUTPUT_LOGISTIC_LOG_LOSS:
+                row += FN(fm_loss_binary_log_clipped_)(pij, yij, eps);
                 break;
-            }
             case FM_OUTPUT_REGRESSION: {
-                const double r = (double)pij - (double)yij;
+                double g;
                 switch (net->loss) {
-                case FM_LOSS_POISSON:
-                    row += FN(xlogy_)(yij, (double)yij / (double)pij) - yij + pij;
+                case FM_LOSS_POISSON: /* exp output: p is the mean, d = p - y */
+                    row += FN(fm_loss_poisson_mean_)(pij, yij, 0.0, &g);
                     break;
                 case FM_LOSS_ABSOLUTE_ERROR:
-                    row += fabs(r);
-                    d = (T)(r > 0 ? 1 : (r < 0 ? -1 : 0));
+                    row += FN(fm_loss_absolute_error_)(pij, yij, 0.0, &g);
                     break;
-                case FM_LOSS_HUBER: {
-                    const double delta_h = net->loss_param;
-                    row += fabs(r) <= delta_h ? 0.5 * r * r : delta_h * (fabs(r) - 0.5 * delta_h);
-                    d = (T)(r > delta_h ? delta_h : (r < -delta_h ? -delta_h : r));
+                case FM_LOSS_HUBER:
+                    row += FN(fm_loss_huber_)(pij, yij, net->loss_param, &g);
                     break;
-                }
-                default: /* squared error */
-                    row += 0.5 * r * r;
+                default:
+                    row += FN(fm_loss_squared_error_)(pij, yij, 0.0, &g);
                     break;
                 }
+                /* g rounded once: for p - y the same bits as d above. */
+                d = (T)g;
                 if (net->loss != FM_LOSS_POISSON)
                     d = d * FN(out_derivative_)(net->out_activation.kind, pij);
                 break;
@@ -633,7 +625,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                             T *const *bn, const fm_input *X, const T *Y, const T *sw,
                             const int64_t *order, int64_t n, int64_t batch_size,
                             fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                            uint64_t seed, const volatile int *stop, double *loss_sum)
+                            uint64_t seed, double *loss_sum)
 {
     uint64_t rng = seed;
     const int64_t d = net->units[0], n_out = net->units[net->n_layers];
@@ -654,10 +646,6 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     if (pst != FM_OK)
         return pst;
     for (int64_t start = 0; start < n; start += batch_size) {
-        if (stop != NULL && *stop) {
-            *loss_sum = total;
-            return (fm_status)FM_ERR_INTERRUPTED;
-        }
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
         FN(batch_) xb = FN(rows_of_)(X, order, start);
         const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;

@@ -103,7 +103,7 @@ def test_state_records_the_version_without_touching_the_instance(case):
 def _saved_by_version(est, version, monkeypatch):
     """Pickle bytes of `est` as fastmlp `version` would have written them."""
     with monkeypatch.context() as m:
-        m.setattr(fastmlp, "__version__", version)
+        m.setattr(fastmlp._version, "__version__", version)
         return pickle.dumps(est)
 
 
@@ -131,7 +131,7 @@ def test_other_version_warns_through_joblib(monkeypatch, tmp_path):
     est, X, _ = CASES["regressor"]()
     path = tmp_path / "old.joblib"
     with monkeypatch.context() as m:
-        m.setattr(fastmlp, "__version__", "9.9.9")
+        m.setattr(fastmlp._version, "__version__", "9.9.9")
         joblib.dump(est, path)
     with pytest.warns(InconsistentVersionWarning, match=r"version 9\.9\.9 when using version "
                       + fastmlp.__version__.replace(".", r"\.")):

@@ -4,7 +4,7 @@ C kernels (``csrc/``) behind a thin Cython binding (:mod:`fastmlp.kernels`),
 a plain-NumPy twin of every kernel (:mod:`fastmlp.reference`) and, on top,
 scikit-learn-style estimators.
 """
-__version__ = "0.1.0"
+from fastmlp._version import __version__
 
 from fastmlp._config import _init_from_environment, get_config, set_config, show_config
 

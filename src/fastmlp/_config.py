@@ -5,6 +5,8 @@ so the C layer keeps no mutable state beyond its import-time dispatch table.
 """
 import os
 
+from fastmlp._version import __version__
+
 # OpenMP threads that finish a parallel region spin before they sleep.
 # libgomp's default spin (300000 rounds, about a millisecond) suits one busy
 # program per machine; fastmlp's regions are short (one product, tens to
@@ -95,8 +97,6 @@ def show_config(file=None):
     file : file-like, default=None
         Where to print; ``None`` means ``sys.stdout``.
     """
-    from fastmlp import __version__
-
     info = _kernels._runtime_info()
     lines = [
         f"fastmlp {__version__}",

@@ -185,6 +185,7 @@ cdef extern from "fastmlp.h" nogil:
     const char *fm_isa_name()
     int fm_has_openmp()
     int fm_max_threads()
+    int fm_thread_led_team()
 
 cdef extern from "train.h" nogil:
     ctypedef enum fm_output_kind:
@@ -193,7 +194,6 @@ cdef extern from "train.h" nogil:
         FM_OUTPUT_REGRESSION
 
     enum: FM_MLP_MAX_LAYERS
-    enum: FM_ERR_INTERRUPTED
     enum: FM_ERR_ZERO_WEIGHT
 
     ctypedef enum fm_compute_kind:
@@ -244,13 +244,13 @@ cdef extern from "train.h" nogil:
                                const fm_input *X, const float *Y, const float *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               uint64_t seed, const int *stop, double *loss_sum)
+                               uint64_t seed, double *loss_sum)
     fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
                                double *const *bn,
                                const fm_input *X, const double *Y, const double *sw,
                                const int64_t *order, int64_t n, int64_t batch_size,
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                               uint64_t seed, const int *stop, double *loss_sum)
+                               uint64_t seed, double *loss_sum)
     fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
                                    float *const *intercepts, const fm_input *X,
                                    const float *Y, const float *sw, int64_t n,

@@ -90,6 +90,7 @@ def _runtime_info():
         "isa": fm_isa_name().decode(),
         "openmp": bool(fm_has_openmp()),
         "max_threads": fm_max_threads(),
+        "thread_led_team": bool(fm_thread_led_team()),
         "blas": bool(fm_has_blas()),
         "bf16_tier": fm_bf16_tier_name().decode(),
         "bf16_reason": fm_bf16_tier_reason().decode(),

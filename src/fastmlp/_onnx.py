@@ -49,6 +49,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from fastmlp import reference
+from fastmlp._version import __version__
 
 # ONNX opset and IR version of the exported graphs (opset 17 came with IR 8).
 _OPSET = 17
@@ -252,23 +253,21 @@ _TENSOR_TYPES = {"float32": "FLOAT", "float64": "DOUBLE", "bool": "BOOL", "int8"
 def _tensor_type(onnx, dtype):
     """The ONNX element type of NumPy `dtype` (STRING for object arrays of str)."""
     dtype = np.dtype(dtype)
-    if dtype == object:
+    if dtype.kind == "O":
         return onnx.TensorProto.STRING
     return getattr(onnx.TensorProto, _TENSOR_TYPES[dtype.name])
 
 
 def _model(onnx, graph, name, inputs, outputs, estimator):
     """The ModelProto of `graph` with fastmlp's metadata."""
-    import fastmlp
-
     proto = onnx.helper.make_graph(graph.nodes, name, inputs, outputs,
                                    initializer=graph.initializers)
     model = onnx.helper.make_model(proto, opset_imports=[onnx.helper.make_opsetid("", _OPSET)],
                                    ir_version=_IR_VERSION, producer_name="fastmlp",
-                                   producer_version=fastmlp.__version__,
+                                   producer_version=__version__,
                                    doc_string=f"fastmlp {type(estimator).__name__}")
     onnx.helper.set_model_props(model, {"estimator": type(estimator).__name__,
-                                        "fastmlp_version": fastmlp.__version__})
+                                        "fastmlp_version": __version__})
     return model
 
 

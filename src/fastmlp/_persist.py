@@ -18,6 +18,8 @@ both versions; the model is still loaded. A same-version load is silent.
 """
 import warnings
 
+from fastmlp import _version
+
 # The key under which the pickled state records the fastmlp version.
 _VERSION_KEY = "_fastmlp_version"
 # What a state without the key is reported as.
@@ -25,10 +27,8 @@ _UNKNOWN_VERSION = "unknown (saved before fastmlp recorded its version)"
 
 
 def _current_version():
-    """fastmlp's version, looked up at call time (the package is imported by then)."""
-    import fastmlp
-
-    return fastmlp.__version__
+    """fastmlp's version, read at call time (a test may stand in another)."""
+    return _version.__version__
 
 
 class InconsistentVersionWarning(UserWarning):

@@ -342,14 +342,14 @@ cdef class MLPEngine:
                                                   <float *const *>p.intercepts, <float *const *>p.bn,
                                                   &part, <const float *>py_part,
                                                   <const float *>psw_part, pord_part, rows,
-                                                  batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                                  batch_size, &opt, self.ws, threads, rng_seed,
                                                   &chunk_loss)
                     else:
                         status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs,
                                                   <double *const *>p.intercepts, <double *const *>p.bn,
                                                   &part, <const double *>py_part,
                                                   <const double *>psw_part, pord_part, rows,
-                                                  batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                                  batch_size, &opt, self.ws, threads, rng_seed,
                                                   &chunk_loss)
                 if status != FM_OK:
                     break
