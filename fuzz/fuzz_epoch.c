@@ -2,10 +2,11 @@
  * libFuzzer target: the training engine (train.h) on random small networks
  * (1-3 weight layers of 1-8 units, any hidden activation the engine takes,
  * every output kind, regression loss and output activation, L2, dropout,
- * batch normalisation, sgd or adam) over random data (1-16 rows, dense or
+ * batch normalisation, maxout, every optimizer) over random data (1-16 rows, dense or
  * CSR, in order or shuffled, with or without sample weights), float and
  * double, on every kernel set the CPU runs. An epoch, then (without batch
- * norm) the full-batch loss and gradient, the loss and the prediction.
+ * norm) the full-batch loss and gradient, the loss and the prediction
+ * (of the output layer or, as transform, of a hidden one).
  * The CSR matrices are random too, and fed to the engine only when they
  * pass the binding's check (src/fastmlp/_train.pxi), written again here as
  * csr_valid: the engine follows indptr and indices unchecked, so this
@@ -63,9 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int l = 0; l <= net.n_layers; l++)
         net.units[l] = fuzz_range(&in, 1, 8);
     for (int l = 0; l + 1 < net.n_layers; l++) {
-        /* Any kind but softmax and heaviside, which hidden layers refuse. */
-        net.hidden[l].kind = (fm_activation_kind)(fuzz_u8(&in) % FM_ACT_SOFTMAX);
-        net.hidden[l].param = (double)(fuzz_u8(&in) % 17) / 16.0;
+        /* Any kind but softmax and heaviside, which hidden layers refuse:
+         * those before softmax, and maxout with 1-3 pieces. */
+        const int kind = fuzz_u8(&in) % (FM_ACT_SOFTMAX + 1);
+        net.hidden[l].kind = kind == FM_ACT_SOFTMAX ? FM_ACT_MAXOUT : (fm_activation_kind)kind;
+        net.hidden[l].param = net.hidden[l].kind == FM_ACT_MAXOUT
+                                  ? (double)(1 + fuzz_u8(&in) % 3)
+                                  : (double)(fuzz_u8(&in) % 17) / 16.0;
         net.dropout[l] = (fuzz_u8(&in) & 1) ? (double)(fuzz_u8(&in) % 9) / 10.0 : 0.0;
     }
     net.output = (fm_output_kind)(fuzz_u8(&in) % 3);
@@ -77,7 +82,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         net.loss_param = (double)(1 + fuzz_u8(&in) % 16) / 8.0;
     }
     net.alpha = (double)(fuzz_u8(&in) % 4) / 100.0;
-    net.batch_norm = net.n_layers > 1 && (fuzz_u8(&in) & 1);
+    int maxout = 0; /* batch norm does not combine with maxout (an invalid network) */
+    for (int l = 0; l + 1 < net.n_layers; l++)
+        maxout |= net.hidden[l].kind == FM_ACT_MAXOUT;
+    net.batch_norm = net.n_layers > 1 && !maxout && (fuzz_u8(&in) & 1);
     net.bn_momentum = 0.1;
     net.bn_epsilon = 1e-5;
 
