@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #ifdef FASTMLP_OPENMP
 #include <omp.h>
 #endif
@@ -88,7 +89,36 @@ struct fm_mlp_workspace {
     double *step_squares;               /* per block: sum of squares of new coefficients */
     int64_t n_steps;
     int64_t n_params;                   /* fm_mlp_n_params(net) */
+    int profile_on;                     /* fm_mlp_workspace_profile */
+    double profile[FM_PROFILE_COUNT];   /* seconds per part while profile_on */
 };
+
+/* The profile's clock: seconds (0 when the profile is off, read nothing). */
+static inline double profile_clock(const fm_mlp_workspace *ws)
+{
+    if (__builtin_expect(!ws->profile_on, 1))
+        return 0.0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Add the time since `since` (a profile_clock reading) to part `part`. */
+static inline void profile_add(fm_mlp_workspace *ws, int part, double since)
+{
+    if (__builtin_expect(ws->profile_on, 0))
+        ws->profile[part] += profile_clock(ws) - since;
+}
+
+void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
+{
+    for (int i = 0; i < FM_PROFILE_COUNT; i++) {
+        if (out != NULL)
+            out[i] = ws->profile[i];
+        ws->profile[i] = 0.0;
+    }
+    ws->profile_on = enable != 0;
+}
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
  * their number. Flat order is scikit-learn's: all coefficients, all

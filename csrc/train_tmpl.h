@@ -141,7 +141,10 @@ static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, 
     const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
                                              (T)0, c, ldc, bias, act, (T *)ws->scratch,
                                              ws->scratch_elems};
-    return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    const double t0 = profile_clock(ws);
+    const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    profile_add(ws, FM_PROFILE_PRODUCTS, t0);
+    return st;
 }
 
 /* The packing buffer all of those products need for `rows` rows on
@@ -599,6 +602,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         FN(batch_) xb = FN(rows_of_)(X, order, start);
         const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
         if (order != NULL) {
+            const double t_gather = profile_clock(ws);
             /* Gather the minibatch by index into the preallocated buffers
              * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
@@ -622,15 +626,22 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             }
             yb = yg;
             swb = sw != NULL ? swg : NULL;
+            profile_add(ws, FM_PROFILE_GATHER, t_gather);
         }
         double batch_loss;
         const double sw_sum = FN(weight_sum_)(swb, nb);
+        /* Profile: forward, loss and backward count as PASSES less their products. */
+        const double t_passes = profile_clock(ws), products0 = ws->profile[FM_PROFILE_PRODUCTS];
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, squares, 1, &batch_loss);
+        profile_add(ws, FM_PROFILE_PASSES, t_passes);
+        ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
+        const double t_step = profile_clock(ws);
         squares = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
+        profile_add(ws, FM_PROFILE_STEP, t_step);
     }
     *loss_sum = total;
     return FM_OK;
