@@ -216,6 +216,80 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
                       int64_t t, double learning_rate, double beta_1, double beta_2,
                       double epsilon);
 
+/*
+ * Every optimizer as one kind (train.h's epochs take the same struct).
+ *
+ * The rules, per parameter, with g the (finished) gradient, t the step
+ * number after the increment (t >= 1), lr the learning rate, and, when
+ * weight_decay > 0, first the decoupled decay param *= 1 - lr * weight_decay
+ * (AdamW's; for every kind):
+ *   SGD      scikit-learn's SGDOptimizer (fm_sgd_step above)
+ *   ADAM     scikit-learn's AdamOptimizer (fm_adam_step above)
+ *   RMSPROP  torch.optim.RMSprop: s = rho * s + (1 - rho) * g^2;
+ *            param += -lr * (g / (sqrt(s) + epsilon))
+ *   ADAGRAD  torch.optim.Adagrad: s = s + g^2;
+ *            param += -lr * (g / (sqrt(s) + epsilon))
+ *   ADAMW    torch.optim.AdamW: m, v as Adam;
+ *            param += -(lr / (1 - beta_1^t)) * (m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon))
+ *   NADAM    torch.optim.NAdam: mu_t = beta_1 * (1 - 0.5 * 0.96^(t * momentum_decay)),
+ *            mu_product = mu_1 * ... * mu_t, m, v as Adam,
+ *            d = sqrt(v / (1 - beta_2^t)) + epsilon,
+ *            param += -lr * (1 - mu_t) / (1 - mu_product) * (g / d)
+ *            param += -lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * (m / d)
+ * States (state[0], state[1]; n values each, in the parameters' layout):
+ * SGD velocity; ADAM, ADAMW, NADAM first and second moments; RMSPROP the
+ * mean square; ADAGRAD the sum of squares.
+ *
+ * Arithmetic: FM_STEP_SKLEARN reproduces scikit-learn's SGD and Adam bit
+ * for bit (NumPy's promotion rules: Adam's float32 update is computed in
+ * double; optimizers.c); FM_STEP_PLAIN computes every operation in the
+ * array's dtype (float32 in float32, constants rounded once per step),
+ * fully vectorised. The kinds other than SGD and ADAM have only the plain
+ * form (FM_STEP_SKLEARN means plain for them).
+ */
+typedef enum {
+    FM_OPT_SGD = 0,
+    FM_OPT_ADAM = 1,
+    FM_OPT_RMSPROP = 2,
+    FM_OPT_ADAGRAD = 3,
+    FM_OPT_ADAMW = 4,
+    FM_OPT_NADAM = 5
+} fm_optimizer_kind;
+#define FM_OPT_N_KINDS 6
+
+typedef enum { FM_STEP_SKLEARN = 0, FM_STEP_PLAIN = 1 } fm_step_arithmetic;
+
+#define FM_OPT_MAX_STATES 3
+
+typedef struct {
+    fm_optimizer_kind kind;
+    fm_step_arithmetic arithmetic;
+    double learning_rate;
+    double momentum;              /* SGD */
+    int nesterov;                 /* SGD */
+    double beta_1, beta_2;        /* ADAM, ADAMW, NADAM */
+    double epsilon;               /* all but SGD */
+    double rho;                   /* RMSPROP: decay of the mean square */
+    double momentum_decay;        /* NADAM: psi of mu_t */
+    double weight_decay;          /* decoupled, every kind; 0 for none */
+    int64_t t;                    /* steps taken so far; advanced by each step */
+    double mu_product;            /* NADAM: mu_1 * ... * mu_t (1 before any step) */
+    void *state[FM_OPT_MAX_STATES]; /* fm_optimizer_n_states(kind) arrays, the rest NULL */
+} fm_optimizer;
+
+/* How many state arrays a kind keeps (0 for an unknown kind). */
+int fm_optimizer_n_states(fm_optimizer_kind kind);
+
+/*
+ * One step of `opt` over n contiguous parameters with gradient grad (same
+ * dtype as the states): advances opt->t (and NADAM's mu_product), then
+ * applies the rule above. param, grad and the states must not overlap.
+ * FM_ERR_ARGUMENT for an unknown kind or a missing state array.
+ */
+fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param, const float *grad);
+fm_status fm_optimizer_step_f64(fm_optimizer *opt, int64_t n, double *param,
+                                const double *grad);
+
 /* ------------------------------------------------------------------------ */
 /* Perceptron: Rosenblatt's rule for a layer of threshold units             */
 /* ------------------------------------------------------------------------ */

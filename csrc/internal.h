@@ -70,31 +70,39 @@ void *fm_malloc(size_t bytes);
 void fm_free(void *p);
 
 /*
- * The training engine's optimizer step (optimizers.c): the public
- * fm_sgd_step / fm_adam_step rules with the step's constants computed once
- * (fm_step_rule_make: adam != 0 for Adam, t the step number after
- * increment), fused with the raw gradient's last two operations:
+ * The one optimizer step (optimizers.c), shared by the public
+ * fm_sgd_step / fm_adam_step / fm_optimizer_step and the training engine.
+ * fm_optimizer_advance counts the step (t += 1, NADAM's mu_product);
+ * fm_step_rule_make then computes the step's constants once (bias
+ * corrections, rounded scalars), so that the engine's blocks share them.
+ * fm_fused_step_* applies the rule to n parameters, fused with the raw
+ * gradient's last two operations, as scikit-learn's _backprop does them:
  *   g = grad_raw + alpha * param   (if l2; the coefficients)
- *   g = g / divisor                (always: scikit-learn's / sum(w))
- * param, grad_raw, a (velocity or first moment), b (second moment, Adam)
- * are (n,) contiguous and do not overlap. Results are those of finishing the
- * gradient in one pass and stepping in another, bit for bit.
+ *   g = g / divisor                (scikit-learn's / sum(w); 1 is exact)
+ * param, grad_raw and state[0 .. n_states) (each (n,), already offset to
+ * the block) are contiguous and do not overlap. Results are those of
+ * finishing the gradient in one pass and stepping in another, bit for bit.
  */
 typedef struct {
-    int adam;
-    double learning_rate, momentum;
-    int nesterov;
-    double beta_1, beta_2, epsilon;
-    double neg_lr_t; /* Adam: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) */
+    fm_optimizer_kind kind;
+    int exact;           /* scikit-learn's float32 Adam arithmetic (else plain) */
+    int nesterov;        /* SGD */
+    int decay;           /* weight_decay > 0: param *= keep first */
+    double keep;         /* 1 - lr * weight_decay */
+    double lr, momentum, beta_1, beta_2, epsilon, rho;
+    double neg_lr_t;     /* ADAM: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);
+                            ADAMW: -lr / (1 - beta_1^t); RMSPROP, ADAGRAD: -lr */
+    double bc2;          /* ADAMW: sqrt(1 - beta_2^t); NADAM: 1 - beta_2^t */
+    double coef_g, coef_m; /* NADAM: the gradient's and the moment's step sizes */
 } fm_step_rule;
 
-fm_step_rule fm_step_rule_make(int adam, int64_t t, double learning_rate, double momentum,
-                               int nesterov, double beta_1, double beta_2, double epsilon);
+void fm_optimizer_advance(fm_optimizer *opt);
+fm_step_rule fm_step_rule_make(const fm_optimizer *opt);
 void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param,
-                       const float *grad_raw, float *a, float *b, int l2, float alpha,
+                       const float *grad_raw, float *const *state, int l2, float alpha,
                        float divisor);
 void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param,
-                       const double *grad_raw, double *a, double *b, int l2, double alpha,
+                       const double *grad_raw, double *const *state, int l2, double alpha,
                        double divisor);
 
 /*

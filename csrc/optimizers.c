@@ -1,7 +1,10 @@
 /*
- * Optimizer steps, in place: fm_sgd_step_*, fm_adam_step_* (see fastmlp.h).
+ * Optimizer steps, in place: fm_optimizer_step_* and its two scikit-learn
+ * forms fm_sgd_step_*, fm_adam_step_* (see fastmlp.h), and the engine's
+ * fused step (fm_fused_step_*, internal.h): one routine, one switch over
+ * the kinds (optimizers_tmpl.h), each rule written once.
  *
- * These reproduce scikit-learn's SGDOptimizer and AdamOptimizer
+ * With FM_STEP_SKLEARN, SGD and Adam reproduce scikit-learn's SGDOptimizer and AdamOptimizer
  * (sklearn/neural_network/_stochastic_optimizers.py) bit for bit, which
  * fixes both the operation order and the precision of every operation.
  * The rules, as NumPy >= 2 (NEP 50) applies them to those expressions:
@@ -16,25 +19,20 @@
  * The file is compiled with -ffp-contract=off: a fused a*b + c would round
  * once instead of twice and break the equality.
  *
- * The loops are written out per dtype rather than from a template because
- * the float32 rules above are not "the double code with float".
+ * Every rule is written once, in T (optimizers_tmpl.h): for float64 that is
+ * scikit-learn's arithmetic, and SGD's float32 arithmetic is too (float
+ * scalars, float operations). Adam's float32 form is not "the double code
+ * with float": it is the one named variant, adam_sklearn_f32 below, used
+ * with FM_STEP_SKLEARN; FM_STEP_PLAIN (and every newer kind) stays in the
+ * array's dtype, vectorised.
  */
 #include <math.h>
+#include <stddef.h>
 
 #include "fastmlp.h"
 #include "internal.h"
 
 /*
- * One body per optimizer and dtype serves both the public steps below and
- * the training engine's fused step (fm_fused_step_*, internal.h), which
- * first finishes the raw minibatch gradient exactly as scikit-learn's
- * _backprop does, as separate float operations:
- *   g = g_raw + alpha * param   (coefficients only: `l2`)
- *   g = g / divisor             (`divide`)
- * so that the engine reads and writes each parameter once per step instead
- * of three times. The flags are compile-time constants in every call, so
- * each combination is its own loop.
- *
  * The functions are compiled for AVX2 and for the baseline, chosen at load
  * time (target_clones): the operations are IEEE additions, multiplications,
  * divisions and square roots without contraction, so both give identical
@@ -46,201 +44,203 @@
 #define FM_CLONES
 #endif
 
-static inline __attribute__((always_inline)) void
-sgd_f32(const int l2, const int divide, const int nesterov, int64_t n, float *restrict param,
-        const float *restrict grad, float *restrict velocity, float lr, float mu, float alpha,
-        float divisor)
+#define FM_CAT_(a, b) a##b
+#define FM_CAT(a, b) FM_CAT_(a, b)
+
+/* A body called with its two leading flags (l2, decay) as constants. */
+#define FM_WITH_FLAGS(body, l2, decay, ...)      \
+    do {                                         \
+        if ((l2) && (decay))                     \
+            body(1, 1, __VA_ARGS__);             \
+        else if (l2)                             \
+            body(1, 0, __VA_ARGS__);             \
+        else if (decay)                          \
+            body(0, 1, __VA_ARGS__);             \
+        else                                     \
+            body(0, 0, __VA_ARGS__);             \
+    } while (0)
+
+int fm_optimizer_n_states(fm_optimizer_kind kind)
 {
+    switch (kind) {
+    case FM_OPT_SGD:
+    case FM_OPT_RMSPROP:
+    case FM_OPT_ADAGRAD:
+        return 1;
+    case FM_OPT_ADAM:
+    case FM_OPT_ADAMW:
+    case FM_OPT_NADAM:
+        return 2;
+    }
+    return 0;
+}
+
+/* NAdam's momentum coefficient of step t (torch.optim.NAdam). */
+static double nadam_mu(int64_t t, double beta_1, double momentum_decay)
+{
+    return beta_1 * (1.0 - 0.5 * pow(0.96, (double)t * momentum_decay));
+}
+
+void fm_optimizer_advance(fm_optimizer *opt)
+{
+    opt->t += 1;
+    if (opt->kind == FM_OPT_NADAM)
+        opt->mu_product *= nadam_mu(opt->t, opt->beta_1, opt->momentum_decay);
+}
+
+/*
+ * The step's constants for step opt->t (already advanced). Adam's step size
+ * is scikit-learn's, evaluated as Python does: lr * np.sqrt(1 - beta_2**t)
+ * / (1 - beta_1**t), left to right, Python's float ** int being C's pow.
+ * AdamW's and NAdam's are torch's.
+ */
+fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
+{
+    fm_step_rule r = {0};
+    const double lr = opt->learning_rate, t = (double)opt->t;
+    r.kind = opt->kind;
+    r.exact = opt->arithmetic == FM_STEP_SKLEARN;
+    r.nesterov = opt->nesterov;
+    r.decay = opt->weight_decay > 0.0;
+    r.keep = 1.0 - lr * opt->weight_decay;
+    r.lr = lr;
+    r.momentum = opt->momentum;
+    r.beta_1 = opt->beta_1;
+    r.beta_2 = opt->beta_2;
+    r.epsilon = opt->epsilon;
+    r.rho = opt->rho;
+    switch (opt->kind) {
+    case FM_OPT_ADAM:
+        r.neg_lr_t = -(lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t)));
+        break;
+    case FM_OPT_ADAMW:
+        r.neg_lr_t = -(lr / (1.0 - pow(opt->beta_1, t)));
+        r.bc2 = sqrt(1.0 - pow(opt->beta_2, t));
+        break;
+    case FM_OPT_NADAM: {
+        const double mu = nadam_mu(opt->t, opt->beta_1, opt->momentum_decay);
+        const double mu_next = nadam_mu(opt->t + 1, opt->beta_1, opt->momentum_decay);
+        r.bc2 = 1.0 - pow(opt->beta_2, t);
+        r.coef_g = (-lr * (1.0 - mu)) / (1.0 - opt->mu_product);
+        r.coef_m = (-lr * mu_next) / (1.0 - opt->mu_product * mu_next);
+        break;
+    }
+    default:
+        r.neg_lr_t = -lr;
+        break;
+    }
+    return r;
+}
+
+/*
+ * scikit-learn's Adam on float32 arrays, bit for bit (the rules at the top):
+ * m and v in float, (-lr_t * m) and the division in double (lr_t is a NumPy
+ * float64 scalar), the denominator in float, the sum rounded to float.
+ */
+static inline __attribute__((always_inline)) void
+adam_sklearn_f32(const int l2, const int decay, const fm_step_rule *r, int64_t n,
+                 float *restrict param, const float *restrict grad, float *restrict m,
+                 float *restrict v, float alpha, float divisor)
+{
+    const float b1 = (float)r->beta_1, c1 = (float)(1.0 - r->beta_1);
+    const float b2 = (float)r->beta_2, c2 = (float)(1.0 - r->beta_2);
+    const float eps = (float)r->epsilon, keep = (float)r->keep;
+    const double neg_lr_t = r->neg_lr_t;
     for (int64_t i = 0; i < n; i++) {
         float g = grad[i];
         if (l2)
             g = g + alpha * param[i];
-        if (divide)
-            g = g / divisor;
-        const float v = mu * velocity[i] - lr * g;
-        velocity[i] = v;
-        param[i] += nesterov ? mu * v - lr * g : v;
-    }
-}
-
-static inline __attribute__((always_inline)) void
-sgd_f64(const int l2, const int divide, const int nesterov, int64_t n, double *restrict param,
-        const double *restrict grad, double *restrict velocity, double lr, double mu,
-        double alpha, double divisor)
-{
-    for (int64_t i = 0; i < n; i++) {
-        double g = grad[i];
-        if (l2)
-            g = g + alpha * param[i];
-        if (divide)
-            g = g / divisor;
-        const double v = mu * velocity[i] - lr * g;
-        velocity[i] = v;
-        param[i] += nesterov ? mu * v - lr * g : v;
-    }
-}
-
-/*
- * Shapes: param, grad, velocity (n,) contiguous, not overlapping.
- *   velocity = momentum * velocity - lr * grad
- *   param   += momentum * velocity - lr * grad   (nesterov) or velocity
- */
-FM_CLONES void fm_sgd_step_f32(int64_t n, float *param, const float *grad, float *velocity,
-                               double learning_rate, double momentum, int nesterov)
-{
-    const float mu = (float)momentum, lr = (float)learning_rate;
-    if (nesterov)
-        sgd_f32(0, 0, 1, n, param, grad, velocity, lr, mu, 0.0f, 1.0f);
-    else
-        sgd_f32(0, 0, 0, n, param, grad, velocity, lr, mu, 0.0f, 1.0f);
-}
-
-FM_CLONES void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *velocity,
-                               double learning_rate, double momentum, int nesterov)
-{
-    if (nesterov)
-        sgd_f64(0, 0, 1, n, param, grad, velocity, learning_rate, momentum, 0.0, 1.0);
-    else
-        sgd_f64(0, 0, 0, n, param, grad, velocity, learning_rate, momentum, 0.0, 1.0);
-}
-
-/*
- * Adam's bias-corrected step size, exactly as scikit-learn evaluates it in
- * Python: lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t), left to right,
- * with Python's float ** int being C's pow.
- */
-static double adam_step_size(int64_t t, double learning_rate, double beta_1, double beta_2)
-{
-    return learning_rate * sqrt(1.0 - pow(beta_2, (double)t)) / (1.0 - pow(beta_1, (double)t));
-}
-
-static inline __attribute__((always_inline)) void
-adam_f32(const int l2, const int divide, int64_t n, float *restrict param,
-         const float *restrict grad, float *restrict m, float *restrict v, double neg_lr_t,
-         double beta_1, double beta_2, double epsilon, float alpha, float divisor)
-{
-    const float b1 = (float)beta_1, c1 = (float)(1.0 - beta_1);
-    const float b2 = (float)beta_2, c2 = (float)(1.0 - beta_2);
-    const float eps = (float)epsilon;
-    for (int64_t i = 0; i < n; i++) {
-        float g = grad[i];
-        if (l2)
-            g = g + alpha * param[i];
-        if (divide)
-            g = g / divisor;
+        g = g / divisor;
+        const float p = decay ? param[i] * keep : param[i];
         const float mi = b1 * m[i] + c1 * g;
         const float vi = b2 * v[i] + c2 * (g * g);
         m[i] = mi;
         v[i] = vi;
-        /* (-lr_t * m) and the division in double, the denominator in float. */
         const double update = (neg_lr_t * (double)mi) / (double)(sqrtf(vi) + eps);
-        param[i] = (float)((double)param[i] + update);
+        param[i] = (float)((double)p + update);
     }
 }
 
-static inline __attribute__((always_inline)) void
-adam_f64(const int l2, const int divide, int64_t n, double *restrict param,
-         const double *restrict grad, double *restrict m, double *restrict v, double neg_lr_t,
-         double beta_1, double beta_2, double epsilon, double alpha, double divisor)
+#define T float
+#define SUF f32
+#define SQRT sqrtf
+#define FM_ADAM_SKLEARN adam_sklearn_f32
+#include "optimizers_tmpl.h"
+#undef FM_ADAM_SKLEARN
+#undef SQRT
+#undef SUF
+#undef T
+
+#define T double
+#define SUF f64
+#define SQRT sqrt
+#include "optimizers_tmpl.h"
+#undef SQRT
+#undef SUF
+#undef T
+
+/* scikit-learn's two optimizers through the one step (fastmlp.h). */
+static fm_optimizer sklearn_optimizer(fm_optimizer_kind kind, double learning_rate)
 {
-    const double c1 = 1.0 - beta_1, c2 = 1.0 - beta_2;
-    for (int64_t i = 0; i < n; i++) {
-        double g = grad[i];
-        if (l2)
-            g = g + alpha * param[i];
-        if (divide)
-            g = g / divisor;
-        const double mi = beta_1 * m[i] + c1 * g;
-        const double vi = beta_2 * v[i] + c2 * (g * g);
-        m[i] = mi;
-        v[i] = vi;
-        param[i] += (neg_lr_t * mi) / (sqrt(vi) + epsilon);
-    }
+    fm_optimizer o = {0};
+    o.kind = kind;
+    o.arithmetic = FM_STEP_SKLEARN;
+    o.learning_rate = learning_rate;
+    o.mu_product = 1.0;
+    return o;
 }
 
-/*
- * Shapes: param, grad, m, v (n,) contiguous, not overlapping; t >= 1.
- *   m = beta_1 * m + (1 - beta_1) * grad
- *   v = beta_2 * v + (1 - beta_2) * grad^2
- *   param += -lr_t * m / (sqrt(v) + epsilon)
- */
-FM_CLONES void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
-                                int64_t t, double learning_rate, double beta_1, double beta_2,
-                                double epsilon)
+static fm_optimizer sklearn_sgd(double learning_rate, double momentum, int nesterov,
+                                void *velocity)
 {
-    adam_f32(0, 0, n, param, grad, m, v, -adam_step_size(t, learning_rate, beta_1, beta_2),
-             beta_1, beta_2, epsilon, 0.0f, 1.0f);
+    fm_optimizer o = sklearn_optimizer(FM_OPT_SGD, learning_rate);
+    o.momentum = momentum;
+    o.nesterov = nesterov;
+    o.state[0] = velocity;
+    return o;
 }
 
-FM_CLONES void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m,
-                                double *v, int64_t t, double learning_rate, double beta_1,
-                                double beta_2, double epsilon)
+void fm_sgd_step_f32(int64_t n, float *param, const float *grad, float *velocity,
+                     double learning_rate, double momentum, int nesterov)
 {
-    adam_f64(0, 0, n, param, grad, m, v, -adam_step_size(t, learning_rate, beta_1, beta_2),
-             beta_1, beta_2, epsilon, 0.0, 1.0);
+    fm_optimizer o = sklearn_sgd(learning_rate, momentum, nesterov, velocity);
+    fm_optimizer_step_f32(&o, n, param, grad);
 }
 
-fm_step_rule fm_step_rule_make(int adam, int64_t t, double learning_rate, double momentum,
-                               int nesterov, double beta_1, double beta_2, double epsilon)
+void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *velocity,
+                     double learning_rate, double momentum, int nesterov)
 {
-    fm_step_rule r;
-    r.adam = adam;
-    r.learning_rate = learning_rate;
-    r.momentum = momentum;
-    r.nesterov = nesterov;
-    r.beta_1 = beta_1;
-    r.beta_2 = beta_2;
-    r.epsilon = epsilon;
-    r.neg_lr_t = adam ? -adam_step_size(t, learning_rate, beta_1, beta_2) : 0.0;
-    return r;
+    fm_optimizer o = sklearn_sgd(learning_rate, momentum, nesterov, velocity);
+    fm_optimizer_step_f64(&o, n, param, grad);
 }
 
-FM_CLONES void fm_fused_step_f32(const fm_step_rule *r, int64_t n, float *param,
-                                 const float *grad_raw, float *a, float *b, int l2,
-                                 float alpha, float divisor)
+static fm_optimizer sklearn_adam(int64_t t, double learning_rate, double beta_1,
+                                 double beta_2, double epsilon, void *m, void *v)
 {
-    if (r->adam) {
-        if (l2)
-            adam_f32(1, 1, n, param, grad_raw, a, b, r->neg_lr_t, r->beta_1, r->beta_2,
-                     r->epsilon, alpha, divisor);
-        else
-            adam_f32(0, 1, n, param, grad_raw, a, b, r->neg_lr_t, r->beta_1, r->beta_2,
-                     r->epsilon, alpha, divisor);
-        return;
-    }
-    const float mu = (float)r->momentum, lr = (float)r->learning_rate;
-    if (l2 && r->nesterov)
-        sgd_f32(1, 1, 1, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else if (l2)
-        sgd_f32(1, 1, 0, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else if (r->nesterov)
-        sgd_f32(0, 1, 1, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else
-        sgd_f32(0, 1, 0, n, param, grad_raw, a, lr, mu, alpha, divisor);
+    fm_optimizer o = sklearn_optimizer(FM_OPT_ADAM, learning_rate);
+    o.beta_1 = beta_1;
+    o.beta_2 = beta_2;
+    o.epsilon = epsilon;
+    o.t = t - 1; /* the step advances it to t */
+    o.state[0] = m;
+    o.state[1] = v;
+    return o;
 }
 
-FM_CLONES void fm_fused_step_f64(const fm_step_rule *r, int64_t n, double *param,
-                                 const double *grad_raw, double *a, double *b, int l2,
-                                 double alpha, double divisor)
+void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
+                      int64_t t, double learning_rate, double beta_1, double beta_2,
+                      double epsilon)
 {
-    if (r->adam) {
-        if (l2)
-            adam_f64(1, 1, n, param, grad_raw, a, b, r->neg_lr_t, r->beta_1, r->beta_2,
-                     r->epsilon, alpha, divisor);
-        else
-            adam_f64(0, 1, n, param, grad_raw, a, b, r->neg_lr_t, r->beta_1, r->beta_2,
-                     r->epsilon, alpha, divisor);
-        return;
-    }
-    const double mu = r->momentum, lr = r->learning_rate;
-    if (l2 && r->nesterov)
-        sgd_f64(1, 1, 1, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else if (l2)
-        sgd_f64(1, 1, 0, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else if (r->nesterov)
-        sgd_f64(0, 1, 1, n, param, grad_raw, a, lr, mu, alpha, divisor);
-    else
-        sgd_f64(0, 1, 0, n, param, grad_raw, a, lr, mu, alpha, divisor);
+    fm_optimizer o = sklearn_adam(t, learning_rate, beta_1, beta_2, epsilon, m, v);
+    fm_optimizer_step_f32(&o, n, param, grad);
+}
+
+void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v,
+                      int64_t t, double learning_rate, double beta_1, double beta_2,
+                      double epsilon)
+{
+    fm_optimizer o = sklearn_adam(t, learning_rate, beta_1, beta_2, epsilon, m, v);
+    fm_optimizer_step_f64(&o, n, param, grad);
 }
 
 /*

@@ -15,7 +15,7 @@
  *             delta[l] = (delta[l+1] @ W[l]^T) * act'(a[l])
  *   gradients (a[l]^T @ delta[l+1] + alpha * W[l]) / sum(w),
  *             sum_rows(delta[l+1]) / sum(w)
- *   updates   fm_sgd_step / fm_adam_step (scikit-learn's optimizers).
+ *   updates   fm_optimizer_step's rules (scikit-learn's SGD and Adam, and more).
  *
  * Layout: a network of L weight layers has widths units[0..L]; W[l] is
  * (units[l], units[l+1]) row-major, b[l] is (units[l+1],). Inputs X are
@@ -78,19 +78,9 @@ typedef struct {
     const void *data;
 } fm_input;
 
-/* Optimizer settings and state for one epoch. */
-typedef enum { FM_OPT_SGD = 0, FM_OPT_ADAM = 1 } fm_optimizer_kind;
-
-typedef struct {
-    fm_optimizer_kind kind;
-    double learning_rate;
-    double momentum;       /* sgd */
-    int nesterov;          /* sgd */
-    double beta_1, beta_2, epsilon;  /* adam */
-    int64_t t;             /* adam: steps taken so far; advanced by the epoch */
-    void *state_a;         /* sgd: velocities; adam: first moments (n_params) */
-    void *state_b;         /* adam: second moments (n_params) */
-} fm_optimizer;
+/* The optimizer (kind, hyper-parameters, step count, state arrays of
+ * n_params values): fm_optimizer in fastmlp.h. An epoch advances its t (and
+ * NADAM's mu_product) once per minibatch and its states in place. */
 
 /* Buffers for minibatches of up to max_rows rows: activations, deltas,
  * gathered inputs and targets, the flat gradient. Allocated once per fit. */

@@ -526,14 +526,10 @@ static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *
                                   T *const *bn, double sw_sum, fm_optimizer *opt,
                                   fm_mlp_workspace *ws, int n_threads)
 {
-    if (opt->kind == FM_OPT_ADAM)
-        opt->t += 1;
-    const fm_step_rule rule = fm_step_rule_make(opt->kind == FM_OPT_ADAM, opt->t,
-                                                opt->learning_rate, opt->momentum,
-                                                opt->nesterov, opt->beta_1, opt->beta_2,
-                                                opt->epsilon);
+    fm_optimizer_advance(opt);
+    const fm_step_rule rule = fm_step_rule_make(opt);
+    const int n_states = fm_optimizer_n_states(opt->kind);
     const T *grad = (const T *)ws->grad;
-    T *sa = (T *)opt->state_a, *sb = (T *)opt->state_b;
     const T alpha = (T)net->alpha, divisor = (T)sw_sum;
     const int64_t n_blocks = ws->n_steps;
     const fm_step_block *blocks = ws->steps;
@@ -549,9 +545,11 @@ static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *
                    : blk->kind == FM_SEG_INTERCEPT ? intercepts[blk->layer]
                                                    : bn[4 * blk->layer + (blk->kind - FM_SEG_GAMMA)];
         param += blk->start;
-        FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, sa + blk->flat,
-                           sb != NULL ? sb + blk->flat : NULL, blk->kind == FM_SEG_COEF, alpha,
-                           divisor);
+        T *state[FM_OPT_MAX_STATES] = {NULL};
+        for (int k = 0; k < n_states; k++)
+            state[k] = (T *)opt->state[k] + blk->flat;
+        FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state,
+                           blk->kind == FM_SEG_COEF, alpha, divisor);
         block_squares[i] = blk->kind == FM_SEG_COEF ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
     }
     double squares = 0.0;
@@ -591,6 +589,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T) ||
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
+    const int n_states = fm_optimizer_n_states(opt->kind);
+    if (n_states == 0)
+        return FM_ERR_ARGUMENT;
+    for (int k = 0; k < n_states; k++)
+        if (opt->state[k] == NULL)
+            return FM_ERR_ARGUMENT;
     double total = 0.0;
     double squares = FN(coef_squares_)(net, coefs);
     for (int64_t start = 0; start < n; start += batch_size) {

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import MLPClassifier, MLPRegressor, optimizers
 from conftest import require_module
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
@@ -413,9 +413,9 @@ def test_dropout_step_matches_numpy(activation):
     engine = MLPEngine([3, 5, 2], [(activation, {})], "regression", ("identity", {}),
                        "squared_error", 1.0, 0.0, n, np.float64, [rate])
     coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
-    velocity = np.zeros(3 * 5 + 5 * 2 + 5 + 2)
-    engine.epoch(coefs, intercepts, X, Y, None, None, n, "sgd", lr, 0.0, False, 0.9, 0.999,
-                 1e-8, 0, velocity, None, seed)
+    opt = optimizers.SGD(3 * 5 + 5 * 2 + 5 + 2, learning_rate_init=lr, momentum=0.0,
+                         nesterov=False)
+    engine.epoch(coefs, intercepts, X, Y, None, None, n, opt, seed)
 
     z1 = X @ W0 + b0
     a1 = reference.activation(z1, activation)
@@ -504,9 +504,9 @@ def test_batch_norm_gradient_matches_finite_differences(activation):
                        "squared_error", 1.0, 0.0, n, np.float64, None, False, True, 0.1, eps)
     coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
     bn = [gamma.copy(), beta.copy(), mean0.copy(), var0.copy()]
-    velocity = np.zeros(3 * 4 + 4 + 4 + 1 + 2 * 4)
-    engine.epoch(coefs, intercepts, X, Y, None, None, n, "sgd", 1.0, 0.0, False, 0.9, 0.999,
-                 1e-8, 0, velocity, None, 0, bn)
+    opt = optimizers.SGD(3 * 4 + 4 + 4 + 1 + 2 * 4, learning_rate_init=1.0, momentum=0.0,
+                         nesterov=False)
+    engine.epoch(coefs, intercepts, X, Y, None, None, n, opt, 0, bn)
     got = [W0 - coefs[0], W1 - coefs[1], b1 - intercepts[1], gamma - bn[0], beta - bn[1]]
     for g, want in zip(got, numeric):
         np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-8)

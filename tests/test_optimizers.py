@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from fastmlp import kernels, reference
+from fastmlp import kernels, optimizers, reference
 
 from elementwise_helpers import FLOAT_DTYPES
 
@@ -268,3 +268,128 @@ def test_property_adam_bit_for_bit(dtype, n, learning_rate, beta_1, beta_2, epsi
     np.testing.assert_array_equal(p, sk_p[0])
     np.testing.assert_array_equal(m, sk.ms[0])
     np.testing.assert_array_equal(v, sk.vs[0])
+
+
+# --- the optimizer as one object (fastmlp.optimizers) --------------------------
+
+def _tiny_engine(dtype=np.float64):
+    from fastmlp._kernels import MLPEngine
+
+    engine = MLPEngine([3, 4, 2], [("relu", {})], "regression", ("identity", {}),
+                       "squared_error", 1.0, 1e-4, 8, dtype)
+    rng = np.random.default_rng(0)
+    coefs = [rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(4, 2)).astype(dtype)]
+    intercepts = [np.zeros(4, dtype), np.zeros(2, dtype)]
+    X, Y = rng.normal(size=(8, 3)).astype(dtype), rng.normal(size=(8, 2)).astype(dtype)
+    return engine, coefs, intercepts, X, Y
+
+
+def test_engine_rejects_an_unknown_kind_instead_of_running_sgd():
+    engine, coefs, intercepts, X, Y = _tiny_engine()
+    opt = optimizers.SGD(engine.n_params)
+    opt.kind = "sgdd"
+    before = [c.copy() for c in coefs]
+    with pytest.raises(ValueError, match="unknown optimizer kind 'sgdd'"):
+        engine.epoch(coefs, intercepts, X, Y, None, None, 4, opt)
+    for c, b in zip(coefs, before):
+        np.testing.assert_array_equal(c, b)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda o: o.state.pop(), "keeps 2 state array"),
+    (lambda o: o.state.__setitem__(1, o.state[1][:-1]), r"state\[1\] must be"),
+    (lambda o: o.state.__setitem__(1, o.state[1].astype(np.float32)), r"state\[1\] must be"),
+    (lambda o: o.state.__setitem__(1, o.state[0]), "must not overlap"),
+    (lambda o: setattr(o, "t", -1), "t must be an integer >= 0"),
+    (lambda o: setattr(o, "learning_rate", 0.0), "learning_rate must be > 0"),
+    (lambda o: setattr(o, "arithmetic", "fast"), "arithmetic must be"),
+])
+def test_engine_validates_the_optimizer(damage, match):
+    engine, coefs, intercepts, X, Y = _tiny_engine()
+    opt = optimizers.Adam(engine.n_params)
+    damage(opt)
+    with pytest.raises(ValueError, match=match):
+        engine.epoch(coefs, intercepts, X, Y, None, None, 4, opt)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_engine_advances_t_once_per_minibatch(dtype):
+    engine, coefs, intercepts, X, Y = _tiny_engine(dtype)
+    for opt in (optimizers.SGD(engine.n_params, dtype), optimizers.Adam(engine.n_params, dtype)):
+        engine.epoch(coefs, intercepts, X, Y, None, None, 3, opt)  # 8 rows: 3 + 3 + 2
+        assert opt.t == 3
+        assert all(np.any(s != 0) for s in opt.state)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_object_step_is_the_public_step_bit_for_bit(rng, dtype):
+    """One C body serves kernels.adam_step / sgd_step and the object step."""
+    from fastmlp import _kernels
+
+    param, grad = rng.standard_normal(50).astype(dtype), rng.standard_normal(50).astype(dtype)
+    for opt in (optimizers.Adam(50, dtype, learning_rate_init=0.01),
+                optimizers.SGD(50, dtype, learning_rate_init=0.1, momentum=0.5)):
+        p1, p2 = param.copy(), param.copy()
+        state = [s.copy() for s in opt.state]
+        for t in range(1, 4):
+            _kernels.optimizer_step(p1, grad, opt)
+            if opt.kind == "adam":
+                kernels.adam_step(p2, grad, *state, t=t, learning_rate=0.01)
+            else:
+                kernels.sgd_step(p2, grad, *state, learning_rate=0.1, momentum=0.5)
+            assert opt.t == t
+            np.testing.assert_array_equal(p1, p2)
+            for a, b in zip(opt.state, state):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_plain_arithmetic_stays_in_float32_and_close_to_sklearn(rng):
+    """'plain' Adam on float32 differs from scikit-learn's double update only
+    by float32 rounding (a few ulps of the update); on float64 it is equal."""
+    from fastmlp import _kernels
+
+    for dtype, exact in ((np.float32, False), (np.float64, True)):
+        param = rng.standard_normal(4000).astype(dtype)
+        grads = [rng.standard_normal(4000).astype(dtype) for _ in range(5)]
+        sk, plain = optimizers.Adam(4000, dtype), optimizers.Adam(4000, dtype, arithmetic="plain")
+        p_sk, p_plain = param.copy(), param.copy()
+        for g in grads:
+            _kernels.optimizer_step(p_sk, g, sk)
+            _kernels.optimizer_step(p_plain, g, plain)
+        if exact:
+            np.testing.assert_array_equal(p_plain, p_sk)
+        else:
+            assert np.any(p_plain != p_sk)
+            # Each step moves a value by about lr = 1e-3; the update's float32
+            # rounding is ~1e-3 * 2^-23 relative, so the sum differs by ulps.
+            np.testing.assert_allclose(p_plain, p_sk, rtol=0, atol=1e-6)
+
+
+def test_optimizer_objects_pickle_and_keep_learning_rate(rng):
+    import pickle
+
+    opt = optimizers.SGD(10, np.float32, learning_rate_init=0.2, lr_schedule="adaptive")
+    opt.state[0][:] = rng.standard_normal(10)
+    assert not opt.trigger_stopping("stall.", False) and opt.learning_rate == pytest.approx(0.04)
+    back = pickle.loads(pickle.dumps(opt))
+    assert back.learning_rate == opt.learning_rate and back.lr_schedule == "adaptive"
+    np.testing.assert_array_equal(back.state[0], opt.state[0])
+    opt.lr_schedule = "invscaling"
+    opt.iteration_ends(99)
+    assert opt.learning_rate == pytest.approx(0.2 / 100 ** 0.5)
+
+
+def test_estimator_optimizer_is_the_object_scikit_learn_reads():
+    """scikit-learn's own tests read est._optimizer.learning_rate."""
+    from sklearn.datasets import load_digits
+    from fastmlp import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16
+    est = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", learning_rate="adaptive",
+                        max_iter=3, random_state=0, tol=1e9, n_iter_no_change=1)
+    with pytest.warns(Warning):
+        est.fit(X, y[:300])
+    assert isinstance(est._optimizer, optimizers.SGD)
+    assert est._optimizer.learning_rate < est.learning_rate_init  # 'adaptive' divided it
+    assert est._optimizer.t == est.n_iter_ * 2  # 300 rows, batches of 200

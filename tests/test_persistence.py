@@ -232,8 +232,48 @@ def test_engine_refuses_read_only_optimizer_state():
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
     engine = est._engine(50, X.dtype, training=True)
     Y = est._target_matrix(y, X.dtype)
-    a, b = (s.copy() for s in (est._optimizer["a"], est._optimizer["b"]))
-    a.flags.writeable = False
-    with pytest.raises(ValueError, match="state_a must be a writeable"):
-        engine.epoch(est.coefs_, est.intercepts_, X, Y, None, None, 50, "adam", 1e-3, 0.9,
-                     True, 0.9, 0.999, 1e-8, 0, a, b)
+    opt = copy.deepcopy(est._optimizer)
+    opt.state[0].flags.writeable = False
+    with pytest.raises(ValueError, match=r"state\[0\] must be a writeable"):
+        engine.epoch(est.coefs_, est.intercepts_, X, Y, None, None, 50, opt)
+
+
+def _legacy_pickle(est):
+    """The bytes an older fastmlp wrote for `est`: its optimizer as the dict
+    {"lr": _LearningRate, "t", "a", "b"} of before fastmlp.optimizers."""
+    from fastmlp._mlp import _LearningRate
+
+    opt = est._optimizer
+    lr = _LearningRate.__new__(_LearningRate)
+    lr.__dict__.update(solver=est.solver, learning_rate_init=est.learning_rate_init,
+                       learning_rate=opt.learning_rate, power_t=est.power_t,
+                       schedule=est.learning_rate if est.solver == "sgd" else "constant")
+    legacy = {"lr": lr, "t": opt.t if est.solver == "adam" else 0,
+              "a": opt.state[0].copy(), "b": opt.state[1].copy() if len(opt.state) > 1 else None}
+    state = {**est.__getstate__(), "_optimizer": legacy}
+
+    class _Old:  # pickles as the estimator's class with that state
+        def __reduce__(self):
+            return (object.__new__, (type(est),), state)
+
+    return pickle.dumps(_Old())
+
+
+@pytest.mark.parametrize("solver, schedule", [("adam", "constant"), ("sgd", "adaptive"),
+                                              ("sgd", "invscaling")])
+def test_old_pickle_with_optimizer_dict_loads_and_continues(solver, schedule):
+    """Pickles from before the optimizer objects hold `_optimizer` as a dict:
+    loading converts it, and training goes on exactly as it would have."""
+    X, y = _digits()
+    a = MLPClassifier(hidden_layer_sizes=(12,), solver=solver, learning_rate=schedule,
+                      random_state=0)
+    a.partial_fit(X[:200], y[:200], classes=np.arange(10))
+    a._optimizer.learning_rate /= 5.0  # as 'adaptive' would have: must survive the trip
+    b = pickle.loads(_legacy_pickle(a))
+    assert isinstance(b._optimizer, fastmlp.optimizers.BaseOptimizer)
+    assert b._optimizer.learning_rate == a._optimizer.learning_rate
+    for est in (a, b):
+        est.partial_fit(X[200:], y[200:])
+    for pa, pb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(pa, pb)
+    assert a.loss_curve_ == b.loss_curve_

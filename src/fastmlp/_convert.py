@@ -42,35 +42,37 @@ def _optimizer_to_sklearn(ours, theirs):
         return [flat[lo:hi].reshape(p.shape).copy()
                 for p, lo, hi in zip(params, bounds[:-1], bounds[1:])]
 
-    lr = state["lr"]
     if ours.solver == "sgd":
         opt = SGDOptimizer(params, ours.learning_rate_init, ours.learning_rate, ours.momentum,
                            ours.nesterovs_momentum, ours.power_t)
-        opt.learning_rate = lr.learning_rate
-        opt.velocities = split(state["a"])
+        opt.learning_rate = state.learning_rate
+        opt.velocities = split(state.state[0])
     else:
         opt = AdamOptimizer(params, ours.learning_rate_init, ours.beta_1, ours.beta_2,
                             ours.epsilon)
-        opt.t = state["t"]
-        opt.ms, opt.vs = split(state["a"]), split(state["b"])
+        opt.t = state.t
+        opt.ms, opt.vs = split(state.state[0]), split(state.state[1])
     theirs._optimizer = opt
 
 
 def _optimizer_from_sklearn(theirs, ours):
-    """fastmlp's optimizer state from scikit-learn's optimizer object."""
-    from fastmlp._mlp import _LearningRate
-
+    """fastmlp's optimizer object from scikit-learn's (same parameter order)."""
     opt = getattr(theirs, "_optimizer", None)
     if opt is None or theirs.solver not in ("sgd", "adam"):
         return
-    lr = _LearningRate(theirs.solver, theirs.learning_rate_init, theirs.learning_rate,
-                       theirs.power_t)
     flat = lambda arrays: np.concatenate([a.ravel() for a in arrays])  # noqa: E731
     if theirs.solver == "sgd":
-        lr.learning_rate = opt.learning_rate
-        ours._optimizer = {"lr": lr, "t": 0, "a": flat(opt.velocities), "b": None}
+        state = [flat(opt.velocities)]
     else:
-        ours._optimizer = {"lr": lr, "t": opt.t, "a": flat(opt.ms), "b": flat(opt.vs)}
+        state = [flat(opt.ms), flat(opt.vs)]
+    ours._optimizer = ours._new_optimizer(state[0].size, state[0].dtype)
+    ours._optimizer.state = state
+    if theirs.solver == "sgd":
+        ours._optimizer.learning_rate = opt.learning_rate
+    else:
+        # scikit-learn's Adam keeps its last bias-corrected step size in
+        # learning_rate; the rate itself stays learning_rate_init.
+        ours._optimizer.t = opt.t
 
 
 def to_sklearn(estimator):

@@ -433,3 +433,93 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
         with nogil:
             fm_adam_step_f64(N, <double *>pp, <const double *>pg, <double *>pm,
                              <double *>pv, T, lr, b1, b2, eps)
+
+
+# ---------------------------------------------------------------------------
+# The optimizer as one object (fastmlp.optimizers): kind, hyper-parameters,
+# step count, state arrays -> fm_optimizer
+# ---------------------------------------------------------------------------
+
+_OPTIMIZER_KINDS = {"sgd": FM_OPT_SGD, "adam": FM_OPT_ADAM, "rmsprop": FM_OPT_RMSPROP,
+                    "adagrad": FM_OPT_ADAGRAD, "adamw": FM_OPT_ADAMW, "nadam": FM_OPT_NADAM}
+_STEP_ARITHMETIC = {"sklearn": FM_STEP_SKLEARN, "plain": FM_STEP_PLAIN}
+
+
+cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
+                           fm_optimizer *opt) except -1:
+    """Fill `opt` from an optimizer object (``kind``, ``learning_rate``, the
+    kind's hyper-parameters, ``t``, ``state``; see fastmlp.optimizers) whose
+    state arrays are writeable C-contiguous arrays of `dtype` and `shape`.
+    Returns 0; raises ValueError for anything else (an unknown kind too)."""
+    kind = getattr(optimizer, "kind", None)
+    if kind not in _OPTIMIZER_KINDS:
+        raise ValueError(f"unknown optimizer kind {kind!r}; expected one of "
+                         f"{sorted(_OPTIMIZER_KINDS)}")
+    arithmetic = getattr(optimizer, "arithmetic", "sklearn")
+    if arithmetic not in _STEP_ARITHMETIC:
+        raise ValueError(f"optimizer arithmetic must be 'sklearn' or 'plain', got {arithmetic!r}")
+    memset(opt, 0, sizeof(fm_optimizer))
+    opt.kind = _OPTIMIZER_KINDS[kind]
+    opt.arithmetic = _STEP_ARITHMETIC[arithmetic]
+    opt.learning_rate = _real(optimizer.learning_rate, "learning_rate")
+    if not opt.learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {opt.learning_rate}")
+    opt.momentum = _real(getattr(optimizer, "momentum", 0.0), "momentum")
+    opt.nesterov = bool(getattr(optimizer, "nesterov", False))
+    opt.beta_1 = _real(getattr(optimizer, "beta_1", 0.0), "beta_1")
+    opt.beta_2 = _real(getattr(optimizer, "beta_2", 0.0), "beta_2")
+    opt.epsilon = _real(getattr(optimizer, "epsilon", 0.0), "epsilon")
+    opt.rho = _real(getattr(optimizer, "rho", 0.0), "rho")
+    opt.momentum_decay = _real(getattr(optimizer, "momentum_decay", 0.0), "momentum_decay")
+    opt.weight_decay = _real(getattr(optimizer, "weight_decay", 0.0), "weight_decay")
+    opt.mu_product = _real(getattr(optimizer, "mu_product", 1.0), "mu_product")
+    if not 0 <= opt.weight_decay or not opt.epsilon >= 0:
+        raise ValueError("weight_decay and epsilon must be >= 0")
+    t = optimizer.t
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 0:
+        raise ValueError(f"optimizer t must be an integer >= 0 (steps taken), got {t!r}")
+    opt.t = int(t)
+    states = list(optimizer.state)
+    cdef int n_states = fm_optimizer_n_states(opt.kind)
+    if len(states) != n_states:
+        raise ValueError(f"a {kind!r} optimizer keeps {n_states} state array(s), got "
+                         f"{len(states)}")
+    for k, state in enumerate(states):
+        if (not isinstance(state, np.ndarray) or state.dtype != dtype
+                or state.shape != shape or not state.flags.c_contiguous
+                or not state.flags.writeable):
+            raise ValueError(f"optimizer state[{k}] must be a writeable C-contiguous {dtype} "
+                             f"array of shape {shape}")
+        opt.state[k] = cnp.PyArray_DATA(state)
+    _check_disjoint(states, [f"state[{k}]" for k in range(len(states))])
+    return 0
+
+
+cdef void _optimizer_advanced(object optimizer, const fm_optimizer *opt) except *:
+    """Write the step count (and NAdam's mu_product) back to the object."""
+    optimizer.t = opt.t
+    if opt.kind == FM_OPT_NADAM:
+        optimizer.mu_product = opt.mu_product
+
+
+def optimizer_step(param, grad, optimizer):
+    dtype = _float_dtype(param, "param")
+    shape = param.shape
+    _check_state(param, dtype, shape, "param")
+    cdef fm_optimizer opt
+    _optimizer_struct(optimizer, dtype, shape, &opt)
+    states = list(optimizer.state)
+    _check_disjoint([param] + states, ["param"] + [f"state[{k}]" for k in range(len(states))])
+    grad = _step_grad(grad, dtype, shape, [param] + states)
+    cdef int64_t N = param.size
+    cdef void *pp = cnp.PyArray_DATA(param)
+    cdef void *pg = cnp.PyArray_DATA(grad)
+    cdef fm_status status
+    if dtype == np.float32:
+        with nogil:
+            status = fm_optimizer_step_f32(&opt, N, <float *>pp, <const float *>pg)
+    else:
+        with nogil:
+            status = fm_optimizer_step_f64(&opt, N, <double *>pp, <const double *>pg)
+    _raise_status(status, "optimizer step")
+    _optimizer_advanced(optimizer, &opt)

@@ -95,6 +95,38 @@ cdef extern from "fastmlp.h" nogil:
                           int64_t t, double learning_rate, double beta_1, double beta_2,
                           double epsilon)
 
+    ctypedef enum fm_optimizer_kind:
+        FM_OPT_SGD
+        FM_OPT_ADAM
+        FM_OPT_RMSPROP
+        FM_OPT_ADAGRAD
+        FM_OPT_ADAMW
+        FM_OPT_NADAM
+
+    ctypedef enum fm_step_arithmetic:
+        FM_STEP_SKLEARN
+        FM_STEP_PLAIN
+
+    enum: FM_OPT_MAX_STATES
+
+    ctypedef struct fm_optimizer:
+        fm_optimizer_kind kind
+        fm_step_arithmetic arithmetic
+        double learning_rate
+        double momentum
+        int nesterov
+        double beta_1, beta_2, epsilon
+        double rho, momentum_decay, weight_decay
+        int64_t t
+        double mu_product
+        void *state[FM_OPT_MAX_STATES]
+
+    int fm_optimizer_n_states(fm_optimizer_kind kind)
+    fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param,
+                                    const float *grad)
+    fm_status fm_optimizer_step_f64(fm_optimizer *opt, int64_t n, double *param,
+                                    const double *grad)
+
     ctypedef enum fm_penalty_kind:
         FM_PENALTY_NONE
         FM_PENALTY_L2
@@ -171,20 +203,6 @@ cdef extern from "train.h" nogil:
         const int64_t *indptr
         const int64_t *indices
         const void *data
-
-    ctypedef enum fm_optimizer_kind:
-        FM_OPT_SGD
-        FM_OPT_ADAM
-
-    ctypedef struct fm_optimizer:
-        fm_optimizer_kind kind
-        double learning_rate
-        double momentum
-        int nesterov
-        double beta_1, beta_2, epsilon
-        int64_t t
-        void *state_a
-        void *state_b
 
     ctypedef struct fm_mlp_workspace:
         pass

@@ -19,6 +19,7 @@ import math
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uintptr_t
+from libc.string cimport memset
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
 
 from fastmlp._fastmlp_c cimport *

@@ -53,6 +53,7 @@ from fastmlp._validation import (
     check_network_size,
     check_sparse_structure,
 )
+from fastmlp import optimizers
 from fastmlp.callbacks import run_callbacks
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -69,34 +70,30 @@ _BN_EPSILON = 1e-5
 
 
 class _LearningRate:
-    """scikit-learn's learning-rate bookkeeping (SGDOptimizer / AdamOptimizer
-    without the parameter arrays, which live in C): the schedule applied at
-    the end of each epoch and the reaction to a stall."""
+    """Only for unpickling: what fastmlp's pickles held in ``_optimizer["lr"]``
+    before the optimizer became an object (fastmlp.optimizers); converted
+    on load by ``_optimizer_from_legacy``."""
 
-    def __init__(self, solver, learning_rate_init, schedule, power_t):
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
-        self.schedule = schedule if solver == "sgd" else "constant"
-        self.power_t = power_t
 
-    def iteration_ends(self, time_step):
-        if self.schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        if self.schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
+def _optimizer_from_legacy(state):
+    """The optimizer object of an old pickle's ``{"lr", "t", "a", "b"}``
+    dict, with the estimator's hyper-parameters (from its pickled state)."""
+    legacy = state["_optimizer"]
+    lr = legacy["lr"]
+    a = legacy["a"]
+    if state["solver"] == "sgd":
+        opt = optimizers.SGD(0, a.dtype, learning_rate_init=state["learning_rate_init"],
+                             lr_schedule=state["learning_rate"], momentum=state["momentum"],
+                             nesterov=state["nesterovs_momentum"], power_t=state["power_t"])
+        opt.state = [a]
+    else:
+        opt = optimizers.Adam(0, a.dtype, learning_rate_init=state["learning_rate_init"],
+                              beta_1=state["beta_1"], beta_2=state["beta_2"],
+                              epsilon=state["epsilon"])
+        opt.state = [a, legacy["b"]]
+    opt.t = legacy["t"]
+    opt.learning_rate = lr.learning_rate
+    return opt
 
 
 class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
@@ -443,20 +440,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if self.batch_norm:
             n_params += 2 * sum(g.size for g in self.bn_gammas_)
         if not incremental or not hasattr(self, "_optimizer"):
-            # scikit-learn's optimizer state: velocities (sgd) or moments and
-            # step count (adam), in its parameter order, kept across partial_fit.
-            state_b = np.zeros(n_params, X.dtype) if self.solver == "adam" else None
-            self._optimizer = {
-                "lr": _LearningRate(self.solver, self.learning_rate_init, self.learning_rate,
-                                    self.power_t),
-                "t": 0, "a": np.zeros(n_params, X.dtype), "b": state_b,
-            }
+            # scikit-learn's optimizer (velocities, or moments and step
+            # count), in its parameter order, kept across partial_fit.
+            self._optimizer = self._new_optimizer(n_params, X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
         # (it is not after loading with joblib's mmap_mode="r").
-        for key in ("a", "b"):
-            if opt[key] is not None:
-                opt[key] = np.require(opt[key], requirements=["C", "W"])
+        opt.writeable()
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -522,11 +512,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 # so that without it the random stream is scikit-learn's.
                 seed = (int(self._random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
                         if use_dropout else 0)
-                loss_sum, opt["t"] = engine.epoch(
+                loss_sum = engine.epoch(
                     self.coefs_, self.intercepts_, X_train, Y_train, sw_train, order,
-                    batch_size, self.solver, opt["lr"].learning_rate, self.momentum,
-                    self.nesterovs_momentum, self.beta_1, self.beta_2, self.epsilon, opt["t"],
-                    opt["a"], opt["b"], seed, self._bn_arrays())
+                    batch_size, opt, seed, self._bn_arrays())
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / X_train.shape[0]
                 self.t_ += n_samples
@@ -540,10 +528,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                         self.validation_scores_.append(self._score(X_val, y_val, sw_val))
                     self.validation_loss_curve_.append(
                         self._validation_loss(X_val, Y_val, sw_val))
-                opt["lr"].iteration_ends(self.t_)
+                opt.iteration_ends(self.t_)
 
                 logs = {"epoch": self.n_iter_, "loss": self.loss_,
-                        "learning_rate": opt["lr"].learning_rate}
+                        "learning_rate": opt.learning_rate}
                 if X_val is not None:
                     logs["validation_score"] = self.validation_scores_[-1]
                     logs["validation_loss"] = self.validation_loss_curve_[-1]
@@ -563,7 +551,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                     else:
                         msg = ("Training loss did not improve more than tol=%f"
                                " for %d consecutive epochs." % (self.tol, self.n_iter_no_change))
-                    if opt["lr"].trigger_stopping(msg, self.verbose):
+                    if opt.trigger_stopping(msg, self.verbose):
                         break
                     self._no_improvement_count = 0
 
@@ -604,29 +592,36 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
 
     def _training_state(self, into=None):
         """Copies of everything an epoch changes (weights, batch norm's
-        arrays, optimizer state), for _restore_training_state; into the
-        arrays of a previous state `into` when given, so that a fit keeps one
-        set of copies rather than allocating (and briefly holding two of)
-        them every epoch."""
-        arrays = self.coefs_ + self.intercepts_ + (self._bn_arrays() or [])
+        arrays, the optimizer's state arrays and counters), for
+        _restore_training_state; into the arrays of a previous state `into`
+        when given, so that a fit keeps one set of copies rather than
+        allocating (and briefly holding two of) them every epoch."""
         opt = self._optimizer
-        sources = arrays + [opt["a"]] + ([] if opt["b"] is None else [opt["b"]])
+        sources = self.coefs_ + self.intercepts_ + (self._bn_arrays() or []) + opt.state
         if into is None:
             copies = [a.copy() for a in sources]
         else:
             copies = into[0]
             for dst, src in zip(copies, sources):
                 np.copyto(dst, src)
-        return copies, opt["t"], opt["lr"].learning_rate
+        return copies, opt.counters()
 
     def _restore_training_state(self, state):
-        copies, t, lr = state
+        copies, counters = state
         opt = self._optimizer
-        targets = (self.coefs_ + self.intercepts_ + (self._bn_arrays() or []) + [opt["a"]]
-                   + ([] if opt["b"] is None else [opt["b"]]))
+        targets = self.coefs_ + self.intercepts_ + (self._bn_arrays() or []) + opt.state
         for dst, src in zip(targets, copies):
             dst[...] = src
-        opt["t"], opt["lr"].learning_rate = t, lr
+        opt.set_counters(counters)
+
+    def _new_optimizer(self, n_params, dtype):
+        """The solver's optimizer object (fastmlp.optimizers) for a new fit."""
+        if self.solver == "sgd":
+            return optimizers.SGD(n_params, dtype, learning_rate_init=self.learning_rate_init,
+                                  lr_schedule=self.learning_rate, momentum=self.momentum,
+                                  nesterov=self.nesterovs_momentum, power_t=self.power_t)
+        return optimizers.Adam(n_params, dtype, learning_rate_init=self.learning_rate_init,
+                               beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -683,6 +678,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         state = super().__getstate__()
         state.pop("_cached_predictor", None)  # C pointers: rebuilt on first use
         return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("_optimizer"), dict):  # pickled by an older fastmlp
+            state = {**state, "_optimizer": _optimizer_from_legacy(state)}
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")

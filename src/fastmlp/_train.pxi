@@ -273,9 +273,15 @@ cdef class MLPEngine:
         return sw
 
     def epoch(self, list coefs, list intercepts, X, Y, sample_weight, order, Py_ssize_t batch_size,
-              str solver, double learning_rate, double momentum, bint nesterov, double beta_1,
-              double beta_2, double epsilon, Py_ssize_t t, state_a, state_b, seed=0, bn=None):
-        """Run one epoch (see fm_mlp_epoch). Returns (loss_sum, t)."""
+              optimizer, seed=0, bn=None):
+        """Run one epoch (see fm_mlp_epoch). Returns the summed loss.
+
+        `optimizer` is one object (fastmlp.optimizers): its ``kind``
+        ('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'; anything else
+        is a ValueError), hyper-parameters, step count ``t`` and ``state``
+        arrays (n_params values of the engine's dtype each, updated in place);
+        ``t`` (and NAdam's ``mu_product``) are written back after the epoch.
+        """
         cdef fm_input inp
         cdef list keep = []
         cdef Py_ssize_t n = self._input(X, &inp, keep)
@@ -287,23 +293,8 @@ cdef class MLPEngine:
                 raise ValueError("order must be a permutation of range(n)")
         if batch_size < 1 or batch_size > self.max_rows:
             raise ValueError(f"batch_size must be in [1, {self.max_rows}], got {batch_size}")
-        for state, name in ((state_a, "state_a"), (state_b, "state_b")):
-            if state is not None and (state.dtype != self.dtype or state.shape != (self.n_params,)
-                                      or not state.flags.c_contiguous
-                                      or not state.flags.writeable):
-                raise ValueError(f"{name} must be a writeable C-contiguous {self.dtype} array of "
-                                 f"{self.n_params} values")
         cdef fm_optimizer opt
-        opt.kind = FM_OPT_ADAM if solver == "adam" else FM_OPT_SGD
-        opt.learning_rate = learning_rate
-        opt.momentum = momentum
-        opt.nesterov = nesterov
-        opt.beta_1 = beta_1
-        opt.beta_2 = beta_2
-        opt.epsilon = epsilon
-        opt.t = t
-        opt.state_a = cnp.PyArray_DATA(state_a)
-        opt.state_b = cnp.PyArray_DATA(state_b) if state_b is not None else NULL
+        _optimizer_struct(optimizer, self.dtype, (self.n_params,), &opt)
         cdef _ParamPointers p = self._params(coefs, intercepts, True, bn)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
@@ -332,51 +323,55 @@ cdef class MLPEngine:
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
         cdef Py_ssize_t n_out = self.net.units[self.net.n_layers]
-        while done < n:
-            rows = min(chunk_rows, n - done)
-            # Rows [done, done + rows): through the order, or by offsetting
-            # the inputs (CSR offsets stay valid: indptr holds absolute ones).
-            part = inp
-            py_part = py
-            psw_part = psw
-            pord_part = pord + done if pord != NULL else NULL
-            if pord == NULL:
-                if inp.dense != NULL:
-                    part.dense = <const char *>inp.dense + done * inp.ld * item
-                else:
-                    part.indptr = inp.indptr + done
-                py_part = <const char *>py + done * n_out * item
-                if psw != NULL:
-                    psw_part = <const char *>psw + done * item
-            rng_seed = base_seed + <uint64_t>chunk_index * <uint64_t>0x9E3779B97F4A7C15
-            with nogil:
-                if single:
-                    status = fm_mlp_epoch_f32(&self.net, <float *const *>p.coefs,
-                                              <float *const *>p.intercepts, <float *const *>p.bn,
-                                              &part, <const float *>py_part,
-                                              <const float *>psw_part, pord_part, rows,
-                                              batch_size, &opt, self.ws, threads, rng_seed, NULL,
-                                              &chunk_loss)
-                else:
-                    status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs,
-                                              <double *const *>p.intercepts, <double *const *>p.bn,
-                                              &part, <const double *>py_part,
-                                              <const double *>psw_part, pord_part, rows,
-                                              batch_size, &opt, self.ws, threads, rng_seed, NULL,
-                                              &chunk_loss)
-            if status != FM_OK:
-                break
-            loss_sum += chunk_loss
-            done += rows
-            chunk_index += 1
-            PyErr_CheckSignals()  # raises KeyboardInterrupt on Ctrl-C
+        # Steps taken before an error or Ctrl-C count too: the arrays hold them.
+        try:
+            while done < n:
+                rows = min(chunk_rows, n - done)
+                # Rows [done, done + rows): through the order, or by offsetting
+                # the inputs (CSR offsets stay valid: indptr holds absolute ones).
+                part = inp
+                py_part = py
+                psw_part = psw
+                pord_part = pord + done if pord != NULL else NULL
+                if pord == NULL:
+                    if inp.dense != NULL:
+                        part.dense = <const char *>inp.dense + done * inp.ld * item
+                    else:
+                        part.indptr = inp.indptr + done
+                    py_part = <const char *>py + done * n_out * item
+                    if psw != NULL:
+                        psw_part = <const char *>psw + done * item
+                rng_seed = base_seed + <uint64_t>chunk_index * <uint64_t>0x9E3779B97F4A7C15
+                with nogil:
+                    if single:
+                        status = fm_mlp_epoch_f32(&self.net, <float *const *>p.coefs,
+                                                  <float *const *>p.intercepts, <float *const *>p.bn,
+                                                  &part, <const float *>py_part,
+                                                  <const float *>psw_part, pord_part, rows,
+                                                  batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                                  &chunk_loss)
+                    else:
+                        status = fm_mlp_epoch_f64(&self.net, <double *const *>p.coefs,
+                                                  <double *const *>p.intercepts, <double *const *>p.bn,
+                                                  &part, <const double *>py_part,
+                                                  <const double *>psw_part, pord_part, rows,
+                                                  batch_size, &opt, self.ws, threads, rng_seed, NULL,
+                                                  &chunk_loss)
+                if status != FM_OK:
+                    break
+                loss_sum += chunk_loss
+                done += rows
+                chunk_index += 1
+                PyErr_CheckSignals()  # raises KeyboardInterrupt on Ctrl-C
+        finally:
+            _optimizer_advanced(optimizer, &opt)
         cdef double seconds[FM_PROFILE_COUNT]
         if _profile_totals is not None:
             fm_mlp_workspace_profile(self.ws, 1, seconds)
             for l in range(FM_PROFILE_COUNT):
                 _profile_totals[l] += seconds[l]
         _raise_status(status, "training epoch")
-        return loss_sum, opt.t
+        return loss_sum
 
     def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight):
         """Full-batch loss and flat gradient (a new array, scikit-learn's order)."""

@@ -223,3 +223,44 @@ class LabelCheckedScoreMixin:
         # such rather than as a failed comparison inside the metric.
         check_label_types(y)
         return super().score(X, y, sample_weight=sample_weight)
+
+
+# The ranges of the optimizers' hyper-parameters (fastmlp.optimizers and the
+# NumPy steps of fastmlp.reference): (low, high, low closed, high closed).
+_OPTIMIZER_RANGES = {
+    "learning_rate": (0.0, np.inf, False, False),
+    "learning_rate_init": (0.0, np.inf, False, False),
+    "momentum": (0.0, 1.0, True, True),
+    "beta_1": (0.0, 1.0, True, False),
+    "beta_2": (0.0, 1.0, True, False),
+    "epsilon": (0.0, np.inf, False, False),
+    "rho": (0.0, 1.0, True, False),
+    "initial_accumulator_value": (0.0, np.inf, True, False),
+    "momentum_decay": (0.0, np.inf, True, False),
+    "weight_decay": (0.0, np.inf, True, False),
+}
+
+
+def check_optimizer_hyper(**values):
+    """Each named optimizer hyper-parameter within its range.
+
+    Parameters
+    ----------
+    **values : float
+        Hyper-parameters by name (keys of ``_OPTIMIZER_RANGES``).
+
+    Raises
+    ------
+    ValueError
+        Naming the first one out of range, and the range.
+    """
+    for name, value in values.items():
+        low, high, low_closed, high_closed = _OPTIMIZER_RANGES[name]
+        above = value >= low if low_closed else value > low
+        below = value <= high if high_closed else value < high
+        if not (above and below):
+            if high == np.inf:
+                rule = f">= {low:g}" if low_closed else f"> {low:g}"
+            else:
+                rule = f"in {'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
+            raise ValueError(f"{name} must be {rule}, got {value}")

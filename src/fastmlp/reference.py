@@ -16,6 +16,8 @@ import numbers
 import numpy as np
 from scipy import special
 
+from fastmlp._validation import check_optimizer_hyper
+
 __all__ = [
     "gemm",
     "dense",
@@ -641,10 +643,7 @@ def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=Tru
     _check_disjoint([param, velocity], ["param", "velocity"])
     _check_grad(grad, dtype, param.shape)
     lr, momentum = _real(learning_rate, "learning_rate"), _real(momentum, "momentum")
-    if not lr > 0:
-        raise ValueError(f"learning_rate must be > 0, got {lr}")
-    if not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    check_optimizer_hyper(learning_rate=lr, momentum=momentum)
     # Python floats times arrays: NumPy rounds the scalar to the array dtype.
     velocity[...] = momentum * velocity - lr * grad
     param += momentum * velocity - lr * grad if nesterov else velocity
@@ -686,14 +685,7 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     lr = _real(learning_rate, "learning_rate")
     beta_1, beta_2 = _real(beta_1, "beta_1"), _real(beta_2, "beta_2")
     epsilon = _real(epsilon, "epsilon")
-    if not lr > 0:
-        raise ValueError(f"learning_rate must be > 0, got {lr}")
-    if not 0 <= beta_1 < 1:
-        raise ValueError(f"beta_1 must be in [0, 1), got {beta_1}")
-    if not 0 <= beta_2 < 1:
-        raise ValueError(f"beta_2 must be in [0, 1), got {beta_2}")
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    check_optimizer_hyper(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     m[...] = beta_1 * m + (1 - beta_1) * grad
     v[...] = beta_2 * v + (1 - beta_2) * grad**2
     # A NumPy float64 scalar (np.sqrt of a Python float), as in scikit-learn:

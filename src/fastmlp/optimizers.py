@@ -1,0 +1,293 @@
+"""The stochastic solvers of the MLP estimators, one class per solver.
+
+An optimizer object is everything a solver keeps between minibatches: its
+hyper-parameters, its step count ``t``, its state arrays (flat, in
+scikit-learn's parameter order: all coefficients, then all intercepts, then
+batch normalisation's gammas and betas), and the learning-rate bookkeeping
+that scikit-learn's ``_stochastic_optimizers`` do once per epoch
+(:meth:`~BaseOptimizer.iteration_ends`, :meth:`~BaseOptimizer.trigger_stopping`).
+The training engine (``MLPEngine.epoch``) takes the object as it is and
+updates the state arrays and ``t`` in place, in C; Python never loops over
+minibatches. An estimator keeps its optimizer as ``est._optimizer`` (as
+scikit-learn does), so that ``partial_fit`` continues where it stopped and
+pickles carry it.
+
+Each class's docstring gives its update rule; the C bodies are in
+``csrc/optimizers_tmpl.h`` and their NumPy twins in :mod:`fastmlp.reference`.
+
+``arithmetic`` chooses how a step rounds: ``"sklearn"`` reproduces
+scikit-learn's SGD and Adam bit for bit (NumPy's promotion rules: Adam's
+float32 update is computed in float64), ``"plain"`` computes every
+operation in the parameters' dtype, vectorised. The newer solvers only have
+the plain form.
+"""
+import numbers
+
+import numpy as np
+
+from fastmlp._validation import check_optimizer_hyper
+
+__all__ = ["BaseOptimizer", "SGD", "Adam"]
+
+_LR_STRINGS = ("constant", "invscaling", "adaptive")
+
+
+class BaseOptimizer:
+    """What every solver shares: learning rate, step count, state arrays.
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters (length of each state array).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters and of the state arrays.
+    learning_rate_init : float, default=0.001
+        Learning rate of the first epoch, > 0.
+    lr_schedule : {'constant'}, default='constant'
+        How the learning rate changes from epoch to epoch (:class:`SGD`
+        also has scikit-learn's 'invscaling' and 'adaptive').
+    weight_decay : float, default=0.0
+        Decoupled weight decay, >= 0: before each step every parameter is
+        multiplied by ``1 - learning_rate * weight_decay`` (AdamW's rule).
+    arithmetic : {'sklearn', 'plain'}, default='plain'
+        How a step rounds (see the module docstring).
+
+    Attributes
+    ----------
+    learning_rate : float
+        The learning rate of the coming steps.
+    t : int
+        Steps taken (minibatches), advanced by the engine.
+    state : list of ndarray
+        The solver's state arrays, each ``(n_params,)``, updated in place.
+    """
+
+    #: Name of the rule in the C engine.
+    kind = None
+    #: Number of state arrays.
+    n_states = 0
+    #: The scalars besides the arrays that a step or an epoch changes.
+    _counters = ("t", "learning_rate")
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001,
+                 lr_schedule="constant", weight_decay=0.0, arithmetic="plain"):
+        if isinstance(n_params, (bool, np.bool_)) or not isinstance(n_params, numbers.Integral) \
+                or n_params < 0:
+            raise ValueError(f"n_params must be an integer >= 0, got {n_params!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        check_optimizer_hyper(learning_rate_init=learning_rate_init, weight_decay=weight_decay)
+        if arithmetic not in ("sklearn", "plain"):
+            raise ValueError(f"arithmetic must be 'sklearn' or 'plain', got {arithmetic!r}")
+        self._check_schedule(lr_schedule)
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.weight_decay = float(weight_decay)
+        self.arithmetic = arithmetic
+        self.t = 0
+        self.state = [self._initial_state(k, int(n_params), dtype) for k in range(self.n_states)]
+
+    def _check_schedule(self, lr_schedule):
+        if lr_schedule != "constant":
+            raise ValueError(f"{type(self).__name__} takes lr_schedule='constant', got "
+                             f"{lr_schedule!r}")
+
+    def _initial_state(self, k, n_params, dtype):
+        return np.zeros(n_params, dtype)
+
+    def iteration_ends(self, time_step):
+        """Update the learning rate at the end of an epoch.
+
+        Parameters
+        ----------
+        time_step : int
+            Samples seen so far (scikit-learn's ``t_``).
+        """
+
+    def trigger_stopping(self, msg, verbose):
+        """Decide whether to stop when the loss or score stopped improving.
+
+        Parameters
+        ----------
+        msg : str
+            The reason, printed when ``verbose``.
+        verbose : bool
+            Print what is decided.
+
+        Returns
+        -------
+        bool
+            True to stop training: always, except with the 'adaptive'
+            schedule (:class:`SGD`), which divides the learning rate by 5 and
+            goes on while it is above 1e-6 (scikit-learn's rule).
+        """
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+    def writeable(self):
+        """Make every state array C-contiguous and writeable (copying only
+        those that are not, e.g. after loading with ``mmap_mode='r'``)."""
+        self.state = [np.require(s, requirements=["C", "W"]) for s in self.state]
+
+    def counters(self):
+        """The scalars a step or an epoch changes, as a dict (with
+        :meth:`set_counters` and ``state``, a snapshot of the optimizer).
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in self._counters}
+
+    def set_counters(self, counters):
+        """Put back what :meth:`counters` returned.
+
+        Parameters
+        ----------
+        counters : dict
+        """
+        for name, value in counters.items():
+            setattr(self, name, value)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(n_params={self.state[0].size if self.state else 0}, "
+                f"learning_rate={self.learning_rate:g}, t={self.t})")
+
+
+class SGD(BaseOptimizer):
+    """Stochastic gradient descent with momentum (scikit-learn's SGDOptimizer).
+
+    Per step, with ``g`` the minibatch gradient and ``lr`` the learning rate::
+
+        velocity = momentum * velocity - lr * g
+        param += momentum * velocity - lr * g    (nesterov)
+        param += velocity                        (otherwise)
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.1
+        Initial learning rate, > 0.
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        scikit-learn's schedules: 'invscaling' sets the learning rate to
+        ``learning_rate_init / (time_step + 1) ** power_t`` after each epoch;
+        'adaptive' divides it by 5 each time the loss (or validation score)
+        stalls, and stops once it is below 1e-6.
+    momentum : float, default=0.9
+        In [0, 1].
+    nesterov : bool, default=True
+        Nesterov's momentum.
+    power_t : float, default=0.5
+        Exponent of 'invscaling'.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (see :class:`BaseOptimizer`).
+    arithmetic : {'sklearn', 'plain'}, default='sklearn'
+        scikit-learn's rounding (the same as plain for SGD).
+
+    Attributes
+    ----------
+    velocities : ndarray
+        ``state[0]``.
+    """
+
+    kind = "sgd"
+    n_states = 1
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.1,
+                 lr_schedule="constant", momentum=0.9, nesterov=True, power_t=0.5,
+                 weight_decay=0.0, arithmetic="sklearn"):
+        super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
+                         lr_schedule=lr_schedule, weight_decay=weight_decay,
+                         arithmetic=arithmetic)
+        check_optimizer_hyper(momentum=momentum)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.power_t = float(power_t)
+
+    def _check_schedule(self, lr_schedule):
+        if lr_schedule not in _LR_STRINGS:
+            raise ValueError(f"lr_schedule must be one of {_LR_STRINGS}, got {lr_schedule!r}")
+
+    @property
+    def velocities(self):
+        return self.state[0]
+
+    def iteration_ends(self, time_step):
+        """Apply 'invscaling' at the end of an epoch (scikit-learn's rule).
+
+        Parameters
+        ----------
+        time_step : int
+            Samples seen so far (scikit-learn's ``t_``).
+        """
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+
+class Adam(BaseOptimizer):
+    """Adam (scikit-learn's AdamOptimizer).
+
+    Per step ``t`` (counted from 1), with ``g`` the minibatch gradient::
+
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        param += -lr_t * m / (sqrt(v) + epsilon)
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+        dtype of the parameters.
+    learning_rate_init : float, default=0.001
+        Learning rate, > 0.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        > 0, added to ``sqrt(v)``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (see :class:`BaseOptimizer`).
+    arithmetic : {'sklearn', 'plain'}, default='sklearn'
+        'sklearn' computes float32's update in float64 as scikit-learn does;
+        'plain' stays in float32.
+
+    Attributes
+    ----------
+    ms, vs : ndarray
+        ``state[0]`` and ``state[1]``, the moment estimates.
+    """
+
+    kind = "adam"
+    n_states = 2
+
+    def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, weight_decay=0.0, arithmetic="sklearn"):
+        super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
+                         weight_decay=weight_decay, arithmetic=arithmetic)
+        check_optimizer_hyper(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    @property
+    def ms(self):
+        return self.state[0]
+
+    @property
+    def vs(self):
+        return self.state[1]
+
