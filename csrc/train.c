@@ -13,6 +13,15 @@
 #include "internal.h"
 #include "train.h"
 
+/* The engine's element-wise passes compiled for AVX2 and the baseline,
+ * chosen at load time: IEEE operations without contraction, so both give
+ * the same bits (as optimizers.c's steps). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define FM_ELEMENTWISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FM_ELEMENTWISE_CLONES
+#endif
+
 /* splitmix64: a small, fast, well-mixed generator for dropout masks. */
 static inline uint64_t next_random(uint64_t *state)
 {

@@ -364,6 +364,28 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
     return total;
 }
 
+/* delta = 0 where relu's output a is 0: a select, not a branch, so that it
+ * vectorises (the same values as `if (a == 0) delta = 0`). */
+static FM_ELEMENTWISE_CLONES void FN(relu_derivative_)(int64_t size, const T *restrict a,
+                                                        T *restrict delta)
+{
+    for (int64_t i = 0; i < size; i++)
+        delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
+}
+
+/* gb (n) = column sums of d (nb, n), each summed over rows in order (as
+ * scikit-learn's np.sum(delta, 0) is held to: the same additions); with
+ * restrict, the loop over columns vectorises. */
+static FM_ELEMENTWISE_CLONES void FN(column_sums_)(int64_t nb, int64_t n, const T *restrict d,
+                                                    T *restrict gb)
+{
+    for (int64_t j = 0; j < n; j++)
+        gb[j] = 0;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < n; j++)
+            gb[j] = gb[j] + d[i * n + j];
+}
+
 /* delta *= act'(a) for a hidden layer, from its output a (scikit-learn's
  * in-place derivatives) or, for the activations scikit-learn lacks, from the
  * pre-activation z kept in PRE. */
@@ -375,9 +397,7 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     case FM_ACT_IDENTITY:
         return;
     case FM_ACT_RELU:
-        for (int64_t i = 0; i < size; i++)
-            if (a[i] == (T)0)
-                delta[i] = 0;
+        FN(relu_derivative_)(size, a, delta);
         return;
     case FM_ACT_LOGISTIC:
         for (int64_t i = 0; i < size; i++) {
@@ -472,11 +492,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         for (int j = 0; j < l; j++)
             bo += net->units[j + 1];
         T *gb = grad + bo;
-        for (int64_t j = 0; j < fan_out; j++)
-            gb[j] = 0;
-        for (int64_t i = 0; i < nb; i++)
-            for (int64_t j = 0; j < fan_out; j++)
-                gb[j] = gb[j] + d[i * fan_out + j];
+        FN(column_sums_)(nb, fan_out, d, gb);
         if (!raw)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] / divisor;
