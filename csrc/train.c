@@ -6,11 +6,21 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #ifdef FASTMLP_OPENMP
 #include <omp.h>
 #endif
 #include "internal.h"
 #include "train.h"
+
+/* The engine's element-wise passes compiled for AVX2 and the baseline,
+ * chosen at load time: IEEE operations without contraction, so both give
+ * the same bits (as optimizers.c's steps). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define FM_ELEMENTWISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FM_ELEMENTWISE_CLONES
+#endif
 
 /* splitmix64: a small, fast, well-mixed generator for dropout masks. */
 static inline uint64_t next_random(uint64_t *state)
@@ -104,6 +114,8 @@ struct fm_mlp_workspace {
     int bf16;                           /* FM_COMPUTE_BF16: the products' compute type */
     fm_mlp_packed *own_packed;          /* bf16: the weights packed by this workspace */
     const fm_mlp_packed *weights;       /* bf16: the packed weights the products read */
+    int profile_on;                     /* fm_mlp_workspace_profile */
+    double profile[FM_PROFILE_COUNT];   /* seconds per part while profile_on */
 };
 
 struct fm_mlp_packed {
@@ -112,6 +124,33 @@ struct fm_mlp_packed {
     void *bwd[FM_MLP_MAX_LAYERS]; /* W[l]^T as the B operand of delta @ W[l]^T (l >= 1) */
     void *block;                  /* the single allocation behind all of them */
 };
+
+/* The profile's clock: seconds (0 when the profile is off, read nothing). */
+static inline double profile_clock(const fm_mlp_workspace *ws)
+{
+    if (__builtin_expect(!ws->profile_on, 1))
+        return 0.0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Add the time since `since` (a profile_clock reading) to part `part`. */
+static inline void profile_add(fm_mlp_workspace *ws, int part, double since)
+{
+    if (__builtin_expect(ws->profile_on, 0))
+        ws->profile[part] += profile_clock(ws) - since;
+}
+
+void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
+{
+    for (int i = 0; i < FM_PROFILE_COUNT; i++) {
+        if (out != NULL)
+            out[i] = ws->profile[i];
+        ws->profile[i] = 0.0;
+    }
+    ws->profile_on = enable != 0;
+}
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
  * their number. Flat order is scikit-learn's: all coefficients, all

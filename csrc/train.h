@@ -130,6 +130,22 @@ int64_t fm_mlp_n_params(const fm_mlp *net);
 void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
 
 /*
+ * Where a workspace's epochs spend their time (bench/bench_train.py's
+ * split), off unless enabled: seconds of wall clock per part, summed over
+ * the epochs' minibatches. FM_PROFILE_PRODUCTS counts every GEMM call
+ * (forward and backward); FM_PROFILE_PASSES the rest of forward, loss and
+ * backward (activations, loss and first delta, derivatives, bias gradient,
+ * dropout, batch norm); FM_PROFILE_STEP the optimizer step;
+ * FM_PROFILE_GATHER the minibatch gather. Disabled, each timed part costs
+ * one predictable branch.
+ */
+enum { FM_PROFILE_PRODUCTS = 0, FM_PROFILE_PASSES, FM_PROFILE_STEP, FM_PROFILE_GATHER,
+       FM_PROFILE_COUNT };
+/* Turn the clock on (enable != 0) or off; the seconds so far into out
+ * (FM_PROFILE_COUNT values) when not NULL, then zeroed. */
+void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
+
+/*
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into
  * X's rows, or NULL for 0..n-1), each followed by an optimizer step.
  * `seed` drives the dropout masks (unused without dropout): the same seed

@@ -149,7 +149,10 @@ static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, 
     const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
                                              (T)0, c, ldc, bias, act, (T *)ws->scratch,
                                              ws->scratch_elems, ws->bf16, b_packed};
-    return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    const double t0 = profile_clock(ws);
+    const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    profile_add(ws, FM_PROFILE_PRODUCTS, t0);
+    return st;
 }
 
 /* The packing buffer all of those products need for `rows` rows on
@@ -371,6 +374,28 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
     return total;
 }
 
+/* delta = 0 where relu's output a is 0: a select, not a branch, so that it
+ * vectorises (the same values as `if (a == 0) delta = 0`). */
+static FM_ELEMENTWISE_CLONES void FN(relu_derivative_)(int64_t size, const T *restrict a,
+                                                        T *restrict delta)
+{
+    for (int64_t i = 0; i < size; i++)
+        delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
+}
+
+/* gb (n) = column sums of d (nb, n), each summed over rows in order (as
+ * scikit-learn's np.sum(delta, 0) is held to: the same additions); with
+ * restrict, the loop over columns vectorises. */
+static FM_ELEMENTWISE_CLONES void FN(column_sums_)(int64_t nb, int64_t n, const T *restrict d,
+                                                    T *restrict gb)
+{
+    for (int64_t j = 0; j < n; j++)
+        gb[j] = 0;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < n; j++)
+            gb[j] = gb[j] + d[i * n + j];
+}
+
 /* delta *= act'(a) for a hidden layer, from its output a (scikit-learn's
  * in-place derivatives) or, for the activations scikit-learn lacks, from the
  * pre-activation z kept in PRE. */
@@ -382,10 +407,7 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     case FM_ACT_IDENTITY:
         return;
     case FM_ACT_RELU:
-        /* A select rather than a conditional store: the same values, and
-         * the compiler vectorises it. */
-        for (int64_t i = 0; i < size; i++)
-            delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
+        FN(relu_derivative_)(size, a, delta);
         return;
     case FM_ACT_LOGISTIC:
         for (int64_t i = 0; i < size; i++) {
@@ -480,11 +502,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         for (int j = 0; j < l; j++)
             bo += net->units[j + 1];
         T *gb = grad + bo;
-        for (int64_t j = 0; j < fan_out; j++)
-            gb[j] = 0;
-        for (int64_t i = 0; i < nb; i++)
-            for (int64_t j = 0; j < fan_out; j++)
-                gb[j] = gb[j] + d[i * fan_out + j];
+        FN(column_sums_)(nb, fan_out, d, gb);
         if (!raw)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] / divisor;
@@ -621,6 +639,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         FN(batch_) xb = FN(rows_of_)(X, order, start);
         const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
         if (order != NULL) {
+            const double t_gather = profile_clock(ws);
             /* Gather the minibatch by index into the preallocated buffers
              * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
@@ -644,15 +663,22 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             }
             yb = yg;
             swb = sw != NULL ? swg : NULL;
+            profile_add(ws, FM_PROFILE_GATHER, t_gather);
         }
         double batch_loss;
         const double sw_sum = FN(weight_sum_)(swb, nb);
+        /* Profile: forward, loss and backward count as PASSES less their products. */
+        const double t_passes = profile_clock(ws), products0 = ws->profile[FM_PROFILE_PRODUCTS];
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, squares, 1, &batch_loss);
+        profile_add(ws, FM_PROFILE_PASSES, t_passes);
+        ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
+        const double t_step = profile_clock(ws);
         squares = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
+        profile_add(ws, FM_PROFILE_STEP, t_step);
     }
     *loss_sum = total;
     return FM_OK;

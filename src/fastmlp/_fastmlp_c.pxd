@@ -235,6 +235,13 @@ cdef extern from "train.h" nogil:
     void fm_mlp_workspace_free(fm_mlp_workspace *ws)
     int64_t fm_mlp_n_params(const fm_mlp *net)
     void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
+    enum:
+        FM_PROFILE_PRODUCTS
+        FM_PROFILE_PASSES
+        FM_PROFILE_STEP
+        FM_PROFILE_GATHER
+        FM_PROFILE_COUNT
+    void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                                float *const *bn,

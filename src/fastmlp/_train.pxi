@@ -142,6 +142,33 @@ cdef void **_parameter_pointers(const fm_mlp *net, object dtype, list arrays, bi
     return ptrs
 
 
+# Seconds per part of the training epochs (products, other passes, optimizer
+# step, gather) summed over every engine's epochs while profiling is on; None
+# when off. A diagnostic for bench/bench_train.py, not a public interface.
+_profile_totals = None
+_PROFILE_PARTS = ("products", "passes", "step", "gather")
+
+
+def _epoch_profile(enable):
+    """Turn the epoch profile on or off for engines created from now on.
+
+    Parameters
+    ----------
+    enable : bool
+        Profile the epochs of engines created after this call.
+
+    Returns
+    -------
+    dict or None
+        The seconds per part summed since the previous call (None if the
+        profile was off); the totals restart at zero.
+    """
+    global _profile_totals
+    previous = None if _profile_totals is None else dict(zip(_PROFILE_PARTS, _profile_totals))
+    _profile_totals = [0.0] * FM_PROFILE_COUNT if enable else None
+    return previous
+
+
 cdef class MLPEngine:
     """A network (layer widths, activations, output and loss, L2 penalty) and
     its workspace for up to `max_rows` rows of `dtype`.
@@ -199,6 +226,8 @@ cdef class MLPEngine:
             raise MemoryError(
                 f"cannot allocate the training workspace for {self.max_rows} rows of a "
                 f"network with layers {units}")
+        if _profile_totals is not None:
+            fm_mlp_workspace_profile(self.ws, 1, NULL)
 
     def __dealloc__(self):
         fm_mlp_workspace_free(self.ws)
@@ -349,6 +378,11 @@ cdef class MLPEngine:
                 PyErr_CheckSignals()  # raises KeyboardInterrupt on Ctrl-C
         finally:
             _optimizer_advanced(optimizer, &opt)
+        cdef double seconds[FM_PROFILE_COUNT]
+        if _profile_totals is not None:
+            fm_mlp_workspace_profile(self.ws, 1, seconds)
+            for l in range(FM_PROFILE_COUNT):
+                _profile_totals[l] += seconds[l]
         _raise_status(status, "training epoch")
         return loss_sum
 
