@@ -30,7 +30,7 @@ def datasets():
                                           stratify=y)
     yield "digits", (Xtr, ytr, Xte, yte), (64,), 100
     d = np.load(MNIST)
-    yield ("mnist 4-class", (d["X_train"] / 255.0, d["y_train"], d["X_test"] / 255.0,
+    yield ("mnist 4-class", (d["X_train"], d["y_train"], d["X_test"],
                              d["y_test"]), (128,), 30)
 
 
