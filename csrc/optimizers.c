@@ -235,55 +235,31 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
 }
 
 /*
- * sum(x^2) of n values in double, in a fixed order that vectorises: eight
- * interleaved partial sums (x[i] goes to sum i mod 8), combined pairwise.
- * The result depends only on x, never on the machine or the caller's
- * threads.
+ * sum(x^2) (or sum(|x|)) of n values in double, in a fixed order that
+ * vectorises: eight interleaved partial sums (x[i] goes to sum i mod 8),
+ * combined pairwise. The result depends only on x, never on the machine or
+ * the caller's threads.
  */
-FM_CLONES double fm_sum_squares_f32(int64_t n, const float *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += (double)x[i + j] * (double)x[i + j];
-    for (int j = 0; i < n; i++, j++)
-        s[j] += (double)x[i] * (double)x[i];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
-
-FM_CLONES double fm_sum_squares_f64(int64_t n, const double *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += x[i + j] * x[i + j];
-    for (int j = 0; i < n; i++, j++)
-        s[j] += x[i] * x[i];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
-
-FM_CLONES double fm_sum_abs_f32(int64_t n, const float *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += fabs((double)x[i + j]);
-    for (int j = 0; i < n; i++, j++)
-        s[j] += fabs((double)x[i]);
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
-
-FM_CLONES double fm_sum_abs_f64(int64_t n, const double *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += fabs(x[i + j]);
-    for (int j = 0; i < n; i++, j++)
-        s[j] += fabs(x[i]);
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
+#define FM_DEFINE_SUMS(T, SUF)                                                          \
+    static inline __attribute__((always_inline)) double sum8_##SUF(const int absolute, \
+                                                                   int64_t n,          \
+                                                                   const T *x)         \
+    {                                                                                   \
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                         \
+        int64_t i = 0;                                                                  \
+        for (; i + 8 <= n; i += 8)                                                      \
+            for (int j = 0; j < 8; j++)                                                 \
+                s[j] += absolute ? fabs((double)x[i + j])                               \
+                                 : (double)x[i + j] * (double)x[i + j];                 \
+        for (int j = 0; i < n; i++, j++)                                                \
+            s[j] += absolute ? fabs((double)x[i]) : (double)x[i] * (double)x[i];        \
+        return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));       \
+    }                                                                                   \
+    FM_CLONES double fm_sum_squares_##SUF(int64_t n, const T *x)                        \
+    {                                                                                   \
+        return sum8_##SUF(0, n, x);                                                     \
+    }                                                                                   \
+    FM_CLONES double fm_sum_abs_##SUF(int64_t n, const T *x) { return sum8_##SUF(1, n, x); }
+FM_DEFINE_SUMS(float, f32)
+FM_DEFINE_SUMS(double, f64)
+#undef FM_DEFINE_SUMS
