@@ -207,6 +207,10 @@ cdef extern from "train.h" nogil:
         fm_regression_loss_kind loss
         double loss_param
         double alpha
+        fm_penalty_kind penalty
+        double l1_ratio
+        double clip_grad_norm, clip_grad_value, max_norm
+        unsigned char frozen[FM_MLP_MAX_LAYERS]
         double dropout[FM_MLP_MAX_LAYERS]
         int batch_norm
         double bn_momentum, bn_epsilon
