@@ -248,7 +248,7 @@ cdef class MLPEngine:
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
                           alpha, dropout, batch_norm, bn_momentum, bn_epsilon, penalty,
                           l1_ratio, clip_grad_norm, clip_grad_value, max_norm, frozen_layers,
-                          compute_dtype=compute_dtype, dtype=dtype)
+                          compute_dtype, dtype)
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
@@ -514,8 +514,8 @@ cdef class MLPPredictor:
         if not coefs or not isinstance(coefs[0], np.ndarray):
             raise ValueError("coefs must be a non-empty list of arrays")
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          0.0, None, False, 0.1, 1e-5, compute_dtype=compute_dtype,
-                          dtype=coefs[0].dtype)
+                          0.0, None, False, 0.1, 1e-5, "l2", 0.15, None, None, None, (),
+                          compute_dtype, coefs[0].dtype)
         self.compute_dtype = compute_dtype
         self.dtype = coefs[0].dtype
         if self.dtype not in _FLOAT_DTYPES:
