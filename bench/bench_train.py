@@ -9,9 +9,20 @@ epochs after a warm-up epoch, for
 - PyTorch on the CPU when installed: nn.Sequential of Linear/ReLU, Adam, the
   same batch size, torch.set_num_threads(threads); and under
   torch.autocast("cpu", dtype=torch.bfloat16), the bfloat16 peer;
-the ratios to fastmlp, and the GFLOP/s fastmlp reached (multiply-adds of the
+- JAX when installed (``pip install jax jaxlib optax``; not a test
+  dependency): the whole epoch jitted, jax.lax.scan over the minibatches,
+  optax Adam, float32, the permutation drawn inside the jitted epoch (see
+  fastmlp._bench.jax_epoch); compile time excluded (the warm-up epoch
+  compiles). XLA fixes its threads at import, so each thread count runs in
+  its own subprocess (this script with --jax-worker), pinned with
+  os.sched_setaffinity to the first `threads` CPUs before jax is imported;
+  for 1 thread also XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+  intra_op_parallelism_threads=1";
+the ratios to fastmlp, the GFLOP/s fastmlp reached (multiply-adds of the
 forward and backward passes, without the first layer's input gradient) as a
-fraction of this core's FMA peak (bench/peak.py).
+fraction of this core's FMA peak (bench/peak.py), and the split of one more
+fastmlp epoch: products, other passes, optimizer step, gather, and Python
+(everything outside the C epoch), from the engine's profile clock.
 
 Configurations (issue 4): "mnist" 60000 x 784, (256, 128), 10 classes,
 batch 200; "tabular" regression 100000 x 50, (100, 100), batch 200; "deep"
@@ -28,17 +39,44 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import fastmlp
-from fastmlp._bench import (CONFIGS, epoch_flops, estimator_epoch, make_data, time_epochs,
-                            torch_epoch)
+from fastmlp._bench import (CONFIGS, epoch_flops, epoch_split, estimator_epoch, jax_epoch,
+                            make_data, time_epochs, torch_epoch)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peak import fma_peak_gflops  # noqa: E402
+
+def jax_worker(name, threads, epochs, scale):
+    """In this (fresh) process: pin to `threads` CPUs, import JAX, print the
+    median epoch seconds as JSON (null without JAX)."""
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+    cfg = CONFIGS[name]
+    X, y = make_data(cfg, scale)
+    run_epoch = jax_epoch(cfg, X, y)
+    print(json.dumps(None if run_epoch is None else time_epochs(run_epoch, epochs)))
+
+
+def jax_seconds(name, threads, epochs, scale):
+    """Median JAX epoch seconds from a subprocess with `threads` threads, or
+    None when JAX is not installed (or the worker fails)."""
+    env = dict(os.environ)
+    if threads == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                            "intra_op_parallelism_threads=1").strip()
+    cmd = [sys.executable, os.path.abspath(__file__), "--jax-worker", name, str(threads),
+           str(epochs), str(scale)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"JAX worker failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 def run(configs, threads, epochs, scale):
     from sklearn import neural_network as sk
@@ -68,29 +106,47 @@ def run(configs, threads, epochs, scale):
                     times["torch"] = time_epochs(torch_run, epochs)
                     times["torch_bf16"] = time_epochs(torch_epoch(cfg, X, y, t, bf16=True),
                                                       epochs)
+                fm_run = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y)
+                fm_run()
+                _, split = epoch_split(fm_run)
+                bf16_run = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y,
+                                           compute_dtype="bfloat16")
+                bf16_run()
+                _, split_bf16 = epoch_split(bf16_run)
+            jax_s = jax_seconds(name, t, epochs, scale)
+            if jax_s is not None:
+                times["jax"] = jax_s
             gflops = flops / times["fastmlp"] / 1e9
-            rows.append(dict(config=name, threads=t, n=len(X), seconds=times,
+            rows.append(dict(config=name, threads=t, n=len(X), seconds=times, split=split,
+                             split_bf16=split_bf16,
                              bf16_tier=fastmlp._kernels._runtime_info()["bf16_tier"],
                              fastmlp_gflops=gflops,
                              fraction_of_peak=gflops / peak if peak else None))
     return rows, peak
 
 
+SPLIT_PARTS = ("products", "passes", "step", "gather", "python")
+
+
 def print_table(rows, peak):
     print(f"single-core float32 FMA peak: {peak:.1f} GFLOP/s" if peak else "peak: unknown")
-    head = (f"{'config':<8}{'thr':>4}{'fastmlp s':>11}{'sk f32 s':>10}{'sk f64 s':>10}"
-            f"{'torch s':>9}{'fm/sk32':>9}{'fm/torch':>9}{'GF/s':>7}{'%peak':>7}")
-    print(head)
     nan = float("nan")
+    head = (f"{'config':<8}{'thr':>4}{'fastmlp s':>11}{'sk f32 s':>10}{'sk f64 s':>10}"
+            f"{'torch s':>9}{'jax s':>8}{'fm/sk32':>9}{'fm/torch':>9}{'fm/jax':>8}"
+            f"{'GF/s':>7}{'%peak':>7}")
+    print(head)
     for r in rows:
         s = r["seconds"]
-        torch_s = s.get("torch")
+        torch_s, jax_s = s.get("torch"), s.get("jax")
         print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp']:>11.3f}{s['sklearn_f32']:>10.3f}"
               f"{s['sklearn_f64']:>10.3f}{(torch_s if torch_s else nan):>9.3f}"
+              f"{(jax_s if jax_s else nan):>8.3f}"
               f"{s['fastmlp'] / s['sklearn_f32']:>9.2f}"
               f"{(s['fastmlp'] / torch_s if torch_s else nan):>9.2f}"
+              f"{(s['fastmlp'] / jax_s if jax_s else nan):>8.2f}"
               f"{r['fastmlp_gflops']:>7.1f}"
               f"{(100 * r['fraction_of_peak'] if r['fraction_of_peak'] else nan):>7.1f}")
+    print_split(rows, "split", "fastmlp epoch split (% of one epoch's wall time):")
     print(f"\nbfloat16 products (tier: {rows[0].get('bf16_tier', '?') if rows else '?'})")
     print(f"{'config':<8}{'thr':>4}{'fm bf16 s':>11}{'bf16/f32':>10}{'torch bf16 s':>14}"
           f"{'fm/torch':>10}")
@@ -102,6 +158,20 @@ def print_table(rows, peak):
         print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp_bf16']:>11.3f}"
               f"{s['fastmlp_bf16'] / s['fastmlp']:>10.2f}{(torch_s if torch_s else nan):>14.3f}"
               f"{(s['fastmlp_bf16'] / torch_s if torch_s else nan):>10.2f}")
+    print_split(rows, "split_bf16", "fastmlp bfloat16 epoch split (% of one epoch's wall "
+                "time; the step includes packing the weights):")
+
+
+def print_split(rows, key, title):
+    """The epoch split r[key] of each row, in percent of its wall time."""
+    print(title)
+    print(f"{'config':<8}{'thr':>4}" + "".join(f"{k:>10}" for k in SPLIT_PARTS))
+    for r in rows:
+        split = r.get(key)
+        if split:
+            total = sum(split.values())
+            print(f"{r['config']:<8}{r['threads']:>4}"
+                  + "".join(f"{100 * split[k] / total:>10.1f}" for k in SPLIT_PARTS))
 
 
 def draw_chart(rows, path):
@@ -117,7 +187,7 @@ def draw_chart(rows, path):
         return
     libs = [("fastmlp", "fastmlp (float32)"), ("fastmlp_bf16", "fastmlp (bfloat16 products)"),
             ("sklearn_f32", "scikit-learn float32"), ("sklearn_f64", "scikit-learn float64"),
-            ("torch", "PyTorch"), ("torch_bf16", "PyTorch bfloat16 autocast")]
+            ("torch", "PyTorch"), ("torch_bf16", "PyTorch bfloat16 autocast"), ("jax", "JAX")]
     libs = [(k, label) for k, label in libs if all(k in r["seconds"] for r in rows)]
     labels = [f"{r['config']}\n{r['threads']} thread{'s' if r['threads'] > 1 else ''}"
               for r in rows]
@@ -153,7 +223,13 @@ def main(argv=None):
     parser.add_argument("--json", help="save the rows and the machine as JSON here")
     parser.add_argument("--png", help="draw the epoch times as a bar chart here")
     parser.add_argument("--from-json", help="redraw table and chart from a saved run")
+    parser.add_argument("--jax-worker", nargs=4, metavar=("CONFIG", "THREADS", "EPOCHS", "SCALE"),
+                        help=argparse.SUPPRESS)  # internal: one JAX timing, see jax_seconds
     args = parser.parse_args(argv)
+    if args.jax_worker:
+        name, threads, epochs, scale = args.jax_worker
+        jax_worker(name, int(threads), int(epochs), float(scale))
+        return
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)

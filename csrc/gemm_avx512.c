@@ -16,6 +16,7 @@
 #define TRANSPOSE8(s, lds, d, ldd) transpose8_ps((s), (lds), (d), (ldd))
 #define VEC __m512
 #define VW 16
+#define VREGS 32
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #define VLOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
@@ -39,6 +40,7 @@
 #define PREFIX avx512_f64_
 #define VEC __m512d
 #define VW 8
+#define VREGS 32
 #define VLOAD(p) _mm512_loadu_pd(p)
 #define VSTORE(p, v) _mm512_storeu_pd((p), (v))
 #define VLOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), (p))

@@ -23,8 +23,14 @@
  *   transpose cost 2-8% of MLP-sized products (measured: 200x128x256 went
  *   from 165.6 to 152.1 us, 200x256x784 from 966 to 953 us on Zen 3).
  *   Transposed A (the weight gradient's activations^T) is packed.
- * - narrow C (n <= VW): strips of at most VW columns use a one-vector-wide
- *   kernel.
+ * - narrow C (n < VW, the output layer: 10 classes, a 1-column regression
+ *   head): vectors run down the columns of C instead of along its rows (a
+ *   row-wide vector would be mostly padding): a tile is up to COL_MV vectors
+ *   of VW rows by n columns, reading VW values of one column of op(A) per
+ *   vector and broadcasting op(B)'s values. Transposed A (the weight
+ *   gradient) is read in place; A not transposed is packed into VW-row
+ *   column strips. C is written back through a small transposing buffer.
+ * - narrow strips (nr <= VW columns of a wider C): a one-vector-wide kernel.
  * - ragged tiles (rows < MR, or columns < NR): kernels specialised on the row
  *   count, and masked loads/stores for the last vector of a row.
  *
@@ -43,7 +49,7 @@
  *   VEC, VW (lanes), VLOAD, VSTORE (unaligned), VLOAD_PART(p, n),
  *   VSTORE_PART(p, v, n) (first n < VW lanes only, never touching the rest),
  *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VRELU (max(v, 0),
- *   NaN stays NaN).
+ *   NaN stays NaN). Optionally VREGS, the vector registers (default 16).
  * NR must be a multiple of VW; MC a multiple of MR. Optionally
  * TRANSPOSE8(src, lds, dst, ldd): dst[q * ldd + r] = src[r * lds + q] for an
  * 8 x 8 block (in registers), for packing a transposed B (NR a multiple of 8).
@@ -56,6 +62,16 @@
 #define SMALL_M (4 * MR)
 /* One-vector-wide strips exist only where a vector has several lanes. */
 #define NARROW (VW > 1 && NV > 1)
+#ifndef VREGS
+#define VREGS 16
+#endif
+/* Narrow C (n < VW): accumulators of a column tile (three quarters of the
+ * registers, the rest for A's vectors and a broadcast) and its vectors of
+ * rows for n columns: at most 8, at least 1. */
+#define COL_ACCS (VREGS * 3 / 4)
+#define COL_MV(n) (COL_ACCS / (n) > 8 ? 8 : (COL_ACCS / (n) < 1 ? 1 : COL_ACCS / (n)))
+/* Narrow C takes the column path from this many rows (one whole vector). */
+#define COL_MIN_M VW
 
 _Static_assert(MR >= 1 && MR <= 12, "microkernel() instantiates row counts up to 12");
 _Static_assert(NR % VW == 0, "NR must be a whole number of vectors");
@@ -126,6 +142,13 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
 #pragma GCC unroll 8
         for (int v = 0; v < nvec; v++)
             acc[i][v] = VZERO();
+    /* The tile of C is read (beta != 0) and written after the kc steps:
+     * fetch its lines meanwhile (from L3 or memory for big C). */
+#pragma GCC unroll 16
+    for (int i = 0; i < rows; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + nvec * VW - 1, 1, 3);
+    }
 
     for (int64_t p = 0; p < kc; p++) {
         VEC bv[NV];
@@ -231,6 +254,170 @@ FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as
                               last && bias ? bias + j : NULL, last && relu);
     }
 }
+
+
+#if VW > 1
+/*
+ * Column tile of narrow C (n < VW): `nv` vectors of VW rows by `ncols`
+ * columns, c = alpha * (op(A) @ op(B)) + beta * c + bias, then relu; the
+ * same operations per element as tile_kernel / store_row (one FMA chain
+ * over the kc steps, then the output stage), so the same bits.
+ * A: vector v of step p at a + p * astep + v * vstep (op(A)'s column in
+ * place, or packed strips); with `partial` the last vector holds only
+ * `lanes` rows (masked loads). op(B)[p][j] at b + p * bstep + j * bcol.
+ * C: `rows` (<= nv * VW) rows of ncols values, leading dimension ldc.
+ */
+static inline __attribute__((always_inline)) void
+FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
+                  const T *restrict a, int64_t astep, int64_t vstep, int lanes,
+                  const T *restrict b, int64_t bstep, int64_t bcol, T *restrict c,
+                  int64_t ldc, int rows, T alpha, T beta, const T *restrict bias, int relu)
+{
+    VEC acc[VW][8];
+#pragma GCC unroll 16
+    for (int j = 0; j < ncols; j++)
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++)
+            acc[j][v] = VZERO();
+    for (int64_t p = 0; p < kc; p++) {
+        VEC av[8];
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++)
+            av[v] = partial && v == nv - 1 ? VLOAD_PART(a + v * vstep, lanes)
+                                           : VLOAD(a + v * vstep);
+#pragma GCC unroll 16
+        for (int j = 0; j < ncols; j++) {
+            const VEC bj = VBCAST(b[j * bcol]);
+#pragma GCC unroll 8
+            for (int v = 0; v < nv; v++)
+                acc[j][v] = VFMA(av[v], bj, acc[j][v]);
+        }
+        a += astep;
+        b += bstep;
+    }
+    const VEC va = VBCAST(alpha), vb = VBCAST(beta);
+    T tmp[VW];
+    for (int j = 0; j < ncols; j++) {
+        for (int v = 0; v < nv; v++) {
+            const int count = rows - v * VW < VW ? rows - v * VW : VW;
+            if (count <= 0)
+                break;
+            T *cj = c + (int64_t)v * VW * ldc + j;
+            VEC r = VMUL(acc[j][v], va);
+            if (beta != (T)0) {
+                for (int q = 0; q < VW; q++)
+                    tmp[q] = q < count ? cj[q * ldc] : (T)0;
+                r = beta == (T)1 ? VADD(r, VLOAD(tmp)) : VADD(r, VMUL(vb, VLOAD(tmp)));
+            }
+            if (bias != NULL)
+                r = VADD(r, VBCAST(bias[j]));
+            if (relu)
+                r = VRELU(r);
+            VSTORE(tmp, r);
+            for (int q = 0; q < count; q++)
+                cj[q * ldc] = tmp[q];
+        }
+    }
+}
+
+/* col_tile with ncols, nv and partial constant in each branch: nv is
+ * COL_MV(ncols) (`full`) or 1. */
+static __attribute__((noinline)) void
+FM_NAME(col_kernel)(int ncols, int full, int partial, int64_t kc, const T *restrict a,
+                    int64_t astep, int64_t vstep, int lanes, const T *restrict b, int64_t bstep,
+                    int64_t bcol, T *restrict c, int64_t ldc, int rows, T alpha, T beta,
+                    const T *restrict bias, int relu)
+{
+#define FM_COL_CALL(n, mv, pt)                                                              \
+    FM_NAME(col_tile)(n, mv, pt, kc, a, astep, vstep, lanes, b, bstep, bcol, c, ldc, rows,  \
+                      alpha, beta, bias, relu)
+#define FM_COL_CASE(n)                                                                      \
+    case n:                                                                                 \
+        if (n < VW) {                                                                       \
+            if (full)                                                                       \
+                FM_COL_CALL(n < VW ? n : 1, COL_MV(n), 0);                                  \
+            else if (partial)                                                               \
+                FM_COL_CALL(n < VW ? n : 1, 1, 1);                                          \
+            else                                                                            \
+                FM_COL_CALL(n < VW ? n : 1, 1, 0);                                          \
+        }                                                                                   \
+        break;
+    switch (ncols) {
+        FM_COL_CASE(1) FM_COL_CASE(2) FM_COL_CASE(3) FM_COL_CASE(4) FM_COL_CASE(5)
+        FM_COL_CASE(6) FM_COL_CASE(7) FM_COL_CASE(8) FM_COL_CASE(9) FM_COL_CASE(10)
+        FM_COL_CASE(11) FM_COL_CASE(12) FM_COL_CASE(13) FM_COL_CASE(14) FM_COL_CASE(15)
+    default:
+        break;
+    }
+#undef FM_COL_CASE
+#undef FM_COL_CALL
+}
+
+/* Pack `rows` (<= VW) rows of op(A) = A (not transposed), kc steps from
+ * `a`, into one column strip: dst[p * VW + r] = a[r * lda + p], rows past
+ * `rows` zero. */
+static void FM_NAME(pack_col_strip)(int rows, int64_t kc, const T *restrict a, int64_t lda,
+                                    T *restrict dst)
+{
+    int r0 = 0;
+#ifdef TRANSPOSE8
+    for (; r0 + 8 <= rows; r0 += 8) {
+        int64_t p = 0;
+        for (; p + 8 <= kc; p += 8)
+            TRANSPOSE8(a + r0 * lda + p, lda, dst + p * VW + r0, VW);
+        for (; p < kc; p++)
+            for (int r = r0; r < r0 + 8; r++)
+                dst[p * VW + r] = a[r * lda + p];
+    }
+#endif
+    for (int64_t p = 0; p < kc; p++) {
+        for (int r = r0; r < rows; r++)
+            dst[p * VW + r] = a[r * lda + p];
+        for (int r = rows; r < VW; r++)
+            dst[p * VW + r] = 0;
+    }
+}
+
+/* Narrow C (n < VW, m >= COL_MIN_M): column tiles over the KC blocks, as
+ * the blocked driver's; `buf` holds COL_MV(n) strips of VW x KC when A is
+ * not transposed. Activations other than relu are left to the caller. */
+static void FM_NAME(gemm_cols)(const FM_NAME(problem) *pr, int64_t kc_size, T *restrict buf)
+{
+    const int64_t m = pr->m, k = pr->k;
+    const int n = (int)pr->n, mv = COL_MV(pr->n);
+    const int64_t bstep = pr->trans_b ? 1 : pr->ldb, bcol = pr->trans_b ? pr->ldb : 1;
+    const int relu = pr->act.kind == FM_ACT_RELU;
+    for (int64_t pc = 0; pc < k; pc += kc_size) {
+        const int64_t kc = FM_NAME(min)(kc_size, k - pc);
+        const int last = pc + kc == k;
+        const T beta_eff = pc == 0 ? pr->beta : (T)1;
+        const T *bias = last ? pr->bias : NULL;
+        const T *bp = pr->trans_b ? pr->b + pc : pr->b + pc * pr->ldb;
+        for (int64_t i0 = 0; i0 < m;) {
+            const int64_t left = m - i0;
+            /* Whole tiles of mv vectors, then one vector at a time. */
+            const int full = left >= (int64_t)mv * VW;
+            const int rows = full ? mv * VW : (int)FM_NAME(min)(VW, left);
+            T *ct = pr->c + i0 * pr->ldc;
+            if (pr->trans_a) {
+                const T *ap = pr->a + pc * pr->lda + i0;
+                FM_NAME(col_kernel)(n, full, rows < VW, kc, ap, pr->lda, VW, rows, bp, bstep,
+                                    bcol, ct, pr->ldc, rows, pr->alpha, beta_eff, bias,
+                                    last && relu);
+            } else {
+                const int strips = (rows + VW - 1) / VW;
+                for (int v = 0; v < strips; v++)
+                    FM_NAME(pack_col_strip)((int)FM_NAME(min)(VW, rows - v * VW), kc,
+                                            pr->a + (i0 + v * VW) * pr->lda + pc, pr->lda,
+                                            buf + v * VW * kc);
+                FM_NAME(col_kernel)(n, full, 0, kc, buf, VW, VW * kc, VW, bp, bstep, bcol, ct,
+                                    pr->ldc, rows, pr->alpha, beta_eff, bias, last && relu);
+            }
+            i0 += rows;
+        }
+    }
+}
+#endif
 
 /*
  * Pack the (mc, kc) block of op(A) at `a` into ceil(mc / MR) strips, each kc
@@ -353,6 +540,19 @@ static inline int64_t FM_NAME(block_size)(int64_t total, int64_t max_block, int6
     return (size + unit - 1) / unit * unit;
 }
 
+/* A is packed when transposed, and for wide products (n >= PACK_A_MIN_N,
+ * m > SMALL_M), where each packed strip serves n / NR micro-kernel calls:
+ * in place, the MR rows a micro-kernel broadcasts from are lda apart, and
+ * for lda a multiple of 1 KiB (1024, 2048 columns) they fall in few L1 sets
+ * and evict each other (measured on Sapphire Rapids: 2048^3 at 116 GFLOP/s
+ * in place). Narrower products keep reading A in place (the top of the
+ * file). */
+#define PACK_A_MIN_N 512
+static inline int FM_NAME(packs_a)(int trans_a, int64_t m, int64_t n)
+{
+    return trans_a || (n >= PACK_A_MIN_N && m > SMALL_M);
+}
+
 /* Packing buffer (A block, B block) in elements that `pr` needs; the
  * driver's own sizing, for callers that provide the buffer (pr->scratch). */
 static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, int64_t *b_elems)
@@ -362,13 +562,20 @@ static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, in
     if (m <= 0 || n <= 0 || k <= 0 || pr->alpha == (T)0)
         return;
     const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
+#if VW > 1
+    if (n < VW && m >= COL_MIN_M) {
+        if (!pr->trans_a)
+            *a_elems = (int64_t)COL_MV(n) * VW * kc_size;
+        return;
+    }
+#endif
     int64_t mm = m, nn = n;
     if (m == 1 && !pr->trans_b && n >= NR) {
         if (n % NR == 0)
             return; /* all by gemv, which packs nothing */
         nn = n % NR; /* the rest, by the blocked path below */
     }
-    const int pack_a = pr->trans_a;
+    const int pack_a = FM_NAME(packs_a)(pr->trans_a, m, n);
     const int pack_all_b = pr->trans_b || mm > SMALL_M || nn <= NR;
     /* Whole vectors of 64 bytes each, so that B stays aligned after A. */
     const int64_t round = 64 / (int64_t)sizeof(T);
@@ -427,9 +634,30 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
         return st;
     }
 
+#if VW > 1
+    if (n < VW && m >= COL_MIN_M) {
+        int64_t a_elems, b_elems;
+        FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
+        T *own = NULL, *buf = pr->scratch;
+        if (a_elems > 0 && (buf == NULL || pr->scratch_elems < a_elems)) {
+            own = fm_malloc((size_t)a_elems * sizeof(T));
+            if (own == NULL)
+                return FM_ERR_NOMEM;
+            buf = own;
+        }
+        FM_NAME(gemm_cols)(pr, kc_size, buf);
+        fm_free(own);
+        if (fm_gemm_needs_rows(act.kind)) /* softmax; maxout into act_out */
+            FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, m);
+        else if (act.kind != FM_ACT_IDENTITY && act.kind != FM_ACT_RELU)
+            FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
+        return FM_OK;
+    }
+#endif
+
     /* A is packed only when transposed (see the top of the file); B is
      * packed unless few rows of A would not repay it. */
-    const int pack_a = trans_a;
+    const int pack_a = FM_NAME(packs_a)(trans_a, m, n);
     const int pack_all_b = trans_b || m > SMALL_M || n <= NR;
     const int64_t mc_size = FM_NAME(block_size)(m, MC, MR);
     const int64_t nc_size = FM_NAME(block_size)(n, NC, NR);
@@ -510,6 +738,11 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef NV
 #undef SMALL_M
 #undef NARROW
+#undef PACK_A_MIN_N
+#undef VREGS
+#undef COL_ACCS
+#undef COL_MV
+#undef COL_MIN_M
 #undef GEMV_VECS
 #undef T
 #undef SUF

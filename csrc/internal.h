@@ -111,13 +111,35 @@ void fm_free(void *p);
  * fm_step_rule_make then computes the step's constants once (bias
  * corrections, rounded scalars), so that the engine's blocks share them.
  * fm_fused_step_* applies the rule to n parameters, fused with the raw
- * gradient's last two operations, as scikit-learn's _backprop does them:
- *   g = grad_raw + alpha * param   (if l2; the coefficients)
+ * gradient's last operations (fm_grad_finish), as scikit-learn's _backprop
+ * does them, then the clipping:
+ *   g = grad_raw + alpha * param   (L2 penalty; the coefficients)
  *   g = g / divisor                (scikit-learn's / sum(w); 1 is exact)
+ *   g = g * scale                  (clip_grad_norm's factor; 1 is exact)
+ *   g = clamp(g, -clip, clip)      (clip_grad_value; infinity is exact)
+ * (L1: + l1 * sign(param); elastic net: + l2 * param + l1 * sign(param)).
  * param, grad_raw and state[0 .. n_states) (each (n,), already offset to
  * the block) are contiguous and do not overlap. Results are those of
  * finishing the gradient in one pass and stepping in another, bit for bit.
+ * fm_grad_finish_* finishes a gradient in place (L-BFGS's full batch);
+ * fm_grad_squares_* returns sum(g^2) of the finished gradient (before the
+ * clipping), in double in the order of fm_sum_squares_*.
  */
+typedef enum {
+    FM_FINISH_NONE = 0,
+    FM_FINISH_L2,
+    FM_FINISH_L1,
+    FM_FINISH_ELASTICNET
+} fm_finish_penalty;
+
+typedef struct {
+    fm_finish_penalty penalty;
+    double l2, l1;       /* the penalty's coefficients (alpha, or split by l1_ratio) */
+    double divisor;      /* sum(w) */
+    double scale;        /* 1, or clip_grad_norm / (norm + 1e-6) */
+    double clip;         /* INFINITY, or clip_grad_value */
+} fm_grad_finish;
+
 typedef struct {
     fm_optimizer_kind kind;
     int exact;           /* scikit-learn's float32 Adam arithmetic (else plain) */
@@ -134,11 +156,15 @@ typedef struct {
 void fm_optimizer_advance(fm_optimizer *opt);
 fm_step_rule fm_step_rule_make(const fm_optimizer *opt);
 void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param,
-                       const float *grad_raw, float *const *state, int l2, float alpha,
-                       float divisor);
+                       const float *grad_raw, float *const *state, const fm_grad_finish *f);
 void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param,
-                       const double *grad_raw, double *const *state, int l2, double alpha,
-                       double divisor);
+                       const double *grad_raw, double *const *state, const fm_grad_finish *f);
+void fm_grad_finish_f32(int64_t n, float *grad, const float *param, const fm_grad_finish *f);
+void fm_grad_finish_f64(int64_t n, double *grad, const double *param, const fm_grad_finish *f);
+double fm_grad_squares_f32(int64_t n, const float *grad_raw, const float *param,
+                           const fm_grad_finish *f);
+double fm_grad_squares_f64(int64_t n, const double *grad_raw, const double *param,
+                           const fm_grad_finish *f);
 
 /*
  * The GEMM / dense entry points with a caller's packing buffer, for the
@@ -213,9 +239,12 @@ FM_DEFINE_ROWS_STAGE(float, f32)
 FM_DEFINE_ROWS_STAGE(double, f64)
 #undef FM_DEFINE_ROWS_STAGE
 
-/* sum(x^2) of n values (n,) in double, in a fixed, vectorisable order. */
+/* sum(x^2) and sum(|x|) of n values (n,) in double, in a fixed,
+ * vectorisable order. */
 double fm_sum_squares_f32(int64_t n, const float *x);
 double fm_sum_squares_f64(int64_t n, const double *x);
+double fm_sum_abs_f32(int64_t n, const float *x);
+double fm_sum_abs_f64(int64_t n, const double *x);
 
 #include "bf16.h"
 

@@ -22,9 +22,9 @@
  * Every rule is written once, in T (optimizers_tmpl.h): for float64 that is
  * scikit-learn's arithmetic, and SGD's float32 arithmetic is too (float
  * scalars, float operations). Adam's float32 form is not "the double code
- * with float": it is the one named variant, adam_sklearn_f32 below, used
- * with FM_STEP_SKLEARN; FM_STEP_PLAIN (and every newer kind) stays in the
- * array's dtype, vectorised.
+ * with float": it is the one named variant, adam_sklearn_f32 (in the
+ * template, float only), used with FM_STEP_SKLEARN; FM_STEP_PLAIN (and every
+ * newer kind) stays in the array's dtype, vectorised.
  */
 #include <math.h>
 #include <stddef.h>
@@ -47,18 +47,38 @@
 #define FM_CAT_(a, b) a##b
 #define FM_CAT(a, b) FM_CAT_(a, b)
 
-/* A body called with its two leading flags (l2, decay) as constants. */
-#define FM_WITH_FLAGS(body, l2, decay, ...)      \
+/* A body called with its two leading flags, the gradient's penalty
+ * (fm_finish_penalty) and the decoupled decay, as constants. */
+#define FM_WITH_DECAY(body, pen, decay, ...)     \
     do {                                         \
-        if ((l2) && (decay))                     \
-            body(1, 1, __VA_ARGS__);             \
-        else if (l2)                             \
-            body(1, 0, __VA_ARGS__);             \
-        else if (decay)                          \
-            body(0, 1, __VA_ARGS__);             \
+        if (decay)                               \
+            body(pen, 1, __VA_ARGS__);           \
         else                                     \
-            body(0, 0, __VA_ARGS__);             \
+            body(pen, 0, __VA_ARGS__);           \
     } while (0)
+#define FM_WITH_FLAGS(body, pen, decay, ...)                                     \
+    do {                                                                         \
+        switch (pen) {                                                           \
+        case FM_FINISH_L2:                                                       \
+            FM_WITH_DECAY(body, FM_FINISH_L2, decay, __VA_ARGS__);               \
+            break;                                                               \
+        case FM_FINISH_L1:                                                       \
+            FM_WITH_DECAY(body, FM_FINISH_L1, decay, __VA_ARGS__);               \
+            break;                                                               \
+        case FM_FINISH_ELASTICNET:                                               \
+            FM_WITH_DECAY(body, FM_FINISH_ELASTICNET, decay, __VA_ARGS__);       \
+            break;                                                               \
+        default:                                                                 \
+            FM_WITH_DECAY(body, FM_FINISH_NONE, decay, __VA_ARGS__);             \
+        }                                                                        \
+    } while (0)
+
+/* A gradient taken as it is: no penalty, / 1, no clipping (all exact). */
+static fm_grad_finish fm_grad_finish_plain(void)
+{
+    fm_grad_finish f = {FM_FINISH_NONE, 0.0, 0.0, 1.0, 1.0, INFINITY};
+    return f;
+}
 
 int fm_optimizer_n_states(fm_optimizer_kind kind)
 {
@@ -132,39 +152,10 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
     return r;
 }
 
-/*
- * scikit-learn's Adam on float32 arrays, bit for bit (the rules at the top):
- * m and v in float, (-lr_t * m) and the division in double (lr_t is a NumPy
- * float64 scalar), the denominator in float, the sum rounded to float.
- */
-static inline __attribute__((always_inline)) void
-adam_sklearn_f32(const int l2, const int decay, const fm_step_rule *r, int64_t n,
-                 float *restrict param, const float *restrict grad, float *restrict m,
-                 float *restrict v, float alpha, float divisor)
-{
-    const float b1 = (float)r->beta_1, c1 = (float)(1.0 - r->beta_1);
-    const float b2 = (float)r->beta_2, c2 = (float)(1.0 - r->beta_2);
-    const float eps = (float)r->epsilon, keep = (float)r->keep;
-    const double neg_lr_t = r->neg_lr_t;
-    for (int64_t i = 0; i < n; i++) {
-        float g = grad[i];
-        if (l2)
-            g = g + alpha * param[i];
-        g = g / divisor;
-        const float p = decay ? param[i] * keep : param[i];
-        const float mi = b1 * m[i] + c1 * g;
-        const float vi = b2 * v[i] + c2 * (g * g);
-        m[i] = mi;
-        v[i] = vi;
-        const double update = (neg_lr_t * (double)mi) / (double)(sqrtf(vi) + eps);
-        param[i] = (float)((double)p + update);
-    }
-}
-
 #define T float
 #define SUF f32
 #define SQRT sqrtf
-#define FM_ADAM_SKLEARN adam_sklearn_f32
+#define FM_ADAM_SKLEARN 1
 #include "optimizers_tmpl.h"
 #undef FM_ADAM_SKLEARN
 #undef SQRT
@@ -244,31 +235,31 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
 }
 
 /*
- * sum(x^2) of n values in double, in a fixed order that vectorises: eight
- * interleaved partial sums (x[i] goes to sum i mod 8), combined pairwise.
- * The result depends only on x, never on the machine or the caller's
- * threads.
+ * sum(x^2) (or sum(|x|)) of n values in double, in a fixed order that
+ * vectorises: eight interleaved partial sums (x[i] goes to sum i mod 8),
+ * combined pairwise. The result depends only on x, never on the machine or
+ * the caller's threads.
  */
-FM_CLONES double fm_sum_squares_f32(int64_t n, const float *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += (double)x[i + j] * (double)x[i + j];
-    for (int j = 0; i < n; i++, j++)
-        s[j] += (double)x[i] * (double)x[i];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
-
-FM_CLONES double fm_sum_squares_f64(int64_t n, const double *x)
-{
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += x[i + j] * x[i + j];
-    for (int j = 0; i < n; i++, j++)
-        s[j] += x[i] * x[i];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
-}
+#define FM_DEFINE_SUMS(T, SUF)                                                          \
+    static inline __attribute__((always_inline)) double sum8_##SUF(const int absolute, \
+                                                                   int64_t n,          \
+                                                                   const T *x)         \
+    {                                                                                   \
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                         \
+        int64_t i = 0;                                                                  \
+        for (; i + 8 <= n; i += 8)                                                      \
+            for (int j = 0; j < 8; j++)                                                 \
+                s[j] += absolute ? fabs((double)x[i + j])                               \
+                                 : (double)x[i + j] * (double)x[i + j];                 \
+        for (int j = 0; i < n; i++, j++)                                                \
+            s[j] += absolute ? fabs((double)x[i]) : (double)x[i] * (double)x[i];        \
+        return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));       \
+    }                                                                                   \
+    FM_CLONES double fm_sum_squares_##SUF(int64_t n, const T *x)                        \
+    {                                                                                   \
+        return sum8_##SUF(0, n, x);                                                     \
+    }                                                                                   \
+    FM_CLONES double fm_sum_abs_##SUF(int64_t n, const T *x) { return sum8_##SUF(1, n, x); }
+FM_DEFINE_SUMS(float, f32)
+FM_DEFINE_SUMS(double, f64)
+#undef FM_DEFINE_SUMS

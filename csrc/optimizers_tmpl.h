@@ -13,21 +13,50 @@
  */
 #define FN(name) FM_CAT(name, SUF)
 
-static inline __attribute__((always_inline)) T FN(finish_)(const int l2, T g, T p, T alpha,
-                                                           T divisor)
+/* fm_grad_finish's constants rounded to T once (as NumPy rounds a Python
+ * float meeting an array of T). */
+typedef struct {
+    T l2, l1, divisor, scale, clip;
+} FN(finish_consts_);
+
+static inline __attribute__((always_inline)) FN(finish_consts_)
+FN(finish_consts_of_)(const fm_grad_finish *f)
 {
-    if (l2)
-        g = g + alpha * p;
-    return g / divisor;
+    FN(finish_consts_) c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip};
+    return c;
+}
+
+/* The finished gradient of one value (internal.h, fm_grad_finish), `pen` a
+ * compile-time fm_finish_penalty. The penalty and / sum(w) as scikit-learn
+ * orders them; sign(0) = 0. */
+static inline __attribute__((always_inline)) T FN(penalised_)(const int pen, T g, T p,
+                                                              const FN(finish_consts_) *c)
+{
+    const T sign = (T)((p > (T)0) - (p < (T)0));
+    if (pen == FM_FINISH_L2)
+        g = g + c->l2 * p;
+    else if (pen == FM_FINISH_L1)
+        g = g + c->l1 * sign;
+    else if (pen == FM_FINISH_ELASTICNET)
+        g = (g + c->l2 * p) + c->l1 * sign;
+    return g / c->divisor;
+}
+
+static inline __attribute__((always_inline)) T FN(finish_)(const int pen, T g, T p,
+                                                           const FN(finish_consts_) *c)
+{
+    g = FN(penalised_)(pen, g, p, c) * c->scale;
+    return g < -c->clip ? -c->clip : (g > c->clip ? c->clip : g);
 }
 
 static inline __attribute__((always_inline)) void
-FN(sgd_)(const int l2, const int decay, const int nesterov, const fm_step_rule *r, int64_t n,
-         T *restrict param, const T *restrict grad, T *restrict velocity, T alpha, T divisor)
+FN(sgd_)(const int pen, const int decay, const int nesterov, const fm_step_rule *r, int64_t n,
+         T *restrict param, const T *restrict grad, T *restrict velocity, const fm_grad_finish *f)
 {
     const T lr = (T)r->lr, mu = (T)r->momentum, keep = (T)r->keep;
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++) {
-        const T g = FN(finish_)(l2, grad[i], param[i], alpha, divisor);
+        const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         const T p = decay ? param[i] * keep : param[i];
         const T v = mu * velocity[i] - lr * g;
         velocity[i] = v;
@@ -38,14 +67,15 @@ FN(sgd_)(const int l2, const int decay, const int nesterov, const fm_step_rule *
 /* scikit-learn's Adam formula in T: the float64 body is scikit-learn's
  * exactly; the float32 one is the plain (vectorised, all-float) variant. */
 static inline __attribute__((always_inline)) void
-FN(adam_)(const int l2, const int decay, const fm_step_rule *r, int64_t n, T *restrict param,
-          const T *restrict grad, T *restrict m, T *restrict v, T alpha, T divisor)
+FN(adam_)(const int pen, const int decay, const fm_step_rule *r, int64_t n, T *restrict param,
+          const T *restrict grad, T *restrict m, T *restrict v, const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
     const T eps = (T)r->epsilon, neg_lr_t = (T)r->neg_lr_t, keep = (T)r->keep;
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++) {
-        const T g = FN(finish_)(l2, grad[i], param[i], alpha, divisor);
+        const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         const T p = decay ? param[i] * keep : param[i];
         const T mi = b1 * m[i] + c1 * g;
         const T vi = b2 * v[i] + c2 * (g * g);
@@ -57,14 +87,15 @@ FN(adam_)(const int l2, const int decay, const fm_step_rule *r, int64_t n, T *re
 
 /* RMSprop (AdaGrad when `adagrad`: the squares summed, not averaged). */
 static inline __attribute__((always_inline)) void
-FN(rmsprop_)(const int l2, const int decay, const int adagrad, const fm_step_rule *r,
-             int64_t n, T *restrict param, const T *restrict grad, T *restrict s, T alpha,
-             T divisor)
+FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_rule *r,
+             int64_t n, T *restrict param, const T *restrict grad, T *restrict s,
+             const fm_grad_finish *f)
 {
     const T rho = (T)r->rho, c = (T)(1.0 - r->rho);
     const T eps = (T)r->epsilon, neg_lr = (T)r->neg_lr_t, keep = (T)r->keep;
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++) {
-        const T g = FN(finish_)(l2, grad[i], param[i], alpha, divisor);
+        const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         const T p = decay ? param[i] * keep : param[i];
         const T si = adagrad ? s[i] + g * g : rho * s[i] + c * (g * g);
         s[i] = si;
@@ -75,16 +106,17 @@ FN(rmsprop_)(const int l2, const int decay, const int adagrad, const fm_step_rul
 /* AdamW (torch's placement of epsilon and of the bias corrections) and
  * NAdam (when `nadam`): the moments as Adam's. */
 static inline __attribute__((always_inline)) void
-FN(adamw_)(const int l2, const int decay, const int nadam, const fm_step_rule *r, int64_t n,
-           T *restrict param, const T *restrict grad, T *restrict m, T *restrict v, T alpha,
-           T divisor)
+FN(adamw_)(const int pen, const int decay, const int nadam, const fm_step_rule *r, int64_t n,
+           T *restrict param, const T *restrict grad, T *restrict m, T *restrict v,
+           const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
     const T eps = (T)r->epsilon, keep = (T)r->keep, bc2 = (T)r->bc2;
     const T step = (T)r->neg_lr_t, coef_g = (T)r->coef_g, coef_m = (T)r->coef_m;
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++) {
-        const T g = FN(finish_)(l2, grad[i], param[i], alpha, divisor);
+        const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         T p = decay ? param[i] * keep : param[i];
         const T mi = b1 * m[i] + c1 * g;
         const T vi = b2 * v[i] + c2 * (g * g);
@@ -100,40 +132,119 @@ FN(adamw_)(const int l2, const int decay, const int nadam, const fm_step_rule *r
     }
 }
 
-FM_CLONES void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, const T *grad_raw,
-                                  T *const *state, int l2, T alpha, T divisor)
+#ifdef FM_ADAM_SKLEARN
+/*
+ * scikit-learn's Adam on float32 arrays, bit for bit (optimizers.c's rules):
+ * m and v in float, (-lr_t * m) and the division in double (lr_t is a NumPy
+ * float64 scalar), the denominator in float, the sum rounded to float.
+ */
+static inline __attribute__((always_inline)) void
+adam_sklearn_f32(const int pen, const int decay, const fm_step_rule *r, int64_t n,
+                 float *restrict param, const float *restrict grad, float *restrict m,
+                 float *restrict v, const fm_grad_finish *f)
 {
-    const int decay = r->decay;
+    const float b1 = (float)r->beta_1, c1 = (float)(1.0 - r->beta_1);
+    const float b2 = (float)r->beta_2, c2 = (float)(1.0 - r->beta_2);
+    const float eps = (float)r->epsilon, keep = (float)r->keep;
+    const double neg_lr_t = r->neg_lr_t;
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
+    for (int64_t i = 0; i < n; i++) {
+        const float g = FN(finish_)(pen, grad[i], param[i], &fc);
+        const float p = decay ? param[i] * keep : param[i];
+        const float mi = b1 * m[i] + c1 * g;
+        const float vi = b2 * v[i] + c2 * (g * g);
+        m[i] = mi;
+        v[i] = vi;
+        const double update = (neg_lr_t * (double)mi) / (double)(sqrtf(vi) + eps);
+        param[i] = (float)((double)p + update);
+    }
+}
+#endif
+
+FM_CLONES void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, const T *grad_raw,
+                                  T *const *state, const fm_grad_finish *f)
+{
+    const int decay = r->decay, pen = f->penalty;
     T *s0 = state[0], *s1 = state[1];
     switch (r->kind) {
     case FM_OPT_SGD:
         if (r->nesterov)
-            FM_WITH_FLAGS(FN(sgd_), l2, decay, 1, r, n, param, grad_raw, s0, alpha, divisor);
+            FM_WITH_FLAGS(FN(sgd_), pen, decay, 1, r, n, param, grad_raw, s0, f);
         else
-            FM_WITH_FLAGS(FN(sgd_), l2, decay, 0, r, n, param, grad_raw, s0, alpha, divisor);
+            FM_WITH_FLAGS(FN(sgd_), pen, decay, 0, r, n, param, grad_raw, s0, f);
         return;
     case FM_OPT_ADAM:
 #ifdef FM_ADAM_SKLEARN
         if (r->exact) {
-            FM_WITH_FLAGS(FM_ADAM_SKLEARN, l2, decay, r, n, param, grad_raw, s0, s1, alpha,
-                          divisor);
+            FM_WITH_FLAGS(adam_sklearn_f32, pen, decay, r, n, param, grad_raw, s0, s1, f);
             return;
         }
 #endif
-        FM_WITH_FLAGS(FN(adam_), l2, decay, r, n, param, grad_raw, s0, s1, alpha, divisor);
+        FM_WITH_FLAGS(FN(adam_), pen, decay, r, n, param, grad_raw, s0, s1, f);
         return;
     case FM_OPT_RMSPROP:
-        FM_WITH_FLAGS(FN(rmsprop_), l2, decay, 0, r, n, param, grad_raw, s0, alpha, divisor);
+        FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 0, r, n, param, grad_raw, s0, f);
         return;
     case FM_OPT_ADAGRAD:
-        FM_WITH_FLAGS(FN(rmsprop_), l2, decay, 1, r, n, param, grad_raw, s0, alpha, divisor);
+        FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 1, r, n, param, grad_raw, s0, f);
         return;
     case FM_OPT_ADAMW:
-        FM_WITH_FLAGS(FN(adamw_), l2, decay, 0, r, n, param, grad_raw, s0, s1, alpha, divisor);
+        FM_WITH_FLAGS(FN(adamw_), pen, decay, 0, r, n, param, grad_raw, s0, s1, f);
         return;
     case FM_OPT_NADAM:
-        FM_WITH_FLAGS(FN(adamw_), l2, decay, 1, r, n, param, grad_raw, s0, s1, alpha, divisor);
+        FM_WITH_FLAGS(FN(adamw_), pen, decay, 1, r, n, param, grad_raw, s0, s1, f);
         return;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+FN(grad_finish_)(const int pen, int64_t n, T *restrict grad, const T *restrict param,
+                 const fm_grad_finish *f)
+{
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
+    for (int64_t i = 0; i < n; i++)
+        grad[i] = FN(finish_)(pen, grad[i], param[i], &fc);
+}
+
+FM_CLONES void FN(fm_grad_finish_)(int64_t n, T *grad, const T *param, const fm_grad_finish *f)
+{
+    switch (f->penalty) {
+    case FM_FINISH_L2: FN(grad_finish_)(FM_FINISH_L2, n, grad, param, f); return;
+    case FM_FINISH_L1: FN(grad_finish_)(FM_FINISH_L1, n, grad, param, f); return;
+    case FM_FINISH_ELASTICNET: FN(grad_finish_)(FM_FINISH_ELASTICNET, n, grad, param, f); return;
+    default: FN(grad_finish_)(FM_FINISH_NONE, n, grad, param, f); return;
+    }
+}
+
+/* sum(g^2) of the finished, unclipped gradient, in double: eight
+ * interleaved partial sums as fm_sum_squares_*. */
+static inline __attribute__((always_inline)) double
+FN(grad_squares_)(const int pen, int64_t n, const T *restrict grad, const T *restrict param,
+                  const fm_grad_finish *f)
+{
+    const FN(finish_consts_) c = FN(finish_consts_of_)(f);
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            const double g = (double)FN(penalised_)(pen, grad[i + j], param[i + j], &c);
+            s[j] += g * g;
+        }
+    for (int j = 0; i < n; i++, j++) {
+        const double g = (double)FN(penalised_)(pen, grad[i], param[i], &c);
+        s[j] += g * g;
+    }
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+FM_CLONES double FN(fm_grad_squares_)(int64_t n, const T *grad, const T *param,
+                                      const fm_grad_finish *f)
+{
+    switch (f->penalty) {
+    case FM_FINISH_L2: return FN(grad_squares_)(FM_FINISH_L2, n, grad, param, f);
+    case FM_FINISH_L1: return FN(grad_squares_)(FM_FINISH_L1, n, grad, param, f);
+    case FM_FINISH_ELASTICNET: return FN(grad_squares_)(FM_FINISH_ELASTICNET, n, grad, param, f);
+    default: return FN(grad_squares_)(FM_FINISH_NONE, n, grad, param, f);
     }
 }
 
@@ -150,7 +261,8 @@ fm_status FN(fm_optimizer_step_)(fm_optimizer *opt, int64_t n, T *param, const T
     }
     fm_optimizer_advance(opt);
     const fm_step_rule rule = fm_step_rule_make(opt);
-    FN(fm_fused_step_)(&rule, n, param, grad, state, 0, (T)0, (T)1);
+    const fm_grad_finish f = fm_grad_finish_plain();
+    FN(fm_fused_step_)(&rule, n, param, grad, state, &f);
     return FM_OK;
 }
 

@@ -6,9 +6,22 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
+#ifdef FASTMLP_OPENMP
+#include <omp.h>
+#endif
 #include "internal.h"
 #include "loss_math.h"
 #include "train.h"
+
+/* The engine's element-wise passes compiled for AVX2 and the baseline,
+ * chosen at load time: IEEE operations without contraction, so both give
+ * the same bits (as optimizers.c's steps). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define FM_ELEMENTWISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FM_ELEMENTWISE_CLONES
+#endif
 
 /* splitmix64: a small, fast, well-mixed generator for dropout masks. */
 static inline uint64_t next_random(uint64_t *state)
@@ -86,12 +99,17 @@ struct fm_mlp_workspace {
     void *scratch;                      /* the products' packing buffers (all threads) */
     int64_t scratch_elems;
     fm_step_block *steps;               /* the optimizer step's blocks, in flat order */
-    double *step_squares;               /* per block: sum of squares of new coefficients */
+    double *step_squares;               /* per block: sum of squares of new coefficients, */
+    double *step_abs;                   /* their sum of absolute values (L1 penalties), */
+    double *grad_squares;               /* sum of squares of the gradient (clip_grad_norm) */
+    double *col_squares;                /* max_norm: a layer's column sums of squares */
     int64_t n_steps;
     int64_t n_params;                   /* fm_mlp_n_params(net) */
     int bf16;                           /* FM_COMPUTE_BF16: the products' compute type */
     fm_mlp_packed *own_packed;          /* bf16: the weights packed by this workspace */
     const fm_mlp_packed *weights;       /* bf16: the packed weights the products read */
+    int profile_on;                     /* fm_mlp_workspace_profile */
+    double profile[FM_PROFILE_COUNT];   /* seconds per part while profile_on */
 };
 
 struct fm_mlp_packed {
@@ -100,6 +118,33 @@ struct fm_mlp_packed {
     void *bwd[FM_MLP_MAX_LAYERS]; /* W[l]^T as the B operand of delta @ W[l]^T (l >= 1) */
     void *block;                  /* the single allocation behind all of them */
 };
+
+/* The profile's clock: seconds (0 when the profile is off, read nothing). */
+static inline double profile_clock(const fm_mlp_workspace *ws)
+{
+    if (__builtin_expect(!ws->profile_on, 1))
+        return 0.0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Add the time since `since` (a profile_clock reading) to part `part`. */
+static inline void profile_add(fm_mlp_workspace *ws, int part, double since)
+{
+    if (__builtin_expect(ws->profile_on, 0))
+        ws->profile[part] += profile_clock(ws) - since;
+}
+
+void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
+{
+    for (int i = 0; i < FM_PROFILE_COUNT; i++) {
+        if (out != NULL)
+            out[i] = ws->profile[i];
+        ws->profile[i] = 0.0;
+    }
+    ws->profile_on = enable != 0;
+}
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
  * their number. Flat order is scikit-learn's: all coefficients, all
@@ -201,6 +246,9 @@ static int valid_network(const fm_mlp *net)
                              net->bn_momentum <= 1.0))
         return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
+    if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
+        !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
+        !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
         return 0;
     return 1;
 }
@@ -442,14 +490,20 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     ws->block = fm_malloc(total);
     ws->n_steps = forward_only ? 0 : step_blocks(net, NULL);
     if (ws->block != NULL) {
+        int64_t widest = 0; /* W's most columns (a maxout layer's pieces) */
+        for (int l = 0; l < L; l++)
+            widest = fm_mlp_cols(net, l) > widest ? fm_mlp_cols(net, l) : widest;
         ws->steps = malloc((size_t)ws->n_steps * sizeof(fm_step_block) + 1);
-        ws->step_squares = malloc((size_t)ws->n_steps * sizeof(double) + 1);
+        ws->step_squares = malloc(3 * (size_t)ws->n_steps * sizeof(double) + 1);
+        ws->col_squares = malloc((size_t)widest * sizeof(double) + 1);
+        ws->step_abs = ws->step_squares + ws->n_steps;
+        ws->grad_squares = ws->step_abs + ws->n_steps;
     }
     ws->bf16 = net->compute == FM_COMPUTE_BF16;
     if (ws->bf16 && !borrow_packed)
         ws->own_packed = fm_mlp_packed_new(net, !forward_only);
     if (ws->block == NULL || ws->steps == NULL || ws->step_squares == NULL ||
-        (ws->bf16 && !borrow_packed && ws->own_packed == NULL)) {
+        ws->col_squares == NULL || (ws->bf16 && !borrow_packed && ws->own_packed == NULL)) {
         fm_mlp_workspace_free(ws);
         return NULL;
     }
@@ -486,10 +540,63 @@ void fm_mlp_workspace_free(fm_mlp_workspace *ws)
     fm_mlp_packed_free(ws->own_packed);
     free(ws->steps);
     free(ws->step_squares);
+    free(ws->col_squares);
     free(ws);
 }
 
 void *fm_mlp_workspace_grad(fm_mlp_workspace *ws) { return ws->grad; }
+
+/* sum ||W||^2 and sum |W| of the coefficients (the penalties' norms). */
+typedef struct {
+    double squares, abs;
+} fm_coef_norms;
+
+static int needs_abs(const fm_mlp *net)
+{
+    return net->penalty == FM_PENALTY_L1 || net->penalty == FM_PENALTY_ELASTICNET;
+}
+
+/* The penalty of alpha times sum(w) (the caller divides): scikit-learn's
+ * 0.5 * alpha * ||W||^2 for L2, SGDClassifier's forms for the others. */
+static double penalty_value(const fm_mlp *net, fm_coef_norms norms)
+{
+    switch (net->penalty) {
+    case FM_PENALTY_L2:
+        return 0.5 * net->alpha * norms.squares;
+    case FM_PENALTY_L1:
+        return net->alpha * norms.abs;
+    case FM_PENALTY_ELASTICNET:
+        return net->alpha *
+               (net->l1_ratio * norms.abs + 0.5 * (1.0 - net->l1_ratio) * norms.squares);
+    default:
+        return 0.0;
+    }
+}
+
+/* How a coefficient gradient is finished: the penalty's derivative,
+ * / sum(w), no clipping (the epoch sets scale and clip). */
+static fm_grad_finish coef_finish(const fm_mlp *net, double divisor)
+{
+    fm_grad_finish f = {FM_FINISH_NONE, 0.0, 0.0, divisor, 1.0, INFINITY};
+    switch (net->penalty) {
+    case FM_PENALTY_L2:
+        f.penalty = FM_FINISH_L2;
+        f.l2 = net->alpha;
+        break;
+    case FM_PENALTY_L1:
+        f.penalty = FM_FINISH_L1;
+        f.l1 = net->alpha;
+        break;
+    case FM_PENALTY_ELASTICNET:
+        f.penalty = FM_FINISH_ELASTICNET;
+        f.l2 = net->alpha * (1.0 - net->l1_ratio);
+        f.l1 = net->alpha * net->l1_ratio;
+        break;
+    default:
+        break;
+    }
+    return f;
+}
 
 #define T float
 #define SUF f32

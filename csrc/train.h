@@ -10,7 +10,8 @@
  *   forward   a[l+1] = act(a[l] @ W[l] + b[l])
  *   loss      scikit-learn's LOSS_FUNCTIONS (clipped log loss, half squared
  *             error averaged over outputs, half Poisson deviance), plus
- *             0.5 * alpha * sum ||W||^2 / sum(w)
+ *             0.5 * alpha * sum ||W||^2 / sum(w) (or the L1 / elastic-net
+ *             penalty, fm_mlp.penalty)
  *   delta     a[L] - y (times w), the canonical link shortcut, and
  *             delta[l] = (delta[l+1] @ W[l]^T) * act'(a[l])
  *   gradients (a[l]^T @ delta[l+1] + alpha * W[l]) / sum(w),
@@ -75,7 +76,25 @@ typedef struct {
     fm_activation out_activation;
     fm_regression_loss_kind loss;
     double loss_param;                    /* huber's delta */
-    double alpha;                         /* L2 penalty */
+    /* The penalty of strength alpha on the coefficients, divided by sum(w)
+     * (scikit-learn's scaling): L2 0.5 ||W||^2 (scikit-learn's), L1 ||W||_1,
+     * ELASTICNET r ||W||_1 + 0.5 (1 - r) ||W||^2 with r = l1_ratio (as
+     * SGDClassifier), NONE; the loss reports the penalty the gradient
+     * differentiates (sign(0) = 0 for ||W||_1). */
+    double alpha;
+    fm_penalty_kind penalty;
+    double l1_ratio;
+    /* Training epochs only (0 = off). clip_grad_norm: the minibatch gradient
+     * (all parameters but frozen layers') is scaled by
+     * clip_grad_norm / (norm + 1e-6) when its global L2 norm exceeds
+     * clip_grad_norm (torch.nn.utils.clip_grad_norm_; the norm summed block
+     * by block in a fixed order). clip_grad_value: each gradient value then
+     * clamped to [-clip_grad_value, clip_grad_value]. max_norm: after each
+     * step, every column of W[l] (a unit's incoming weights) with L2 norm
+     * above max_norm is scaled to max_norm. frozen[l]: W[l] and b[l] keep
+     * their values (no weight gradient, no step); deltas still flow. */
+    double clip_grad_norm, clip_grad_value, max_norm;
+    unsigned char frozen[FM_MLP_MAX_LAYERS];
     /* Inverted dropout on the output of hidden layer l + 1 (0 <= rate < 1),
      * in training epochs only: kept units are scaled by 1 / (1 - rate), so
      * prediction and the L-BFGS / validation losses use the plain network. */
@@ -148,6 +167,22 @@ void fm_mlp_workspace_free(fm_mlp_workspace *ws);
 int64_t fm_mlp_n_params(const fm_mlp *net);
 /* The flat gradient of the last fm_mlp_loss_grad / minibatch (n_params). */
 void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
+
+/*
+ * Where a workspace's epochs spend their time (bench/bench_train.py's
+ * split), off unless enabled: seconds of wall clock per part, summed over
+ * the epochs' minibatches. FM_PROFILE_PRODUCTS counts every GEMM call
+ * (forward and backward); FM_PROFILE_PASSES the rest of forward, loss and
+ * backward (activations, loss and first delta, derivatives, bias gradient,
+ * dropout, batch norm); FM_PROFILE_STEP the optimizer step;
+ * FM_PROFILE_GATHER the minibatch gather. Disabled, each timed part costs
+ * one predictable branch.
+ */
+enum { FM_PROFILE_PRODUCTS = 0, FM_PROFILE_PASSES, FM_PROFILE_STEP, FM_PROFILE_GATHER,
+       FM_PROFILE_COUNT };
+/* Turn the clock on (enable != 0) or off; the seconds so far into out
+ * (FM_PROFILE_COUNT values) when not NULL, then zeroed. */
+void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
 
 /*
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into

@@ -155,7 +155,10 @@ static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, 
                                              (T)0, c, ldc, bias, act, (T *)ws->scratch,
                                              ws->scratch_elems, ws->bf16, b_packed, act_out,
                                              ld_act, winner};
-    return FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    const double t0 = profile_clock(ws);
+    const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    profile_add(ws, FM_PROFILE_PRODUCTS, t0);
+    return st;
 }
 
 /* The packing buffer all of those products need for `rows` rows on
@@ -393,6 +396,28 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
     return total;
 }
 
+/* delta = 0 where relu's output a is 0: a select, not a branch, so that it
+ * vectorises (the same values as `if (a == 0) delta = 0`). */
+static FM_ELEMENTWISE_CLONES void FN(relu_derivative_)(int64_t size, const T *restrict a,
+                                                        T *restrict delta)
+{
+    for (int64_t i = 0; i < size; i++)
+        delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
+}
+
+/* gb (n) = column sums of d (nb, n), each summed over rows in order (as
+ * scikit-learn's np.sum(delta, 0) is held to: the same additions); with
+ * restrict, the loop over columns vectorises. */
+static FM_ELEMENTWISE_CLONES void FN(column_sums_)(int64_t nb, int64_t n, const T *restrict d,
+                                                    T *restrict gb)
+{
+    for (int64_t j = 0; j < n; j++)
+        gb[j] = 0;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < n; j++)
+            gb[j] = gb[j] + d[i * n + j];
+}
+
 /* delta *= act'(a) for a hidden layer, from its output a (scikit-learn's
  * in-place derivatives) or, for the activations scikit-learn lacks, from the
  * pre-activation z kept in PRE. */
@@ -404,10 +429,7 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     case FM_ACT_IDENTITY:
         return;
     case FM_ACT_RELU:
-        /* A select rather than a conditional store: the same values, and
-         * the compiler vectorises it. */
-        for (int64_t i = 0; i < size; i++)
-            delta[i] = a[i] == (T)0 ? (T)0 : delta[i];
+        FN(relu_derivative_)(size, a, delta);
         return;
     case FM_ACT_LOGISTIC:
         for (int64_t i = 0; i < size; i++) {
@@ -425,25 +447,30 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
     }
 }
 
-/* sum ||W[l]||^2 over the layers, in double, block by block in the
- * optimizer step's blocks (so that it equals the sum the step returns). */
-static double FN(coef_squares_)(const fm_mlp *net, T *const *coefs)
+/* sum ||W[l]||^2 (and sum |W[l]| for the L1 penalties) over the layers,
+ * in double, block by block in the optimizer step's blocks (so that it
+ * equals the sums the step returns). */
+static fm_coef_norms FN(coef_norms_)(const fm_mlp *net, T *const *coefs)
 {
-    double squares = 0.0;
+    fm_coef_norms norms = {0.0, 0.0};
     for (int l = 0; l < net->n_layers; l++) {
         const int64_t size = net->units[l] * fm_mlp_cols(net, l);
         const int64_t block = coef_block_len(net, fm_mlp_cols(net, l));
-        for (int64_t start = 0; start < size; start += block)
-            squares += FN(fm_sum_squares_)(size - start < block ? size - start : block,
-                                           coefs[l] + start);
+        for (int64_t start = 0; start < size; start += block) {
+            const int64_t len = size - start < block ? size - start : block;
+            norms.squares += FN(fm_sum_squares_)(len, coefs[l] + start);
+            if (needs_abs(net))
+                norms.abs += FN(fm_sum_abs_)(len, coefs[l] + start);
+        }
     }
-    return squares;
+    return norms;
 }
 
 /*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
- * returns the minibatch loss (with the L2 term; `sw_sum` is sum(w) of the
- * rows, weight_sum_, and `squares` sum ||W||^2 of the current coefficients) and leaves the flat gradient in the workspace:
+ * returns the minibatch loss (with the penalty; `sw_sum` is sum(w) of the
+ * rows, weight_sum_, and `norms` those of the current coefficients) and
+ * leaves the flat gradient in the workspace:
  * finished, or with `raw` the sums before scikit-learn's last two
  * operations (+ alpha * W for coefficients, / sum(w)), which the fused
  * optimizer step applies.
@@ -452,7 +479,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                                      T *const *bn, const FN(batch_) *xb, const T *y,
                                      const T *sw, double sw_sum, int64_t nb,
                                      fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
-                                     double squares, int raw, double *loss)
+                                     fm_coef_norms norms, int raw, double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
@@ -461,11 +488,12 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         return st;
 
     double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
-    *loss = value + 0.5 * net->alpha * squares / sw_sum;
+    *loss = value + penalty_value(net, norms) / sw_sum;
 
     /* Backward: gradients of layer l from a[l] and delta[l+1], then delta[l]. */
     T *grad = (T *)ws->grad;
-    const T alpha = (T)net->alpha, divisor = (T)sw_sum;
+    const T divisor = (T)sw_sum;
+    const fm_grad_finish finish = coef_finish(net, sw_sum);
     int64_t b_offset = 0;
     for (int l = 0; l < L; l++)
         b_offset += net->units[l] * fm_mlp_cols(net, l);
@@ -485,9 +513,11 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         const T *d = DELTA(ws, l + 1);
         w_offset -= fan_in * fan_out;
         T *gw = grad + w_offset;
-        if (a_in == NULL) {
+        /* A frozen layer's epochs need its delta, not its gradient. */
+        const int frozen = raw && net->frozen[l];
+        if (!frozen && a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
-        } else {
+        } else if (!frozen) {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
                               NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0},
                               NULL, 0, NULL);
@@ -496,20 +526,17 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         }
         const T *w = coefs[l];
         if (!raw)
-            for (int64_t i = 0; i < fan_in * fan_out; i++) {
-                gw[i] = gw[i] + alpha * w[i];
-                gw[i] = gw[i] / divisor;
-            }
+            FN(fm_grad_finish_)(fan_in * fan_out, gw, w, &finish);
         /* Intercepts after all coefficients: their offset counts down from the end. */
         int64_t bo = b_offset;
         for (int j = 0; j < l; j++)
             bo += fm_mlp_cols(net, j);
         T *gb = grad + bo;
-        for (int64_t j = 0; j < fan_out; j++)
-            gb[j] = 0;
-        for (int64_t i = 0; i < nb; i++)
+        if (frozen)
             for (int64_t j = 0; j < fan_out; j++)
-                gb[j] = gb[j] + d[i * fan_out + j];
+                gb[j] = 0;
+        else
+            FN(column_sums_)(nb, fan_out, d, gb);
         if (!raw)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] / divisor;
@@ -557,50 +584,130 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     return FM_OK;
 }
 
+/* Whether block `blk` belongs to a frozen layer's W or b (no step). */
+static inline int FN(block_frozen_)(const fm_mlp *net, const fm_step_block *blk)
+{
+    return (blk->kind == FM_SEG_COEF || blk->kind == FM_SEG_INTERCEPT) && net->frozen[blk->layer];
+}
+
+static inline T *FN(block_param_)(const fm_step_block *blk, T *const *coefs,
+                                  T *const *intercepts, T *const *bn)
+{
+    T *param = blk->kind == FM_SEG_COEF        ? coefs[blk->layer]
+               : blk->kind == FM_SEG_INTERCEPT ? intercepts[blk->layer]
+                                               : bn[4 * blk->layer + (blk->kind - FM_SEG_GAMMA)];
+    return param + blk->start;
+}
+
+/* max_norm: each column of W[l] (fan_in values, stride fan_out: a maxout
+ * layer's columns are its pieces, each constrained, as Goodfellow et al.
+ * constrain each piece's weight vector) with an L2 norm above max_norm is
+ * scaled down to it; single-threaded, in row order, so the result does not
+ * depend on the thread count. */
+static void FN(apply_max_norm_)(const fm_mlp *net, T *const *coefs, double *col_squares)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        if (net->frozen[l])
+            continue;
+        const int64_t fan_in = net->units[l], fan_out = fm_mlp_cols(net, l);
+        T *w = coefs[l];
+        for (int64_t j = 0; j < fan_out; j++)
+            col_squares[j] = 0.0;
+        for (int64_t i = 0; i < fan_in; i++)
+            for (int64_t j = 0; j < fan_out; j++)
+                col_squares[j] += (double)w[i * fan_out + j] * (double)w[i * fan_out + j];
+        for (int64_t j = 0; j < fan_out; j++) {
+            const double norm = sqrt(col_squares[j]);
+            col_squares[j] = norm > net->max_norm ? net->max_norm / norm : 1.0;
+        }
+        for (int64_t i = 0; i < fan_in; i++)
+            for (int64_t j = 0; j < fan_out; j++)
+                if (col_squares[j] != 1.0)
+                    w[i * fan_out + j] = (T)((double)w[i * fan_out + j] * col_squares[j]);
+    }
+}
+
 /*
  * One optimizer step over all parameters from the raw gradient in the
- * workspace (see loss_grad_rows_), fused with the gradient's last two
- * operations, block by block (train.c), blocks shared among threads. Each
- * value goes through the same operations whatever the thread count. Returns
- * sum ||W||^2 of the updated coefficients (the next minibatch's L2 term).
+ * workspace (see loss_grad_rows_), fused with the gradient's last
+ * operations (internal.h, fm_grad_finish), block by block (train.c), blocks
+ * shared among threads. Each value goes through the same operations
+ * whatever the thread count: clip_grad_norm's norm is a first pass of
+ * per-block sums added in block order. Frozen layers' blocks are skipped.
+ * Returns the norms of the updated coefficients (the next minibatch's
+ * penalty).
  */
-static double FN(optimizer_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                  T *const *bn, double sw_sum, fm_optimizer *opt,
-                                  fm_mlp_workspace *ws, int n_threads)
+static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
+                                         T *const *intercepts, T *const *bn, double sw_sum,
+                                         fm_optimizer *opt, fm_mlp_workspace *ws,
+                                         int n_threads)
 {
     fm_optimizer_advance(opt);
     const fm_step_rule rule = fm_step_rule_make(opt);
     const int n_states = fm_optimizer_n_states(opt->kind);
     const T *grad = (const T *)ws->grad;
-    const T alpha = (T)net->alpha, divisor = (T)sw_sum;
     const int64_t n_blocks = ws->n_steps;
     const fm_step_block *blocks = ws->steps;
-    double *block_squares = ws->step_squares;
+    double *block_squares = ws->step_squares, *block_abs = ws->step_abs;
     const int threads = step_threads(n_threads, ws->n_params);
     (void)threads;
+    fm_grad_finish coef = coef_finish(net, sw_sum), other = coef;
+    other.penalty = FM_FINISH_NONE;
+    if (net->clip_grad_value > 0.0)
+        coef.clip = other.clip = net->clip_grad_value;
+    if (net->clip_grad_norm > 0.0) {
+        double *block_grad = ws->grad_squares;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+        for (int64_t i = 0; i < n_blocks; i++) {
+            const fm_step_block *blk = &blocks[i];
+            block_grad[i] = FN(block_frozen_)(net, blk)
+                                ? 0.0
+                                : FN(fm_grad_squares_)(blk->len, grad + blk->flat,
+                                                       FN(block_param_)(blk, coefs, intercepts, bn),
+                                                       blk->kind == FM_SEG_COEF ? &coef : &other);
+        }
+        double total = 0.0;
+        for (int64_t i = 0; i < n_blocks; i++)
+            total += block_grad[i];
+        /* torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), at most 1. */
+        const double factor = net->clip_grad_norm / (sqrt(total) + 1e-6);
+        coef.scale = other.scale = factor < 1.0 ? factor : 1.0;
+    }
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int64_t i = 0; i < n_blocks; i++) {
         const fm_step_block *blk = &blocks[i];
-        T *param = blk->kind == FM_SEG_COEF        ? coefs[blk->layer]
-                   : blk->kind == FM_SEG_INTERCEPT ? intercepts[blk->layer]
-                                                   : bn[4 * blk->layer + (blk->kind - FM_SEG_GAMMA)];
-        param += blk->start;
-        T *state[FM_OPT_MAX_STATES] = {NULL};
-        for (int k = 0; k < n_states; k++)
-            state[k] = (T *)opt->state[k] + blk->flat;
-        FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state,
-                           blk->kind == FM_SEG_COEF, alpha, divisor);
-        block_squares[i] = blk->kind == FM_SEG_COEF ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
+        T *param = FN(block_param_)(blk, coefs, intercepts, bn);
+        if (!FN(block_frozen_)(net, blk)) {
+            T *state[FM_OPT_MAX_STATES] = {NULL};
+            for (int k = 0; k < n_states; k++)
+                state[k] = (T *)opt->state[k] + blk->flat;
+            FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state,
+                               blk->kind == FM_SEG_COEF ? &coef : &other);
+        }
+        const int is_coef = blk->kind == FM_SEG_COEF;
+        block_squares[i] = is_coef ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
+        block_abs[i] = is_coef && needs_abs(net) ? FN(fm_sum_abs_)(blk->len, param) : 0.0;
         /* bfloat16 products: the new rows into the packed weights (param is
          * this block's rows of a coefficient matrix). */
         FN(pack_block_)(net, ws, blk, blk->kind == FM_SEG_COEF ? coefs[blk->layer] : NULL);
     }
-    double squares = 0.0;
-    for (int64_t i = 0; i < n_blocks && blocks[i].kind == FM_SEG_COEF; i++)
-        squares += block_squares[i];
-    return squares;
+    if (net->max_norm > 0.0) {
+        FN(apply_max_norm_)(net, coefs, ws->col_squares);
+        /* bfloat16 products: max_norm rescaled columns after the blocks
+         * packed their rows: pack the final weights. */
+        FN(pack_into_workspace_)(net, coefs, ws, n_threads);
+        return FN(coef_norms_)(net, coefs);
+    }
+    fm_coef_norms norms = {0.0, 0.0};
+    for (int64_t i = 0; i < n_blocks && blocks[i].kind == FM_SEG_COEF; i++) {
+        norms.squares += block_squares[i];
+        norms.abs += block_abs[i];
+    }
+    return norms;
 }
 
 /* The batch view of rows [start, start + nb) of X (in `order` if given). */
@@ -641,7 +748,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         if (opt->state[k] == NULL)
             return FM_ERR_ARGUMENT;
     double total = 0.0;
-    double squares = FN(coef_squares_)(net, coefs);
+    fm_coef_norms norms = FN(coef_norms_)(net, coefs);
     fm_status pst = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
     if (pst != FM_OK)
         return pst;
@@ -650,6 +757,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         FN(batch_) xb = FN(rows_of_)(X, order, start);
         const T *yb = Y + start * n_out, *swb = sw ? sw + start : NULL;
         if (order != NULL) {
+            const double t_gather = profile_clock(ws);
             /* Gather the minibatch by index into the preallocated buffers
              * (sparse rows are read in place through xb.rows). */
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
@@ -673,6 +781,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             }
             yb = yg;
             swb = sw != NULL ? swg : NULL;
+            profile_add(ws, FM_PROFILE_GATHER, t_gather);
         }
         double batch_loss;
         const double sw_sum = FN(weight_sum_)(swb, nb);
@@ -680,12 +789,18 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             *loss_sum = total;
             return (fm_status)FM_ERR_ZERO_WEIGHT;
         }
+        /* Profile: forward, loss and backward count as PASSES less their products. */
+        const double t_passes = profile_clock(ws), products0 = ws->profile[FM_PROFILE_PRODUCTS];
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
-                                           ws, n_threads, &rng, squares, 1, &batch_loss);
+                                           ws, n_threads, &rng, norms, 1, &batch_loss);
+        profile_add(ws, FM_PROFILE_PASSES, t_passes);
+        ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        squares = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
+        const double t_step = profile_clock(ws);
+        norms = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
+        profile_add(ws, FM_PROFILE_STEP, t_step);
     }
     *loss_sum = total;
     return FM_OK;
@@ -705,7 +820,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     if (st != FM_OK)
         return st;
     return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, sw_sum, n, ws,
-                               n_threads, NULL, FN(coef_squares_)(net, coefs), 0, loss);
+                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
@@ -734,7 +849,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
                                                        nb, chunk_weight, DELTA(ws, L));
         weight += chunk_weight;
     }
-    *loss = total / weight + 0.5 * net->alpha * FN(coef_squares_)(net, coefs) / weight;
+    *loss = total / weight + penalty_value(net, FN(coef_norms_)(net, coefs)) / weight;
     return FM_OK;
 }
 

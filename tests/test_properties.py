@@ -373,14 +373,13 @@ def test_regressor_fit_predict_never_crash(data):
     pred = est.predict(X)
     assert pred.shape == y.shape
     if loss == "poisson":
-        # The log link's mean, exp of a finite linear predictor: sgd on
-        # these inputs (|x| up to ~70) can leave it so large or small that
-        # exp overflows to inf or underflows to 0, as in scikit-learn.
-        assert not np.isnan(pred).any() and (pred >= 0).all()
-        assert not np.isnan(est.score(X, y)) or np.ptp(y) == 0
+        # The log link's mean exp(z) >= 0. One sgd step of lr 1e-4 on inputs
+        # of 25 can already push z past exp's range (to 0 or inf), exactly
+        # as scikit-learn does (same weights, same predictions).
+        assert (pred >= 0).all() and not np.isnan(pred).any()
     else:
         assert np.isfinite(pred).all()
-        assert np.isfinite(est.score(X, y)) or np.isnan(est.score(X, y))  # r2 of a constant y
+    assert np.isfinite(est.score(X, y)) or np.isnan(est.score(X, y))  # r2 of a constant y
 
 
 @ESTIMATOR_SETTINGS

@@ -44,7 +44,11 @@ def _fit(est, X, y, threads):
     dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, alpha=1e-3),
     dict(solver="adam", batch_norm=True, dropout=0.2),
     dict(solver="lbfgs"),
-], ids=["adam", "sgd-nesterov-l2", "adam-bn-dropout", "lbfgs"])
+    dict(solver="nadam", clip_grad_norm=0.05, clip_grad_value=0.01, penalty="elasticnet",
+         alpha=1e-3, max_norm=0.5, weight_decay=0.01),
+    dict(solver="rmsprop", frozen_layers=(1,), penalty="l1", alpha=1e-3),
+], ids=["adam", "sgd-nesterov-l2", "adam-bn-dropout", "lbfgs", "nadam-clip-elasticnet-maxnorm",
+        "rmsprop-frozen-l1"])
 def test_one_and_two_threads_give_identical_bits(dtype, params):
     X, y = _data(dtype)
     make = lambda: MLPClassifier((512, 256), batch_size=200, max_iter=3,  # noqa: E731

@@ -122,6 +122,95 @@ def torch_epoch(cfg, X, y, threads, bf16=False):
     return run
 
 
+def jax_epoch(cfg, X, y, seed=0):
+    """One epoch per call of the same network in JAX (None if absent).
+
+    The whole epoch is one jitted function: a fresh permutation drawn inside
+    it (jax.random.permutation, a new key per epoch), then jax.lax.scan over
+    the n // batch minibatches, each gathering its rows by index, the forward
+    pass (relu hidden layers), the loss (softmax cross-entropy, or half the
+    squared error for regression, plus scikit-learn's L2 term with
+    alpha=1e-4), jax.grad and optax's Adam (lr 1e-3). float32, weights drawn
+    with scikit-learn's Glorot-uniform bounds (intercepts too, as it does).
+    The first call compiles (and is the caller's warm-up); a call returns
+    when the epoch's results are ready. Threads are whatever the process
+    allows: XLA fixes them at import (see bench/bench_train.py).
+    """
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optax
+    except ImportError:
+        return None
+    rng = np.random.default_rng(seed)
+    units = [cfg["d"], *cfg["hidden"], cfg["outputs"]]
+    params = []
+    for a, b in zip(units[:-1], units[1:]):
+        bound = np.sqrt(6.0 / (a + b))
+        params.append((jnp.asarray(rng.uniform(-bound, bound, (a, b)).astype(np.float32)),
+                       jnp.asarray(rng.uniform(-bound, bound, b).astype(np.float32))))
+    Xj = jnp.asarray(X, dtype=jnp.float32)
+    classify = cfg["task"] == "classification"
+    Yj = (jax.nn.one_hot(jnp.asarray(y), cfg["outputs"], dtype=jnp.float32) if classify
+          else jnp.asarray(y, dtype=jnp.float32).reshape(-1, 1))
+    batch, alpha = cfg["batch"], 1e-4
+    n_batches = len(X) // batch
+    tx = optax.adam(1e-3)
+
+    def loss_fn(p, xb, yb):
+        h = xb
+        for w, b in p[:-1]:
+            h = jax.nn.relu(h @ w + b)
+        out = h @ p[-1][0] + p[-1][1]
+        if classify:
+            data = -jnp.mean(jnp.sum(yb * jax.nn.log_softmax(out), axis=1))
+        else:
+            data = 0.5 * jnp.mean((out - yb) ** 2)
+        return data + 0.5 * alpha * sum(jnp.sum(w * w) for w, _ in p) / xb.shape[0]
+
+    @jax.jit
+    def epoch(p, opt_state, key):
+        key, sub = jax.random.split(key)
+        order = jax.random.permutation(sub, Xj.shape[0])[:n_batches * batch]
+        order = order.reshape(n_batches, batch)
+
+        def step(carry, idx):
+            p, s = carry
+            loss, g = jax.value_and_grad(loss_fn)(p, Xj[idx], Yj[idx])
+            updates, s = tx.update(g, s, p)
+            return (optax.apply_updates(p, updates), s), loss
+
+        (p, opt_state), losses = jax.lax.scan(step, (p, opt_state), order)
+        return p, opt_state, key, losses.sum()
+
+    state = {"p": params, "s": tx.init(params), "key": jax.random.PRNGKey(seed)}
+
+    def run():
+        p, s, key, loss = epoch(state["p"], state["s"], state["key"])
+        jax.block_until_ready((p, loss))
+        state.update(p=p, s=s, key=key)
+    return run
+
+
+def epoch_split(run_epoch):
+    """Where one fastmlp epoch `run_epoch()` spends its wall time: seconds of
+    the C engine's products, other passes (activations, loss, derivatives,
+    bias gradient), optimizer step and minibatch gather, and the rest
+    ("python": validation, shuffling, the binding), from the engine's
+    profile clock (on for this call only)."""
+    from fastmlp import _kernels
+
+    _kernels._epoch_profile(True)
+    try:
+        t0 = time.perf_counter()
+        run_epoch()
+        wall = time.perf_counter() - t0
+    finally:
+        parts = _kernels._epoch_profile(False)
+    parts["python"] = wall - sum(parts.values())
+    return wall, parts
+
+
 def quick_bench(scale=0.1, epochs=2, threads=1):
     """The short comparison behind ``python -m fastmlp bench``.
 

@@ -106,6 +106,9 @@ def to_sklearn(estimator):
     if estimator.solver not in ("lbfgs", "sgd", "adam"):
         raise ValueError(f"scikit-learn has no solver {estimator.solver!r}; set solver to "
                          "'adam', 'sgd' or 'lbfgs' first (set_params) to convert the weights")
+    if estimator.penalty != "l2":
+        raise ValueError(f"scikit-learn's MLP has only the l2 penalty, not "
+                         f"{estimator.penalty!r}")
     if not isinstance(estimator.learning_rate, str):
         raise ValueError("scikit-learn's learning_rate is one of 'constant', 'invscaling', "
                          "'adaptive'; set it first (set_params) to convert the weights")

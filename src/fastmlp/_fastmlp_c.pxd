@@ -209,6 +209,10 @@ cdef extern from "train.h" nogil:
         fm_regression_loss_kind loss
         double loss_param
         double alpha
+        fm_penalty_kind penalty
+        double l1_ratio
+        double clip_grad_norm, clip_grad_value, max_norm
+        unsigned char frozen[FM_MLP_MAX_LAYERS]
         double dropout[FM_MLP_MAX_LAYERS]
         int batch_norm
         double bn_momentum, bn_epsilon
@@ -238,6 +242,13 @@ cdef extern from "train.h" nogil:
     int64_t fm_mlp_n_params(const fm_mlp *net)
     int64_t fm_mlp_cols(const fm_mlp *net, int l)
     void *fm_mlp_workspace_grad(fm_mlp_workspace *ws)
+    enum:
+        FM_PROFILE_PRODUCTS
+        FM_PROFILE_PASSES
+        FM_PROFILE_STEP
+        FM_PROFILE_GATHER
+        FM_PROFILE_COUNT
+    void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                                float *const *bn,

@@ -143,6 +143,12 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         "initial_accumulator_value": [Interval(Real, 0, None, closed="left")],
         "momentum_decay": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_grad_value": [Interval(Real, 0, None, closed="neither"), None],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "frozen_layers": [list, tuple],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(_INITS)],
@@ -160,7 +166,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
                  dropout, batch_norm, callbacks, progress, scoring, rho,
-                 initial_accumulator_value, momentum_decay, weight_decay, compute_dtype,
+                 initial_accumulator_value, momentum_decay, weight_decay, penalty, l1_ratio,
+                 clip_grad_norm, clip_grad_value, max_norm, frozen_layers, compute_dtype,
                  maxout_pieces):
         self.activation = activation
         self.maxout_pieces = maxout_pieces
@@ -197,6 +204,12 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.initial_accumulator_value = initial_accumulator_value
         self.momentum_decay = momentum_decay
         self.weight_decay = weight_decay
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.clip_grad_norm = clip_grad_norm
+        self.clip_grad_value = clip_grad_value
+        self.max_norm = max_norm
+        self.frozen_layers = frozen_layers
         self.compute_dtype = compute_dtype
 
     # -- the network --------------------------------------------------------
@@ -242,6 +255,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if any(rates) and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
                              "the loss random, which L-BFGS's line search cannot use")
+        if self.solver == "lbfgs":
+            for name in ("clip_grad_norm", "clip_grad_value", "max_norm"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} acts on the minibatch steps of a stochastic "
+                                     "solver; L-BFGS takes none")
         if self.batch_norm and self.solver == "lbfgs":
             raise ValueError("batch_norm needs a stochastic solver ('sgd' or 'adam'): its "
                              "statistics are per minibatch")
@@ -260,10 +278,41 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
         output, out_act, loss, loss_param = self._output_spec()
         dropout = self._dropout_rates(len(units) - 2) if training else None
+        frozen = self._frozen_layers(len(units) - 1)
+        # Clipping, max_norm and frozen layers act in the epochs only.
         return MLPEngine(units, hidden, output, out_act, loss, loss_param,
                          self.alpha if alpha is None else alpha, max_rows, dtype, dropout,
                          gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON,
-                         self.compute_dtype)
+                         self.penalty, self.l1_ratio,
+                         self.clip_grad_norm if training else None,
+                         self.clip_grad_value if training else None,
+                         self.max_norm if training else None, frozen if training else (),
+                         compute_dtype=self.compute_dtype)
+
+    def _frozen_layers(self, n_layers):
+        """The frozen weight layers' indices, validated (negative ones count
+        from the output layer, as Python's)."""
+        frozen = []
+        for layer in self.frozen_layers:
+            if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, Integral):
+                raise ValueError(f"frozen_layers holds weight-layer indices (int), got {layer!r}")
+            if not -n_layers <= layer < n_layers:
+                raise ValueError(f"frozen_layers index {layer} is out of range for "
+                                 f"{n_layers} weight layers")
+            frozen.append(int(layer) % n_layers)
+        if len(set(frozen)) == n_layers:
+            raise ValueError("frozen_layers freezes every weight layer: nothing would train")
+        return sorted(set(frozen))
+
+    def _penalty_value(self, coefs):
+        """alpha's penalty of `coefs` (times sum(w)), as the C engine adds it."""
+        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in coefs)
+        if self.penalty == "l2":
+            return 0.5 * self.alpha * squares
+        abs_sum = sum(float(np.abs(c).sum()) for c in coefs)
+        if self.penalty == "l1":
+            return self.alpha * abs_sum
+        return self.alpha * (self.l1_ratio * abs_sum + 0.5 * (1.0 - self.l1_ratio) * squares)
 
     def _input_dtypes(self):
         """The float dtypes X is trained in: its own (float64 or float32), or
@@ -479,14 +528,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
 
     def _validation_loss(self, X_val, Y_val, sample_weight=None):
         """Loss on validation data, as loss_curve_ measures the training loss
-        (the L2 term on the trained weights, the data term on the network as
+        (the penalty on the trained weights, the data term on the network as
         it predicts: batch norm folded, no dropout)."""
         engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype, alpha=0.0)
         coefs, intercepts = self._prediction_params(X_val.dtype)
         data_loss = engine.loss(coefs, intercepts, X_val, Y_val, sample_weight)
         weight = X_val.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
-        return data_loss + 0.5 * self.alpha * squares / weight
+        return data_loss + self._penalty_value(self.coefs_) / weight
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         params = self.coefs_ + self.intercepts_
@@ -560,6 +608,12 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             engine = self._engine(X.shape[0], dtype)
         loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
         grad = grad.astype(np.float64)
+        # Frozen layers: a zero gradient keeps L-BFGS's steps off them.
+        sizes = np.cumsum([0] + [p.size for p in self.coefs_ + self.intercepts_])
+        n_layers = len(self.coefs_)
+        for layer in self._frozen_layers(n_layers):
+            for i in (layer, n_layers + layer):
+                grad[sizes[i]:sizes[i + 1]] = 0.0
         if coef_grads is not None and intercept_grads is not None:
             start = 0
             for g, p in zip(coef_grads + intercept_grads, self.coefs_ + self.intercepts_):
@@ -860,7 +914,15 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                                   nesterov=self.nesterovs_momentum, power_t=self.power_t,
                                   **common, **bf16_step)
         if self.solver == "adam":
-            return optimizers.Adam(n_params, dtype, **adam_like, **common, **bf16_step)
+            # float64 takes scikit-learn's exact step. float32 takes the plain
+            # float32 step (vectorised, about 3x faster): scikit-learn computes
+            # float32's Adam update in float64 (NumPy's promotion), which only
+            # matters bit for bit, and float32 fits already differ from
+            # scikit-learn's by ~1e-4 through the products' rounding
+            # (tests/test_sklearn_parity.py holds both to 1e-3).
+            arithmetic = "plain" if np.dtype(dtype) == np.float32 else "sklearn"
+            return optimizers.Adam(n_params, dtype, **adam_like, **common,
+                                   **{"arithmetic": arithmetic, **bf16_step})
         if self.solver == "adamw":
             return optimizers.AdamW(n_params, dtype, **adam_like, **common)
         if self.solver == "nadam":
@@ -1237,6 +1299,37 @@ _COMMON_DOC = """
         single callable is named "score"). With ``early_stopping=True`` the
         first metric decides; None is the estimator's ``score`` (accuracy or
         R^2), logged as ``validation_score``.
+    penalty : {'l2', 'l1', 'elasticnet'}, default='l2'
+        The penalty of strength `alpha` on the coefficients (not the
+        intercepts), added to the loss divided by the samples' total weight
+        as scikit-learn adds its L2 term: 'l2' ``0.5 * ||W||^2``
+        (scikit-learn's), 'l1' ``||W||_1``, 'elasticnet'
+        ``l1_ratio * ||W||_1 + 0.5 * (1 - l1_ratio) * ||W||^2``
+        (SGDClassifier's convention). The gradient is the (sub)gradient
+        of the same term, ``sign(0) = 0``; ``loss_curve_`` reports it.
+        Every solver, 'lbfgs' included.
+    l1_ratio : float, default=0.15
+        The elastic net's mixing, in [0, 1] ('elasticnet' only).
+    clip_grad_norm : float or None, default=None
+        Stochastic solvers: scale each minibatch gradient (all parameters'
+        together) by ``clip_grad_norm / (norm + 1e-6)`` when its global L2
+        norm exceeds clip_grad_norm (torch.nn.utils.clip_grad_norm_). The
+        norm is summed in a fixed order: results do not depend on threads.
+    clip_grad_value : float or None, default=None
+        Stochastic solvers: clamp each gradient value to
+        ``[-clip_grad_value, clip_grad_value]`` (after clip_grad_norm).
+    max_norm : float or None, default=None
+        Stochastic solvers: after each step, every unit's incoming weight
+        vector (a column of a weight matrix, shape (fan_in,); for a maxout
+        layer each piece's) whose L2 norm exceeds max_norm is scaled to norm
+        max_norm (Keras' max_norm constraint on axis 0, without its
+        epsilon).
+    frozen_layers : sequence of int, default=()
+        Indices of weight layers (0 = the first, -1 = the output layer)
+        whose coefficients and intercepts keep their values, e.g. to
+        fine-tune the top of a network (warm_start, from_sklearn). Their
+        weight gradients and optimizer steps are skipped; deltas still flow
+        through them. With 'lbfgs' their gradient is set to zero.
     compute_dtype : {'bfloat16'} or None, default=None
         What the matrix products multiply. None: the input's float dtype, as
         scikit-learn computes (its numbers). 'bfloat16': every product of
@@ -1318,6 +1411,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  init="glorot_uniform", dropout=0.0, batch_norm=False, class_weight=None,
                  callbacks=None, progress=False, scoring=None, rho=0.99,
                  initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
+                 penalty="l2", l1_ratio=0.15, clip_grad_norm=None, clip_grad_value=None,
+                 max_norm=None, frozen_layers=(),
                  compute_dtype=None):
         self.class_weight = class_weight
         super().__init__(
@@ -1330,8 +1425,11 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
             dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
-            scoring=scoring, rho=rho, initial_accumulator_value=initial_accumulator_value,
-            momentum_decay=momentum_decay, weight_decay=weight_decay, compute_dtype=compute_dtype,
+            scoring=scoring, rho=rho,
+            initial_accumulator_value=initial_accumulator_value,
+            momentum_decay=momentum_decay, weight_decay=weight_decay, penalty=penalty,
+            l1_ratio=l1_ratio, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+            max_norm=max_norm, frozen_layers=frozen_layers, compute_dtype=compute_dtype,
             maxout_pieces=maxout_pieces)
 
     def _out_activation_name(self, y):
@@ -1575,7 +1673,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  init="glorot_uniform", dropout=0.0, batch_norm=False, out_activation=None,
                  huber_delta=1.0, callbacks=None, progress=False, scoring=None, rho=0.99,
                  initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
-                 compute_dtype=None):
+                 penalty="l2", l1_ratio=0.15, clip_grad_norm=None, clip_grad_value=None,
+                 max_norm=None, frozen_layers=(), compute_dtype=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1586,8 +1685,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
             callbacks=callbacks, progress=progress, scoring=scoring, rho=rho,
-            initial_accumulator_value=initial_accumulator_value, momentum_decay=momentum_decay,
-            weight_decay=weight_decay, compute_dtype=compute_dtype, maxout_pieces=maxout_pieces)
+            initial_accumulator_value=initial_accumulator_value,
+            momentum_decay=momentum_decay, weight_decay=weight_decay, penalty=penalty,
+            l1_ratio=l1_ratio, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+            max_norm=max_norm, frozen_layers=frozen_layers, compute_dtype=compute_dtype,
+            maxout_pieces=maxout_pieces)
         self.out_activation = out_activation
         self.huber_delta = huber_delta
 

@@ -32,12 +32,16 @@ cdef class _ParamPointers:
 
 
 _COMPUTE_KINDS = {None: FM_COMPUTE_NATIVE, "bfloat16": FM_COMPUTE_BF16}
+_PENALTIES = {"l2": FM_PENALTY_L2, "l1": FM_PENALTY_L1, "elasticnet": FM_PENALTY_ELASTICNET}
 
 
 cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, loss,
                            loss_param, alpha, dropout, batch_norm, bn_momentum,
-                           bn_epsilon, compute_dtype, dtype) except -1:
+                           bn_epsilon, penalty="l2", l1_ratio=0.15, clip_grad_norm=None,
+                           clip_grad_value=None, max_norm=None, frozen_layers=(),
+                           compute_dtype=None, dtype=None) except -1:
     """Fill `net` from the Python description (see MLPEngine), checking it."""
+    memset(net, 0, sizeof(fm_mlp))
     if compute_dtype not in _COMPUTE_KINDS:
         raise ValueError(f"compute_dtype must be None or 'bfloat16', got {compute_dtype!r}")
     if compute_dtype is not None and np.dtype(dtype) != np.float32:
@@ -69,6 +73,23 @@ cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, l
     net.loss = _TRAIN_LOSSES[loss]
     net.loss_param = float(loss_param)
     net.alpha = float(alpha)
+    if penalty not in _PENALTIES:
+        raise ValueError(f"penalty must be one of {sorted(_PENALTIES)}, got {penalty!r}")
+    net.penalty = _PENALTIES[penalty]
+    net.l1_ratio = float(l1_ratio)
+    if not 0.0 <= net.l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
+    for name, value in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value),
+                        ("max_norm", max_norm)):
+        if value is not None and not float(value) > 0.0:
+            raise ValueError(f"{name} must be None or > 0, got {value}")
+    net.clip_grad_norm = 0.0 if clip_grad_norm is None else float(clip_grad_norm)
+    net.clip_grad_value = 0.0 if clip_grad_value is None else float(clip_grad_value)
+    net.max_norm = 0.0 if max_norm is None else float(max_norm)
+    for l in frozen_layers:
+        if not 0 <= int(l) < net.n_layers:
+            raise ValueError(f"frozen layer indices must be in [0, {net.n_layers}), got {l}")
+        net.frozen[int(l)] = 1
     # What the C engine would refuse (as an invalid network), said here.
     if net.out_activation.kind == FM_ACT_MAXOUT:
         raise ValueError("maxout is a hidden activation only: it changes the layer's width")
@@ -149,6 +170,33 @@ cdef void **_parameter_pointers(const fm_mlp *net, object dtype, list arrays, bi
     return ptrs
 
 
+# Seconds per part of the training epochs (products, other passes, optimizer
+# step, gather) summed over every engine's epochs while profiling is on; None
+# when off. A diagnostic for bench/bench_train.py, not a public interface.
+_profile_totals = None
+_PROFILE_PARTS = ("products", "passes", "step", "gather")
+
+
+def _epoch_profile(enable):
+    """Turn the epoch profile on or off for engines created from now on.
+
+    Parameters
+    ----------
+    enable : bool
+        Profile the epochs of engines created after this call.
+
+    Returns
+    -------
+    dict or None
+        The seconds per part summed since the previous call (None if the
+        profile was off); the totals restart at zero.
+    """
+    global _profile_totals
+    previous = None if _profile_totals is None else dict(zip(_PROFILE_PARTS, _profile_totals))
+    _profile_totals = [0.0] * FM_PROFILE_COUNT if enable else None
+    return previous
+
+
 cdef class MLPEngine:
     """A network (layer widths, activations, output and loss, L2 penalty) and
     its workspace for up to `max_rows` rows of `dtype`.
@@ -183,6 +231,14 @@ cdef class MLPEngine:
         Batch-normalise the hidden layers in training epochs.
     bn_momentum, bn_epsilon : float
         Running-statistics momentum and variance offset of batch norm.
+    penalty : {'l2', 'l1', 'elasticnet'}, default='l2'
+        The penalty of strength alpha (train.h, fm_mlp).
+    l1_ratio : float, default=0.15
+        Elastic-net mixing, in [0, 1].
+    clip_grad_norm, clip_grad_value, max_norm : float or None
+        Gradient clipping and the column max-norm constraint, in epochs.
+    frozen_layers : sequence of int, default=()
+        Weight layers whose W and b epochs leave as they are.
     compute_dtype : {None, "bfloat16"}, default=None
         What the products multiply: the dtype's own values, or (float32 only)
         bfloat16 roundings of them, accumulated in float32.
@@ -195,11 +251,14 @@ cdef class MLPEngine:
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
                   max_rows, dtype, dropout=None, gather_rows=False, batch_norm=False,
-                  bn_momentum=0.1, bn_epsilon=1e-5, compute_dtype=None):
+                  bn_momentum=0.1, bn_epsilon=1e-5, penalty="l2", l1_ratio=0.15,
+                  clip_grad_norm=None, clip_grad_value=None, max_norm=None, frozen_layers=(),
+                  compute_dtype=None):
         self.ws = NULL
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon, compute_dtype,
-                          dtype)
+                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon, penalty,
+                          l1_ratio, clip_grad_norm, clip_grad_value, max_norm, frozen_layers,
+                          compute_dtype, dtype)
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
@@ -209,6 +268,8 @@ cdef class MLPEngine:
             raise MemoryError(
                 f"cannot allocate the training workspace for {self.max_rows} rows of a "
                 f"network with layers {units}")
+        if _profile_totals is not None:
+            fm_mlp_workspace_profile(self.ws, 1, NULL)
 
     def __dealloc__(self):
         fm_mlp_workspace_free(self.ws)
@@ -359,6 +420,11 @@ cdef class MLPEngine:
                 PyErr_CheckSignals()  # raises KeyboardInterrupt on Ctrl-C
         finally:
             _optimizer_advanced(optimizer, &opt)
+        cdef double seconds[FM_PROFILE_COUNT]
+        if _profile_totals is not None:
+            fm_mlp_workspace_profile(self.ws, 1, seconds)
+            for l in range(FM_PROFILE_COUNT):
+                _profile_totals[l] += seconds[l]
         _raise_status(status, "training epoch")
         return loss_sum
 
@@ -458,7 +524,8 @@ cdef class MLPPredictor:
         if not coefs or not isinstance(coefs[0], np.ndarray):
             raise ValueError("coefs must be a non-empty list of arrays")
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          0.0, None, False, 0.1, 1e-5, compute_dtype, coefs[0].dtype)
+                          0.0, None, False, 0.1, 1e-5, "l2", 0.15, None, None, None, (),
+                          compute_dtype, coefs[0].dtype)
         self.compute_dtype = compute_dtype
         self.dtype = coefs[0].dtype
         if self.dtype not in _FLOAT_DTYPES:

@@ -270,5 +270,6 @@ def check_optimizer_hyper(**values):
             if high == np.inf:
                 rule = f">= {low:g}" if low_closed else f"> {low:g}"
             else:
-                rule = f"in {'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
+                left, right = "[" if low_closed else "(", "]" if high_closed else ")"
+                rule = f"in {left}{low:g}, {high:g}{right}"
             raise ValueError(f"{name} must be {rule}, got {value}")

@@ -637,7 +637,8 @@ def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsi
     TypeError
         As :func:`sgd_step`.
     """
-    _object_step(param, grad, "rmsprop", [square_avg], ["square_avg"], learning_rate=learning_rate, rho=rho,
+    _object_step(param, grad, "rmsprop", [square_avg], ["square_avg"],
+                 learning_rate=learning_rate, rho=rho,
                  epsilon=epsilon, weight_decay=weight_decay)
 
 
@@ -718,7 +719,8 @@ def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=
     TypeError
         As :func:`adam_step`.
     """
-    _object_step(param, grad, "adamw", [m, v], ["m", "v"], t=_step_number(t), learning_rate=learning_rate,
+    _object_step(param, grad, "adamw", [m, v], ["m", "v"], t=_step_number(t),
+                 learning_rate=learning_rate,
                  beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay)
 
 

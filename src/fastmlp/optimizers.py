@@ -197,7 +197,8 @@ class SGD(BaseOptimizer):
     learning_rate_init : float, default=0.1
         Initial learning rate, > 0.
     lr_schedule : {'constant', 'invscaling', 'adaptive'} or callable, default='constant'
-        A schedule (see :class:`BaseOptimizer`) or scikit-learn's: 'invscaling' sets the learning rate to
+        A schedule (see :class:`BaseOptimizer`) or scikit-learn's:
+        'invscaling' sets the learning rate to
         ``learning_rate_init / (time_step + 1) ** power_t`` after each epoch;
         'adaptive' divides it by 5 each time the loss (or validation score)
         stalls, and stops once it is below 1e-6.
