@@ -57,7 +57,7 @@ from fastmlp._validation import (
 )
 from fastmlp import optimizers
 from fastmlp._history import FIRST_COLUMNS, append_row, validation_metrics, validation_scorers
-from fastmlp.callbacks import _CallbackList
+from fastmlp.callbacks import CallbackList
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
 # scikit-learn's hidden activations, and those it declined to add.
@@ -644,7 +644,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         batch_size = self._batch_size(n_samples)
         engine = self._engine(batch_size, X.dtype, training=True,
                               gather_rows=self.shuffle and not sp.issparse(X_train))
-        callbacks = _CallbackList(self.callbacks)
+        callbacks = CallbackList(self.callbacks)
         if not incremental or not self.history_["epoch"]:
             callbacks.on_train_begin(self, {"epoch": len(self.history_["epoch"])})
         clock = _Clock(self.history_)

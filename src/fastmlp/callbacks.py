@@ -120,7 +120,7 @@ class Callback:
         return f"{type(self).__name__}({args})"
 
 
-class _CallbackList:
+class CallbackList:
     """The estimator's callbacks, each hook called on each in order (plain
     callables on on_epoch_end only). Used by the estimators' epoch loop."""
 
