@@ -24,8 +24,9 @@ EXAMPLES = os.path.join(ROOT, "examples")
 
 # Public-looking names that are deliberately not API, with the reason.
 NOT_API = {
-    # The estimators' once-per-epoch hook; users pass callbacks instead.
-    "fastmlp.callbacks.run_callbacks",
+    # What the estimators' epoch loop calls (every callback's hooks, in
+    # order); users pass callbacks instead.
+    "fastmlp.callbacks.CallbackList",
 }
 
 
