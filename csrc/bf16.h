@@ -115,6 +115,12 @@ int fm_amx_usable(const char **reason);
 #endif
 #ifdef FASTMLP_AVX512BF16_KERNELS
 extern const fm_bf16_tier fm_bf16_avx512bf16;
+/* fm_bf16_pack_a / _b with VCVTNE2PS2BF16 (same bits), used with the amx
+ * and avx512_bf16 tiers. */
+void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float *a,
+                               int64_t lda, uint16_t *out);
+void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                               void *out);
 #endif
 
 /* The tier chosen by fm_bf16_init (the emulated generic one until then). */

@@ -460,6 +460,15 @@ const char *fm_bf16_init(const char *force)
 #endif
         }
     }
+#ifdef FASTMLP_AVX512BF16_KERNELS
+    /* The hardware tiers convert with VCVTNE2PS2BF16 (same bits); the
+     * emulated tier keeps the integer rounding, so each packing runs here
+     * under the tier that uses it. */
+    if (bf16_chosen != NULL && cpu_has_avx512bf16()) {
+        pack_a_impl = fm_bf16_pack_a_avx512bf16;
+        pack_b_impl = fm_bf16_pack_b_avx512bf16;
+    }
+#endif
     if (bf16_chosen == NULL) {
         bf16_chosen = &fm_bf16_emulated_generic;
 #ifdef FASTMLP_X86_KERNELS

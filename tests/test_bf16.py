@@ -125,7 +125,10 @@ def _check_rounding_in_every_packing(x):
     return bits
 
 
-def test_rounding_in_packing_matches_reference():
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_rounding_in_packing_matches_reference(tier):
+    # Each tier packs with its own conversion (the hardware tiers with
+    # VCVTNE2PS2BF16, the emulated one in integer lanes): the same bits.
     x = _rounding_inputs()
     _check_rounding_in_every_packing(x)
     row = _kernels._bf16_pack_a(x[None, :])[0, :, 0, :].reshape(-1)
@@ -154,9 +157,10 @@ def _expected_pack_a(op_a):
     return full.reshape(mq, 16, kq, 32).transpose(0, 2, 1, 3)
 
 
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("trans", [False, True])
 @pytest.mark.parametrize("k,n", [(1, 1), (10, 10), (32, 16), (33, 17), (64, 129), (784, 10)])
-def test_pack_b_layout(trans, k, n):
+def test_pack_b_layout(tier, trans, k, n):
     rng = np.random.default_rng(k * 1000 + n)
     op_b = rng.standard_normal((k, n)).astype(F32)
     stored = np.ascontiguousarray(op_b.T) if trans else op_b
@@ -164,9 +168,10 @@ def test_pack_b_layout(trans, k, n):
     np.testing.assert_array_equal(packed, _expected_pack_b(op_b))
 
 
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("trans", [False, True])
 @pytest.mark.parametrize("m,k", [(1, 1), (17, 10), (16, 33), (200, 784)])
-def test_pack_a_layout(trans, m, k):
+def test_pack_a_layout(tier, trans, m, k):
     rng = np.random.default_rng(m * 1000 + k)
     op_a = rng.standard_normal((m, k)).astype(F32)
     stored = np.ascontiguousarray(op_a.T) if trans else op_a
