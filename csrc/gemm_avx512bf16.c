@@ -19,16 +19,19 @@
 
 #define RG 8
 
-static void avx512bf16_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
-                             float *acc)
+static void avx512bf16_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
+                             int mt, int nt, int accumulate, float *acc)
 {
-    const int64_t panel = kq * FM_BF16_CHUNK_ELEMS;
     for (int pi = 0; pi < mt; pi++)
         for (int r0 = 0; r0 < FM_BF16_PANEL; r0 += RG) {
             __m512 c0[RG], c1[RG];
 #pragma GCC unroll 8
-            for (int r = 0; r < RG; r++)
-                c0[r] = c1[r] = _mm512_setzero_ps();
+            for (int r = 0; r < RG; r++) {
+                const float *row = acc + (pi * FM_BF16_PANEL + r0 + r) * FM_BF16_BLOCK;
+                c0[r] = accumulate ? _mm512_loadu_ps(row) : _mm512_setzero_ps();
+                c1[r] = accumulate && nt == 2 ? _mm512_loadu_ps(row + FM_BF16_PANEL)
+                                              : _mm512_setzero_ps();
+            }
             const uint16_t *ap = a + pi * panel + r0 * 32;
             const uint16_t *bp0 = b, *bp1 = b + panel;
             if (nt == 2) {

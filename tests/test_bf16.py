@@ -215,6 +215,21 @@ def test_tier_matches_its_mirror_bit_for_bit(tier, m, k, n):
         np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"trans {ta, tb}")
 
 
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_k_ranges_and_row_blocks_keep_bits(tier):
+    # k = 1000 is 32 chunks, run in 3 K ranges (11, 11, 10) continued from the
+    # stored float tiles; m = 700 is two packed row blocks (512 + 188 rows).
+    m, k, n = 700, 1000, 40
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((m, k)).astype(F32)
+    b = rng.standard_normal((k, n)).astype(F32)
+    want = reference._bf16_product(a, b, MIRROR[tier])
+    for ta in (False, True):
+        aa = np.ascontiguousarray(a.T) if ta else a
+        got = kernels.gemm(aa, b, trans_a=ta, compute_dtype="bfloat16")
+        np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"trans_a {ta}")
+
+
 def test_reference_gemm_is_the_amx_mirror():
     op_a, op_b, _, _ = _operands(17, 33, 10, False, False)
     np.testing.assert_array_equal(
