@@ -85,15 +85,19 @@ const void *fm_bf16_packed_b_columns(const void *b_packed, int64_t k, int64_t co
 
 /*
  * One tier's product kernel: acc (32 x 32 floats, row stride 32) =
- * (mt A panels at a) @ (nt B panels at b), mt, nt in {1, 2}, over kq chunks
- * (panels kq * 512 bf16 apart). begin/end bracket one C call on one thread
- * (AMX: tile configuration and release); NULL when not needed.
+ * (mt A panels at a) @ (nt B panels at b), mt, nt in {1, 2}, over `chunks`
+ * chunks from a and b on (the second panel `panel` bf16 after the first).
+ * accumulate = 0 starts the chunk chain c at +0; 1 continues it from acc
+ * (a stored float is exactly the chain's value, so a K range split in
+ * consecutive calls gives the whole range's bits). begin/end bracket one C
+ * call on one thread (AMX: tile configuration and release); NULL when not
+ * needed.
  */
 typedef struct {
     const char *name;
     void (*begin)(void);
-    void (*block)(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
-                  float *acc);
+    void (*block)(int64_t chunks, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
+                  int nt, int accumulate, float *acc);
     void (*end)(void);
 } fm_bf16_tier;
 
@@ -115,6 +119,12 @@ int fm_amx_usable(const char **reason);
 #endif
 #ifdef FASTMLP_AVX512BF16_KERNELS
 extern const fm_bf16_tier fm_bf16_avx512bf16;
+/* fm_bf16_pack_a / _b with VCVTNE2PS2BF16 (same bits), used with the amx
+ * and avx512_bf16 tiers. */
+void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float *a,
+                               int64_t lda, uint16_t *out);
+void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                               void *out);
 #endif
 
 /* The tier chosen by fm_bf16_init (the emulated generic one until then). */

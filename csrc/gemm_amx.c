@@ -49,19 +49,27 @@ static void amx_begin(void)
 
 static void amx_end(void) { _tile_release(); }
 
-static void amx_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
-                      float *acc)
+/* C tile t from the block's float acc (continuing a K range) or +0. */
+#define START(t, p)                                                                    \
+    do {                                                                               \
+        if (accumulate)                                                                \
+            _tile_loadd(t, p, LD);                                                     \
+        else                                                                           \
+            _tile_zero(t);                                                             \
+    } while (0)
+
+static void amx_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
+                      int nt, int accumulate, float *acc)
 {
-    const int64_t panel = kq * FM_BF16_CHUNK_ELEMS;
     const uint16_t *a1 = a + panel, *b1 = b + panel;
     enum { LD = FM_BF16_BLOCK * (int)sizeof(float) };
     float *acc01 = acc + FM_BF16_PANEL, *acc10 = acc + FM_BF16_PANEL * FM_BF16_BLOCK;
     float *acc11 = acc10 + FM_BF16_PANEL;
-    _tile_zero(0);
+    START(0, acc);
     if (mt == 2 && nt == 2) {
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
+        START(1, acc01);
+        START(2, acc10);
+        START(3, acc11);
         for (int64_t q = 0; q < kq; q++) {
             const int64_t o = q * FM_BF16_CHUNK_ELEMS;
             _tile_loadd(4, a + o, 64);
@@ -78,7 +86,7 @@ static void amx_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, 
         _tile_stored(2, acc10, LD);
         _tile_stored(3, acc11, LD);
     } else if (mt == 2) { /* nt == 1 */
-        _tile_zero(2);
+        START(2, acc10);
         for (int64_t q = 0; q < kq; q++) {
             const int64_t o = q * FM_BF16_CHUNK_ELEMS;
             _tile_loadd(6, b + o, 64);
@@ -90,7 +98,7 @@ static void amx_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, 
         _tile_stored(0, acc, LD);
         _tile_stored(2, acc10, LD);
     } else if (nt == 2) { /* mt == 1 */
-        _tile_zero(1);
+        START(1, acc01);
         for (int64_t q = 0; q < kq; q++) {
             const int64_t o = q * FM_BF16_CHUNK_ELEMS;
             _tile_loadd(4, a + o, 64);
@@ -111,6 +119,7 @@ static void amx_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, 
         _tile_stored(0, acc, LD);
     }
 }
+#undef START
 
 const fm_bf16_tier fm_bf16_amx = {"amx", amx_begin, amx_block, amx_end};
 
@@ -123,7 +132,7 @@ static void probe(void *ok)
     for (int i = 0; i < FM_BF16_CHUNK_ELEMS; i++)
         ones[i] = 0x3f80; /* 1.0 */
     amx_begin();
-    amx_block(1, ones, ones, 1, 1, c);
+    amx_block(1, FM_BF16_CHUNK_ELEMS, ones, ones, 1, 1, 0, c);
     amx_end();
     int good = 1;
     for (int i = 0; i < FM_BF16_PANEL; i++)

@@ -23,9 +23,12 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
     /* bf16 products split in whole 32 x 32 blocks (whole packed B panels). */
     const int64_t mr = pr->compute_bf16 ? FM_BF16_BLOCK : kt->FM_CAT(mr_, SUF);
     const int64_t nr = pr->compute_bf16 ? FM_BF16_BLOCK : kt->FM_CAT(nr_, SUF);
-    /* Slice the dimension whose packing dominates (B packing ~ k*n, A ~ m*k);
-     * softmax needs whole rows, so it always slices rows. */
-    const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && pr->n >= pr->m;
+    /* Slice the dimension whose packing dominates (B packing ~ k*n, A ~ m*k):
+     * every slice packs the other operand whole. A bf16 B given packed costs
+     * nothing, so rows then (unless there are too few row blocks to share).
+     * Softmax needs whole rows, so it always slices rows. */
+    const int b_free = pr->b_packed != NULL && pr->m >= (int64_t)parts * mr;
+    const int by_columns = pr->act.kind != FM_ACT_SOFTMAX && !b_free && pr->n >= pr->m;
     const int64_t extent = by_columns ? pr->n : pr->m;
     /* Maxout's column slices hold whole units: a multiple of k pieces (k
      * checked by the callers; an invalid one, 0, counts as 1 here). */

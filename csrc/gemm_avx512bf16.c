@@ -19,16 +19,19 @@
 
 #define RG 8
 
-static void avx512bf16_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
-                             float *acc)
+static void avx512bf16_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
+                             int mt, int nt, int accumulate, float *acc)
 {
-    const int64_t panel = kq * FM_BF16_CHUNK_ELEMS;
     for (int pi = 0; pi < mt; pi++)
         for (int r0 = 0; r0 < FM_BF16_PANEL; r0 += RG) {
             __m512 c0[RG], c1[RG];
 #pragma GCC unroll 8
-            for (int r = 0; r < RG; r++)
-                c0[r] = c1[r] = _mm512_setzero_ps();
+            for (int r = 0; r < RG; r++) {
+                const float *row = acc + (pi * FM_BF16_PANEL + r0 + r) * FM_BF16_BLOCK;
+                c0[r] = accumulate ? _mm512_loadu_ps(row) : _mm512_setzero_ps();
+                c1[r] = accumulate && nt == 2 ? _mm512_loadu_ps(row + FM_BF16_PANEL)
+                                              : _mm512_setzero_ps();
+            }
             const uint16_t *ap = a + pi * panel + r0 * 32;
             const uint16_t *bp0 = b, *bp1 = b + panel;
             if (nt == 2) {
@@ -76,3 +79,34 @@ static void avx512bf16_block(int64_t kq, const uint16_t *a, const uint16_t *b, i
 }
 
 const fm_bf16_tier fm_bf16_avx512bf16 = {"avx512_bf16", NULL, avx512bf16_block, NULL};
+
+/* ------------------------------------------------------------------------ */
+/* Packing with VCVTNE2PS2BF16: the same bits as fm_bf16_pack_a / _b        */
+/* ------------------------------------------------------------------------ */
+
+/* VCVTNE2PS2BF16 rounds exactly as fm_bf16_from_f32 (Intel's pseudo-code,
+ * and tests/test_bf16.py's rounding cases through every packing loop): to
+ * nearest even, zero and denormal inputs to a zero of their sign whatever
+ * MXCSR says, NaN to its top 16 bits with the quiet bit set, overflow of
+ * the rounding to inf. One instruction for 32 floats where the integer
+ * rounding takes about ten per 16. */
+static inline __mmask16 first(int64_t n); /* in gemm_bf16_pack_avx512.h */
+
+/* 32-bit pairs (bf16 of lo in the low half, of hi in the high half). */
+static inline __m512i pairs(__m512 lo, __m512 hi)
+{
+    const __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+    const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+    return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+}
+
+/* 32 consecutive floats (kk 0..31, `valid` of them) as 16 pairs. */
+static inline __m512i run_pairs(const float *src, int64_t valid)
+{
+    const __m512 lo = _mm512_maskz_loadu_ps(first(valid), src);
+    const __m512 hi = _mm512_maskz_loadu_ps(first(valid - 16), src + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+#define FM_PACK_NAME(x) fm_bf16_pack_##x##_avx512bf16
+#include "gemm_bf16_pack_avx512.h"

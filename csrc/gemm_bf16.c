@@ -6,12 +6,15 @@
  * Driver, for C (m, n) = act(alpha * op(A) @ op(B) + beta * C + bias):
  *   op(B) is packed once per call (or given packed: pr->b_packed) into
  *   16-column panels; rows of op(A) are packed a block of mb rows at a time
- *   (the block's panels stay in L2); for every 32 x 32 block of C the tier's
- *   kernel computes the whole-K product into a float tile `acc`, and the
- *   float output stage writes it into C (softmax and maxout once a block
- *   of rows is complete: the float drivers' fm_gemm_rows_stage_f32). Every
- *   element of C gets the same operations in the same order whatever block,
- *   thread or split computed it.
+ *   (the block's panels stay in L2). For every 32-column pair of B panels,
+ *   K is run in ranges of at most FM_BF16_K_RANGE chunks (the pair's range,
+ *   2 x 12 KiB, stays in L1 while the A panels of every row block stream
+ *   past it from L2): per range, each 32 x 32 block of C continues its chunk
+ *   chain in its float tile of `acc` (one per row block); after the last
+ *   range the float output stage writes the tile into C (softmax and maxout
+ *   once a block of rows is complete: the float drivers'
+ *   fm_gemm_rows_stage_f32). Every element of C gets the same operations in
+ *   the same order whatever block, range, thread or split computed it.
  */
 #include <float.h>
 #include <math.h>
@@ -159,8 +162,8 @@ static inline float add_ftz(float a, float b)
     return r;
 }
 
-static void emulated_generic_block(int64_t kq, const uint16_t *a, const uint16_t *b, int mt,
-                                   int nt, float *acc)
+static void emulated_generic_block(int64_t kq, int64_t panel, const uint16_t *a,
+                                   const uint16_t *b, int mt, int nt, int accumulate, float *acc)
 {
 #ifdef FM_HAVE_MXCSR
     const unsigned csr = _mm_getcsr();
@@ -168,9 +171,9 @@ static void emulated_generic_block(int64_t kq, const uint16_t *a, const uint16_t
 #endif
     for (int i = 0; i < FM_BF16_PANEL * mt; i++)
         for (int j = 0; j < FM_BF16_PANEL * nt; j++) {
-            const uint16_t *ap = a + i / FM_BF16_PANEL * PANEL_ELEMS(kq) + i % FM_BF16_PANEL * 32;
-            const uint16_t *bp = b + j / FM_BF16_PANEL * PANEL_ELEMS(kq) + j % FM_BF16_PANEL * 2;
-            float c = 0.0f;
+            const uint16_t *ap = a + i / FM_BF16_PANEL * panel + i % FM_BF16_PANEL * 32;
+            const uint16_t *bp = b + j / FM_BF16_PANEL * panel + j % FM_BF16_PANEL * 2;
+            float c = accumulate ? acc[i * FM_BF16_BLOCK + j] : 0.0f;
             for (int64_t q = 0; q < kq; q++) {
                 float e = 0.0f, o = 0.0f;
                 for (int p = 0; p < 16; p++) {
@@ -208,15 +211,18 @@ static int64_t row_block(int64_t m, int64_t kq)
     return min64(mb, round_up(m, FM_BF16_BLOCK));
 }
 
-/* Buffer bytes: A block, B (unless given packed), the acc tile; 64-byte
- * aligned parts. */
+/* K chunks per range: a pair of B panels' range in half of a 48 KiB L1. */
+#define FM_BF16_K_RANGE 12
+
+/* Buffer bytes: A block, B (unless given packed), the acc tiles (one per
+ * 32 rows of the A block); 64-byte aligned parts. */
 static void buffer_bytes(const fm_gemm_problem_f32 *pr, int64_t *a_bytes, int64_t *b_bytes,
                          int64_t *acc_bytes)
 {
     const int64_t kq = fm_bf16_chunks(pr->k);
     *a_bytes = round_up(row_block(pr->m, kq) / FM_BF16_PANEL * PANEL_ELEMS(kq) * 2, 64);
     *b_bytes = pr->b_packed != NULL ? 0 : round_up(fm_bf16_packed_b_bytes(pr->trans_b, pr->k, pr->n), 64);
-    *acc_bytes = FM_BF16_BLOCK * FM_BF16_BLOCK * (int64_t)sizeof(float);
+    *acc_bytes = row_block(pr->m, kq) * FM_BF16_BLOCK * (int64_t)sizeof(float);
 }
 
 int64_t fm_bf16_scratch_elems(const fm_gemm_problem_f32 *pr)
@@ -290,6 +296,9 @@ fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr)
         bpack = (const uint16_t *)(buf + a_bytes);
     }
 
+    /* K ranges of equal length (at most FM_BF16_K_RANGE chunks) */
+    const int64_t ranges = (kq + FM_BF16_K_RANGE - 1) / FM_BF16_K_RANGE;
+    const int64_t kr = (kq + ranges - 1) / ranges;
     if (tier->begin != NULL)
         tier->begin();
     for (int64_t ic = 0; ic < m; ic += mb) {
@@ -300,11 +309,19 @@ fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr)
             const int cols = (int)min64(FM_BF16_BLOCK, n - jc);
             const int nt = cols > FM_BF16_PANEL ? 2 : 1;
             const uint16_t *bp = bpack + jc / FM_BF16_PANEL * PANEL_ELEMS(kq);
-            for (int64_t ir = 0; ir < rows; ir += FM_BF16_BLOCK) {
-                const int brows = (int)min64(FM_BF16_BLOCK, rows - ir);
-                const int mt = brows > FM_BF16_PANEL ? 2 : 1;
-                tier->block(kq, apack + ir / FM_BF16_PANEL * PANEL_ELEMS(kq), bp, mt, nt, acc);
-                output_stage(pr, acc, ic + ir, jc, brows, cols);
+            for (int64_t q0 = 0; q0 < kq; q0 += kr) {
+                const int64_t chunks = min64(kr, kq - q0), o = q0 * FM_BF16_CHUNK_ELEMS;
+                const int last = q0 + chunks == kq;
+                for (int64_t ir = 0; ir < rows; ir += FM_BF16_BLOCK) {
+                    const int brows = (int)min64(FM_BF16_BLOCK, rows - ir);
+                    const int mt = brows > FM_BF16_PANEL ? 2 : 1;
+                    float *tile = acc + ir * FM_BF16_BLOCK;
+                    tier->block(chunks, PANEL_ELEMS(kq),
+                                apack + ir / FM_BF16_PANEL * PANEL_ELEMS(kq) + o, bp + o, mt, nt,
+                                q0 > 0, tile);
+                    if (last)
+                        output_stage(pr, tile, ic + ir, jc, brows, cols);
+                }
             }
         }
         if (fm_gemm_needs_rows(pr->act.kind)) /* rows ic..ic+rows are complete (in L2) */
@@ -462,6 +479,15 @@ const char *fm_bf16_init(const char *force)
 #endif
         }
     }
+#ifdef FASTMLP_AVX512BF16_KERNELS
+    /* The hardware tiers convert with VCVTNE2PS2BF16 (same bits); the
+     * emulated tier keeps the integer rounding, so each packing runs here
+     * under the tier that uses it. */
+    if (bf16_chosen != NULL && cpu_has_avx512bf16()) {
+        pack_a_impl = fm_bf16_pack_a_avx512bf16;
+        pack_b_impl = fm_bf16_pack_b_avx512bf16;
+    }
+#endif
     if (bf16_chosen == NULL) {
         bf16_chosen = &fm_bf16_emulated_generic;
 #ifdef FASTMLP_X86_KERNELS

@@ -18,6 +18,7 @@
 #define VZERO() _mm512_setzero_ps()
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VLOAD(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #include "gemm_bf16_emulated.h"
 
@@ -43,10 +44,7 @@ static inline __m512i round16(__m512 x)
     return _mm512_and_si512(r, top);
 }
 
-static inline __mmask16 first(int64_t n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
+static inline __mmask16 first(int64_t n); /* in gemm_bf16_pack_avx512.h */
 
 /* 32-bit pairs (bf16 of lo in the low half, of hi in the high half). */
 static inline __m512i pairs(__m512 lo, __m512 hi)
@@ -64,107 +62,5 @@ static inline __m512i run_pairs(const float *src, int64_t valid)
     return _mm512_inserti64x4(_mm512_castsi256_si512(h0), h1, 1);
 }
 
-/* In place: v[i] lane j <- v[j] lane i (16 x 16 32-bit values). */
-static inline void transpose16(__m512i v[16])
-{
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        v[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        v[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        v[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        v[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    /* Now v[4g + s] holds, per 128-bit lane L, rows 4L..4L+3's ... of the
-     * 4 x 4 blocks: combine the 128-bit lanes across groups. */
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0x88);      /* lanes 0, 2 */
-        t[i + 4] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0xdd);  /* lanes 1, 3 */
-        t[i + 8] = _mm512_shuffle_i32x4(v[i + 8], v[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_i32x4(v[i + 8], v[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-        v[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
-        v[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
-        v[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
-    }
-}
-
-void fm_bf16_pack_a_avx512(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
-                           uint16_t *out)
-{
-    const int64_t kq = fm_bf16_chunks(k);
-    const int64_t panels = (rows + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
-    /* Chunk-major when A is transposed: 32 whole rows of the stored A are
-     * read at a time (streams), not 64 bytes of each of k rows per panel. */
-    for (int64_t t = 0; t < panels * kq; t++) {
-        const int64_t pi = trans_a ? t % panels : t / kq, q = trans_a ? t / panels : t % kq;
-        const int64_t i0 = pi * FM_BF16_PANEL;
-        uint16_t *dst = out + (pi * kq + q) * FM_BF16_CHUNK_ELEMS;
-        const int64_t nr = rows - i0 < FM_BF16_PANEL ? rows - i0 : FM_BF16_PANEL;
-        {
-            const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
-            __m512i v[16];
-            if (!trans_a) { /* row r: 32 consecutive K values */
-                for (int r = 0; r < 16; r++)
-                    v[r] = r < nr ? run_pairs(a + (i0 + r) * lda + p0, valid)
-                                  : _mm512_setzero_si512();
-            } else { /* K value kk: 16 consecutive rows; pairs, then transpose */
-                const __mmask16 rm = first(nr);
-                for (int pp = 0; pp < 16; pp++) {
-                    const int64_t kk = 2 * pp;
-                    const __m512 lo = kk < valid ? _mm512_maskz_loadu_ps(rm, a + (p0 + kk) * lda + i0)
-                                                 : _mm512_setzero_ps();
-                    const __m512 hi = kk + 1 < valid
-                                          ? _mm512_maskz_loadu_ps(rm, a + (p0 + kk + 1) * lda + i0)
-                                          : _mm512_setzero_ps();
-                    v[pp] = pairs(lo, hi);
-                }
-                transpose16(v);
-            }
-            for (int r = 0; r < 16; r++)
-                _mm512_storeu_si512(dst + r * 32, v[r]);
-        }
-    }
-}
-
-void fm_bf16_pack_b_avx512(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
-                           void *out)
-{
-    const int64_t kq = fm_bf16_chunks(k);
-    const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
-    /* Chunk-major when B is not transposed: 32 whole rows of B at a time. */
-    for (int64_t t = 0; t < panels * kq; t++) {
-        const int64_t pj = !trans_b ? t % panels : t / kq, q = !trans_b ? t / panels : t % kq;
-        const int64_t j0 = pj * FM_BF16_PANEL;
-        uint16_t *dst = (uint16_t *)out + (pj * kq + q) * FM_BF16_CHUNK_ELEMS;
-        const int64_t cols = n - j0 < FM_BF16_PANEL ? n - j0 : FM_BF16_PANEL;
-        {
-            const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
-            __m512i v[16];
-            if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
-                const __mmask16 cm = first(cols);
-                for (int pp = 0; pp < 16; pp++) {
-                    const int64_t kk = 2 * pp;
-                    const __m512 lo = kk < valid ? _mm512_maskz_loadu_ps(cm, b + (p0 + kk) * ldb + j0)
-                                                 : _mm512_setzero_ps();
-                    const __m512 hi = kk + 1 < valid
-                                          ? _mm512_maskz_loadu_ps(cm, b + (p0 + kk + 1) * ldb + j0)
-                                          : _mm512_setzero_ps();
-                    v[pp] = pairs(lo, hi);
-                }
-            } else { /* column c: 32 consecutive K values; transpose */
-                for (int c = 0; c < 16; c++)
-                    v[c] = c < cols ? run_pairs(b + (j0 + c) * ldb + p0, valid)
-                                    : _mm512_setzero_si512();
-                transpose16(v);
-            }
-            for (int pp = 0; pp < 16; pp++)
-                _mm512_storeu_si512(dst + pp * 32, v[pp]);
-        }
-    }
-}
+#define FM_PACK_NAME(x) fm_bf16_pack_##x##_avx512
+#include "gemm_bf16_pack_avx512.h"

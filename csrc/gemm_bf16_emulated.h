@@ -13,7 +13,7 @@
  *
  * The including file defines PREFIX, VW (float lanes), RG (rows per pass),
  * VEC / VINT, VLOADI(p) (VW 32-bit pairs), VEVEN(v), VODD(v), VSET1(x),
- * VZERO(), VFMA(a, b, c) = a * b + c, VADD, VSTORE.
+ * VZERO(), VFMA(a, b, c) = a * b + c, VADD, VLOAD, VSTORE.
  */
 #include <immintrin.h>
 
@@ -23,12 +23,11 @@
 
 _Static_assert(FM_BF16_PANEL % VW == 0 && FM_BF16_PANEL % RG == 0, "whole vectors and row groups");
 
-static void FM_NAME(block)(int64_t kq, const uint16_t *a, const uint16_t *b, int mt, int nt,
-                           float *acc)
+static void FM_NAME(block)(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
+                           int mt, int nt, int accumulate, float *acc)
 {
     const unsigned csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
-    const int64_t panel = kq * FM_BF16_CHUNK_ELEMS;
     for (int pi = 0; pi < mt; pi++)
         for (int r0 = 0; r0 < FM_BF16_PANEL; r0 += RG)
             for (int jv = 0; jv < nt * FM_BF16_PANEL; jv += VW) {
@@ -38,7 +37,8 @@ static void FM_NAME(block)(int64_t kq, const uint16_t *a, const uint16_t *b, int
                 VEC c[RG];
 #pragma GCC unroll 8
                 for (int r = 0; r < RG; r++)
-                    c[r] = VZERO();
+                    c[r] = accumulate ? VLOAD(acc + (pi * FM_BF16_PANEL + r0 + r) * FM_BF16_BLOCK + jv)
+                                      : VZERO();
                 for (int64_t q = 0; q < kq; q++) {
                     VEC e[RG], o[RG];
 #pragma GCC unroll 8
@@ -87,4 +87,5 @@ static void FM_NAME(block)(int64_t kq, const uint16_t *a, const uint16_t *b, int
 #undef VZERO
 #undef VFMA
 #undef VADD
+#undef VLOAD
 #undef VSTORE

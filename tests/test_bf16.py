@@ -125,7 +125,10 @@ def _check_rounding_in_every_packing(x):
     return bits
 
 
-def test_rounding_in_packing_matches_reference():
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_rounding_in_packing_matches_reference(tier):
+    # Each tier packs with its own conversion (the hardware tiers with
+    # VCVTNE2PS2BF16, the emulated one in integer lanes): the same bits.
     x = _rounding_inputs()
     _check_rounding_in_every_packing(x)
     row = _kernels._bf16_pack_a(x[None, :])[0, :, 0, :].reshape(-1)
@@ -154,9 +157,10 @@ def _expected_pack_a(op_a):
     return full.reshape(mq, 16, kq, 32).transpose(0, 2, 1, 3)
 
 
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("trans", [False, True])
 @pytest.mark.parametrize("k,n", [(1, 1), (10, 10), (32, 16), (33, 17), (64, 129), (784, 10)])
-def test_pack_b_layout(trans, k, n):
+def test_pack_b_layout(tier, trans, k, n):
     rng = np.random.default_rng(k * 1000 + n)
     op_b = rng.standard_normal((k, n)).astype(F32)
     stored = np.ascontiguousarray(op_b.T) if trans else op_b
@@ -164,9 +168,10 @@ def test_pack_b_layout(trans, k, n):
     np.testing.assert_array_equal(packed, _expected_pack_b(op_b))
 
 
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("trans", [False, True])
 @pytest.mark.parametrize("m,k", [(1, 1), (17, 10), (16, 33), (200, 784)])
-def test_pack_a_layout(trans, m, k):
+def test_pack_a_layout(tier, trans, m, k):
     rng = np.random.default_rng(m * 1000 + k)
     op_a = rng.standard_normal((m, k)).astype(F32)
     stored = np.ascontiguousarray(op_a.T) if trans else op_a
@@ -208,6 +213,21 @@ def test_tier_matches_its_mirror_bit_for_bit(tier, m, k, n):
         _, _, a, b = _operands(m, k, n, ta, tb)
         got = kernels.gemm(a, b, trans_a=ta, trans_b=tb, compute_dtype="bfloat16")
         np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"trans {ta, tb}")
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+def test_k_ranges_and_row_blocks_keep_bits(tier):
+    # k = 1000 is 32 chunks, run in 3 K ranges (11, 11, 10) continued from the
+    # stored float tiles; m = 700 is two packed row blocks (512 + 188 rows).
+    m, k, n = 700, 1000, 40
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((m, k)).astype(F32)
+    b = rng.standard_normal((k, n)).astype(F32)
+    want = reference._bf16_product(a, b, MIRROR[tier])
+    for ta in (False, True):
+        aa = np.ascontiguousarray(a.T) if ta else a
+        got = kernels.gemm(aa, b, trans_a=ta, compute_dtype="bfloat16")
+        np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"trans_a {ta}")
 
 
 def test_reference_gemm_is_the_amx_mirror():

@@ -175,8 +175,9 @@ def test_regressor_matches_float32():
     for seed in SEEDS:
         r2 = {}
         for compute in (None, "bfloat16"):
-            model = fit_quietly(MLPRegressor(hidden_layer_sizes=(64, 32), max_iter=60, random_state=seed,
-                                             compute_dtype=compute), X_train, y_train)
+            model = fit_quietly(MLPRegressor(hidden_layer_sizes=(64, 32), max_iter=60,
+                                             random_state=seed, compute_dtype=compute),
+                                X_train, y_train)
             assert np.isfinite(model.loss_curve_).all()
             assert model.loss_curve_[-1] < 0.3 * model.loss_curve_[0]
             r2[compute] = model.score(X_test, y_test)

@@ -63,7 +63,8 @@ def test_untrusted_types_are_fastmlps_own(tmp_path):
     assert listed["sgd regressor"] == ["fastmlp._mlp.MLPRegressor", "fastmlp.optimizers.SGD"]
     assert listed["lbfgs"] == ["fastmlp._mlp.MLPClassifier"]
     assert listed["nadam, cosine schedule"] == [
-        "fastmlp._mlp.MLPClassifier", "fastmlp.optimizers.NAdam", "fastmlp.schedules.CosineAnnealing"]
+        "fastmlp._mlp.MLPClassifier", "fastmlp.optimizers.NAdam",
+        "fastmlp.schedules.CosineAnnealing"]
     assert "fastmlp.callbacks.CSVLogger" in listed["adam, batch norm, callbacks"]
 
 

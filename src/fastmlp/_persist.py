@@ -121,7 +121,8 @@ def trusted_types():
     and NumPy's by default, not fastmlp's. A fastmlp model holds its
     estimator class, its optimizer (:mod:`fastmlp.optimizers`), its
     learning-rate schedule (:mod:`fastmlp.schedules`) and the callbacks
-    passed to it (:mod:`fastmlp.callbacks`); this is the list of all of them, for ``skops.io.load(path, trusted=fastmlp.trusted_types())``.
+    passed to it (:mod:`fastmlp.callbacks`); this is the list of all of
+    them, for ``skops.io.load(path, trusted=fastmlp.trusted_types())``.
     ``skops.io.get_untrusted_types(file=path)`` lists what a given file
     needs; anything it lists that is not here (a callback class of your own,
     say) is not fastmlp's to vouch for.
