@@ -113,8 +113,7 @@ static inline R AM_NAME(selu)(R z)
 
 static inline R AM_NAME(selu_grad)(R z)
 {
-    return z > (R)0 ? (R)FM_SELU_SCALE
-                    : (R)FM_SELU_SCALE * ((R)FM_SELU_ALPHA * AM_LIBM(exp)(z));
+    return z > (R)0 ? (R)FM_SELU_SCALE : (R)FM_SELU_SCALE * ((R)FM_SELU_ALPHA * AM_LIBM(exp)(z));
 }
 
 /* ---- gelu: z * Phi(z), Phi the standard normal CDF --------------------- */

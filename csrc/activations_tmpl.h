@@ -13,29 +13,29 @@
 
 /* out[i, j] = EXPR for x = z[i, j], row by row with the leading dimensions.
  * out may be z itself: each element is read before it is written. */
-#define FM_MAP_ROWS(EXPR)                                                        \
-    for (int64_t i = 0; i < m; i++) {                                            \
-        const T *zi = z + i * ldz;                                               \
-        T *oi = out + i * ldo;                                                   \
-        for (int64_t j = 0; j < n; j++) {                                        \
-            const T x = zi[j];                                                   \
-            oi[j] = (EXPR);                                                      \
-        }                                                                        \
+#define FM_MAP_ROWS(EXPR)                                                                          \
+    for (int64_t i = 0; i < m; i++) {                                                              \
+        const T *zi = z + i * ldz;                                                                 \
+        T *oi = out + i * ldo;                                                                     \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            const T x = zi[j];                                                                     \
+            oi[j] = (EXPR);                                                                        \
+        }                                                                                          \
     }
 
 /* grad_in = DERIV (x = z) or grad_out * DERIV, over `size` contiguous
  * elements. grad_in may be z or grad_out itself (read before written). */
-#define FM_MAP_GRAD(DERIV)                                                       \
-    if (grad_out == NULL) {                                                      \
-        for (int64_t k = 0; k < size; k++) {                                     \
-            const T x = z[k];                                                    \
-            grad_in[k] = (DERIV);                                                \
-        }                                                                        \
-    } else {                                                                     \
-        for (int64_t k = 0; k < size; k++) {                                     \
-            const T x = z[k];                                                    \
-            grad_in[k] = grad_out[k] * (DERIV);                                  \
-        }                                                                        \
+#define FM_MAP_GRAD(DERIV)                                                                         \
+    if (grad_out == NULL) {                                                                        \
+        for (int64_t k = 0; k < size; k++) {                                                       \
+            const T x = z[k];                                                                      \
+            grad_in[k] = (DERIV);                                                                  \
+        }                                                                                          \
+    } else {                                                                                       \
+        for (int64_t k = 0; k < size; k++) {                                                       \
+            const T x = z[k];                                                                      \
+            grad_in[k] = grad_out[k] * (DERIV);                                                    \
+        }                                                                                          \
     }
 
 /*
@@ -138,12 +138,12 @@ void NAME(fm_maxout_forward)(int64_t m, int64_t n, int64_t k, const T *z, int64_
                              int64_t ldo, int32_t *winner, int64_t ldw)
 {
     for (int64_t i = 0; i < m; i++)
-        NAME(maxout_row)(n, k, z + i * ldz, out + i * ldo,
-                         winner != NULL ? winner + i * ldw : NULL);
+        NAME(maxout_row)
+    (n, k, z + i * ldz, out + i * ldo, winner != NULL ? winner + i * ldw : NULL);
 }
 
-void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *winner,
-                              const T *da, T *dz)
+void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *winner, const T *da,
+                              T *dz)
 {
     for (int64_t i = 0; i < m; i++) {
         T *dzi = dz + i * n * k;
@@ -160,8 +160,8 @@ void NAME(fm_maxout_backward)(int64_t m, int64_t n, int64_t k, const int32_t *wi
  * Maxout: z (m, n * k) with ldz >= n * k, not overlapping out. m, n <= 0 do
  * nothing. An invalid kind (or maxout's k) fills out with NaN.
  */
-void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z,
-                                 int64_t ldz, T *out, int64_t ldo)
+void NAME(fm_activation_forward)(fm_activation act, int64_t m, int64_t n, const T *z, int64_t ldz,
+                                 T *out, int64_t ldo)
 {
     if (m <= 0 || n <= 0)
         return;

@@ -41,8 +41,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FM_BF16_KCHUNK 32   /* K values per chunk (one AMX tile row) */
-#define FM_BF16_PANEL 16    /* rows of an A panel, columns of a B panel */
+#define FM_BF16_KCHUNK 32 /* K values per chunk (one AMX tile row) */
+#define FM_BF16_PANEL 16  /* rows of an A panel, columns of a B panel */
 #define FM_BF16_CHUNK_ELEMS 512
 /* A block of C computed at once: up to 2 x 2 panels (32 x 32). Threads
  * split C in whole blocks. */
@@ -68,7 +68,10 @@ static inline float fm_f32_from_bf16(uint16_t h)
     return x;
 }
 
-static inline int64_t fm_bf16_chunks(int64_t k) { return (k + FM_BF16_KCHUNK - 1) / FM_BF16_KCHUNK; }
+static inline int64_t fm_bf16_chunks(int64_t k)
+{
+    return (k + FM_BF16_KCHUNK - 1) / FM_BF16_KCHUNK;
+}
 
 /* Bytes of op(B) (k, n) packed by fm_bf16_pack_b. */
 int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n);
@@ -121,8 +124,8 @@ int fm_amx_usable(const char **reason);
 extern const fm_bf16_tier fm_bf16_avx512bf16;
 /* fm_bf16_pack_a / _b with VCVTNE2PS2BF16 (same bits), used with the amx
  * and avx512_bf16 tiers. */
-void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float *a,
-                               int64_t lda, uint16_t *out);
+void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                               uint16_t *out);
 void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                                void *out);
 #endif

@@ -20,9 +20,9 @@ extern "C" {
 
 typedef enum {
     FM_OK = 0,
-    FM_ERR_NOMEM = 1,     /* a workspace allocation failed */
-    FM_ERR_ARGUMENT = 2,  /* a size or option is out of range */
-    FM_ERR_BLAS = 3       /* BLAS backend requested but absent or too large */
+    FM_ERR_NOMEM = 1,    /* a workspace allocation failed */
+    FM_ERR_ARGUMENT = 2, /* a size or option is out of range */
+    FM_ERR_BLAS = 3      /* BLAS backend requested but absent or too large */
 } fm_status;
 
 /* ------------------------------------------------------------------------ */
@@ -31,7 +31,7 @@ typedef enum {
 
 typedef enum {
     FM_ACT_IDENTITY = 0,
-    FM_ACT_LOGISTIC,   /* 1 / (1 + exp(-z)) */
+    FM_ACT_LOGISTIC, /* 1 / (1 + exp(-z)) */
     FM_ACT_TANH,
     FM_ACT_RELU,       /* max(z, 0) */
     FM_ACT_LEAKY_RELU, /* z if z > 0 else param * z (param = negative_slope) */
@@ -65,10 +65,10 @@ typedef struct {
  * NaN piece makes the unit NaN. out must not overlap z. A k that is not
  * such an integer fills out with NaN.
  */
-void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n,
-                               const float *z, int64_t ldz, float *out, int64_t ldo);
-void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n,
-                               const double *z, int64_t ldz, double *out, int64_t ldo);
+void fm_activation_forward_f32(fm_activation act, int64_t m, int64_t n, const float *z, int64_t ldz,
+                               float *out, int64_t ldo);
+void fm_activation_forward_f64(fm_activation act, int64_t m, int64_t n, const double *z,
+                               int64_t ldz, double *out, int64_t ldo);
 
 /*
  * Backward through an activation, given the pre-activation z (m, n):
@@ -99,7 +99,7 @@ void fm_activation_backward_f64(fm_activation act, int64_t m, int64_t n, const d
 
 /* Which implementation fm_gemm_* and fm_dense_* use. */
 typedef enum {
-    FM_GEMM_AUTO = 0,  /* native kernels; see fm_gemm_select() */
+    FM_GEMM_AUTO = 0, /* native kernels; see fm_gemm_select() */
     FM_GEMM_NATIVE = 1,
     FM_GEMM_BLAS = 2
 } fm_gemm_backend;
@@ -112,14 +112,12 @@ typedef enum {
  * beta == 0 means C is write-only (NaNs in C are not propagated), as in BLAS.
  * Uses at most `n_threads` OpenMP threads (<= 0: OpenMP's current maximum).
  */
-fm_status fm_gemm_f32(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
-                      int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                      int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                      int64_t ldc);
-fm_status fm_gemm_f64(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
-                      int64_t m, int64_t n, int64_t k, double alpha, const double *a,
-                      int64_t lda, const double *b, int64_t ldb, double beta, double *c,
-                      int64_t ldc);
+fm_status fm_gemm_f32(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b, int64_t m,
+                      int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+fm_status fm_gemm_f64(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b, int64_t m,
+                      int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                      const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
 
 /*
  * Dense layer forward: out = act(op(X) @ op(W) + bias).
@@ -130,16 +128,14 @@ fm_status fm_gemm_f64(fm_gemm_backend backend, int n_threads, int trans_a, int t
  * rest), not as extra passes over memory. Softmax needs whole rows, so it is
  * applied per row block after the last tile of the block.
  */
-fm_status fm_dense_forward_f32(fm_gemm_backend backend, int n_threads, int trans_x,
-                               int trans_w, int64_t m, int64_t n, int64_t k,
-                               const float *x, int64_t ldx, const float *w, int64_t ldw,
-                               const float *bias, fm_activation act, float *out,
-                               int64_t ldo);
-fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans_x,
-                               int trans_w, int64_t m, int64_t n, int64_t k,
-                               const double *x, int64_t ldx, const double *w, int64_t ldw,
-                               const double *bias, fm_activation act, double *out,
-                               int64_t ldo);
+fm_status fm_dense_forward_f32(fm_gemm_backend backend, int n_threads, int trans_x, int trans_w,
+                               int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+                               const float *w, int64_t ldw, const float *bias, fm_activation act,
+                               float *out, int64_t ldo);
+fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans_x, int trans_w,
+                               int64_t m, int64_t n, int64_t k, const double *x, int64_t ldx,
+                               const double *w, int64_t ldw, const double *bias, fm_activation act,
+                               double *out, int64_t ldo);
 
 /*
  * bfloat16 products (float32 arrays in and out): as fm_gemm_f32 /
@@ -156,13 +152,13 @@ fm_status fm_dense_forward_f64(fm_gemm_backend backend, int n_threads, int trans
  * each pair), so its last bits differ. Each product's error is within
  * k * 2^-24 * sum_p |a_p b_p| of the exact sum of the rounded operands.
  */
-fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n,
-                           int64_t k, float alpha, const float *a, int64_t lda, const float *b,
-                           int64_t ldb, float beta, float *c, int64_t ldc);
-fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m,
-                                    int64_t n, int64_t k, const float *x, int64_t ldx,
-                                    const float *w, int64_t ldw, const float *bias,
-                                    fm_activation act, float *out, int64_t ldo);
+fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                           float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                           float beta, float *c, int64_t ldc);
+fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m, int64_t n,
+                                    int64_t k, const float *x, int64_t ldx, const float *w,
+                                    int64_t ldw, const float *bias, fm_activation act, float *out,
+                                    int64_t ldo);
 
 /* ------------------------------------------------------------------------ */
 /* Losses. Each returns the loss and writes its gradient w.r.t. the first   */
@@ -212,12 +208,12 @@ typedef enum {
 } fm_regression_loss_kind;
 
 /* Regression loss of predictions pred (m, n) against y (m, n). */
-double fm_regression_loss_f32(fm_regression_loss_kind kind, double param, int64_t m,
-                              int64_t n, const float *pred, const float *y,
-                              const float *sample_weight, float *grad);
-double fm_regression_loss_f64(fm_regression_loss_kind kind, double param, int64_t m,
-                              int64_t n, const double *pred, const double *y,
-                              const double *sample_weight, double *grad);
+double fm_regression_loss_f32(fm_regression_loss_kind kind, double param, int64_t m, int64_t n,
+                              const float *pred, const float *y, const float *sample_weight,
+                              float *grad);
+double fm_regression_loss_f64(fm_regression_loss_kind kind, double param, int64_t m, int64_t n,
+                              const double *pred, const double *y, const double *sample_weight,
+                              double *grad);
 
 /* ------------------------------------------------------------------------ */
 /* Optimizer steps, in place over n contiguous parameters, with exactly     */
@@ -247,12 +243,10 @@ void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *veloc
  * (NEP 50) promotes the last line to double for float32 arrays: the update
  * is computed in double and the sum rounded back to float, as here.
  */
-void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
-                      int64_t t, double learning_rate, double beta_1, double beta_2,
-                      double epsilon);
-void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v,
-                      int64_t t, double learning_rate, double beta_1, double beta_2,
-                      double epsilon);
+void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v, int64_t t,
+                      double learning_rate, double beta_1, double beta_2, double epsilon);
+void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v, int64_t t,
+                      double learning_rate, double beta_1, double beta_2, double epsilon);
 
 /*
  * Every optimizer as one kind (train.h's epochs take the same struct).
@@ -303,15 +297,15 @@ typedef struct {
     fm_optimizer_kind kind;
     fm_step_arithmetic arithmetic;
     double learning_rate;
-    double momentum;              /* SGD */
-    int nesterov;                 /* SGD */
-    double beta_1, beta_2;        /* ADAM, ADAMW, NADAM */
-    double epsilon;               /* all but SGD */
-    double rho;                   /* RMSPROP: decay of the mean square */
-    double momentum_decay;        /* NADAM: psi of mu_t */
-    double weight_decay;          /* decoupled, every kind; 0 for none */
-    int64_t t;                    /* steps taken so far; advanced by each step */
-    double mu_product;            /* NADAM: mu_1 * ... * mu_t (1 before any step) */
+    double momentum;                /* SGD */
+    int nesterov;                   /* SGD */
+    double beta_1, beta_2;          /* ADAM, ADAMW, NADAM */
+    double epsilon;                 /* all but SGD */
+    double rho;                     /* RMSPROP: decay of the mean square */
+    double momentum_decay;          /* NADAM: psi of mu_t */
+    double weight_decay;            /* decoupled, every kind; 0 for none */
+    int64_t t;                      /* steps taken so far; advanced by each step */
+    double mu_product;              /* NADAM: mu_1 * ... * mu_t (1 before any step) */
     void *state[FM_OPT_MAX_STATES]; /* fm_optimizer_n_states(kind) arrays, the rest NULL */
 } fm_optimizer;
 
@@ -325,8 +319,7 @@ int fm_optimizer_n_states(fm_optimizer_kind kind);
  * FM_ERR_ARGUMENT for an unknown kind or a missing state array.
  */
 fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param, const float *grad);
-fm_status fm_optimizer_step_f64(fm_optimizer *opt, int64_t n, double *param,
-                                const double *grad);
+fm_status fm_optimizer_step_f64(fm_optimizer *opt, int64_t n, double *param, const double *grad);
 
 /* ------------------------------------------------------------------------ */
 /* Perceptron: Rosenblatt's rule for a layer of threshold units             */
@@ -341,11 +334,11 @@ typedef enum {
 } fm_penalty_kind;
 
 typedef struct {
-    double eta;              /* learning rate, finite and > 0 */
+    double eta; /* learning rate, finite and > 0 */
     fm_penalty_kind penalty;
-    double alpha;            /* penalty strength, finite and >= 0 */
-    double l1_ratio;         /* elastic-net mixing r in [0, 1] (elasticnet only) */
-    int fit_intercept;       /* 0: the intercepts are left as they are */
+    double alpha;      /* penalty strength, finite and >= 0 */
+    double l1_ratio;   /* elastic-net mixing r in [0, 1] (elasticnet only) */
+    int fit_intercept; /* 0: the intercepts are left as they are */
 } fm_perceptron_options;
 
 /*
@@ -393,33 +386,31 @@ fm_status fm_perceptron_epoch_f32(const fm_perceptron_options *options, int n_th
                                   const float *x, int64_t ldx, const int64_t *indptr,
                                   const int64_t *indices, const int64_t *target,
                                   const float *sample_weight, const double *weight_pos,
-                                  const double *weight_neg, int64_t n_visits,
-                                  const int64_t *order, const unsigned char *active,
-                                  float *coef, float *intercept, double *l1_q,
-                                  double *l1_u, double *objective, int64_t *mistakes);
+                                  const double *weight_neg, int64_t n_visits, const int64_t *order,
+                                  const unsigned char *active, float *coef, float *intercept,
+                                  double *l1_q, double *l1_u, double *objective, int64_t *mistakes);
 fm_status fm_perceptron_epoch_f64(const fm_perceptron_options *options, int n_threads,
                                   int64_t n_samples, int64_t n_features, int64_t n_units,
                                   const double *x, int64_t ldx, const int64_t *indptr,
                                   const int64_t *indices, const int64_t *target,
                                   const double *sample_weight, const double *weight_pos,
-                                  const double *weight_neg, int64_t n_visits,
-                                  const int64_t *order, const unsigned char *active,
-                                  double *coef, double *intercept, double *l1_q,
-                                  double *l1_u, double *objective, int64_t *mistakes);
+                                  const double *weight_neg, int64_t n_visits, const int64_t *order,
+                                  const unsigned char *active, double *coef, double *intercept,
+                                  double *l1_q, double *l1_u, double *objective, int64_t *mistakes);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 
 /* Fortran BLAS ?gemm, as exported by scipy.linalg.cython_blas (32-bit ints). */
-typedef void (*fm_sgemm_fn)(const char *transa, const char *transb, const int *m,
-                            const int *n, const int *k, const float *alpha, const float *a,
-                            const int *lda, const float *b, const int *ldb,
-                            const float *beta, float *c, const int *ldc);
-typedef void (*fm_dgemm_fn)(const char *transa, const char *transb, const int *m,
-                            const int *n, const int *k, const double *alpha,
-                            const double *a, const int *lda, const double *b,
-                            const int *ldb, const double *beta, double *c, const int *ldc);
+typedef void (*fm_sgemm_fn)(const char *transa, const char *transb, const int *m, const int *n,
+                            const int *k, const float *alpha, const float *a, const int *lda,
+                            const float *b, const int *ldb, const float *beta, float *c,
+                            const int *ldc);
+typedef void (*fm_dgemm_fn)(const char *transa, const char *transb, const int *m, const int *n,
+                            const int *k, const double *alpha, const double *a, const int *lda,
+                            const double *b, const int *ldb, const double *beta, double *c,
+                            const int *ldc);
 
 /*
  * Picks the kernels for this CPU once (call before anything else; calling it

@@ -14,7 +14,7 @@
 
 /* In double: m * n * k can exceed int64 for shapes that are valid
  * individually (and such a product will not be run anyway). */
-#define FM_GEMM_USEFUL(m, n, k) \
+#define FM_GEMM_USEFUL(m, n, k)                                                                    \
     ((double)(m) * (double)(n) * (double)(k) / (double)FM_MIN_MACS_PER_THREAD)
 
 /* Threads for a product about to run (internal.h: fm_team_size). */

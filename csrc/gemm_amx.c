@@ -50,12 +50,12 @@ static void amx_begin(void)
 static void amx_end(void) { _tile_release(); }
 
 /* C tile t from the block's float acc (continuing a K range) or +0. */
-#define START(t, p)                                                                    \
-    do {                                                                               \
-        if (accumulate)                                                                \
-            _tile_loadd(t, p, LD);                                                     \
-        else                                                                           \
-            _tile_zero(t);                                                             \
+#define START(t, p)                                                                                \
+    do {                                                                                           \
+        if (accumulate)                                                                            \
+            _tile_loadd(t, p, LD);                                                                 \
+        else                                                                                       \
+            _tile_zero(t);                                                                         \
     } while (0)
 
 static void amx_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,

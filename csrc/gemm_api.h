@@ -118,19 +118,17 @@ static fm_status FM_CAT(run_blas_, SUF)(const PROBLEM *pr)
     const int m = (int)pr->m, n = (int)pr->n, k = (int)pr->k;
     const int lda = (int)pr->lda, ldb = (int)pr->ldb, ldc = (int)pr->ldc;
     const char ta = pr->trans_a ? 'T' : 'N', tb = pr->trans_b ? 'T' : 'N';
-    gemm(&tb, &ta, &n, &m, &k, &pr->alpha, pr->b, &ldb, pr->a, &lda, &pr->beta, pr->c,
-         &ldc);
+    gemm(&tb, &ta, &n, &m, &k, &pr->alpha, pr->b, &ldb, pr->a, &lda, &pr->beta, pr->c, &ldc);
     if (pr->bias != NULL)
         for (int64_t i = 0; i < pr->m; i++)
             for (int64_t j = 0; j < pr->n; j++)
                 pr->c[i * pr->ldc + j] += pr->bias[j];
     if (pr->act.kind == FM_ACT_MAXOUT) {
         const int64_t k = fm_maxout_pieces(pr->act);
-        FM_CAT(fm_maxout_forward_, SUF)(pr->m, pr->n / k, k, pr->c, pr->ldc, pr->act_out,
-                                        pr->ld_act, pr->winner, pr->ld_act);
+        FM_CAT(fm_maxout_forward_, SUF)
+        (pr->m, pr->n / k, k, pr->c, pr->ldc, pr->act_out, pr->ld_act, pr->winner, pr->ld_act);
     } else if (pr->act.kind != FM_ACT_IDENTITY) {
-        FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c,
-                                           pr->ldc);
+        FM_CAT(fm_activation_forward_, SUF)(pr->act, pr->m, pr->n, pr->c, pr->ldc, pr->c, pr->ldc);
     }
     return FM_OK;
 }
@@ -161,24 +159,25 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
     return FM_CAT(run_parallel_, SUF)(pr, fm_gemm_threads(n_threads, pr->m, pr->n, pr->k));
 }
 
-fm_status FM_CAT(fm_gemm_, SUF)(fm_gemm_backend backend, int n_threads, int trans_a,
-                               int trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-                               const T *a, int64_t lda, const T *b, int64_t ldb, T beta,
-                               T *c, int64_t ldc)
+fm_status FM_CAT(fm_gemm_, SUF)(fm_gemm_backend backend, int n_threads, int trans_a, int trans_b,
+                                int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t lda,
+                                const T *b, int64_t ldb, T beta, T *c, int64_t ldc)
 {
-    const PROBLEM pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                        NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 0, NULL, NULL, 0, NULL};
+    const PROBLEM pr = {trans_a, trans_b, m,   n,    k,
+                        alpha,   a,       lda, b,    ldb,
+                        beta,    c,       ldc, NULL, {FM_ACT_IDENTITY, 0.0},
+                        NULL,    0,       0,   NULL, NULL,
+                        0,       NULL};
     return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 
-fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads,
-                                        int trans_x, int trans_w, int64_t m, int64_t n,
-                                        int64_t k, const T *x, int64_t ldx, const T *w,
-                                        int64_t ldw, const T *bias, fm_activation act,
-                                        T *out, int64_t ldo)
+fm_status FM_CAT(fm_dense_forward_, SUF)(fm_gemm_backend backend, int n_threads, int trans_x,
+                                         int trans_w, int64_t m, int64_t n, int64_t k, const T *x,
+                                         int64_t ldx, const T *w, int64_t ldw, const T *bias,
+                                         fm_activation act, T *out, int64_t ldo)
 {
-    const PROBLEM pr = {trans_x, trans_w, m, n, k, (T)1, x, ldx, w, ldw, (T)0, out, ldo,
-                        bias, act, NULL, 0, 0, NULL, NULL, 0, NULL};
+    const PROBLEM pr = {trans_x, trans_w, m,    n,   k,    (T)1, x, ldx,  w,    ldw, (T)0,
+                        out,     ldo,     bias, act, NULL, 0,    0, NULL, NULL, 0,   NULL};
     return FM_CAT(fm_gemm_problem_run_, SUF)(backend, n_threads, &pr);
 }
 

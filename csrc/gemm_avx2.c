@@ -65,6 +65,13 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #include "gemm_kernel.h"
 
 const fm_kernel_table fm_kernels_avx2 = {
-    "avx2", 6, 16, 6, 8, avx2_f32_gemm, avx2_f64_gemm,
-    avx2_f32_scratch_elems, avx2_f64_scratch_elems,
+    "avx2",
+    6,
+    16,
+    6,
+    8,
+    avx2_f32_gemm,
+    avx2_f64_gemm,
+    avx2_f32_scratch_elems,
+    avx2_f64_scratch_elems,
 };

@@ -60,6 +60,13 @@
 #include "gemm_kernel.h"
 
 const fm_kernel_table fm_kernels_avx512 = {
-    "avx512", 12, 32, 12, 16, avx512_f32_gemm, avx512_f64_gemm,
-    avx512_f32_scratch_elems, avx512_f64_scratch_elems,
+    "avx512",
+    12,
+    32,
+    12,
+    16,
+    avx512_f32_gemm,
+    avx512_f64_gemm,
+    avx512_f32_scratch_elems,
+    avx512_f64_scratch_elems,
 };

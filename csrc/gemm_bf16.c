@@ -117,8 +117,7 @@ static void pack_a_portable(int trans_a, int64_t rows, int64_t k, const float *a
 
 static void (*pack_a_impl)(int, int64_t, int64_t, const float *, int64_t,
                            uint16_t *) = pack_a_portable;
-static void (*pack_b_impl)(int, int64_t, int64_t, const float *, int64_t, void *) =
-    pack_b_portable;
+static void (*pack_b_impl)(int, int64_t, int64_t, const float *, int64_t, void *) = pack_b_portable;
 
 void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                     uint16_t *out)
@@ -162,8 +161,8 @@ static inline float add_ftz(float a, float b)
     return r;
 }
 
-static void emulated_generic_block(int64_t kq, int64_t panel, const uint16_t *a,
-                                   const uint16_t *b, int mt, int nt, int accumulate, float *acc)
+static void emulated_generic_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
+                                   int mt, int nt, int accumulate, float *acc)
 {
 #ifdef FM_HAVE_MXCSR
     const unsigned csr = _mm_getcsr();
@@ -221,7 +220,8 @@ static void buffer_bytes(const fm_gemm_problem_f32 *pr, int64_t *a_bytes, int64_
 {
     const int64_t kq = fm_bf16_chunks(pr->k);
     *a_bytes = round_up(row_block(pr->m, kq) / FM_BF16_PANEL * PANEL_ELEMS(kq) * 2, 64);
-    *b_bytes = pr->b_packed != NULL ? 0 : round_up(fm_bf16_packed_b_bytes(pr->trans_b, pr->k, pr->n), 64);
+    *b_bytes =
+        pr->b_packed != NULL ? 0 : round_up(fm_bf16_packed_b_bytes(pr->trans_b, pr->k, pr->n), 64);
     *acc_bytes = row_block(pr->m, kq) * FM_BF16_BLOCK * (int64_t)sizeof(float);
 }
 
@@ -238,8 +238,8 @@ int64_t fm_bf16_scratch_elems(const fm_gemm_problem_f32 *pr)
  * float kernels' store_row: alpha * acc, + C (beta 1) or + beta * C, + bias,
  * relu (max(v, 0) with NaN and -0 kept); then other activations but those
  * that need whole rows (softmax, maxout: fm_gemm_rows_stage_f32 later). */
-static void output_stage(const fm_gemm_problem_f32 *pr, const float *acc, int64_t i0,
-                         int64_t j0, int rows, int cols)
+static void output_stage(const fm_gemm_problem_f32 *pr, const float *acc, int64_t i0, int64_t j0,
+                         int rows, int cols)
 {
     const float alpha = pr->alpha, beta = pr->beta;
     const int relu = pr->act.kind == FM_ACT_RELU;
@@ -337,23 +337,26 @@ fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr)
 /* Public entry points                                                      */
 /* ------------------------------------------------------------------------ */
 
-fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n,
-                           int64_t k, float alpha, const float *a, int64_t lda, const float *b,
-                           int64_t ldb, float beta, float *c, int64_t ldc)
+fm_status fm_gemm_bf16_f32(int n_threads, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                           float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                           float beta, float *c, int64_t ldc)
 {
-    const fm_gemm_problem_f32 pr = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                                    ldc, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0, 1, NULL,
-                                    NULL, 0, NULL};
+    const fm_gemm_problem_f32 pr = {trans_a, trans_b, m,   n,    k,
+                                    alpha,   a,       lda, b,    ldb,
+                                    beta,    c,       ldc, NULL, {FM_ACT_IDENTITY, 0.0},
+                                    NULL,    0,       1,   NULL, NULL,
+                                    0,       NULL};
     return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
 }
 
-fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m,
-                                    int64_t n, int64_t k, const float *x, int64_t ldx,
-                                    const float *w, int64_t ldw, const float *bias,
-                                    fm_activation act, float *out, int64_t ldo)
+fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int64_t m, int64_t n,
+                                    int64_t k, const float *x, int64_t ldx, const float *w,
+                                    int64_t ldw, const float *bias, fm_activation act, float *out,
+                                    int64_t ldo)
 {
-    const fm_gemm_problem_f32 pr = {trans_x, trans_w, m, n, k, 1.0f, x, ldx, w, ldw, 0.0f, out,
-                                    ldo, bias, act, NULL, 0, 1, NULL, NULL, 0, NULL};
+    const fm_gemm_problem_f32 pr = {trans_x, trans_w, m,    n,    k,   1.0f, x,   ldx,
+                                    w,       ldw,     0.0f, out,  ldo, bias, act, NULL,
+                                    0,       1,       NULL, NULL, 0,   NULL};
     return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
 }
 
@@ -390,7 +393,8 @@ int fm_run_guarded(void (*fn)(void *), void *arg)
 #else
 int fm_run_guarded(void (*fn)(void *), void *arg)
 {
-    (void)fn; (void)arg;
+    (void)fn;
+    (void)arg;
     return -1; /* no way to catch an illegal instruction: do not try */
 }
 #endif

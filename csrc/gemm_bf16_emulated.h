@@ -23,8 +23,8 @@
 
 _Static_assert(FM_BF16_PANEL % VW == 0 && FM_BF16_PANEL % RG == 0, "whole vectors and row groups");
 
-static void FM_NAME(block)(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
-                           int mt, int nt, int accumulate, float *acc)
+static void FM_NAME(block)(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
+                           int nt, int accumulate, float *acc)
 {
     const unsigned csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
@@ -37,8 +37,9 @@ static void FM_NAME(block)(int64_t kq, int64_t panel, const uint16_t *a, const u
                 VEC c[RG];
 #pragma GCC unroll 8
                 for (int r = 0; r < RG; r++)
-                    c[r] = accumulate ? VLOAD(acc + (pi * FM_BF16_PANEL + r0 + r) * FM_BF16_BLOCK + jv)
-                                      : VZERO();
+                    c[r] = accumulate
+                               ? VLOAD(acc + (pi * FM_BF16_PANEL + r0 + r) * FM_BF16_BLOCK + jv)
+                               : VZERO();
                 for (int64_t q = 0; q < kq; q++) {
                     VEC e[RG], o[RG];
 #pragma GCC unroll 8

@@ -34,8 +34,8 @@ static inline void transpose16(__m512i v[16])
     /* Now v[4g + s] holds, per 128-bit lane L, rows 4L..4L+3's ... of the
      * 4 x 4 blocks: combine the 128-bit lanes across groups. */
     for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0x88);      /* lanes 0, 2 */
-        t[i + 4] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0xdd);  /* lanes 1, 3 */
+        t[i] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0x88);     /* lanes 0, 2 */
+        t[i + 4] = _mm512_shuffle_i32x4(v[i], v[i + 4], 0xdd); /* lanes 1, 3 */
         t[i + 8] = _mm512_shuffle_i32x4(v[i + 8], v[i + 12], 0x88);
         t[i + 12] = _mm512_shuffle_i32x4(v[i + 8], v[i + 12], 0xdd);
     }
@@ -48,7 +48,7 @@ static inline void transpose16(__m512i v[16])
 }
 
 void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
-                        uint16_t *out)
+                     uint16_t *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
     const int64_t panels = (rows + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
@@ -64,14 +64,15 @@ void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64
             __m512i v[16];
             if (!trans_a) { /* row r: 32 consecutive K values */
                 for (int r = 0; r < 16; r++)
-                    v[r] = r < nr ? run_pairs(a + (i0 + r) * lda + p0, valid)
-                                  : _mm512_setzero_si512();
+                    v[r] =
+                        r < nr ? run_pairs(a + (i0 + r) * lda + p0, valid) : _mm512_setzero_si512();
             } else { /* K value kk: 16 consecutive rows; pairs, then transpose */
                 const __mmask16 rm = first(nr);
                 for (int pp = 0; pp < 16; pp++) {
                     const int64_t kk = 2 * pp;
-                    const __m512 lo = kk < valid ? _mm512_maskz_loadu_ps(rm, a + (p0 + kk) * lda + i0)
-                                                 : _mm512_setzero_ps();
+                    const __m512 lo = kk < valid
+                                          ? _mm512_maskz_loadu_ps(rm, a + (p0 + kk) * lda + i0)
+                                          : _mm512_setzero_ps();
                     const __m512 hi = kk + 1 < valid
                                           ? _mm512_maskz_loadu_ps(rm, a + (p0 + kk + 1) * lda + i0)
                                           : _mm512_setzero_ps();
@@ -85,8 +86,7 @@ void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64
     }
 }
 
-void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
-                        void *out)
+void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
     const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
@@ -103,8 +103,9 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
                 const __mmask16 cm = first(cols);
                 for (int pp = 0; pp < 16; pp++) {
                     const int64_t kk = 2 * pp;
-                    const __m512 lo = kk < valid ? _mm512_maskz_loadu_ps(cm, b + (p0 + kk) * ldb + j0)
-                                                 : _mm512_setzero_ps();
+                    const __m512 lo = kk < valid
+                                          ? _mm512_maskz_loadu_ps(cm, b + (p0 + kk) * ldb + j0)
+                                          : _mm512_setzero_ps();
                     const __m512 hi = kk + 1 < valid
                                           ? _mm512_maskz_loadu_ps(cm, b + (p0 + kk + 1) * ldb + j0)
                                           : _mm512_setzero_ps();

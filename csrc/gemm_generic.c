@@ -7,7 +7,7 @@
  */
 #include "internal.h"
 
-#define SCALAR_LAYER(T)                                                          \
+#define SCALAR_LAYER(T)                                                                            \
     static inline T scalar_relu_##T(T v) { return v < (T)0 ? (T)0 : v; }
 SCALAR_LAYER(float)
 SCALAR_LAYER(double)
@@ -59,6 +59,13 @@ SCALAR_LAYER(double)
 #include "gemm_kernel.h"
 
 const fm_kernel_table fm_kernels_generic = {
-    "generic", 4, 8, 4, 8, generic_f32_gemm, generic_f64_gemm,
-    generic_f32_scratch_elems, generic_f64_scratch_elems,
+    "generic",
+    4,
+    8,
+    4,
+    8,
+    generic_f32_gemm,
+    generic_f64_gemm,
+    generic_f32_scratch_elems,
+    generic_f64_scratch_elems,
 };

@@ -38,27 +38,27 @@
  * each block of rows while it is still in cache (fm_gemm_rows_stage_*: the
  * float drivers and the bfloat16 driver alike).
  */
-#define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                           \
-    typedef struct {                                                             \
-        int trans_a, trans_b;                                                    \
-        int64_t m, n, k;                                                         \
-        T alpha;                                                                 \
-        const T *a;                                                              \
-        int64_t lda;                                                             \
-        const T *b;                                                              \
-        int64_t ldb;                                                             \
-        T beta;                                                                  \
-        T *c;                                                                    \
-        int64_t ldc;                                                             \
-        const T *bias;                                                           \
-        fm_activation act;                                                       \
-        T *scratch;           /* packing buffer of scratch_elems, or NULL */     \
-        int64_t scratch_elems;                                                   \
-        int compute_bf16;     /* f32 only: bfloat16 products (bf16.h) */         \
-        const void *b_packed; /* bf16: op(B) by fm_bf16_pack_b, or NULL */       \
-        T *act_out;           /* maxout: the units (m, n / k), else unused */    \
-        int64_t ld_act;                                                          \
-        int32_t *winner;      /* maxout: winning piece per unit, or NULL */      \
+#define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                                             \
+    typedef struct {                                                                               \
+        int trans_a, trans_b;                                                                      \
+        int64_t m, n, k;                                                                           \
+        T alpha;                                                                                   \
+        const T *a;                                                                                \
+        int64_t lda;                                                                               \
+        const T *b;                                                                                \
+        int64_t ldb;                                                                               \
+        T beta;                                                                                    \
+        T *c;                                                                                      \
+        int64_t ldc;                                                                               \
+        const T *bias;                                                                             \
+        fm_activation act;                                                                         \
+        T *scratch; /* packing buffer of scratch_elems, or NULL */                                 \
+        int64_t scratch_elems;                                                                     \
+        int compute_bf16;     /* f32 only: bfloat16 products (bf16.h) */                           \
+        const void *b_packed; /* bf16: op(B) by fm_bf16_pack_b, or NULL */                         \
+        T *act_out;           /* maxout: the units (m, n / k), else unused */                      \
+        int64_t ld_act;                                                                            \
+        int32_t *winner; /* maxout: winning piece per unit, or NULL */                             \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -134,31 +134,31 @@ typedef enum {
 
 typedef struct {
     fm_finish_penalty penalty;
-    double l2, l1;       /* the penalty's coefficients (alpha, or split by l1_ratio) */
-    double divisor;      /* sum(w) */
-    double scale;        /* 1, or clip_grad_norm / (norm + 1e-6) */
-    double clip;         /* INFINITY, or clip_grad_value */
+    double l2, l1;  /* the penalty's coefficients (alpha, or split by l1_ratio) */
+    double divisor; /* sum(w) */
+    double scale;   /* 1, or clip_grad_norm / (norm + 1e-6) */
+    double clip;    /* INFINITY, or clip_grad_value */
 } fm_grad_finish;
 
 typedef struct {
     fm_optimizer_kind kind;
-    int exact;           /* scikit-learn's float32 Adam arithmetic (else plain) */
-    int nesterov;        /* SGD */
-    int decay;           /* weight_decay > 0: param *= keep first */
-    double keep;         /* 1 - lr * weight_decay */
+    int exact;    /* scikit-learn's float32 Adam arithmetic (else plain) */
+    int nesterov; /* SGD */
+    int decay;    /* weight_decay > 0: param *= keep first */
+    double keep;  /* 1 - lr * weight_decay */
     double lr, momentum, beta_1, beta_2, epsilon, rho;
-    double neg_lr_t;     /* ADAM: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);
+    double neg_lr_t;       /* ADAM: -lr * sqrt(1 - beta_2^t) / (1 - beta_1^t);
                             ADAMW: -lr / (1 - beta_1^t); RMSPROP, ADAGRAD: -lr */
-    double bc2;          /* ADAMW: sqrt(1 - beta_2^t); NADAM: 1 - beta_2^t */
+    double bc2;            /* ADAMW: sqrt(1 - beta_2^t); NADAM: 1 - beta_2^t */
     double coef_g, coef_m; /* NADAM: the gradient's and the moment's step sizes */
 } fm_step_rule;
 
 void fm_optimizer_advance(fm_optimizer *opt);
 fm_step_rule fm_step_rule_make(const fm_optimizer *opt);
-void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param,
-                       const float *grad_raw, float *const *state, const fm_grad_finish *f);
-void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param,
-                       const double *grad_raw, double *const *state, const fm_grad_finish *f);
+void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param, const float *grad_raw,
+                       float *const *state, const fm_grad_finish *f);
+void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param, const double *grad_raw,
+                       double *const *state, const fm_grad_finish *f);
 void fm_grad_finish_f32(int64_t n, float *grad, const float *param, const fm_grad_finish *f);
 void fm_grad_finish_f64(int64_t n, double *grad, const double *param, const fm_grad_finish *f);
 double fm_grad_squares_f32(int64_t n, const float *grad_raw, const float *param,
@@ -189,12 +189,12 @@ int64_t fm_gemm_scratch_f64(int n_threads, const fm_gemm_problem_f64 *pr);
  * (m, n * k) contiguous gets da[i, j] (da (m, n) contiguous) at piece
  * winner[i, j] (contiguous) of unit j and 0 at the unit's other pieces.
  */
-void fm_maxout_forward_f32(int64_t m, int64_t n, int64_t k, const float *z, int64_t ldz,
-                           float *out, int64_t ldo, int32_t *winner, int64_t ldw);
+void fm_maxout_forward_f32(int64_t m, int64_t n, int64_t k, const float *z, int64_t ldz, float *out,
+                           int64_t ldo, int32_t *winner, int64_t ldw);
 void fm_maxout_forward_f64(int64_t m, int64_t n, int64_t k, const double *z, int64_t ldz,
                            double *out, int64_t ldo, int32_t *winner, int64_t ldw);
-void fm_maxout_backward_f32(int64_t m, int64_t n, int64_t k, const int32_t *winner,
-                            const float *da, float *dz);
+void fm_maxout_backward_f32(int64_t m, int64_t n, int64_t k, const int32_t *winner, const float *da,
+                            float *dz);
 void fm_maxout_backward_f64(int64_t m, int64_t n, int64_t k, const int32_t *winner,
                             const double *da, double *dz);
 
@@ -219,21 +219,19 @@ static inline int fm_gemm_needs_rows(fm_activation_kind kind)
     return kind == FM_ACT_SOFTMAX || kind == FM_ACT_MAXOUT;
 }
 
-#define FM_DEFINE_ROWS_STAGE(T, SUF)                                                      \
-    static inline void fm_gemm_rows_stage_##SUF(const fm_gemm_problem_##SUF *pr,          \
-                                                int64_t i0, int64_t rows)                 \
-    {                                                                                     \
-        T *c = pr->c + i0 * pr->ldc;                                                      \
-        if (pr->act.kind == FM_ACT_SOFTMAX) {                                             \
-            fm_activation_forward_##SUF(pr->act, rows, pr->n, c, pr->ldc, c, pr->ldc);    \
-        } else { /* maxout: k checked by fm_gemm_problem_run_* */                         \
-            const int64_t k = fm_maxout_pieces(pr->act);                                  \
-            fm_maxout_forward_##SUF(rows, pr->n / k, k, c, pr->ldc,                       \
-                                    pr->act_out + i0 * pr->ld_act, pr->ld_act,            \
-                                    pr->winner != NULL ? pr->winner + i0 * pr->ld_act     \
-                                                       : NULL,                            \
-                                    pr->ld_act);                                          \
-        }                                                                                 \
+#define FM_DEFINE_ROWS_STAGE(T, SUF)                                                               \
+    static inline void fm_gemm_rows_stage_##SUF(const fm_gemm_problem_##SUF *pr, int64_t i0,       \
+                                                int64_t rows)                                      \
+    {                                                                                              \
+        T *c = pr->c + i0 * pr->ldc;                                                               \
+        if (pr->act.kind == FM_ACT_SOFTMAX) {                                                      \
+            fm_activation_forward_##SUF(pr->act, rows, pr->n, c, pr->ldc, c, pr->ldc);             \
+        } else { /* maxout: k checked by fm_gemm_problem_run_* */                                  \
+            const int64_t k = fm_maxout_pieces(pr->act);                                           \
+            fm_maxout_forward_##SUF(                                                               \
+                rows, pr->n / k, k, c, pr->ldc, pr->act_out + i0 * pr->ld_act, pr->ld_act,         \
+                pr->winner != NULL ? pr->winner + i0 * pr->ld_act : NULL, pr->ld_act);             \
+        }                                                                                          \
     }
 FM_DEFINE_ROWS_STAGE(float, f32)
 FM_DEFINE_ROWS_STAGE(double, f64)

@@ -57,9 +57,8 @@ static inline T NAME(loss_row_max)(int64_t n, const T *z)
  * apart from the rest: S = n_max + rest, and log S = log1p(rest) when M is
  * attained once, accurate to a few ulp of l however small.
  */
-double NAME(fm_softmax_cross_entropy)(int64_t m, int64_t n, const T *logits,
-                                      const int64_t *labels, const T *y_prob,
-                                      const T *sample_weight, T *dlogits)
+double NAME(fm_softmax_cross_entropy)(int64_t m, int64_t n, const T *logits, const int64_t *labels,
+                                      const T *y_prob, const T *sample_weight, T *dlogits)
 {
     if (m <= 0 || n <= 0)
         return NAN;
@@ -120,9 +119,8 @@ double NAME(fm_softmax_cross_entropy)(int64_t m, int64_t n, const T *logits,
  * exp(-|z|) is in (0, 1]: no overflow for any z, and the same e gives the
  * sigmoid, e / (1 + e) or 1 / (1 + e) by the sign of z, without cancellation.
  */
-double NAME(fm_sigmoid_binary_cross_entropy)(int64_t m, int64_t n, const T *logits,
-                                             const T *y, const T *sample_weight,
-                                             T *dlogits)
+double NAME(fm_sigmoid_binary_cross_entropy)(int64_t m, int64_t n, const T *logits, const T *y,
+                                             const T *sample_weight, T *dlogits)
 {
     if (m <= 0)
         return NAN;
@@ -151,17 +149,17 @@ double NAME(fm_sigmoid_binary_cross_entropy)(int64_t m, int64_t n, const T *logi
 
 /* total += w_i * sum_j l_ij and grad = g * w_i / sum(w), with the element
  * function ELEM chosen outside the loops. */
-#define FM_REGRESSION_ROWS(ELEM)                                                 \
-    for (int64_t i = 0; i < m; i++) {                                            \
-        const double w = sample_weight != NULL ? (double)sample_weight[i] : 1.0; \
-        const double scale = w / wsum;                                           \
-        double row = 0.0;                                                        \
-        for (int64_t k = i * n; k < (i + 1) * n; k++) {                          \
-            double g;                                                            \
-            row += ELEM(pred[k], y[k], delta, &g);                               \
-            grad[k] = (T)(g * scale);                                            \
-        }                                                                        \
-        total += w * row;                                                        \
+#define FM_REGRESSION_ROWS(ELEM)                                                                   \
+    for (int64_t i = 0; i < m; i++) {                                                              \
+        const double w = sample_weight != NULL ? (double)sample_weight[i] : 1.0;                   \
+        const double scale = w / wsum;                                                             \
+        double row = 0.0;                                                                          \
+        for (int64_t k = i * n; k < (i + 1) * n; k++) {                                            \
+            double g;                                                                              \
+            row += ELEM(pred[k], y[k], delta, &g);                                                 \
+            grad[k] = (T)(g * scale);                                                              \
+        }                                                                                          \
+        total += w * row;                                                                          \
     }
 
 /*
@@ -169,9 +167,8 @@ double NAME(fm_sigmoid_binary_cross_entropy)(int64_t m, int64_t n, const T *logi
  * grad may be pred itself. param is Huber's delta (> 0), ignored otherwise.
  * Returns NaN for m < 1 or an invalid kind (grad is then NaN too).
  */
-double NAME(fm_regression_loss)(fm_regression_loss_kind kind, double param, int64_t m,
-                                int64_t n, const T *pred, const T *y,
-                                const T *sample_weight, T *grad)
+double NAME(fm_regression_loss)(fm_regression_loss_kind kind, double param, int64_t m, int64_t n,
+                                const T *pred, const T *y, const T *sample_weight, T *grad)
 {
     if (m <= 0)
         return NAN;

@@ -49,28 +49,28 @@
 
 /* A body called with its two leading flags, the gradient's penalty
  * (fm_finish_penalty) and the decoupled decay, as constants. */
-#define FM_WITH_DECAY(body, pen, decay, ...)     \
-    do {                                         \
-        if (decay)                               \
-            body(pen, 1, __VA_ARGS__);           \
-        else                                     \
-            body(pen, 0, __VA_ARGS__);           \
+#define FM_WITH_DECAY(body, pen, decay, ...)                                                       \
+    do {                                                                                           \
+        if (decay)                                                                                 \
+            body(pen, 1, __VA_ARGS__);                                                             \
+        else                                                                                       \
+            body(pen, 0, __VA_ARGS__);                                                             \
     } while (0)
-#define FM_WITH_FLAGS(body, pen, decay, ...)                                     \
-    do {                                                                         \
-        switch (pen) {                                                           \
-        case FM_FINISH_L2:                                                       \
-            FM_WITH_DECAY(body, FM_FINISH_L2, decay, __VA_ARGS__);               \
-            break;                                                               \
-        case FM_FINISH_L1:                                                       \
-            FM_WITH_DECAY(body, FM_FINISH_L1, decay, __VA_ARGS__);               \
-            break;                                                               \
-        case FM_FINISH_ELASTICNET:                                               \
-            FM_WITH_DECAY(body, FM_FINISH_ELASTICNET, decay, __VA_ARGS__);       \
-            break;                                                               \
-        default:                                                                 \
-            FM_WITH_DECAY(body, FM_FINISH_NONE, decay, __VA_ARGS__);             \
-        }                                                                        \
+#define FM_WITH_FLAGS(body, pen, decay, ...)                                                       \
+    do {                                                                                           \
+        switch (pen) {                                                                             \
+        case FM_FINISH_L2:                                                                         \
+            FM_WITH_DECAY(body, FM_FINISH_L2, decay, __VA_ARGS__);                                 \
+            break;                                                                                 \
+        case FM_FINISH_L1:                                                                         \
+            FM_WITH_DECAY(body, FM_FINISH_L1, decay, __VA_ARGS__);                                 \
+            break;                                                                                 \
+        case FM_FINISH_ELASTICNET:                                                                 \
+            FM_WITH_DECAY(body, FM_FINISH_ELASTICNET, decay, __VA_ARGS__);                         \
+            break;                                                                                 \
+        default:                                                                                   \
+            FM_WITH_DECAY(body, FM_FINISH_NONE, decay, __VA_ARGS__);                               \
+        }                                                                                          \
     } while (0)
 
 /* A gradient taken as it is: no penalty, / 1, no clipping (all exact). */
@@ -181,8 +181,7 @@ static fm_optimizer sklearn_optimizer(fm_optimizer_kind kind, double learning_ra
     return o;
 }
 
-static fm_optimizer sklearn_sgd(double learning_rate, double momentum, int nesterov,
-                                void *velocity)
+static fm_optimizer sklearn_sgd(double learning_rate, double momentum, int nesterov, void *velocity)
 {
     fm_optimizer o = sklearn_optimizer(FM_OPT_SGD, learning_rate);
     o.momentum = momentum;
@@ -205,8 +204,8 @@ void fm_sgd_step_f64(int64_t n, double *param, const double *grad, double *veloc
     fm_optimizer_step_f64(&o, n, param, grad);
 }
 
-static fm_optimizer sklearn_adam(int64_t t, double learning_rate, double beta_1,
-                                 double beta_2, double epsilon, void *m, void *v)
+static fm_optimizer sklearn_adam(int64_t t, double learning_rate, double beta_1, double beta_2,
+                                 double epsilon, void *m, void *v)
 {
     fm_optimizer o = sklearn_optimizer(FM_OPT_ADAM, learning_rate);
     o.beta_1 = beta_1;
@@ -218,17 +217,15 @@ static fm_optimizer sklearn_adam(int64_t t, double learning_rate, double beta_1,
     return o;
 }
 
-void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v,
-                      int64_t t, double learning_rate, double beta_1, double beta_2,
-                      double epsilon)
+void fm_adam_step_f32(int64_t n, float *param, const float *grad, float *m, float *v, int64_t t,
+                      double learning_rate, double beta_1, double beta_2, double epsilon)
 {
     fm_optimizer o = sklearn_adam(t, learning_rate, beta_1, beta_2, epsilon, m, v);
     fm_optimizer_step_f32(&o, n, param, grad);
 }
 
-void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v,
-                      int64_t t, double learning_rate, double beta_1, double beta_2,
-                      double epsilon)
+void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, double *v, int64_t t,
+                      double learning_rate, double beta_1, double beta_2, double epsilon)
 {
     fm_optimizer o = sklearn_adam(t, learning_rate, beta_1, beta_2, epsilon, m, v);
     fm_optimizer_step_f64(&o, n, param, grad);
@@ -240,25 +237,20 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
  * combined pairwise. The result depends only on x, never on the machine or
  * the caller's threads.
  */
-#define FM_DEFINE_SUMS(T, SUF)                                                          \
-    static inline __attribute__((always_inline)) double sum8_##SUF(const int absolute, \
-                                                                   int64_t n,          \
-                                                                   const T *x)         \
-    {                                                                                   \
-        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                         \
-        int64_t i = 0;                                                                  \
-        for (; i + 8 <= n; i += 8)                                                      \
-            for (int j = 0; j < 8; j++)                                                 \
-                s[j] += absolute ? fabs((double)x[i + j])                               \
-                                 : (double)x[i + j] * (double)x[i + j];                 \
-        for (int j = 0; i < n; i++, j++)                                                \
-            s[j] += absolute ? fabs((double)x[i]) : (double)x[i] * (double)x[i];        \
-        return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));       \
-    }                                                                                   \
-    FM_CLONES double fm_sum_squares_##SUF(int64_t n, const T *x)                        \
-    {                                                                                   \
-        return sum8_##SUF(0, n, x);                                                     \
-    }                                                                                   \
+#define FM_DEFINE_SUMS(T, SUF)                                                                     \
+    static inline __attribute__((always_inline)) double sum8_##SUF(const int absolute, int64_t n,  \
+                                                                   const T *x)                     \
+    {                                                                                              \
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                    \
+        int64_t i = 0;                                                                             \
+        for (; i + 8 <= n; i += 8)                                                                 \
+            for (int j = 0; j < 8; j++)                                                            \
+                s[j] += absolute ? fabs((double)x[i + j]) : (double)x[i + j] * (double)x[i + j];   \
+        for (int j = 0; i < n; i++, j++)                                                           \
+            s[j] += absolute ? fabs((double)x[i]) : (double)x[i] * (double)x[i];                   \
+        return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));                  \
+    }                                                                                              \
+    FM_CLONES double fm_sum_squares_##SUF(int64_t n, const T *x) { return sum8_##SUF(0, n, x); }   \
     FM_CLONES double fm_sum_abs_##SUF(int64_t n, const T *x) { return sum8_##SUF(1, n, x); }
 FM_DEFINE_SUMS(float, f32)
 FM_DEFINE_SUMS(double, f64)

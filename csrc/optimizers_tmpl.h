@@ -20,7 +20,7 @@ typedef struct {
 } FN(finish_consts_);
 
 static inline __attribute__((always_inline)) FN(finish_consts_)
-FN(finish_consts_of_)(const fm_grad_finish *f)
+    FN(finish_consts_of_)(const fm_grad_finish *f)
 {
     FN(finish_consts_) c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip};
     return c;
@@ -30,7 +30,7 @@ FN(finish_consts_of_)(const fm_grad_finish *f)
  * compile-time fm_finish_penalty. The penalty and / sum(w) as scikit-learn
  * orders them; sign(0) = 0. */
 static inline __attribute__((always_inline)) T FN(penalised_)(const int pen, T g, T p,
-                                                              const FN(finish_consts_) *c)
+                                                              const FN(finish_consts_) * c)
 {
     const T sign = (T)((p > (T)0) - (p < (T)0));
     if (pen == FM_FINISH_L2)
@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) T FN(penalised_)(const int pen, T g
 }
 
 static inline __attribute__((always_inline)) T FN(finish_)(const int pen, T g, T p,
-                                                           const FN(finish_consts_) *c)
+                                                           const FN(finish_consts_) * c)
 {
     g = FN(penalised_)(pen, g, p, c) * c->scale;
     return g < -c->clip ? -c->clip : (g > c->clip ? c->clip : g);
@@ -87,9 +87,8 @@ FN(adam_)(const int pen, const int decay, const fm_step_rule *r, int64_t n, T *r
 
 /* RMSprop (AdaGrad when `adagrad`: the squares summed, not averaged). */
 static inline __attribute__((always_inline)) void
-FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_rule *r,
-             int64_t n, T *restrict param, const T *restrict grad, T *restrict s,
-             const fm_grad_finish *f)
+FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_rule *r, int64_t n,
+             T *restrict param, const T *restrict grad, T *restrict s, const fm_grad_finish *f)
 {
     const T rho = (T)r->rho, c = (T)(1.0 - r->rho);
     const T eps = (T)r->epsilon, neg_lr = (T)r->neg_lr_t, keep = (T)r->keep;
@@ -105,10 +104,11 @@ FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_ru
 
 /* AdamW (torch's placement of epsilon and of the bias corrections) and
  * NAdam (when `nadam`): the moments as Adam's. */
-static inline __attribute__((always_inline)) void
-FN(adamw_)(const int pen, const int decay, const int nadam, const fm_step_rule *r, int64_t n,
-           T *restrict param, const T *restrict grad, T *restrict m, T *restrict v,
-           const fm_grad_finish *f)
+static inline __attribute__((always_inline)) void FN(adamw_)(const int pen, const int decay,
+                                                             const int nadam, const fm_step_rule *r,
+                                                             int64_t n, T *restrict param,
+                                                             const T *restrict grad, T *restrict m,
+                                                             T *restrict v, const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
@@ -197,9 +197,10 @@ FM_CLONES void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, co
     }
 }
 
-static inline __attribute__((always_inline)) void
-FN(grad_finish_)(const int pen, int64_t n, T *restrict grad, const T *restrict param,
-                 const fm_grad_finish *f)
+static inline __attribute__((always_inline)) void FN(grad_finish_)(const int pen, int64_t n,
+                                                                   T *restrict grad,
+                                                                   const T *restrict param,
+                                                                   const fm_grad_finish *f)
 {
     const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++)
@@ -209,18 +210,27 @@ FN(grad_finish_)(const int pen, int64_t n, T *restrict grad, const T *restrict p
 FM_CLONES void FN(fm_grad_finish_)(int64_t n, T *grad, const T *param, const fm_grad_finish *f)
 {
     switch (f->penalty) {
-    case FM_FINISH_L2: FN(grad_finish_)(FM_FINISH_L2, n, grad, param, f); return;
-    case FM_FINISH_L1: FN(grad_finish_)(FM_FINISH_L1, n, grad, param, f); return;
-    case FM_FINISH_ELASTICNET: FN(grad_finish_)(FM_FINISH_ELASTICNET, n, grad, param, f); return;
-    default: FN(grad_finish_)(FM_FINISH_NONE, n, grad, param, f); return;
+    case FM_FINISH_L2:
+        FN(grad_finish_)(FM_FINISH_L2, n, grad, param, f);
+        return;
+    case FM_FINISH_L1:
+        FN(grad_finish_)(FM_FINISH_L1, n, grad, param, f);
+        return;
+    case FM_FINISH_ELASTICNET:
+        FN(grad_finish_)(FM_FINISH_ELASTICNET, n, grad, param, f);
+        return;
+    default:
+        FN(grad_finish_)(FM_FINISH_NONE, n, grad, param, f);
+        return;
     }
 }
 
 /* sum(g^2) of the finished, unclipped gradient, in double: eight
  * interleaved partial sums as fm_sum_squares_*. */
-static inline __attribute__((always_inline)) double
-FN(grad_squares_)(const int pen, int64_t n, const T *restrict grad, const T *restrict param,
-                  const fm_grad_finish *f)
+static inline __attribute__((always_inline)) double FN(grad_squares_)(const int pen, int64_t n,
+                                                                      const T *restrict grad,
+                                                                      const T *restrict param,
+                                                                      const fm_grad_finish *f)
 {
     const FN(finish_consts_) c = FN(finish_consts_of_)(f);
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -241,10 +251,14 @@ FM_CLONES double FN(fm_grad_squares_)(int64_t n, const T *grad, const T *param,
                                       const fm_grad_finish *f)
 {
     switch (f->penalty) {
-    case FM_FINISH_L2: return FN(grad_squares_)(FM_FINISH_L2, n, grad, param, f);
-    case FM_FINISH_L1: return FN(grad_squares_)(FM_FINISH_L1, n, grad, param, f);
-    case FM_FINISH_ELASTICNET: return FN(grad_squares_)(FM_FINISH_ELASTICNET, n, grad, param, f);
-    default: return FN(grad_squares_)(FM_FINISH_NONE, n, grad, param, f);
+    case FM_FINISH_L2:
+        return FN(grad_squares_)(FM_FINISH_L2, n, grad, param, f);
+    case FM_FINISH_L1:
+        return FN(grad_squares_)(FM_FINISH_L1, n, grad, param, f);
+    case FM_FINISH_ELASTICNET:
+        return FN(grad_squares_)(FM_FINISH_ELASTICNET, n, grad, param, f);
+    default:
+        return FN(grad_squares_)(FM_FINISH_NONE, n, grad, param, f);
     }
 }
 

@@ -66,11 +66,11 @@ typedef struct {
 
 /* Constants of one epoch derived from the options. */
 typedef struct {
-    int track_norms;   /* a penalty: its value enters the objective */
-    int l1;            /* L1 truncation after each visit */
-    double decay;      /* L2 weight decay per visit (1: none) */
-    double du;         /* growth of the L1 accumulator u per visit */
-    double pen_sq;     /* objective term: pen_sq * ||w||^2 + pen_l1 * ||w||_1 */
+    int track_norms; /* a penalty: its value enters the objective */
+    int l1;          /* L1 truncation after each visit */
+    double decay;    /* L2 weight decay per visit (1: none) */
+    double du;       /* growth of the L1 accumulator u per visit */
+    double pen_sq;   /* objective term: pen_sq * ||w||^2 + pen_l1 * ||w||_1 */
     double pen_l1;
 } fm_perceptron_plan;
 
@@ -81,11 +81,20 @@ static int fm_perceptron_plan_make(const fm_perceptron_options *o, fm_perceptron
         return 0;
     double r; /* share of L1 in the penalty */
     switch (o->penalty) {
-    case FM_PENALTY_NONE: r = 0.0; break;
-    case FM_PENALTY_L2: r = 0.0; break;
-    case FM_PENALTY_L1: r = 1.0; break;
-    case FM_PENALTY_ELASTICNET: r = o->l1_ratio; break;
-    default: return 0;
+    case FM_PENALTY_NONE:
+        r = 0.0;
+        break;
+    case FM_PENALTY_L2:
+        r = 0.0;
+        break;
+    case FM_PENALTY_L1:
+        r = 1.0;
+        break;
+    case FM_PENALTY_ELASTICNET:
+        r = o->l1_ratio;
+        break;
+    default:
+        return 0;
     }
     const int any = o->penalty != FM_PENALTY_NONE;
     plan->track_norms = any;

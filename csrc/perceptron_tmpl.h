@@ -68,8 +68,8 @@ static void NAME(fold_scale)(T *v, int64_t d, fm_perceptron_unit *unit, int trac
  * untracked loop is kept apart so that it vectorizes).
  */
 static FM_ALWAYS_INLINE void NAME(sample_axpy)(T *restrict v, const T *restrict xv,
-                                               const int64_t *restrict xi, int64_t nnz,
-                                               double c, const int sparse, int track_norms,
+                                               const int64_t *restrict xi, int64_t nnz, double c,
+                                               const int sparse, int track_norms,
                                                fm_perceptron_unit *unit)
 {
     if (!track_norms) {
@@ -101,8 +101,8 @@ static FM_ALWAYS_INLINE void NAME(sample_axpy)(T *restrict v, const T *restrict 
  * records what was applied. scale > 0, so w = scale * v has v's sign.
  */
 static FM_ALWAYS_INLINE void NAME(sample_l1)(T *restrict v, double *restrict q,
-                                             const int64_t *restrict xi, int64_t nnz,
-                                             double u, const int sparse, int track_norms,
+                                             const int64_t *restrict xi, int64_t nnz, double u,
+                                             const int sparse, int track_norms,
                                              fm_perceptron_unit *unit)
 {
     const double scale = unit->scale;
@@ -157,7 +157,7 @@ typedef struct {
  * units). u is the L1 accumulator at the start; returns it at the end, which
  * is the same for every block.
  */
-static FM_ALWAYS_INLINE double NAME(run_units)(const NAME(perceptron_epoch) *e, int64_t lo,
+static FM_ALWAYS_INLINE double NAME(run_units)(const NAME(perceptron_epoch) * e, int64_t lo,
                                                int64_t hi, double u, const int sparse)
 {
     const fm_perceptron_plan *plan = &e->plan;
@@ -185,8 +185,8 @@ static FM_ALWAYS_INLINE double NAME(run_units)(const NAME(perceptron_epoch) *e, 
             fm_perceptron_unit *unit = &e->units[k];
             T *v = e->coef + k * d;
 
-            const double p = unit->scale * NAME(sample_dot)(v, xv, xi, nnz, sparse) +
-                             unit->intercept;
+            const double p =
+                unit->scale * NAME(sample_dot)(v, xv, xi, nnz, sparse) + unit->intercept;
             const int y = firing_unit == k;
             /* heaviside(p) with heaviside(0) = 1; a NaN p reads as 0 (the
              * caller stops on non-finite weights after the epoch). */
@@ -222,13 +222,13 @@ static FM_ALWAYS_INLINE double NAME(run_units)(const NAME(perceptron_epoch) *e, 
     return u;
 }
 
-static double NAME(run_units_dense)(const NAME(perceptron_epoch) *e, int64_t lo, int64_t hi,
+static double NAME(run_units_dense)(const NAME(perceptron_epoch) * e, int64_t lo, int64_t hi,
                                     double u)
 {
     return NAME(run_units)(e, lo, hi, u, 0);
 }
 
-static double NAME(run_units_csr)(const NAME(perceptron_epoch) *e, int64_t lo, int64_t hi,
+static double NAME(run_units_csr)(const NAME(perceptron_epoch) * e, int64_t lo, int64_t hi,
                                   double u)
 {
     return NAME(run_units)(e, lo, hi, u, 1);
@@ -274,15 +274,12 @@ static int NAME(perceptron_args_valid)(int64_t n_samples, int64_t n_features, in
     return 1;
 }
 
-fm_status NAME(fm_perceptron_epoch)(const fm_perceptron_options *options, int n_threads,
-                                    int64_t n_samples, int64_t n_features, int64_t n_units,
-                                    const T *x, int64_t ldx, const int64_t *indptr,
-                                    const int64_t *indices, const int64_t *target,
-                                    const T *sample_weight, const double *weight_pos,
-                                    const double *weight_neg, int64_t n_visits,
-                                    const int64_t *order, const unsigned char *active,
-                                    T *coef, T *intercept, double *l1_q, double *l1_u,
-                                    double *objective, int64_t *mistakes)
+fm_status NAME(fm_perceptron_epoch)(
+    const fm_perceptron_options *options, int n_threads, int64_t n_samples, int64_t n_features,
+    int64_t n_units, const T *x, int64_t ldx, const int64_t *indptr, const int64_t *indices,
+    const int64_t *target, const T *sample_weight, const double *weight_pos,
+    const double *weight_neg, int64_t n_visits, const int64_t *order, const unsigned char *active,
+    T *coef, T *intercept, double *l1_q, double *l1_u, double *objective, int64_t *mistakes)
 {
     NAME(perceptron_epoch) e;
     if (!fm_perceptron_plan_make(options, &e.plan))

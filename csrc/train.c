@@ -70,7 +70,7 @@ typedef struct {
     int layer;
     int64_t start; /* first value within the parameter array */
     int64_t len;
-    int64_t flat;  /* offset of that value in the flat gradient and optimizer state */
+    int64_t flat; /* offset of that value in the flat gradient and optimizer state */
 } fm_step_block;
 
 /* Threads pay for the step (and other element-wise passes, such as the
@@ -85,31 +85,31 @@ static int step_threads(int requested, int64_t n_values)
 struct fm_mlp_workspace {
     int64_t max_rows;
     size_t elem;
-    void *act[FM_MLP_MAX_LAYERS + 1];   /* act[0]: the gathered input rows */
-    void *pre[FM_MLP_MAX_LAYERS + 1];   /* pre-activations, where the derivative needs them */
-    void *delta[FM_MLP_MAX_LAYERS + 1]; /* delta[l], l = 1..L */
-    void *mask[FM_MLP_MAX_LAYERS + 1];  /* dropout: 0 or 1 / (1 - rate) per unit */
-    void *drop[FM_MLP_MAX_LAYERS + 1];  /* dropout: act * mask, the next layer's input */
-    void *zhat[FM_MLP_MAX_LAYERS + 1];  /* batch norm: normalised pre-activations */
+    void *act[FM_MLP_MAX_LAYERS + 1];     /* act[0]: the gathered input rows */
+    void *pre[FM_MLP_MAX_LAYERS + 1];     /* pre-activations, where the derivative needs them */
+    void *delta[FM_MLP_MAX_LAYERS + 1];   /* delta[l], l = 1..L */
+    void *mask[FM_MLP_MAX_LAYERS + 1];    /* dropout: 0 or 1 / (1 - rate) per unit */
+    void *drop[FM_MLP_MAX_LAYERS + 1];    /* dropout: act * mask, the next layer's input */
+    void *zhat[FM_MLP_MAX_LAYERS + 1];    /* batch norm: normalised pre-activations */
     void *inv_std[FM_MLP_MAX_LAYERS + 1]; /* batch norm: 1 / sqrt(var + eps) per unit */
     void *winner[FM_MLP_MAX_LAYERS + 1];  /* maxout: int32 winning piece (0..k-1) per unit */
-    void *y, *sw;                       /* gathered targets and weights */
-    void *grad;                         /* flat gradient, n_params */
-    void *block;                        /* the single allocation behind all of the above */
-    void *scratch;                      /* the products' packing buffers (all threads) */
+    void *y, *sw;                         /* gathered targets and weights */
+    void *grad;                           /* flat gradient, n_params */
+    void *block;                          /* the single allocation behind all of the above */
+    void *scratch;                        /* the products' packing buffers (all threads) */
     int64_t scratch_elems;
-    fm_step_block *steps;               /* the optimizer step's blocks, in flat order */
-    double *step_squares;               /* per block: sum of squares of new coefficients, */
-    double *step_abs;                   /* their sum of absolute values (L1 penalties), */
-    double *grad_squares;               /* sum of squares of the gradient (clip_grad_norm) */
-    double *col_squares;                /* max_norm: a layer's column sums of squares */
+    fm_step_block *steps; /* the optimizer step's blocks, in flat order */
+    double *step_squares; /* per block: sum of squares of new coefficients, */
+    double *step_abs;     /* their sum of absolute values (L1 penalties), */
+    double *grad_squares; /* sum of squares of the gradient (clip_grad_norm) */
+    double *col_squares;  /* max_norm: a layer's column sums of squares */
     int64_t n_steps;
-    int64_t n_params;                   /* fm_mlp_n_params(net) */
-    int bf16;                           /* FM_COMPUTE_BF16: the products' compute type */
-    fm_mlp_packed *own_packed;          /* bf16: the weights packed by this workspace */
-    const fm_mlp_packed *weights;       /* bf16: the packed weights the products read */
-    int profile_on;                     /* fm_mlp_workspace_profile */
-    double profile[FM_PROFILE_COUNT];   /* seconds per part while profile_on */
+    int64_t n_params;                 /* fm_mlp_n_params(net) */
+    int bf16;                         /* FM_COMPUTE_BF16: the products' compute type */
+    fm_mlp_packed *own_packed;        /* bf16: the weights packed by this workspace */
+    const fm_mlp_packed *weights;     /* bf16: the packed weights the products read */
+    int profile_on;                   /* fm_mlp_workspace_profile */
+    double profile[FM_PROFILE_COUNT]; /* seconds per part while profile_on */
 };
 
 struct fm_mlp_packed {
@@ -201,8 +201,7 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
     /* (units[l] + 1) * cols per layer, as units[l] * cols + cols: the "+ 1"
      * on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
-        if (!checked_cols(net, l, &cols) ||
-            !checked_mul_add(net->units[l], cols, total, &total) ||
+        if (!checked_cols(net, l, &cols) || !checked_mul_add(net->units[l], cols, total, &total) ||
             __builtin_add_overflow(total, cols, &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
@@ -242,14 +241,14 @@ static int valid_network(const fm_mlp *net)
     }
     if (net->out_activation.kind == FM_ACT_MAXOUT) /* changes the output's width */
         return 0;
-    if (net->batch_norm && !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 &&
-                             net->bn_momentum <= 1.0))
+    if (net->batch_norm &&
+        !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 && net->bn_momentum <= 1.0))
         return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
-    if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
-        !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
-        !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
-        return 0;
+        if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
+            !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
+            !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
+            return 0;
     return 1;
 }
 
@@ -323,16 +322,15 @@ static void pack_rows_f32(const fm_mlp *net, const fm_mlp_packed *p, int l, cons
     for (int64_t j = 0; j < n; j += FM_BF16_PANEL) {
         uint16_t *dst = (uint16_t *)fm_bf16_packed_b_columns(p->fwd[l], k, j) +
                         r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS;
-        fm_bf16_pack_b(0, r1 - r0, n - j < FM_BF16_PANEL ? n - j : FM_BF16_PANEL, w + r0 * n + j,
-                       n, dst);
+        fm_bf16_pack_b(0, r1 - r0, n - j < FM_BF16_PANEL ? n - j : FM_BF16_PANEL, w + r0 * n + j, n,
+                       dst);
     }
     if (packed_job_used(p, 2 * l + 1))
         fm_bf16_pack_b(1, n, r1 - r0, w + r0 * n, n,
                        (void *)fm_bf16_packed_b_columns(p->bwd[l], n, r0));
 }
 
-fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
-                          int n_threads)
+fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p, int n_threads)
 {
     if (p == NULL || net->n_layers != p->n_layers || net->compute != FM_COMPUTE_BF16)
         return FM_ERR_ARGUMENT;
@@ -380,7 +378,10 @@ static fm_status pack_into_workspace_f32(const fm_mlp *net, float *const *coefs,
 static fm_status pack_into_workspace_f64(const fm_mlp *net, double *const *coefs,
                                          fm_mlp_workspace *ws, int n_threads)
 {
-    (void)net; (void)coefs; (void)ws; (void)n_threads;
+    (void)net;
+    (void)coefs;
+    (void)ws;
+    (void)n_threads;
     return FM_OK; /* float64 networks are never FM_COMPUTE_BF16 */
 }
 
@@ -392,14 +393,16 @@ static void pack_block_f32(const fm_mlp *net, fm_mlp_workspace *ws, const fm_ste
     if (ws->own_packed == NULL || blk->kind != FM_SEG_COEF)
         return;
     const int64_t n = fm_mlp_cols(net, blk->layer);
-    pack_rows_f32(net, ws->own_packed, blk->layer, w, blk->start / n,
-                  (blk->start + blk->len) / n);
+    pack_rows_f32(net, ws->own_packed, blk->layer, w, blk->start / n, (blk->start + blk->len) / n);
 }
 
 static void pack_block_f64(const fm_mlp *net, fm_mlp_workspace *ws, const fm_step_block *blk,
                            const double *w)
 {
-    (void)net; (void)ws; (void)blk; (void)w;
+    (void)net;
+    (void)ws;
+    (void)blk;
+    (void)w;
 }
 
 /* Packing-buffer elements of the engine's products for `rows` rows (train_tmpl.h). */
@@ -436,37 +439,45 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
         const int64_t cols = l >= 1 ? fm_mlp_cols(net, l - 1) : net->units[0];
         const int maxout = l >= 1 && l < L && net->hidden[l - 1].kind == FM_ACT_MAXOUT;
         if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->act[l];
         }
         if (l >= 1 && !forward_only) {
-            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->delta[l];
         }
         if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
-            if (!checked_mul_add(max_rows, cols, 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, cols, 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->pre[l];
         }
         if (maxout && !forward_only) {
             /* int32 winners in elements of elem_size >= 4 bytes: enough room. */
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->winner[l];
         }
         if (l >= 1 && l < L && net->batch_norm) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->zhat[l];
             sizes[count] = net->units[l];
             slots[count++] = &ws->inv_std[l];
         }
         if (l >= 1 && l < L && net->dropout[l - 1] > 0.0) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->mask[l];
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count])) goto too_big;
+            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+                goto too_big;
             slots[count++] = &ws->drop[l];
         }
     }
     if (!forward_only) {
-        if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count])) goto too_big;
+        if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count]))
+            goto too_big;
         slots[count++] = &ws->y;
         sizes[count] = max_rows;
         slots[count++] = &ws->sw;

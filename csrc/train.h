@@ -48,9 +48,9 @@ extern "C" {
 
 /* How the output layer, the loss and the first delta go together. */
 typedef enum {
-    FM_OUTPUT_SOFTMAX_LOG_LOSS = 0,  /* multiclass: softmax, categorical log loss */
-    FM_OUTPUT_LOGISTIC_LOG_LOSS,     /* binary and multilabel: logistic, binary log loss */
-    FM_OUTPUT_REGRESSION             /* out_activation + regression loss */
+    FM_OUTPUT_SOFTMAX_LOG_LOSS = 0, /* multiclass: softmax, categorical log loss */
+    FM_OUTPUT_LOGISTIC_LOG_LOSS,    /* binary and multilabel: logistic, binary log loss */
+    FM_OUTPUT_REGRESSION            /* out_activation + regression loss */
 } fm_output_kind;
 
 #define FM_MLP_MAX_LAYERS 64
@@ -67,15 +67,15 @@ typedef enum {
 } fm_compute_kind;
 
 typedef struct {
-    int n_layers;                         /* L >= 1 weight layers */
-    int64_t units[FM_MLP_MAX_LAYERS + 1]; /* widths of the L + 1 layers */
+    int n_layers;                            /* L >= 1 weight layers */
+    int64_t units[FM_MLP_MAX_LAYERS + 1];    /* widths of the L + 1 layers */
     fm_activation hidden[FM_MLP_MAX_LAYERS]; /* activation of layers 1..L-1 */
     fm_output_kind output;
     /* FM_OUTPUT_REGRESSION only: the output activation (identity, relu,
      * softplus, logistic or tanh; exp when loss is Poisson) and the loss. */
     fm_activation out_activation;
     fm_regression_loss_kind loss;
-    double loss_param;                    /* huber's delta */
+    double loss_param; /* huber's delta */
     /* The penalty of strength alpha on the coefficients, divided by sum(w)
      * (scikit-learn's scaling): L2 0.5 ||W||^2 (scikit-learn's), L1 ||W||_1,
      * ELASTICNET r ||W||_1 + 0.5 (1 - r) ||W||^2 with r = l1_ratio (as
@@ -113,10 +113,10 @@ typedef struct {
 /* The training or prediction inputs: dense rows, or a CSR matrix whose
  * first-layer products are computed sparse x dense (never densified). */
 typedef struct {
-    const void *dense;       /* (n, units[0]) rows with leading dimension ld, or NULL */
+    const void *dense; /* (n, units[0]) rows with leading dimension ld, or NULL */
     int64_t ld;
-    const int64_t *indptr;   /* CSR, when dense == NULL: row r's values are */
-    const int64_t *indices;  /* data[indptr[r] .. indptr[r+1]), in columns indices[...] */
+    const int64_t *indptr;  /* CSR, when dense == NULL: row r's values are */
+    const int64_t *indices; /* data[indptr[r] .. indptr[r+1]), in columns indices[...] */
     const void *data;
 } fm_input;
 
@@ -145,8 +145,7 @@ void fm_mlp_packed_free(fm_mlp_packed *p);
 /* Pack coefs (W[l] (units[l], fm_mlp_cols(net, l)) row-major) into p, in the
  * optimizer step's blocks of whole 32-row chunks, shared among up to
  * n_threads threads (the bits do not depend on the split). */
-fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p,
-                          int n_threads);
+fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed *p, int n_threads);
 
 /* The optimizer (kind, hyper-parameters, step count, state arrays of
  * n_params values): fm_optimizer in fastmlp.h. An epoch advances its t (and
@@ -178,8 +177,13 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
  * FM_PROFILE_GATHER the minibatch gather. Disabled, each timed part costs
  * one predictable branch.
  */
-enum { FM_PROFILE_PRODUCTS = 0, FM_PROFILE_PASSES, FM_PROFILE_STEP, FM_PROFILE_GATHER,
-       FM_PROFILE_COUNT };
+enum {
+    FM_PROFILE_PRODUCTS = 0,
+    FM_PROFILE_PASSES,
+    FM_PROFILE_STEP,
+    FM_PROFILE_GATHER,
+    FM_PROFILE_COUNT
+};
 /* Turn the clock on (enable != 0) or off; the seconds so far into out
  * (FM_PROFILE_COUNT values) when not NULL, then zeroed. */
 void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
@@ -201,37 +205,33 @@ void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
  * sum to zero: its loss and gradient, divided by sum(w), are undefined.
  * Returned before that minibatch changes anything. */
 #define FM_ERR_ZERO_WEIGHT 11
-fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts, float *const *bn,
-                           const fm_input *X, const float *Y, const float *sw,
-                           const int64_t *order, int64_t n, int64_t batch_size,
-                           fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           uint64_t seed, double *loss_sum);
-fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts, double *const *bn,
-                           const fm_input *X, const double *Y, const double *sw,
-                           const int64_t *order, int64_t n, int64_t batch_size,
-                           fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
-                           uint64_t seed, double *loss_sum);
+fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                           float *const *bn, const fm_input *X, const float *Y, const float *sw,
+                           const int64_t *order, int64_t n, int64_t batch_size, fm_optimizer *opt,
+                           fm_mlp_workspace *ws, int n_threads, uint64_t seed, double *loss_sum);
+fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                           double *const *bn, const fm_input *X, const double *Y, const double *sw,
+                           const int64_t *order, int64_t n, int64_t batch_size, fm_optimizer *opt,
+                           fm_mlp_workspace *ws, int n_threads, uint64_t seed, double *loss_sum);
 
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
  * rows), for L-BFGS. Not with batch_norm (FM_ERR_ARGUMENT). */
-fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
-                               float *const *intercepts, const fm_input *X,
-                               const float *Y, const float *sw, int64_t n,
+fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
+                               const fm_input *X, const float *Y, const float *sw, int64_t n,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
-fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
-                               double *const *intercepts, const fm_input *X,
-                               const double *Y, const double *sw, int64_t n,
+fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                               const fm_input *X, const double *Y, const double *sw, int64_t n,
                                fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* Loss (as in the epochs, L2 term included) of n rows, forward passes only,
  * in chunks of the workspace's max_rows: for validation data. Without batch
  * normalisation (pass folded weights). */
 fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                          const fm_input *X, const float *Y, const float *sw,
-                          int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
+                          const fm_input *X, const float *Y, const float *sw, int64_t n,
+                          fm_mlp_workspace *ws, int n_threads, double *loss);
 fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
-                          const fm_input *X, const double *Y, const double *sw,
-                          int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
+                          const fm_input *X, const double *Y, const double *sw, int64_t n,
+                          fm_mlp_workspace *ws, int n_threads, double *loss);
 
 /* The activations of layer n_run (1..L) of n rows into out (n, units[n_run]),
  * in chunks of the workspace's max_rows: with n_run == L the output layer
@@ -243,12 +243,10 @@ fm_status fm_mlp_loss_f64(const fm_mlp *net, double *const *coefs, double *const
  * weights in `packed` (fm_mlp_pack_f32 of coefs) when it is not NULL, else
  * packs coefs into the workspace first; native networks take NULL. */
 fm_status fm_mlp_predict_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                             const fm_input *X, int64_t n, float *out,
-                             fm_mlp_workspace *ws, const fm_mlp_packed *packed, int n_threads,
-                             int n_run);
-fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs,
-                             double *const *intercepts, const fm_input *X,
-                             int64_t n, double *out, fm_mlp_workspace *ws,
+                             const fm_input *X, int64_t n, float *out, fm_mlp_workspace *ws,
+                             const fm_mlp_packed *packed, int n_threads, int n_run);
+fm_status fm_mlp_predict_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
+                             const fm_input *X, int64_t n, double *out, fm_mlp_workspace *ws,
                              const fm_mlp_packed *packed, int n_threads, int n_run);
 
 #ifdef __cplusplus

@@ -29,8 +29,8 @@ typedef struct {
 
 /* The binding's acceptance rule for a CSR matrix of n_rows x n_cols with
  * n_values stored values (and as many indices). */
-static int csr_valid(int64_t n_rows, int64_t n_cols, const int64_t *indptr,
-                     const int64_t *indices, int64_t n_values)
+static int csr_valid(int64_t n_rows, int64_t n_cols, const int64_t *indptr, const int64_t *indices,
+                     int64_t n_values)
 {
     if (indptr[0] < 0 || indptr[n_rows] > n_values)
         return 0;

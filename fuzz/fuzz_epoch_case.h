@@ -31,7 +31,8 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         for (int64_t j = 0; j < width; j++) /* gamma, beta, mean, variance (> 0) */
             bn[i][j] = (T)(i % 4 == 3 ? 1.0 + fabs(fuzz_value(in)) : fuzz_value(in));
     }
-    T *X = fuzz_alloc((size_t)(n * d) * sizeof(T)), *Y = fuzz_alloc((size_t)(n * n_out) * sizeof(T));
+    T *X = fuzz_alloc((size_t)(n * d) * sizeof(T)),
+      *Y = fuzz_alloc((size_t)(n * n_out) * sizeof(T));
     T *sw = fuzz_alloc((size_t)n * sizeof(T));
     T *values = fuzz_alloc((size_t)dd->nnz * sizeof(T));
     for (int64_t i = 0; i < n * d; i++)
@@ -89,8 +90,8 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         ws = fm_mlp_workspace_new(net, n, sizeof(T), 0);
         if (ws == NULL)
             abort();
-        st = FZ_CAT(fm_mlp_loss_grad_, SUF)(net, coefs, intercepts, &input, Y,
-                                            with_sw ? sw : NULL, n, ws, 1, &loss);
+        st = FZ_CAT(fm_mlp_loss_grad_, SUF)(net, coefs, intercepts, &input, Y, with_sw ? sw : NULL,
+                                            n, ws, 1, &loss);
         if (st != FM_OK && !(with_sw && st == (fm_status)FM_ERR_ZERO_WEIGHT))
             abort();
         st = FZ_CAT(fm_mlp_loss_, SUF)(net, coefs, intercepts, &input, Y, with_sw ? sw : NULL, n,

@@ -40,17 +40,15 @@ static fm_mlp network(int n_layers, const int64_t *units, int batch_norm)
 }
 
 static int blas_calls = 0;
-static void dummy_sgemm(const char *ta, const char *tb, const int *m, const int *n,
-                        const int *k, const float *alpha, const float *a, const int *lda,
-                        const float *b, const int *ldb, const float *beta, float *c,
-                        const int *ldc)
+static void dummy_sgemm(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+                        const float *alpha, const float *a, const int *lda, const float *b,
+                        const int *ldb, const float *beta, float *c, const int *ldc)
 {
     blas_calls++;
 }
-static void dummy_dgemm(const char *ta, const char *tb, const int *m, const int *n,
-                        const int *k, const double *alpha, const double *a, const int *lda,
-                        const double *b, const int *ldb, const double *beta, double *c,
-                        const int *ldc)
+static void dummy_dgemm(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+                        const double *alpha, const double *a, const int *lda, const double *b,
+                        const int *ldb, const double *beta, double *c, const int *ldc)
 {
     blas_calls++;
 }
@@ -107,8 +105,8 @@ int main(void)
               "workspace_rows_times_width_overflow", "");
         const int64_t units2[] = {4, (int64_t)1 << 61, 2};
         fm_mlp net2 = network(2, units2, 0);
-        check(fm_mlp_workspace_new(&net2, 1, sizeof(double), 0) == NULL,
-              "workspace_bytes_overflow", "");
+        check(fm_mlp_workspace_new(&net2, 1, sizeof(double), 0) == NULL, "workspace_bytes_overflow",
+              "");
         check(fm_mlp_workspace_new(&net2, INT64_MAX, sizeof(float), 1) == NULL,
               "workspace_int64_max_rows", "");
         const int64_t units3[] = {INT64_MAX, 2, 2};
@@ -123,20 +121,24 @@ int main(void)
     {
         double a = 1, b = 1, c = 0;
         check(fm_gemm_f64(FM_GEMM_NATIVE, 1, 0, 0, -1, 1, 1, 1.0, &a, 1, &b, 1, 0.0, &c, 1) ==
-                  FM_ERR_ARGUMENT, "gemm_negative_size", "");
+                  FM_ERR_ARGUMENT,
+              "gemm_negative_size", "");
         check(fm_gemm_f64(FM_GEMM_NATIVE, 1, 0, 0, 1, 1, 3, 1.0, &a, 2, &b, 1, 0.0, &c, 1) ==
-                  FM_ERR_ARGUMENT, "gemm_lda_below_k", "");
+                  FM_ERR_ARGUMENT,
+              "gemm_lda_below_k", "");
         fm_set_blas(dummy_sgemm, dummy_dgemm);
         const int64_t huge = (int64_t)1 << 31;
         check(fm_gemm_f64(FM_GEMM_BLAS, 1, 0, 0, huge, 1, 1, 1.0, &a, 1, &b, 1, 0.0, &c, 1) ==
-                  FM_ERR_BLAS, "blas_m_above_int_max", "");
+                  FM_ERR_BLAS,
+              "blas_m_above_int_max", "");
         check(fm_gemm_f32(FM_GEMM_BLAS, 1, 0, 0, 1, 1, 1, 1.0f, (const float *)&a, huge,
                           (const float *)&b, 1, 0.0f, (float *)&c, 1) == FM_ERR_BLAS,
               "blas_lda_above_int_max", "");
         check(blas_calls == 0, "blas_not_called_for_large_sizes", "");
         /* the tiny product does reach the (dummy) BLAS */
-        check(fm_gemm_f64(FM_GEMM_BLAS, 1, 0, 0, 1, 1, 1, 1.0, &a, 1, &b, 1, 0.0, &c, 1) ==
-                  FM_OK && blas_calls == 1, "blas_called_for_small_sizes", "");
+        check(fm_gemm_f64(FM_GEMM_BLAS, 1, 0, 0, 1, 1, 1, 1.0, &a, 1, &b, 1, 0.0, &c, 1) == FM_OK &&
+                  blas_calls == 1,
+              "blas_called_for_small_sizes", "");
     }
 
     /* Perceptron: a unit count whose table would overflow size_t is refused. */
@@ -148,8 +150,8 @@ int main(void)
         double coef = 0, intercept = 0, wpos = 1, wneg = 1, objective = 0, x = 0;
         int64_t mistakes = 0;
         check(fm_perceptron_epoch_f64(&opt, 1, 0, 1, (int64_t)1 << 62, &x, 1, NULL, NULL, NULL,
-                                      NULL, &wpos, &wneg, 0, NULL, NULL, &coef, &intercept,
-                                      NULL, NULL, &objective, &mistakes) == FM_ERR_ARGUMENT,
+                                      NULL, &wpos, &wneg, 0, NULL, NULL, &coef, &intercept, NULL,
+                                      NULL, &objective, &mistakes) == FM_ERR_ARGUMENT,
               "perceptron_units_overflow", "");
     }
     return failures ? 1 : 0;
