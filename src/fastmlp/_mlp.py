@@ -802,6 +802,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         Returns
         -------
         learning_rate : float
+            The optimizer's current learning rate.
         """
         check_is_fitted(self, "_optimizer")
         return float(self._optimizer.learning_rate)
@@ -1313,7 +1314,7 @@ _COMMON_DOC = """
     clip_grad_norm : float or None, default=None
         Stochastic solvers: scale each minibatch gradient (all parameters'
         together) by ``clip_grad_norm / (norm + 1e-6)`` when its global L2
-        norm exceeds clip_grad_norm (torch.nn.utils.clip_grad_norm_). The
+        norm exceeds clip_grad_norm (``torch.nn.utils.clip_grad_norm_``). The
         norm is summed in a fixed order: results do not depend on threads.
     clip_grad_value : float or None, default=None
         Stochastic solvers: clamp each gradient value to

@@ -120,6 +120,21 @@ class Callback:
         return f"{type(self).__name__}({args})"
 
 
+def _hook_doc(hook):
+    """Give a subclass's hook the Parameters (and Returns) of Callback's.
+
+    The subclass's docstring is its summary; the sections after it are the
+    base class's hook of the same name's, so each is documented once.
+    """
+    import inspect
+
+    base = inspect.getdoc(getattr(Callback, hook.__name__))
+    if base is None or hook.__doc__ is None:  # python -OO
+        return hook
+    hook.__doc__ = f"{inspect.getdoc(hook)}\n\n{base[base.index('Parameters'):]}\n"
+    return hook
+
+
 class CallbackList:
     """The estimator's callbacks, each hook called on each in order (plain
     callables on on_epoch_end only). Used by the estimators' epoch loop."""
@@ -237,6 +252,7 @@ class EarlyStopping(Callback):
         self._direction = _direction(mode, monitor)
         self.on_train_begin(None, {})
 
+    @_hook_doc
     def on_train_begin(self, estimator, logs):
         """Start afresh (see :meth:`Callback.on_train_begin`)."""
         self.best_ = None
@@ -245,6 +261,7 @@ class EarlyStopping(Callback):
         self._wait = 0
         self._best_weights = None
 
+    @_hook_doc
     def on_epoch_end(self, estimator, logs):
         """Record the epoch; return True to stop (see :meth:`Callback.on_epoch_end`)."""
         value = _monitored(logs, self.monitor, "EarlyStopping")
@@ -313,6 +330,7 @@ class ReduceLROnPlateau(Callback):
         self._direction = _direction(mode, monitor)
         self.on_train_begin(None, {})
 
+    @_hook_doc
     def on_train_begin(self, estimator, logs):
         """Start afresh (see :meth:`Callback.on_train_begin`)."""
         self._best = None
@@ -320,6 +338,7 @@ class ReduceLROnPlateau(Callback):
         self._cooldown_left = 0
         self.reductions_ = []
 
+    @_hook_doc
     def on_epoch_end(self, estimator, logs):
         """Count the epoch; lower the rate when due (see :meth:`Callback.on_epoch_end`)."""
         value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
@@ -365,6 +384,7 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = verbose
 
+    @_hook_doc
     def on_epoch_begin(self, estimator, logs):
         """Set this epoch's rate (see :meth:`Callback.on_epoch_begin`)."""
         lr = float(self.schedule(logs["epoch"] - 1, estimator.get_learning_rate()))
@@ -400,6 +420,7 @@ class CSVLogger(Callback):
         self.append = append
         self._file = self._writer = None
 
+    @_hook_doc
     def on_train_begin(self, estimator, logs):
         """Open the file (see :meth:`Callback.on_train_begin`)."""
         self._close()
@@ -408,6 +429,7 @@ class CSVLogger(Callback):
         self._writer = None
         self._header_written = has_rows
 
+    @_hook_doc
     def on_epoch_end(self, estimator, logs):
         """Write the epoch's row (see :meth:`Callback.on_epoch_end`)."""
         if self._file is None:  # partial_fit of a model that began elsewhere
@@ -421,6 +443,7 @@ class CSVLogger(Callback):
         self._file.flush()
         return False
 
+    @_hook_doc
     def on_train_end(self, estimator, logs):
         """Close the file (see :meth:`Callback.on_train_end`)."""
         self._close()
@@ -451,6 +474,7 @@ class TerminateOnNaN(Callback):
     def __init__(self):
         pass
 
+    @_hook_doc
     def on_epoch_end(self, estimator, logs):
         """Stop on a non-finite loss (see :meth:`Callback.on_epoch_end`)."""
         if not math.isfinite(logs["loss"]):
@@ -503,10 +527,12 @@ class ModelCheckpoint(Callback):
         self.saved_ = []
         self.best_ = None
 
+    @_hook_doc
     def on_train_begin(self, estimator, logs):
         """Forget the best value (see :meth:`Callback.on_train_begin`)."""
         self.best_ = None
 
+    @_hook_doc
     def on_epoch_end(self, estimator, logs):
         """Save the estimator if this epoch is due (see :meth:`Callback.on_epoch_end`)."""
         if logs["epoch"] % self.every:

@@ -602,7 +602,9 @@ def _step_number(t):
 
 def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsilon=1e-8,
                  weight_decay=0.0):
-    """One RMSprop step, in place (torch.optim.RMSprop, no momentum)::
+    """One RMSprop step, in place (torch.optim.RMSprop, no momentum).
+
+    Per element::
 
         square_avg = rho * square_avg + (1 - rho) * grad**2
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
@@ -644,7 +646,9 @@ def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsi
 
 def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
                  weight_decay=0.0):
-    """One AdaGrad step, in place (torch.optim.Adagrad, lr_decay=0)::
+    """One AdaGrad step, in place (torch.optim.Adagrad, lr_decay=0).
+
+    Per element::
 
         state_sum = state_sum + grad**2
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
@@ -682,7 +686,9 @@ def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
 
 def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                epsilon=1e-8, weight_decay=0.01):
-    """One AdamW step, in place (torch.optim.AdamW)::
+    """One AdamW step, in place (torch.optim.AdamW).
+
+    Per element::
 
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
         m = beta_1 * m + (1 - beta_1) * grad
@@ -726,7 +732,9 @@ def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=
 
 def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=0.9,
                beta_2=0.999, epsilon=1e-8, momentum_decay=0.004, weight_decay=0.0):
-    """One NAdam step, in place (torch.optim.NAdam, decoupled weight decay)::
+    """One NAdam step, in place (torch.optim.NAdam, decoupled weight decay).
+
+    Per element::
 
         mu_t = beta_1 * (1 - 0.5 * 0.96**(t * momentum_decay))
         mu_product = mu_product * mu_t

@@ -150,17 +150,23 @@ class BaseOptimizer:
         return False
 
     def writeable(self):
-        """Make every state array C-contiguous and writeable (copying only
-        those that are not, e.g. after loading with ``mmap_mode='r'``)."""
+        """Make every state array C-contiguous and writeable.
+
+        Only the arrays that are not are copied (e.g. after loading with
+        ``mmap_mode='r'``).
+        """
         self.state = [np.require(s, requirements=["C", "W"]) for s in self.state]
 
     def counters(self):
-        """The scalars a step or an epoch changes, as a dict (with
-        :meth:`set_counters` and ``state``, a snapshot of the optimizer).
+        """The scalars a step or an epoch changes, as a dict.
+
+        With :meth:`set_counters` and ``state``, a snapshot of the optimizer.
 
         Returns
         -------
         dict
+            The counters' values by attribute name (the step count ``t``
+            among them).
         """
         return {name: getattr(self, name) for name in self._counters}
 
@@ -170,6 +176,7 @@ class BaseOptimizer:
         Parameters
         ----------
         counters : dict
+            The values by attribute name, as :meth:`counters` returns them.
         """
         for name, value in counters.items():
             setattr(self, name, value)
@@ -393,8 +400,9 @@ class Adagrad(BaseOptimizer):
 
 
 class AdamW(Adam):
-    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay, and
-    torch's placement of epsilon and of the bias corrections.
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay.
+
+    Epsilon and the bias corrections are placed as torch places them.
 
     Per step ``t`` (counted from 1), with ``g`` the minibatch gradient::
 

@@ -36,8 +36,9 @@ class _Schedule(BaseEstimator):
 
 
 class StepDecay(_Schedule):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs
-    (torch's StepLR): ``lr0 * gamma ** (epoch // step_size)``.
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    As torch's StepLR: ``lr0 * gamma ** (epoch // step_size)``.
 
     Parameters
     ----------
@@ -84,8 +85,9 @@ def _cosine(progress, high, low):
 
 
 class CosineAnnealing(_Schedule):
-    """Half a cosine from ``lr0`` down to ``eta_min`` over ``T_max`` epochs,
-    then ``eta_min`` (torch's CosineAnnealingLR, without restarts):
+    """Half a cosine from ``lr0`` down to ``eta_min`` over ``T_max`` epochs.
+
+    Then ``eta_min`` (torch's CosineAnnealingLR, without restarts):
     ``eta_min + (lr0 - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``.
 
     Parameters
@@ -110,9 +112,11 @@ class CosineAnnealing(_Schedule):
 
 
 class WarmupCosine(_Schedule):
-    """A linear warm-up from ``lr0 / warmup_epochs`` to ``lr0`` over
-    ``warmup_epochs`` epochs, then :class:`CosineAnnealing` to ``eta_min``
-    at epoch ``total_epochs``.
+    """A linear warm-up, then :class:`CosineAnnealing` to ``eta_min``.
+
+    The warm-up goes from ``lr0 / warmup_epochs`` to ``lr0`` over
+    ``warmup_epochs`` epochs; the cosine reaches ``eta_min`` at epoch
+    ``total_epochs``.
 
     Parameters
     ----------
@@ -146,8 +150,9 @@ class WarmupCosine(_Schedule):
 
 
 class OneCycle(_Schedule):
-    """The one-cycle policy (torch's OneCycleLR with cosine annealing, per
-    epoch): from ``lr0`` up to ``max_lr`` over the first ``pct_start`` of
+    """The one-cycle policy (torch's OneCycleLR with cosine annealing, per epoch).
+
+    From ``lr0`` up to ``max_lr`` over the first ``pct_start`` of
     ``total_epochs``, then down to ``lr0 / final_div_factor`` at the last
     epoch (``total_epochs - 1``), then stays there.
 
