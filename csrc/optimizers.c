@@ -28,6 +28,9 @@
  */
 #include <math.h>
 #include <stddef.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
 
 #include "fastmlp.h"
 #include "internal.h"
@@ -46,6 +49,37 @@
 
 #define FM_CAT_(a, b) a##b
 #define FM_CAT(a, b) FM_CAT_(a, b)
+
+/* Subnormals flushed to zero in this thread until fm_flush_end (internal.h,
+ * fm_step_rule.flush); returns the control word to restore. The rule runs
+ * in a function of its own between the two (not inlined): the compiler may
+ * not move its arithmetic across a call. */
+static inline uint64_t fm_flush_begin(void)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+    return csr;
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(fpcr | (UINT64_C(1) << 24))); /* FZ */
+    return fpcr;
+#else
+    return 0; /* no flush: the same results wherever no subnormal occurs */
+#endif
+}
+
+static inline void fm_flush_end(uint64_t saved)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_setcsr((unsigned)saved);
+#elif defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(saved));
+#else
+    (void)saved;
+#endif
+}
 
 /* A body called with its two leading flags, the gradient's penalty
  * (fm_finish_penalty) and the decoupled decay, as constants. */
@@ -120,6 +154,7 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
     const double lr = opt->learning_rate, t = (double)opt->t;
     r.kind = opt->kind;
     r.exact = opt->arithmetic == FM_STEP_SKLEARN;
+    r.flush = !(r.exact && (opt->kind == FM_OPT_SGD || opt->kind == FM_OPT_ADAM));
     r.nesterov = opt->nesterov;
     r.decay = opt->weight_decay > 0.0;
     r.keep = 1.0 - lr * opt->weight_decay;

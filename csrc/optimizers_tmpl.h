@@ -161,8 +161,10 @@ adam_sklearn_f32(const int pen, const int decay, const fm_step_rule *r, int64_t 
 }
 #endif
 
-FM_CLONES void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, const T *grad_raw,
-                                  T *const *state, const fm_grad_finish *f)
+static FM_CLONES __attribute__((noinline)) void FN(step_body_)(const fm_step_rule *r, int64_t n,
+                                                               T *param, const T *grad_raw,
+                                                               T *const *state,
+                                                               const fm_grad_finish *f)
 {
     const int decay = r->decay, pen = f->penalty;
     T *s0 = state[0], *s1 = state[1];
@@ -195,6 +197,18 @@ FM_CLONES void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, co
         FM_WITH_FLAGS(FN(adamw_), pen, decay, 1, r, n, param, grad_raw, s0, s1, f);
         return;
     }
+}
+
+void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, const T *grad_raw,
+                        T *const *state, const fm_grad_finish *f)
+{
+    if (!r->flush) {
+        FN(step_body_)(r, n, param, grad_raw, state, f);
+        return;
+    }
+    const uint64_t saved = fm_flush_begin();
+    FN(step_body_)(r, n, param, grad_raw, state, f);
+    fm_flush_end(saved);
 }
 
 static inline __attribute__((always_inline)) void FN(grad_finish_)(const int pen, int64_t n,

@@ -551,3 +551,67 @@ def test_engine_fused_step_equals_gradient_then_numpy_step(solver, dtype):
     for a, b in zip(opt.state, states):
         np.testing.assert_array_equal(a, b)
     assert opt.t == 1
+
+
+# --- subnormals: flushed by the plain rules, kept by scikit-learn's ----------
+#
+# A weight whose gradient stays zero (a dead ReLU unit) has its moments decay
+# into the subnormal range, where every operation takes a microcode assist: the
+# plain rules run with subnormals flushed to zero (csrc/internal.h), and the
+# NumPy twins flush inputs and results of every operation the same way.
+
+def _subnormal_problem(rng, dtype, n=64):
+    tiny = np.finfo(dtype).tiny
+    param = rng.standard_normal(n).astype(dtype)
+    # Gradients and states mixing normal values, subnormals (both signs) and zeros.
+    grad = rng.standard_normal(n).astype(dtype)
+    grad[::4] = (tiny * rng.uniform(-0.9, 0.9, n // 4)).astype(dtype)
+    grad[1::8] = 0.0
+    state = np.abs(rng.standard_normal(n)).astype(dtype) * np.asarray(tiny * 30, dtype)
+    state[::3] = np.asarray(tiny * 0.25, dtype)
+    assert np.any((state != 0) & (np.abs(state) < tiny)) and np.any(np.abs(grad[::4]) < tiny)
+    return param, grad, state
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("rule", list(RULES))
+def test_plain_rules_flush_subnormals_as_their_twins(rng, dtype, rule):
+    n_states, _ = RULES[rule]
+    param, grad, state = _subnormal_problem(rng, dtype)
+    tiny = np.finfo(dtype).tiny
+    results = []
+    for mod in (kernels, reference):
+        p = param.copy()
+        states = [state.copy() for _ in range(n_states)]
+        # Two steps on tiny gradients: moments decay through the subnormal range.
+        _run_rule(mod, rule, p, [grad, grad * np.asarray(1e-3, dtype)], states, {})
+        results.append([p, *states])
+    for c, r in zip(*results):
+        np.testing.assert_array_equal(c, r)
+        assert not np.any((c != 0) & (np.abs(c) < tiny)), "a subnormal survived the step"
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_plain_adam_flushes_and_sklearn_adam_keeps_gradual_underflow(dtype):
+    """Zero gradients after a normal one: the first moment decays by beta_1 per
+    step. scikit-learn's form (NumPy's arithmetic) reaches subnormals and keeps
+    them bit for bit; the plain form flushes them to zero."""
+    from fastmlp import _kernels
+
+    tiny = np.finfo(dtype).tiny
+    start = np.full(8, tiny * 4, dtype)  # 0.9^k * 4 tiny: subnormal from k = 14
+    for arithmetic in ("sklearn", "plain"):
+        opt = optimizers.Adam(8, dtype, arithmetic=arithmetic)
+        opt.ms[...] = start
+        param = np.ones(8, dtype)
+        for _ in range(20):
+            _kernels.optimizer_step(param, np.zeros(8, dtype), opt)
+        if arithmetic == "sklearn":
+            sk = AdamOptimizer([np.ones(8, dtype)], learning_rate_init=0.001)
+            sk.ms = [start.copy()]
+            for _ in range(20):
+                sk.update_params([np.ones(8, dtype)], [np.zeros(8, dtype)])
+            np.testing.assert_array_equal(opt.ms, sk.ms[0])
+            assert np.all((opt.ms > 0) & (opt.ms < tiny))
+        else:
+            np.testing.assert_array_equal(opt.ms, np.zeros(8, dtype))

@@ -610,7 +610,8 @@ def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsi
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
         param += -learning_rate * (grad / (sqrt(square_avg) + epsilon))
 
-    Every operation in the arrays' dtype, vectorised; equal to
+    Every operation in the arrays' dtype, vectorised, subnormals flushed to
+    zero (:mod:`fastmlp.optimizers`); equal to
     :func:`fastmlp.reference.rmsprop_step`.
 
     Parameters
@@ -654,7 +655,7 @@ def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
         param += -learning_rate * (grad / (sqrt(state_sum) + epsilon))
 
-    Every operation in the arrays' dtype; equal to
+    Every operation in the arrays' dtype, subnormals flushed to zero; equal to
     :func:`fastmlp.reference.adagrad_step`.
 
     Parameters
@@ -696,7 +697,7 @@ def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=
         param += -(learning_rate / (1 - beta_1**t))
                  * (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
 
-    Every operation in the arrays' dtype; equal to
+    Every operation in the arrays' dtype, subnormals flushed to zero; equal to
     :func:`fastmlp.reference.adamw_step`.
 
     Parameters
@@ -743,7 +744,8 @@ def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=
         param += (-learning_rate * mu_{t+1} / (1 - mu_product * mu_{t+1})) * (m / d)
 
     (after the decoupled decay, if weight_decay > 0). Every operation in the
-    arrays' dtype; equal to :func:`fastmlp.reference.nadam_step`.
+    arrays' dtype, subnormals flushed to zero; equal to
+    :func:`fastmlp.reference.nadam_step`.
 
     Parameters
     ----------

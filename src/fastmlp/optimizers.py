@@ -18,8 +18,13 @@ Each class's docstring gives its update rule; the C bodies are in
 ``arithmetic`` chooses how a step rounds: ``"sklearn"`` reproduces
 scikit-learn's SGD and Adam bit for bit (NumPy's promotion rules: Adam's
 float32 update is computed in float64), ``"plain"`` computes every
-operation in the parameters' dtype, vectorised. The newer solvers only have
-the plain form.
+operation in the parameters' dtype, vectorised, with subnormal numbers
+flushed to zero (inputs and results, as XLA and TensorFlow run on the
+CPU): a weight whose gradient stays zero, a dead ReLU unit's, has its
+moments decay into the subnormal range, where each operation costs a
+microcode assist; unflushed, a float32 MNIST epoch's Adam step grew 5x over
+eight epochs on Sapphire Rapids. The newer solvers only have the plain
+form.
 """
 import numbers
 

@@ -947,7 +947,36 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
 #
 # Python floats meeting an array are rounded to its dtype (NEP 50) and every
 # operation stays in that dtype, as the C bodies (csrc/optimizers_tmpl.h) do,
-# in the same order: the step constants in double, rounded once.
+# in the same order: the step constants in double, rounded once. Subnormals
+# are flushed to zero (_Flushed), as the C plain steps run.
+
+def _flush(x):
+    """x with its subnormal values replaced by zeros of their sign."""
+    x = np.asarray(x)
+    return np.where(np.abs(x) < np.finfo(x.dtype).tiny, np.copysign(np.zeros_like(x), x), x)
+
+
+class _Flushed(np.lib.mixins.NDArrayOperatorsMixin):
+    """An array whose every operation flushes subnormal inputs and results
+    to zero, as the C plain steps run (x86 DAZ + FTZ; csrc/internal.h).
+
+    Equal to the hardware except for exact results within half a subnormal
+    ulp below the smallest normal, which x86 flushes (it detects tininess
+    after rounding) and this rounds up to it.
+    """
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        args = [_flush(x.a) if isinstance(x, _Flushed) else x for x in inputs]
+        return _Flushed(_flush(getattr(ufunc, method)(*args, **kwargs)))
+
+    def __setitem__(self, key, value):
+        self.a[key] = value.a if isinstance(value, _Flushed) else value
+
 
 def _check_step(param, grad, states, t=None, **hyper):
     """The shared checks of the steps below; returns t as an int (or None)."""
@@ -1001,9 +1030,10 @@ def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsi
     """
     _check_step(param, grad, {"square_avg": square_avg}, learning_rate=learning_rate,
                 rho=rho, epsilon=epsilon, weight_decay=weight_decay)
-    square_avg[...] = rho * square_avg + (1 - rho) * (grad * grad)
-    param[...] = _decayed(param, learning_rate, weight_decay) + (-learning_rate) * (
-        grad / (np.sqrt(square_avg) + epsilon))
+    p, g, s = _Flushed(param), _Flushed(grad), _Flushed(square_avg)
+    s[...] = rho * s + (1 - rho) * (g * g)
+    param[...] = (_decayed(p, learning_rate, weight_decay) + (-learning_rate) * (
+        g / (np.sqrt(s) + epsilon))).a
 
 
 def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
@@ -1034,9 +1064,10 @@ def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
     """
     _check_step(param, grad, {"state_sum": state_sum}, learning_rate=learning_rate,
                 epsilon=epsilon, weight_decay=weight_decay)
-    state_sum[...] = state_sum + grad * grad
-    param[...] = _decayed(param, learning_rate, weight_decay) + (-learning_rate) * (
-        grad / (np.sqrt(state_sum) + epsilon))
+    p, g, s = _Flushed(param), _Flushed(grad), _Flushed(state_sum)
+    s[...] = s + g * g
+    param[...] = (_decayed(p, learning_rate, weight_decay) + (-learning_rate) * (
+        g / (np.sqrt(s) + epsilon))).a
 
 
 def _moments(grad, m, v, beta_1, beta_2):
@@ -1078,11 +1109,12 @@ def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=
     """
     t = _check_step(param, grad, {"m": m, "v": v}, t=t, learning_rate=learning_rate,
                     beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay)
-    _moments(grad, m, v, beta_1, beta_2)
+    p, g, m, v = _Flushed(param), _Flushed(grad), _Flushed(m), _Flushed(v)
+    _moments(g, m, v, beta_1, beta_2)
     step = -(learning_rate / (1.0 - beta_1 ** t))
     bc2 = math.sqrt(1.0 - beta_2 ** t)
-    param[...] = _decayed(param, learning_rate, weight_decay) + step * (
-        m / (np.sqrt(v) / bc2 + epsilon))
+    param[...] = (_decayed(p, learning_rate, weight_decay) + step * (
+        m / (np.sqrt(v) / bc2 + epsilon))).a
 
 
 def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=0.9,
@@ -1135,10 +1167,11 @@ def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=
     mu = beta_1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     mu_product = mu_product * mu
-    _moments(grad, m, v, beta_1, beta_2)
+    g, m, v = _Flushed(grad), _Flushed(m), _Flushed(v)
+    _moments(g, m, v, beta_1, beta_2)
     coef_g = (-learning_rate * (1.0 - mu)) / (1.0 - mu_product)
     coef_m = (-learning_rate * mu_next) / (1.0 - mu_product * mu_next)
     d = np.sqrt(v / (1.0 - beta_2 ** t)) + epsilon
-    p = _decayed(param, learning_rate, weight_decay) + coef_g * (grad / d)
-    param[...] = p + coef_m * (m / d)
+    p = _decayed(_Flushed(param), learning_rate, weight_decay) + coef_g * (g / d)
+    param[...] = (p + coef_m * (m / d)).a
     return mu_product
