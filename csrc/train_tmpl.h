@@ -22,6 +22,10 @@
 #define PACKED_WT(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->bwd[l] : NULL)
 #define WIN(ws, l) ((int32_t *)(ws)->winner[l])
 
+#ifndef FM_GATHER_AHEAD
+#define FM_GATHER_AHEAD 8
+#endif
+
 /* Dropout applies to hidden layer l (1..L-1) in this pass. */
 #define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
 
@@ -769,6 +773,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
 #endif
             for (int64_t r = 0; r < nb; r++) {
                 const int64_t src = order[start + r];
+                if (X->dense != NULL && r + FM_GATHER_AHEAD < nb) {
+                    const char *next =
+                        (const char *)((const T *)X->dense + order[start + r + FM_GATHER_AHEAD] * X->ld);
+                    for (int64_t byte = 0; byte < d * (int64_t)sizeof(T); byte += 64)
+                        __builtin_prefetch(next + byte);
+                }
                 if (X->dense != NULL)
                     memcpy(xg + r * d, (const T *)X->dense + src * X->ld, (size_t)d * sizeof(T));
                 memcpy(yg + r * n_out, Y + src * n_out, (size_t)n_out * sizeof(T));
