@@ -123,7 +123,7 @@ void fm_free(void *p);
  * finishing the gradient in one pass and stepping in another, bit for bit.
  * fm_grad_finish_* finishes a gradient in place (L-BFGS's full batch);
  * fm_grad_squares_* returns sum(g^2) of the finished gradient (before the
- * clipping), in double in the order of fm_sum_squares_*.
+ * clipping), in double (eight interleaved partial sums).
  */
 typedef enum {
     FM_FINISH_NONE = 0,

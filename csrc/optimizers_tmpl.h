@@ -240,7 +240,7 @@ FM_CLONES void FN(fm_grad_finish_)(int64_t n, T *grad, const T *param, const fm_
 }
 
 /* sum(g^2) of the finished, unclipped gradient, in double: eight
- * interleaved partial sums as fm_sum_squares_*. */
+ * interleaved partial sums, combined pairwise. */
 static inline __attribute__((always_inline)) double FN(grad_squares_)(const int pen, int64_t n,
                                                                       const T *restrict grad,
                                                                       const T *restrict param,
