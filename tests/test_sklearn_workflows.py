@@ -131,3 +131,37 @@ def test_scikit_learns_test_mlp_passes_against_fastmlp(tmp_path):
     tail = "\n".join(result.stdout.splitlines()[-30:])
     assert result.returncode == 0, f"scikit-learn's test_mlp.py failed on fastmlp:\n{tail}"
     assert " passed" in tail and "failed" not in tail and "error" not in tail, tail
+
+
+@pytest.mark.parametrize("fit_labels", [[0, 1], [-2, 7], [3, 5, 9], list(range(10))])
+def test_label_indicator_fast_path_equals_label_binarizer(fit_labels):
+    """The estimator's one-hot targets for integer labels (the fast path of
+    every fit and partial_fit) are LabelBinarizer's, for subsets of the
+    classes, other integer widths and one repeated label; labels outside
+    classes_ take LabelBinarizer's path and its error."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    rng = np.random.default_rng(0)
+    est = fm.MLPClassifier()
+    est._label_binarizer = LabelBinarizer().fit(np.array(fit_labels))
+    for y in (rng.choice(fit_labels, 50), rng.choice(fit_labels, 50).astype(np.int32),
+              np.array(fit_labels[-1:] * 5), rng.choice(fit_labels[:2], 20).astype(np.uint8)):
+        if y.dtype.kind == "u" and min(fit_labels) < 0:
+            continue
+        got = est._indicator(y)
+        assert got is not None and got.dtype == bool
+        np.testing.assert_array_equal(got, est._label_binarizer.transform(y).astype(bool))
+    assert est._indicator(np.array([fit_labels[0], 100])) is None
+    assert est._indicator(np.array(fit_labels, dtype=float)) is None
+
+
+def test_partial_fit_rejects_an_unseen_label_after_the_fast_path():
+    X = np.random.default_rng(0).random((30, 4))
+    est = fm.MLPClassifier(hidden_layer_sizes=(3,), random_state=0)
+    est.partial_fit(X, np.arange(30) % 3, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="classes not in"):
+        est.partial_fit(X, np.arange(30) % 4)
+    sk_est = sk.MLPClassifier(hidden_layer_sizes=(3,), random_state=0)
+    sk_est.partial_fit(X, np.arange(30) % 3, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="classes not in"):
+        sk_est.partial_fit(X, np.arange(30) % 4)

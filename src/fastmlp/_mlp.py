@@ -1482,6 +1482,9 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             # all zeros).
             self.classes_ = self._label_binarizer.classes_
         else:
+            fast = None if self.warm_start else self._indicator(y)
+            if fast is not None:  # every label is one of classes_
+                return X, fast
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
@@ -1493,8 +1496,30 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
-        y = self._label_binarizer.transform(y).astype(bool)
+        fast = self._indicator(y)
+        y = fast if fast is not None else self._label_binarizer.transform(y).astype(bool)
         return X, y
+
+    def _indicator(self, y):
+        """LabelBinarizer.transform(y).astype(bool) for its common cases, 1-D
+        integer labels that are all among classes_ (multiclass, or binary
+        with two classes), without its validation (~7 ms a call for 60000
+        labels, every partial_fit); None for every other case."""
+        binarizer = self._label_binarizer
+        classes = binarizer.classes_
+        if (y.ndim != 1 or y.dtype.kind not in "iu" or classes.dtype.kind not in "iu"
+                or binarizer.sparse_output or binarizer.neg_label != 0
+                or binarizer.pos_label != 1 or len(classes) < 2
+                or binarizer.y_type_ not in ("multiclass", "binary")):
+            return None
+        index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        if not np.array_equal(classes[index], y):
+            return None  # labels not in classes_: LabelBinarizer says which
+        if binarizer.y_type_ == "binary":
+            return (index == 1).reshape(-1, 1)
+        indicator = np.zeros((len(y), len(classes)), dtype=bool)
+        indicator[np.arange(len(y)), index] = True
+        return indicator
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
