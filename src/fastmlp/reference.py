@@ -1011,6 +1011,9 @@ def rmsprop_step(param, grad, square_avg, *, learning_rate=0.001, rho=0.99, epsi
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
         param += -learning_rate * (grad / (sqrt(square_avg) + epsilon))
 
+    Subnormal numbers are flushed to zero, inputs and results of every
+    operation, as :func:`fastmlp.kernels.rmsprop_step` runs.
+
     Parameters
     ----------
     param : ndarray
@@ -1045,6 +1048,9 @@ def adagrad_step(param, grad, state_sum, *, learning_rate=0.001, epsilon=1e-8,
         state_sum = state_sum + grad**2
         param = param * (1 - learning_rate * weight_decay)   # if weight_decay > 0
         param += -learning_rate * (grad / (sqrt(state_sum) + epsilon))
+
+    Subnormal numbers are flushed to zero, inputs and results of every
+    operation, as :func:`fastmlp.kernels.adagrad_step` runs.
 
     Parameters
     ----------
@@ -1086,6 +1092,9 @@ def adamw_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=
         v = beta_2 * v + (1 - beta_2) * grad**2
         param += -(learning_rate / (1 - beta_1**t))
                  * (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
+
+    Subnormal numbers are flushed to zero, inputs and results of every
+    operation, as :func:`fastmlp.kernels.adamw_step` runs.
 
     Parameters
     ----------
@@ -1130,6 +1139,9 @@ def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=
         d = sqrt(v / (1 - beta_2**t)) + epsilon
         param += (-learning_rate * (1 - mu_t) / (1 - mu_product)) * (grad / d)
         param += (-learning_rate * mu_{t+1} / (1 - mu_product * mu_{t+1})) * (m / d)
+
+    Subnormal numbers are flushed to zero, inputs and results of every
+    operation, as :func:`fastmlp.kernels.nadam_step` runs.
 
     Parameters
     ----------
