@@ -118,6 +118,10 @@ typedef struct {
     const int64_t *indptr;  /* CSR, when dense == NULL: row r's values are */
     const int64_t *indices; /* data[indptr[r] .. indptr[r+1]), in columns indices[...] */
     const void *data;
+    /* fm_mlp_epoch_* with shuffled dense rows: nonzero to check every row
+     * as it is gathered (the pass that reads them anyway) instead of the
+     * caller checking X beforehand; see FM_ERR_NONFINITE_INPUT. */
+    int check_finite;
 } fm_input;
 
 /* Columns of W[l] and b[l] (see Layout above); the maxout piece count is
@@ -205,6 +209,10 @@ void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
  * sum to zero: its loss and gradient, divided by sum(w), are undefined.
  * Returned before that minibatch changes anything. */
 #define FM_ERR_ZERO_WEIGHT 11
+/* X->check_finite and a gathered row holds a NaN or an infinity: returned
+ * before that minibatch changes anything (earlier minibatches of the call
+ * have stepped: the caller restores its copy of the state). */
+#define FM_ERR_NONFINITE_INPUT 12
 fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                            float *const *bn, const fm_input *X, const float *Y, const float *sw,
                            const int64_t *order, int64_t n, int64_t batch_size, fm_optimizer *opt,

@@ -767,9 +767,12 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             T *xg = ACT(ws, 0), *yg = (T *)ws->y, *swg = (T *)ws->sw;
             /* Rows come from all over X (DRAM for big inputs): threads share them. */
             const int gather_threads = step_threads(n_threads, X->dense != NULL ? nb * d : 0);
+            const int check = X->dense != NULL && X->check_finite;
+            int nonfinite = 0;
             (void)gather_threads;
 #ifdef FASTMLP_OPENMP
-#pragma omp parallel for num_threads(gather_threads) schedule(static) if (gather_threads > 1)
+#pragma omp parallel for num_threads(gather_threads) schedule(static) if (gather_threads > 1)     \
+    reduction(| : nonfinite)
 #endif
             for (int64_t r = 0; r < nb; r++) {
                 const int64_t src = order[start + r];
@@ -781,6 +784,9 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                 }
                 if (X->dense != NULL)
                     memcpy(xg + r * d, (const T *)X->dense + src * X->ld, (size_t)d * sizeof(T));
+                if (check) /* the copy, in L1: x * 0 is 0 unless x is NaN or infinite */
+                    for (int64_t j = 0; j < d; j++)
+                        nonfinite |= xg[r * d + j] * (T)0 != (T)0;
                 memcpy(yg + r * n_out, Y + src * n_out, (size_t)n_out * sizeof(T));
                 if (sw != NULL)
                     swg[r] = sw[src];
@@ -792,6 +798,10 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             yb = yg;
             swb = sw != NULL ? swg : NULL;
             profile_add(ws, FM_PROFILE_GATHER, t_gather);
+            if (nonfinite) {
+                *loss_sum = total;
+                return (fm_status)FM_ERR_NONFINITE_INPUT;
+            }
         }
         double batch_loss;
         const double sw_sum = FN(weight_sum_)(swb, nb);

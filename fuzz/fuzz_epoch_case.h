@@ -72,6 +72,10 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         opt.state[k] = calloc((size_t)n_params, sizeof(T));
     const int64_t batch_size = fuzz_range(in, 1, n);
     const int shuffled = fuzz_u8(in) & 1;
+    input.check_finite = fuzz_u8(in) & 1; /* the gather's row check */
+    const int has_nan = dd->indptr == NULL && (fuzz_u8(in) & 3) == 0;
+    if (has_nan)
+        X[fuzz_range(in, 0, n * d - 1)] = (T)NAN;
     fm_mlp_workspace *ws = fm_mlp_workspace_new(net, batch_size, sizeof(T), shuffled);
     if (ws == NULL)
         abort(); /* the network was built valid: a small workspace must succeed */
@@ -81,7 +85,12 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
                                               batch_size, &opt, ws, 1, fuzz_u8(in), &loss);
     /* Sample weights u8 % 4 can make a minibatch's sum 0: refused, as the binding does. */
     const int zero_weight_ok = with_sw && st == (fm_status)FM_ERR_ZERO_WEIGHT;
-    if (st != FM_OK && !zero_weight_ok)
+    /* A NaN in shuffled rows that are checked must be reported. */
+    const int must_find = has_nan && shuffled && input.check_finite;
+    const int nonfinite_ok = must_find && st == (fm_status)FM_ERR_NONFINITE_INPUT;
+    if (st != FM_OK && !zero_weight_ok && !nonfinite_ok)
+        abort();
+    if (must_find && st == FM_OK)
         abort();
     fm_mlp_workspace_free(ws);
 

@@ -1006,3 +1006,89 @@ def test_cli_bad_usage(argv, pattern, capsys):
 def test_cli_without_a_command_prints_help_and_returns_2(capsys):
     assert cli_main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+# --- NaN / infinity found by the gather ----------------------------------------
+#
+# Shuffled dense X is checked row by row by the first epoch's gather (the pass
+# that reads it anyway) instead of by validate_data. Whatever minibatch finds
+# the bad row, the estimator must end as scikit-learn's would: the same error
+# message, and no trace of the call (unfitted after a first fit; the previous
+# state, bit for bit, after partial_fit or a warm start).
+
+def _gather_problem(regressor, bad, row, n=450):
+    rng = np.random.default_rng(0)
+    X = rng.random((n, 6))
+    y = X[:, 1] if regressor else (X[:, 0] > 0.5).astype(int)
+    X_bad = X.copy()
+    X_bad[row, 3] = bad
+    return X, X_bad, y
+
+
+@pytest.mark.parametrize("regressor", [False, True], ids=["classifier", "regressor"])
+@pytest.mark.parametrize("bad, row", [(np.nan, 0), (np.inf, 225), (-np.inf, 449)])
+@pytest.mark.parametrize("compute_dtype", [None, "bfloat16"])
+def test_gather_finds_non_finite_x_as_scikit_learn_validation(regressor, bad, row,
+                                                             compute_dtype):
+    import sklearn.neural_network as sk
+
+    X, X_bad, y = _gather_problem(regressor, bad, row)
+    cls = MLPRegressor if regressor else MLPClassifier
+    params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, batch_size=50)
+    est = cls(compute_dtype=compute_dtype, **params)
+    assert est._gather_checks_finite(X_bad)
+    with pytest.raises(ValueError) as ours:
+        est.fit(X_bad, y)
+    # (bfloat16 mode trains float32: scikit-learn's message for float32 X.)
+    X_theirs = X_bad.astype(np.float32) if compute_dtype else X_bad
+    with pytest.raises(ValueError) as theirs:
+        getattr(sk, cls.__name__)(**params).fit(X_theirs, y)
+    assert str(ours.value) == str(theirs.value)
+    assert not hasattr(est, "coefs_") and not hasattr(est, "n_features_in_")
+
+    # partial_fit and a warm-started fit: the model is left as it was.
+    import pickle
+
+    for warm in (False, True):
+        est = cls(compute_dtype=compute_dtype, warm_start=warm, **params)
+        est.fit(X, y)
+        before = pickle.dumps(est)
+        with pytest.raises(ValueError, match="Input X contains"):
+            if warm:
+                est.fit(X_bad, y)
+            else:
+                est.partial_fit(X_bad, y)
+        assert pickle.dumps(est) == before
+        est.partial_fit(X, y)  # and it trains on as before
+        assert est.n_iter_ == 1
+
+
+def test_paths_without_the_gather_keep_validate_datas_check():
+    X, X_bad, y = _gather_problem(False, np.nan, 100)
+    for params in (dict(shuffle=False), dict(early_stopping=True), dict(solver="lbfgs")):
+        est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, **params)
+        assert not est._gather_checks_finite(X_bad)
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            est.fit(X_bad, y)
+    assert not MLPClassifier()._gather_checks_finite(sp.csr_matrix(X_bad))
+
+
+def test_engine_epoch_check_finite_flag():
+    """The engine checks rows only when asked (the estimator asks for the
+    first epoch of a call): unasked, NaN rows train through."""
+    from fastmlp._kernels import MLPEngine, NonFiniteInput
+
+    X, X_bad, y = _gather_problem(True, np.nan, 7, n=40)
+    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(X, y)
+    engine = est._engine(20, np.float64, training=True, gather_rows=True)
+    assert isinstance(engine, MLPEngine)
+    Y = y.reshape(-1, 1)
+    order = np.arange(40)
+    coefs = [c.copy() for c in est.coefs_]
+    intercepts = [b.copy() for b in est.intercepts_]
+    opt = est._new_optimizer(engine.n_params, np.float64)
+    with pytest.raises(NonFiniteInput):
+        engine.epoch(coefs, intercepts, X_bad, Y, None, order, 20, opt, check_finite=True)
+    assert opt.t == 0  # row 7 is in the first minibatch: nothing stepped
+    loss = engine.epoch(coefs, intercepts, X_bad, Y, None, order, 20, opt)
+    assert np.isnan(loss) and opt.t == 2

@@ -195,6 +195,7 @@ cdef extern from "train.h" nogil:
 
     enum: FM_MLP_MAX_LAYERS
     enum: FM_ERR_ZERO_WEIGHT
+    enum: FM_ERR_NONFINITE_INPUT
 
     ctypedef enum fm_compute_kind:
         FM_COMPUTE_NATIVE
@@ -224,6 +225,7 @@ cdef extern from "train.h" nogil:
         const int64_t *indptr
         const int64_t *indices
         const void *data
+        int check_finite
 
     ctypedef struct fm_mlp_workspace:
         pass

@@ -164,6 +164,10 @@ cdef object _check_out(object out, tuple shape, object dtype, str name="out"):
     return out
 
 
+class NonFiniteInput(ValueError):
+    """A training epoch's gather found a NaN or infinity in X (check_finite)."""
+
+
 cdef void _raise_status(fm_status status, str what) except *:
     if status == FM_OK:
         return
@@ -176,6 +180,8 @@ cdef void _raise_status(fm_status status, str what) except *:
         raise ZeroDivisionError("Weights sum to zero, can't be normalized: the sample weights "
                                 f"of a minibatch sum to 0 ({what}); shuffle=True or a larger "
                                 "batch_size mixes zero-weight rows with others")
+    if status == FM_ERR_NONFINITE_INPUT:
+        raise NonFiniteInput(f"{what}: X contains NaN or infinity")
     raise ValueError(f"{what}: invalid size or option")
 
 

@@ -110,6 +110,7 @@ cdef Py_ssize_t _network_input(const fm_mlp *net, object dtype, X, fm_input *inp
     inp.indptr = NULL
     inp.indices = NULL
     inp.data = NULL
+    inp.check_finite = 0
     if sp.issparse(X):
         if X.ndim != 2 or X.shape[1] != d:
             raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
@@ -328,8 +329,11 @@ cdef class MLPEngine:
         return sw
 
     def epoch(self, list coefs, list intercepts, X, Y, sample_weight, order, Py_ssize_t batch_size,
-              optimizer, seed=0, bn=None):
+              optimizer, seed=0, bn=None, check_finite=False):
         """Run one epoch (see fm_mlp_epoch). Returns the summed loss.
+
+        With `check_finite` (shuffled dense X), the gather checks each row
+        and a NaN or infinity raises NonFiniteInput (steps before it taken).
 
         `optimizer` is one object (fastmlp.optimizers): its ``kind``
         ('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'; anything else
@@ -340,6 +344,7 @@ cdef class MLPEngine:
         cdef fm_input inp
         cdef list keep = []
         cdef Py_ssize_t n = self._input(X, &inp, keep)
+        inp.check_finite = 1 if check_finite else 0
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
         if order is not None:
