@@ -49,77 +49,77 @@ static void amx_begin(void)
 
 static void amx_end(void) { _tile_release(); }
 
-/* C tile t from the block's float acc (continuing a K range) or +0. */
-#define START(t, p)                                                                                \
-    do {                                                                                           \
-        if (accumulate)                                                                            \
-            _tile_loadd(t, p, LD);                                                                 \
-        else                                                                                       \
-            _tile_zero(t);                                                                         \
-    } while (0)
-
-static void amx_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
-                      int nt, int accumulate, float *acc)
+/*
+ * One C block of mt x nt tiles (1 or 2 each; compile-time constants in
+ * every call, so the tile numbers stay immediates and the unused tiles'
+ * instructions vanish): C tiles tmm0 (rows 0-15, columns 0-15), tmm1 (0-15,
+ * 16-31), tmm2 (16-31, 0-15), tmm3 (16-31, 16-31), each from the float acc
+ * (continuing a K range) or +0; per K chunk A tiles tmm4/5 and B tiles
+ * tmm6/7, then the C tiles back to acc.
+ */
+static inline __attribute__((always_inline)) void amx_tiles(const int mt, const int nt, int64_t kq,
+                                                            int64_t panel, const uint16_t *a,
+                                                            const uint16_t *b, int accumulate,
+                                                            float *acc)
 {
     const uint16_t *a1 = a + panel, *b1 = b + panel;
     enum { LD = FM_BF16_BLOCK * (int)sizeof(float) };
     float *acc01 = acc + FM_BF16_PANEL, *acc10 = acc + FM_BF16_PANEL * FM_BF16_BLOCK;
     float *acc11 = acc10 + FM_BF16_PANEL;
-    START(0, acc);
-    if (mt == 2 && nt == 2) {
-        START(1, acc01);
-        START(2, acc10);
-        START(3, acc11);
-        for (int64_t q = 0; q < kq; q++) {
-            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
-            _tile_loadd(4, a + o, 64);
-            _tile_loadd(6, b + o, 64);
-            _tile_loadd(7, b1 + o, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-            _tile_loadd(5, a1 + o, 64);
-            _tile_dpbf16ps(2, 5, 6);
-            _tile_dpbf16ps(3, 5, 7);
-        }
-        _tile_stored(0, acc, LD);
-        _tile_stored(1, acc01, LD);
-        _tile_stored(2, acc10, LD);
-        _tile_stored(3, acc11, LD);
-    } else if (mt == 2) { /* nt == 1 */
-        START(2, acc10);
-        for (int64_t q = 0; q < kq; q++) {
-            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
-            _tile_loadd(6, b + o, 64);
-            _tile_loadd(4, a + o, 64);
-            _tile_loadd(5, a1 + o, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(2, 5, 6);
-        }
-        _tile_stored(0, acc, LD);
-        _tile_stored(2, acc10, LD);
-    } else if (nt == 2) { /* mt == 1 */
-        START(1, acc01);
-        for (int64_t q = 0; q < kq; q++) {
-            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
-            _tile_loadd(4, a + o, 64);
-            _tile_loadd(6, b + o, 64);
-            _tile_loadd(7, b1 + o, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        _tile_stored(0, acc, LD);
-        _tile_stored(1, acc01, LD);
+    if (accumulate) {
+        _tile_loadd(0, acc, LD);
+        if (nt == 2)
+            _tile_loadd(1, acc01, LD);
+        if (mt == 2)
+            _tile_loadd(2, acc10, LD);
+        if (mt == 2 && nt == 2)
+            _tile_loadd(3, acc11, LD);
     } else {
-        for (int64_t q = 0; q < kq; q++) {
-            const int64_t o = q * FM_BF16_CHUNK_ELEMS;
-            _tile_loadd(4, a + o, 64);
-            _tile_loadd(6, b + o, 64);
-            _tile_dpbf16ps(0, 4, 6);
-        }
-        _tile_stored(0, acc, LD);
+        _tile_zero(0);
+        if (nt == 2)
+            _tile_zero(1);
+        if (mt == 2)
+            _tile_zero(2);
+        if (mt == 2 && nt == 2)
+            _tile_zero(3);
     }
+    for (int64_t q = 0; q < kq; q++) {
+        const int64_t o = q * FM_BF16_CHUNK_ELEMS;
+        _tile_loadd(4, a + o, 64);
+        _tile_loadd(6, b + o, 64);
+        if (nt == 2)
+            _tile_loadd(7, b1 + o, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        if (nt == 2)
+            _tile_dpbf16ps(1, 4, 7);
+        if (mt == 2) {
+            _tile_loadd(5, a1 + o, 64);
+            _tile_dpbf16ps(2, 5, 6);
+            if (nt == 2)
+                _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, acc, LD);
+    if (nt == 2)
+        _tile_stored(1, acc01, LD);
+    if (mt == 2)
+        _tile_stored(2, acc10, LD);
+    if (mt == 2 && nt == 2)
+        _tile_stored(3, acc11, LD);
 }
-#undef START
+
+static void amx_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
+                      int nt, int accumulate, float *acc)
+{
+    if (mt == 2 && nt == 2)
+        amx_tiles(2, 2, kq, panel, a, b, accumulate, acc);
+    else if (mt == 2)
+        amx_tiles(2, 1, kq, panel, a, b, accumulate, acc);
+    else if (nt == 2)
+        amx_tiles(1, 2, kq, panel, a, b, accumulate, acc);
+    else
+        amx_tiles(1, 1, kq, panel, a, b, accumulate, acc);
+}
 
 const fm_bf16_tier fm_bf16_amx = {"amx", amx_begin, amx_block, amx_end};
 
