@@ -46,3 +46,14 @@ def require_module(name):
     if running_in_ci():
         pytest.fail(f"{message}. CI must run these tests, not skip them.", pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+@pytest.fixture
+def digits_split():
+    """scikit-learn's digits scaled to [0, 1], split 70/30, stratified:
+    (X_train, X_val, y_train, y_val)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)

@@ -18,7 +18,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron as SkPerceptron
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
@@ -28,12 +27,6 @@ from conftest import require_module
 
 pd = require_module("pandas")
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 RNG = np.random.default_rng(7)

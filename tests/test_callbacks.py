@@ -1,35 +1,20 @@
 """Callbacks, the progress bar and the learning-curve plot."""
 import pickle
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier
 from fastmlp.callbacks import EarlyStopping, ModelCheckpoint
 from conftest import require_module
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
-@pytest.fixture
-def data():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)
-
-
-def test_callbacks_see_every_epoch_and_can_stop(data):
-    X_tr, X_val, y_tr, y_val = data
+def test_callbacks_see_every_epoch_and_can_stop(digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     seen = []
 
     def record(est, logs):
@@ -45,8 +30,8 @@ def test_callbacks_see_every_epoch_and_can_stop(data):
     assert seen[-1]["learning_rate"] == 0.001
 
 
-def test_early_stopping_callback_restores_the_best_epoch(data):
-    X_tr, X_val, y_tr, y_val = data
+def test_early_stopping_callback_restores_the_best_epoch(digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     stopper = EarlyStopping(monitor="validation_loss", patience=3)
     est = MLPClassifier(hidden_layer_sizes=(100,), max_iter=400, learning_rate_init=0.01,
                         alpha=0.0, random_state=0, callbacks=[stopper])
@@ -63,8 +48,8 @@ def test_early_stopping_callback_restores_the_best_epoch(data):
         MLPClassifier(max_iter=3, callbacks=[EarlyStopping()]).fit(X_tr, y_tr)
 
 
-def test_checkpoint_saves_loadable_models(tmp_path, data):
-    X_tr, X_val, y_tr, y_val = data
+def test_checkpoint_saves_loadable_models(tmp_path, digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     ckpt = ModelCheckpoint(str(tmp_path / "model-{epoch:02d}.pkl"), every=2)
     est = MLPClassifier(hidden_layer_sizes=(10,), max_iter=5, random_state=0,
                         callbacks=[ckpt]).fit(X_tr, y_tr)
@@ -77,27 +62,27 @@ def test_checkpoint_saves_loadable_models(tmp_path, data):
     assert saved.predict(X_val).shape == y_val.shape
 
 
-def test_progress_bar(capsys, data):
+def test_progress_bar(capsys, digits_split):
     require_module("tqdm")
-    X_tr, _, y_tr, _ = data
+    X_tr, _, y_tr, _ = digits_split
     MLPClassifier(hidden_layer_sizes=(10,), max_iter=3, progress=True).fit(X_tr, y_tr)
     assert "MLPClassifier" in capsys.readouterr().err
 
 
-def test_progress_without_tqdm_says_what_to_install(monkeypatch, data):
-    X_tr, _, y_tr, _ = data
+def test_progress_without_tqdm_says_what_to_install(monkeypatch, digits_split):
+    X_tr, _, y_tr, _ = digits_split
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     with pytest.raises(ImportError, match="pip install tqdm"):
         MLPClassifier(max_iter=2, progress=True).fit(X_tr, y_tr)
 
 
-def test_plot_learning_curve(tmp_path, data):
+def test_plot_learning_curve(tmp_path, digits_split):
     matplotlib = require_module("matplotlib")
     matplotlib.use("Agg")
     from fastmlp.plot import plot_learning_curve
 
-    X_tr, X_val, y_tr, y_val = data
+    X_tr, X_val, y_tr, y_val = digits_split
     est = MLPClassifier(hidden_layer_sizes=(20,), max_iter=8, random_state=0).fit(
         X_tr, y_tr, validation_data=(X_val, y_val))
     ax = plot_learning_curve(est)
@@ -138,8 +123,8 @@ class Recorder(Callback):
         self.calls.append(("train_end", logs["epoch"]))
 
 
-def test_hooks_run_in_keras_order(data):
-    X_tr, _, y_tr, _ = data
+def test_hooks_run_in_keras_order(digits_split):
+    X_tr, _, y_tr, _ = digits_split
     rec = Recorder()
     est = MLPClassifier((5,), max_iter=2, random_state=0, callbacks=[rec]).fit(X_tr, y_tr)
     assert rec.calls == [("train_begin", {"epoch": 0}),
@@ -163,8 +148,8 @@ def test_hooks_run_in_keras_order(data):
     assert seen == [1, 1]
 
 
-def test_weights_and_learning_rate_surface(data):
-    X_tr, _, y_tr, _ = data
+def test_weights_and_learning_rate_surface(digits_split):
+    X_tr, _, y_tr, _ = digits_split
     est = MLPClassifier((5,), max_iter=2, batch_norm=True, random_state=0).fit(X_tr, y_tr)
     weights = est.get_weights()
     assert len(weights) == 2 + 2 + 4 and weights[0] is not est.coefs_[0]
@@ -186,8 +171,8 @@ SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_scheduler_sets_the_rate_each_epoch_uses(solver, data):
-    X_tr, _, y_tr, _ = data
+def test_scheduler_sets_the_rate_each_epoch_uses(solver, digits_split):
+    X_tr, _, y_tr, _ = digits_split
     rates = [0.05, 0.01, 0.002]
     params = dict(hidden_layer_sizes=(10,), solver=solver, shuffle=False, random_state=0,
                   learning_rate_init=rates[0])
@@ -241,8 +226,8 @@ def test_reduce_lr_on_plateau_follows_keras():
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_reduce_lr_on_plateau_in_training(solver, data):
-    X_tr, X_val, y_tr, y_val = data
+def test_reduce_lr_on_plateau_in_training(solver, digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     cb = ReduceLROnPlateau(monitor="validation_accuracy", factor=0.5, patience=1,
                            min_delta=1.0, min_lr=1e-4)  # never improves by 1: every epoch
     est = MLPClassifier((10,), solver=solver, learning_rate_init=0.004, max_iter=6,
@@ -255,8 +240,8 @@ def test_reduce_lr_on_plateau_in_training(solver, data):
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_early_stopping_on_any_logged_key(solver, data):
-    X_tr, X_val, y_tr, y_val = data
+def test_early_stopping_on_any_logged_key(solver, digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2)
     est = MLPClassifier((30,), solver=solver, learning_rate_init=0.01, max_iter=300,
                         scoring=["balanced_accuracy"], random_state=0, callbacks=[stopper])
@@ -276,8 +261,8 @@ def test_early_stopping_on_any_logged_key(solver, data):
         EarlyStopping(monitor="time")
 
 
-def test_checkpoint_save_best_only(tmp_path, data):
-    X_tr, X_val, y_tr, y_val = data
+def test_checkpoint_save_best_only(tmp_path, digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     ckpt = ModelCheckpoint(str(tmp_path / "best-{epoch:02d}-{validation_loss:.3f}.pkl"),
                            save_best_only=True)
     est = MLPClassifier((10,), max_iter=12, learning_rate_init=0.05, random_state=0,
@@ -292,9 +277,9 @@ def test_checkpoint_save_best_only(tmp_path, data):
         pytest.approx(min(losses), rel=1e-12)
 
 
-def test_csv_logger(tmp_path, data):
+def test_csv_logger(tmp_path, digits_split):
     pd = require_module("pandas")
-    X_tr, X_val, y_tr, y_val = data
+    X_tr, X_val, y_tr, y_val = digits_split
     path = tmp_path / "log.csv"
     logger = CSVLogger(path)
     est = MLPClassifier((5,), max_iter=3, warm_start=True, random_state=0,

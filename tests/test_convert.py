@@ -1,20 +1,12 @@
 """to_sklearn() and from_sklearn(): the same weights, the same predictions."""
-import warnings
 
 import numpy as np
 import pytest
 from sklearn import neural_network as sk
 from sklearn.datasets import load_diabetes, load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _digits():

@@ -4,31 +4,19 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_diabetes, load_digits
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, make_scorer, mean_absolute_error
-from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier, MLPRegressor
 from conftest import require_module
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
-@pytest.fixture
-def data():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)
-
-
-def test_history_is_a_table_of_the_epochs(data):
+def test_history_is_a_table_of_the_epochs(digits_split):
     pd = require_module("pandas")
-    X_tr, X_val, y_tr, y_val = data
+    X_tr, X_val, y_tr, y_val = digits_split
     est = MLPClassifier((20,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.1,
                         max_iter=6, random_state=0).fit(X_tr, y_tr, validation_data=(X_val, y_val))
     frame = pd.DataFrame(est.history_)
@@ -45,8 +33,8 @@ def test_history_is_a_table_of_the_epochs(data):
     np.testing.assert_allclose(frame["learning_rate"], expected, rtol=1e-15)
 
 
-def test_history_continues_and_restarts(data):
-    X_tr, X_val, y_tr, y_val = data
+def test_history_continues_and_restarts(digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     est = MLPClassifier((10,), max_iter=3, warm_start=True, random_state=0).fit(X_tr, y_tr)
     first_time = est.history_["time"][-1]
     est.fit(X_tr, y_tr, validation_data=(X_val, y_val))  # validation only from now on
@@ -66,8 +54,8 @@ def test_history_continues_and_restarts(data):
     assert inc.history_["epoch"] == [1, 2, 3] and inc.history_["loss"] == inc.loss_curve_
 
 
-def test_lbfgs_adds_one_row(data):
-    X_tr, X_val, y_tr, y_val = data
+def test_lbfgs_adds_one_row(digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     est = MLPClassifier((10,), solver="lbfgs", max_iter=20, random_state=0).fit(
         X_tr, y_tr, validation_data=(X_val, y_val))
     h = est.history_
@@ -75,8 +63,8 @@ def test_lbfgs_adds_one_row(data):
     assert h["validation_score"] == est.validation_scores_ == [est.score(X_val, y_val)]
 
 
-def test_scoring_forms_log_every_metric(data):
-    X_tr, X_val, y_tr, y_val = data
+def test_scoring_forms_log_every_metric(digits_split):
+    X_tr, X_val, y_tr, y_val = digits_split
     params = dict(hidden_layer_sizes=(10,), max_iter=4, random_state=0)
     est = MLPClassifier(scoring=["accuracy", "neg_log_loss"], **params).fit(
         X_tr, y_tr, validation_data=(X_val, y_val))
@@ -100,8 +88,8 @@ def test_scoring_forms_log_every_metric(data):
     assert est.history_["validation_score"] == [0.5] * 4
 
 
-def test_early_stopping_follows_the_first_metric(data):
-    X_tr, _, y_tr, _ = data
+def test_early_stopping_follows_the_first_metric(digits_split):
+    X_tr, _, y_tr, _ = digits_split
     params = dict(hidden_layer_sizes=(30,), max_iter=200, early_stopping=True,
                   n_iter_no_change=3, random_state=0)
     default = MLPClassifier(**params).fit(X_tr, y_tr)
@@ -120,9 +108,9 @@ def test_early_stopping_follows_the_first_metric(data):
     assert reg.validation_scores_ == reg.history_["validation_neg_mean_absolute_error"]
 
 
-def test_scoring_with_feature_names_and_bad_values(data):
+def test_scoring_with_feature_names_and_bad_values(digits_split):
     pd = require_module("pandas")
-    X_tr, X_val, y_tr, y_val = data
+    X_tr, X_val, y_tr, y_val = digits_split
     cols = [f"f{i}" for i in range(X_tr.shape[1])]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
@@ -140,12 +128,12 @@ def test_scoring_with_feature_names_and_bad_values(data):
             X_tr, y_tr, validation_data=(X_val, y_val))
 
 
-def test_plot_learning_curve_draws_any_history_keys(tmp_path, data):
+def test_plot_learning_curve_draws_any_history_keys(tmp_path, digits_split):
     matplotlib = require_module("matplotlib")
     matplotlib.use("Agg")
     from fastmlp.plot import plot_learning_curve
 
-    X_tr, X_val, y_tr, y_val = data
+    X_tr, X_val, y_tr, y_val = digits_split
     est = MLPClassifier((10,), max_iter=5, scoring=["accuracy", "balanced_accuracy"],
                         random_state=0).fit(X_tr, y_tr, validation_data=(X_val, y_val))
     ax = plot_learning_curve(est)

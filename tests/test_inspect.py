@@ -6,12 +6,11 @@ a NumPy forward pass through fastmlp.reference.dense with the folded weights
 (_prediction_params): a few ulps for these shallow nets with inputs in
 [0, 1], rtol 1e-5 in float32 and 1e-12 in float64, as in test_predict.py.
 """
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
@@ -20,12 +19,6 @@ from fastmlp import reference
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _data(n=300, d=12, dtype=np.float64, seed=0):

@@ -25,13 +25,11 @@ Tolerances.
   so no difference crosses a switch of winner.
 """
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 import fastmlp
@@ -44,12 +42,6 @@ from test_mlp import _splitmix64_uniforms, central_difference_check
 GAP = 1e-3
 NETWORK_RTOL = {np.float32: 2e-5, np.float64: 1e-12}
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 @pytest.fixture

@@ -22,12 +22,6 @@ from conftest import require_module
 DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
 
 def _split(X, y, seed=0):
     return train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)

@@ -29,12 +29,11 @@ probabilities, and check_mlp verifies that no sample of these data is
 within the tolerance of a tie, where they could legitimately differ.
 """
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from sklearn import neural_network as sk
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 
 from conftest import require_module
 
@@ -51,12 +50,6 @@ REGRESSOR_OUTPUTS = ["identity", "relu", "softplus", "logistic", "tanh", "poisso
 DTYPES = [np.float32, np.float64]
 ULPS_PER_LAYER = 8
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def test_the_hidden_activations_tested_are_all_there_are():

@@ -9,18 +9,11 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from fastmlp import InconsistentVersionWarning, MLPClassifier, MLPRegressor, Perceptron
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _digits(dtype=np.float64):

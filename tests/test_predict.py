@@ -8,12 +8,11 @@ float64 (rtol 1e-12). Labels and the cached/uncached comparisons are exact.
 """
 import pickle
 import threading
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import LabelBinarizer
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -21,12 +20,6 @@ from fastmlp import reference
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _data(n=300, d=12, classes=3, dtype=np.float64, seed=0):

@@ -3,25 +3,17 @@ layers: the engine against finite differences and against its NumPy twin
 (loss_grad's gradient, transformed as the docstrings say, then the NumPy
 step), and the estimator options around them."""
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLP
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, optimizers, reference
 from fastmlp._kernels import MLPEngine
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _digits(n=400):

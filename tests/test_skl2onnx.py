@@ -12,13 +12,11 @@ is made too, at the float32 input's precision.
 """
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_digits, make_multilabel_classification
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -33,12 +31,6 @@ HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu
                       "gelu", "softplus"]
 ULPS_PER_LAYER = 8
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _run(model, X):

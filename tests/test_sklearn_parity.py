@@ -9,7 +9,6 @@ at ~1e-7 per product and the issue's target is 1e-3: we compare with
 atol 1e-3 relative to the weights' scale. L-BFGS follows a line search whose
 decisions can flip on rounding, so it is held to "close" (1e-4).
 """
-import warnings
 
 import numpy as np
 import pytest
@@ -20,17 +19,10 @@ from sklearn.datasets import (
     load_digits,
     make_multilabel_classification,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _digits(n=600):

@@ -2,12 +2,10 @@
 fastmlp.trusted_types(); what they load is the same model (predictions,
 history, and training continues as after pickle)."""
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
-from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp
 from fastmlp.callbacks import CSVLogger, EarlyStopping, ReduceLROnPlateau
@@ -16,12 +14,6 @@ from conftest import require_module
 
 sio = require_module("skops.io")
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _models(tmp_path):

@@ -4,14 +4,12 @@ level: parameters, training quality, partial_fit / warm_start, pickling,
 cloning. The step rules themselves are held in tests/test_optimizers.py."""
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier, MLPRegressor, optimizers, schedules
@@ -19,12 +17,6 @@ from fastmlp import MLPClassifier, MLPRegressor, optimizers, schedules
 NEW_SOLVERS = ["rmsprop", "adagrad", "adamw", "nadam"]
 DATA = os.path.join(os.path.dirname(__file__), "data", "mnist_4class_subset.npz")
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _digits():
