@@ -128,7 +128,10 @@ def run(configs, threads, epochs, scale):
 SPLIT_PARTS = ("products", "passes", "step", "gather", "python")
 
 
-def print_table(rows, peak):
+def print_table(rows, peak, mach=None):
+    mach = mach or machine()
+    print(f"CPU: {mach.get('processor', '?')} (kernels {mach.get('isa', '?')}, "
+          f"bfloat16 tier {mach.get('bf16_tier', '?')})")
     print(f"single-core float32 FMA peak: {peak:.1f} GFLOP/s" if peak else "peak: unknown")
     nan = float("nan")
     head = (f"{'config':<8}{'thr':>4}{'fastmlp s':>11}{'sk f32 s':>10}{'sk f64 s':>10}"
@@ -160,6 +163,24 @@ def print_table(rows, peak):
               f"{(s['fastmlp_bf16'] / torch_s if torch_s else nan):>10.2f}")
     print_split(rows, "split_bf16", "fastmlp bfloat16 epoch split (% of one epoch's wall "
                 "time; the step includes packing the weights):")
+    print_speedups(rows)
+
+
+def print_speedups(rows):
+    """Per configuration run at 1 and at more threads: each library's epoch
+    time at 1 thread over its time at the other counts."""
+    libs = ("fastmlp", "fastmlp_bf16", "torch", "jax")
+    one = {r["config"]: r["seconds"] for r in rows if r["threads"] == 1}
+    more = [r for r in rows if r["threads"] > 1 and r["config"] in one]
+    if not more:
+        return
+    print("\nspeed-up over 1 thread (1-thread time / this time):")
+    print(f"{'config':<8}{'thr':>4}" + "".join(f"{k:>14}" for k in libs))
+    nan = float("nan")
+    for r in more:
+        base, s = one[r["config"]], r["seconds"]
+        print(f"{r['config']:<8}{r['threads']:>4}" + "".join(
+            f"{(base[k] / s[k] if s.get(k) and base.get(k) else nan):>14.2f}" for k in libs))
 
 
 def print_split(rows, key, title):
@@ -207,8 +228,20 @@ def draw_chart(rows, path):
     print(f"chart saved to {path}")
 
 
+def cpu_model():
+    """The CPU's model name (Linux /proc/cpuinfo), or platform.processor()."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def machine():
-    return {"platform": platform.platform(), "processor": platform.processor(),
+    return {"platform": platform.platform(), "processor": cpu_model(),
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "fastmlp": fastmlp.__version__, **fastmlp._kernels._runtime_info()}
 
@@ -233,10 +266,11 @@ def main(argv=None):
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
-        rows, peak = saved["rows"], saved["peak_gflops"]
+        rows, peak, mach = saved["rows"], saved["peak_gflops"], saved.get("machine")
     else:
         rows, peak = run(args.configs, args.threads, args.epochs, args.scale)
-    print_table(rows, peak)
+        mach = None
+    print_table(rows, peak, mach)
     if args.png:
         draw_chart(rows, args.png)
     if args.json:
