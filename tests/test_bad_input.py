@@ -1073,6 +1073,25 @@ def test_paths_without_the_gather_keep_validate_datas_check():
     assert not MLPClassifier()._gather_checks_finite(sp.csr_matrix(X_bad))
 
 
+def test_sparse_dataframe_x_is_checked_after_validation():
+    """A DataFrame looks dense before validation but may become sparse: then
+    nothing is gathered and its values are checked as scikit-learn does."""
+    import sklearn.neural_network as sk
+    from conftest import require_module
+
+    pd = require_module("pandas")
+    X = sp.random(60, 5, density=0.5, random_state=0, format="csr")
+    X.data[3] = np.nan
+    frame = pd.DataFrame.sparse.from_spmatrix(X)
+    y = np.arange(60) % 2
+    messages = []
+    for cls in (MLPClassifier, sk.MLPClassifier):
+        with pytest.raises(ValueError) as caught:
+            cls(max_iter=2).fit(frame, y)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and messages[0].startswith("Input X contains NaN")
+
+
 def test_engine_epoch_check_finite_flag():
     """The engine checks rows only when asked (the estimator asks for the
     first epoch of a call): unasked, NaN rows train through."""

@@ -437,6 +437,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         given, state_before = (X, y), (self.__dict__.copy() if gather_checks else None)
         X, y = self._validate_input(X, y, incremental, reset=first_pass,
                                     ensure_all_finite=not gather_checks)
+        if gather_checks and sp.issparse(X):  # a sparse DataFrame: no gather after all
+            _assert_all_finite(X.data, input_name="X", estimator_name=type(self).__name__)
+            gather_checks = False
         if self.compute_dtype == "bfloat16":
             _warn_if_bf16_emulated()
         if sp.issparse(X):
