@@ -543,8 +543,17 @@ def test_engine_fused_step_equals_gradient_then_numpy_step(solver, dtype):
         flat = flat * (1 - 0.01 * 0.1)
         if solver == "sgd":
             reference.sgd_step(flat, grad, *states, learning_rate=0.01, momentum=0.9)
-        else:
+        elif dtype == np.float64:
             reference.adam_step(flat, grad, *states, t=1, learning_rate=0.01)
+        else:
+            # The estimator's float32 Adam is the plain rule (fastmlp.h): every
+            # operation in float32, the step size computed in double and
+            # rounded once (scikit-learn's form computes the update in double).
+            m, v = states
+            m[...] = 0.9 * m + (1 - 0.9) * grad
+            v[...] = 0.999 * v + (1 - 0.999) * (grad * grad)
+            neg_lr_t = np.float32(-(0.01 * math.sqrt(1 - 0.999) / (1 - 0.9)))
+            flat += (neg_lr_t * m) / (np.sqrt(v) + 1e-8)
     else:
         _run_rule(reference, solver, flat, [grad], states, hyper)
     np.testing.assert_array_equal(got, flat)
