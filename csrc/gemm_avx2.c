@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include "internal.h"
+#include "hsum.h"
 #include "transpose8.h"
 
 /* Lane masks for the first n lanes: a window of 8 (or 4) entries into
@@ -33,6 +34,7 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VRELU(v) _mm256_max_ps(_mm256_setzero_ps(), (v)) /* NaN stays NaN */
+#define VREDUCE(v) hsum256_ps(v)
 #define MR 6
 #define NR 16
 #define KC 256
@@ -56,6 +58,7 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define VRELU(v) _mm256_max_pd(_mm256_setzero_pd(), (v))
+#define VREDUCE(v) hsum256_pd(v)
 #define MR 6
 #define NR 8
 #define KC 256
