@@ -21,10 +21,15 @@ import fastmlp
 from fastmlp import kernels
 from fastmlp._bench import median_call_seconds
 
-# (M, K, N): an MLP's forward/backward products (batch 200, MNIST-shaped),
-# a square-ish large product, and prediction on 1-32 rows.
+# (M, K, N[, transposes]): an MLP's forward/backward products (batch 200,
+# MNIST-shaped), a square-ish large product, and prediction on 1-32 rows.
+# Narrow outputs: the 10-class output layer and a 1-column regression head
+# forward, and the output layer's backward products: the delta passed back,
+# delta (200 x 10) @ W^T ("tB": W is 128 x 10), and the weight gradient
+# A^T @ delta ("tA": A is 200 x 128).
 SHAPES = [
-    (200, 784, 256), (200, 256, 128), (200, 128, 10), (256, 1024, 1024),
+    (200, 784, 256), (200, 256, 128), (200, 128, 10), (200, 100, 1),
+    (200, 10, 128, "tB"), (128, 200, 10, "tA"), (256, 1024, 1024),
     (2048, 2048, 2048), (1, 784, 256), (8, 784, 256), (32, 784, 256),
 ]
 DENSE_SHAPES = [(200, 784, 256), (200, 256, 128), (32, 784, 256), (1, 784, 256)]
@@ -43,15 +48,20 @@ def run(repeat=7, threads=(1, 2)):
     rows = []
     for n_threads in threads:
         with threadpool_limits(limits=n_threads):
-            for m, k, n in SHAPES:
-                a = rng.standard_normal((m, k), dtype=np.float32)
-                b = rng.standard_normal((k, n), dtype=np.float32)
+            for m, k, n, *trans in SHAPES:
+                ta, tb = "tA" in trans, "tB" in trans
+                a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+                b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
                 out = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
                 rep = max(3, repeat // 3) if m * n * k > 1e9 else repeat
-                t_fm = median_call_seconds(lambda: kernels.gemm(a, b, out=out), repeat=rep)
-                t_np = median_call_seconds(lambda: np.matmul(a, b, out=out), repeat=rep)
+                t_fm = median_call_seconds(
+                    lambda: kernels.gemm(a, b, trans_a=ta, trans_b=tb, out=out), repeat=rep)
+                # NumPy multiplies the transposed views (its BLAS reads them in place).
+                a_op, b_op = (a.T if ta else a), (b.T if tb else b)
+                t_np = median_call_seconds(lambda: np.matmul(a_op, b_op, out=out), repeat=rep)
                 rows.append(dict(kind="gemm", threads=n_threads, m=m, k=k, n=n,
+                                 trans="".join(trans),
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))
             for m, k, n in DENSE_SHAPES:
@@ -63,7 +73,7 @@ def run(repeat=7, threads=(1, 2)):
                 t_fm = median_call_seconds(
                     lambda: kernels.dense(x, w, bias, "relu", out=out), repeat=repeat)
                 t_np = median_call_seconds(lambda: np.maximum(x @ w + bias, 0), repeat=repeat)
-                rows.append(dict(kind="dense_relu", threads=n_threads, m=m, k=k, n=n,
+                rows.append(dict(kind="dense_relu", threads=n_threads, m=m, k=k, n=n, trans="",
                                  fastmlp_gflops=flops / t_fm / 1e9,
                                  numpy_gflops=flops / t_np / 1e9, speedup=t_np / t_fm))
     return rows
@@ -126,10 +136,10 @@ def machine():
 
 
 def print_table(rows):
-    print(f"{'kernel':<11}{'thr':>4}{'M':>6}{'K':>6}{'N':>6}"
+    print(f"{'kernel':<11}{'thr':>4}{'M':>6}{'K':>6}{'N':>6}{'op':>4}"
           f"{'fastmlp GF/s':>14}{'numpy GF/s':>12}{'ratio':>8}")
     for r in rows:
-        print(f"{r['kind']:<11}{r['threads']:>4}{r['m']:>6}{r['k']:>6}{r['n']:>6}"
+        print(f"{r['kind']:<11}{r['threads']:>4}{r['m']:>6}{r['k']:>6}{r['n']:>6}{r['trans']:>4}"
               f"{r['fastmlp_gflops']:>14.1f}{r['numpy_gflops']:>12.1f}{r['speedup']:>8.2f}")
 
 
@@ -140,12 +150,15 @@ def main(argv=None):
     parser.add_argument("--json", help="also save the rows and the machine as JSON here")
     parser.add_argument("--bf16-only", action="store_true",
                         help="only the bfloat16 table (every tier this machine runs)")
+    parser.add_argument("--float32-only", action="store_true",
+                        help="skip the bfloat16 table")
     args = parser.parse_args(argv)
     rows = [] if args.bf16_only else run(args.repeat, tuple(args.threads))
     if rows:
         print_table(rows)
-    bf16_rows = run_bf16(args.repeat, tuple(args.threads))
-    print_bf16_table(bf16_rows)
+    bf16_rows = [] if args.float32_only else run_bf16(args.repeat, tuple(args.threads))
+    if bf16_rows:
+        print_bf16_table(bf16_rows)
     rows = rows + bf16_rows
     if args.json:
         with open(args.json, "w") as f:

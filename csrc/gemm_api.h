@@ -46,6 +46,7 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
     *sub = *pr;
     /* (fm_gemm_scratch_ slices problems without arrays: no offset from NULL.) */
     if (by_columns) {
+        sub->n_whole = pr->n_whole > 0 ? pr->n_whole : pr->n;
         sub->n = hi - lo;
         if (pr->b != NULL)
             sub->b = pr->trans_b ? pr->b + lo * pr->ldb : pr->b + lo;

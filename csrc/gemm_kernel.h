@@ -27,9 +27,14 @@
  *   head): vectors run down the columns of C instead of along its rows (a
  *   row-wide vector would be mostly padding): a tile is up to COL_MV vectors
  *   of VW rows by n columns, reading VW values of one column of op(A) per
- *   vector and broadcasting op(B)'s values. Transposed A (the weight
+ *   vector and broadcasting op(B)'s values (packed as kc rows of n). Transposed A (the weight
  *   gradient) is read in place; A not transposed is packed into VW-row
  *   column strips. C is written back through a small transposing buffer.
+ * - very narrow C (n <= DOT_MAX_N, A not transposed: a 1-column head):
+ *   dot products of A's rows and op(B)'s columns, vectors along k, one
+ *   horizontal sum per element (the column path's transposing pack of A
+ *   would cost more than the product); its own summation order, see
+ *   gemm_dot.
  * - narrow strips (nr <= VW columns of a wider C): a one-vector-wide kernel.
  * - ragged tiles (rows < MR, or columns < NR): kernels specialised on the row
  *   count, and masked loads/stores for the last vector of a row.
@@ -39,9 +44,11 @@
  * stored (still in L1); softmax, and maxout (whose groups of pieces may
  * straddle tiles), per MC-row block once its rows are complete (in L2).
  *
- * Per element, every path performs the same operations in the same order
- * (same KC blocks, one FMA chain per block, same output stage), so results
- * do not depend on the path, the block or the thread that computed them.
+ * Per element, every path but the dot path performs the same operations in
+ * the same order (same KC blocks, one FMA chain per block, same output
+ * stage), so results do not depend on the path, the block or the thread
+ * that computed them; the dot path is chosen by the whole product's n and
+ * trans_a alone, so neither do its results.
  *
  * The including file defines:
  *   T, SUF (f32/f64), PREFIX (function name prefix), MR, NR, KC, MC, NC,
@@ -49,7 +56,8 @@
  *   VEC, VW (lanes), VLOAD, VSTORE (unaligned), VLOAD_PART(p, n),
  *   VSTORE_PART(p, v, n) (first n < VW lanes only, never touching the rest),
  *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VRELU (max(v, 0),
- *   NaN stays NaN). Optionally VREGS, the vector registers (default 16).
+ *   NaN stays NaN), and where VW > 1 VREDUCE(v) (the sum of v's lanes, as a
+ *   T). Optionally VREGS, the vector registers (default 16).
  * NR must be a multiple of VW; MC a multiple of MR. Optionally
  * TRANSPOSE8(src, lds, dst, ldd): dst[q * ldd + r] = src[r * lds + q] for an
  * 8 x 8 block (in registers), for packing a transposed B (NR a multiple of 8).
@@ -264,14 +272,16 @@ FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as
  * over the kc steps, then the output stage), so the same bits.
  * A: vector v of step p at a + p * astep + v * vstep (op(A)'s column in
  * place, or packed strips); with `partial` the last vector holds only
- * `lanes` rows (masked loads). op(B)[p][j] at b + p * bstep + j * bcol.
+ * `lanes` rows (masked loads). op(B)[p][j] at b[p * ncols + j] (packed by
+ * pack_b_rows: constant offsets, so the ncols broadcast addresses need no
+ * registers; with op(B)'s strides the compiler spilled them).
  * C: `rows` (<= nv * VW) rows of ncols values, leading dimension ldc.
  */
 static inline __attribute__((always_inline)) void
 FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
                   const T *restrict a, int64_t astep, int64_t vstep, int lanes,
-                  const T *restrict b, int64_t bstep, int64_t bcol, T *restrict c,
-                  int64_t ldc, int rows, T alpha, T beta, const T *restrict bias, int relu)
+                  const T *restrict b, T *restrict c, int64_t ldc, int rows, T alpha, T beta,
+                  const T *restrict bias, int relu)
 {
     VEC acc[VW][8];
 #pragma GCC unroll 16
@@ -287,13 +297,13 @@ FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
                                            : VLOAD(a + v * vstep);
 #pragma GCC unroll 16
         for (int j = 0; j < ncols; j++) {
-            const VEC bj = VBCAST(b[j * bcol]);
+            const VEC bj = VBCAST(b[j]);
 #pragma GCC unroll 8
             for (int v = 0; v < nv; v++)
                 acc[j][v] = VFMA(av[v], bj, acc[j][v]);
         }
         a += astep;
-        b += bstep;
+        b += ncols;
     }
     const VEC va = VBCAST(alpha), vb = VBCAST(beta);
     T tmp[VW];
@@ -324,13 +334,13 @@ FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
  * COL_MV(ncols) (`full`) or 1. */
 static __attribute__((noinline)) void
 FM_NAME(col_kernel)(int ncols, int full, int partial, int64_t kc, const T *restrict a,
-                    int64_t astep, int64_t vstep, int lanes, const T *restrict b, int64_t bstep,
-                    int64_t bcol, T *restrict c, int64_t ldc, int rows, T alpha, T beta,
+                    int64_t astep, int64_t vstep, int lanes, const T *restrict b,
+                    T *restrict c, int64_t ldc, int rows, T alpha, T beta,
                     const T *restrict bias, int relu)
 {
 #define FM_COL_CALL(n, mv, pt)                                                              \
-    FM_NAME(col_tile)(n, mv, pt, kc, a, astep, vstep, lanes, b, bstep, bcol, c, ldc, rows,  \
-                      alpha, beta, bias, relu)
+    FM_NAME(col_tile)(n, mv, pt, kc, a, astep, vstep, lanes, b, c, ldc, rows, alpha, beta,  \
+                      bias, relu)
 #define FM_COL_CASE(n)                                                                      \
     case n:                                                                                 \
         if (n < VW) {                                                                       \
@@ -378,21 +388,41 @@ static void FM_NAME(pack_col_strip)(int rows, int64_t kc, const T *restrict a, i
     }
 }
 
+/* op(B)'s kc x n block at `b` (row-major or, trans, n rows of kc) as kc
+ * rows of n values: dst[p * n + j] = op(B)[p][j]. */
+static void FM_NAME(pack_b_rows)(int64_t kc, int64_t n, const T *restrict b, int64_t ldb,
+                                 int trans, T *restrict dst)
+{
+    for (int64_t p = 0; p < kc; p++)
+        for (int64_t j = 0; j < n; j++)
+            dst[p * n + j] = trans ? b[j * ldb + p] : b[p * ldb + j];
+}
+
+/* Elements of the column path's buffer: COL_MV(n) strips of VW x KC of A
+ * when A is not transposed, then op(B)'s KC x n block, both in whole
+ * 64-byte lines. */
+static inline int64_t FM_NAME(col_a_elems)(int trans_a, int64_t n, int64_t kc_size)
+{
+    const int64_t round = 64 / (int64_t)sizeof(T);
+    return trans_a ? 0 : ((int64_t)COL_MV(n) * VW * kc_size + round - 1) / round * round;
+}
+
 /* Narrow C (n < VW, m >= COL_MIN_M): column tiles over the KC blocks, as
- * the blocked driver's; `buf` holds COL_MV(n) strips of VW x KC when A is
- * not transposed. Activations other than relu are left to the caller. */
+ * the blocked driver's; `buf` holds col_a_elems of A's strips, then op(B)'s
+ * block. Activations other than relu are left to the caller. */
 static void FM_NAME(gemm_cols)(const FM_NAME(problem) *pr, int64_t kc_size, T *restrict buf)
 {
     const int64_t m = pr->m, k = pr->k;
     const int n = (int)pr->n, mv = COL_MV(pr->n);
-    const int64_t bstep = pr->trans_b ? 1 : pr->ldb, bcol = pr->trans_b ? pr->ldb : 1;
     const int relu = pr->act.kind == FM_ACT_RELU;
+    T *const bbuf = buf + FM_NAME(col_a_elems)(pr->trans_a, n, kc_size);
     for (int64_t pc = 0; pc < k; pc += kc_size) {
         const int64_t kc = FM_NAME(min)(kc_size, k - pc);
         const int last = pc + kc == k;
         const T beta_eff = pc == 0 ? pr->beta : (T)1;
         const T *bias = last ? pr->bias : NULL;
-        const T *bp = pr->trans_b ? pr->b + pc : pr->b + pc * pr->ldb;
+        FM_NAME(pack_b_rows)(kc, n, pr->trans_b ? pr->b + pc : pr->b + pc * pr->ldb, pr->ldb,
+                             pr->trans_b, bbuf);
         for (int64_t i0 = 0; i0 < m;) {
             const int64_t left = m - i0;
             /* Whole tiles of mv vectors, then one vector at a time. */
@@ -401,21 +431,163 @@ static void FM_NAME(gemm_cols)(const FM_NAME(problem) *pr, int64_t kc_size, T *r
             T *ct = pr->c + i0 * pr->ldc;
             if (pr->trans_a) {
                 const T *ap = pr->a + pc * pr->lda + i0;
-                FM_NAME(col_kernel)(n, full, rows < VW, kc, ap, pr->lda, VW, rows, bp, bstep,
-                                    bcol, ct, pr->ldc, rows, pr->alpha, beta_eff, bias,
-                                    last && relu);
+                FM_NAME(col_kernel)(n, full, rows < VW, kc, ap, pr->lda, VW, rows, bbuf, ct,
+                                    pr->ldc, rows, pr->alpha, beta_eff, bias, last && relu);
             } else {
                 const int strips = (rows + VW - 1) / VW;
                 for (int v = 0; v < strips; v++)
                     FM_NAME(pack_col_strip)((int)FM_NAME(min)(VW, rows - v * VW), kc,
                                             pr->a + (i0 + v * VW) * pr->lda + pc, pr->lda,
                                             buf + v * VW * kc);
-                FM_NAME(col_kernel)(n, full, 0, kc, buf, VW, VW * kc, VW, bp, bstep, bcol, ct,
-                                    pr->ldc, rows, pr->alpha, beta_eff, bias, last && relu);
+                FM_NAME(col_kernel)(n, full, 0, kc, buf, VW, VW * kc, VW, bbuf, ct, pr->ldc,
+                                    rows, pr->alpha, beta_eff, bias, last && relu);
             }
             i0 += rows;
         }
     }
+}
+
+/*
+ * Very narrow C (n <= DOT_MAX_N: a 1-column regression head) with A not
+ * transposed: each element is a dot product of a row of A and a column of
+ * op(B), both contiguous along k (op(B)'s columns packed when B is not
+ * transposed), with vectors along k and one horizontal sum per element.
+ * The column path would transpose A into strips first, which for n = 1
+ * costs more than the product (200 x 100 x 1: 4 us of packing for 0.3 us of
+ * multiply-adds). A tile is `rows` rows by `ncols` columns, DOT_ROWS(n)
+ * rows at most: 8 independent sums for the FMA latency, and every vector
+ * of A and of op(B) loaded once per tile and step.
+ *
+ * Its own summation order (VW partial sums over the whole k, no KC blocks,
+ * then VREDUCE) differs from the other paths' FMA chain, so it is chosen by
+ * the whole product's n (n_whole for a column part of one) and trans_a
+ * only, never by m: a row's bits do not depend on how many rows the call or
+ * its thread has, nor on a split of the columns.
+ */
+#define DOT_MAX_N 4
+#define DOT_ROWS(n) ((n) == 1 ? 8 : (n) == 2 ? 4 : 2)
+
+static inline __attribute__((always_inline)) void
+FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict a, int64_t lda,
+                  const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
+                  T beta, const T *restrict bias, int relu)
+{
+    VEC acc[8][DOT_MAX_N];
+#pragma GCC unroll 8
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+        for (int j = 0; j < ncols; j++)
+            acc[r][j] = VZERO();
+    int64_t p = 0;
+    for (; p + VW <= k; p += VW) {
+        VEC bv[DOT_MAX_N];
+#pragma GCC unroll 4
+        for (int j = 0; j < ncols; j++)
+            bv[j] = VLOAD(bt + j * ldbt + p);
+#pragma GCC unroll 8
+        for (int r = 0; r < rows; r++) {
+            const VEC av = VLOAD(a + r * lda + p);
+#pragma GCC unroll 4
+            for (int j = 0; j < ncols; j++)
+                acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+        }
+    }
+    if (p < k) {
+        /* Masked loads: the lanes past k are zero in both operands. */
+        const int lanes = (int)(k - p);
+        VEC bv[DOT_MAX_N];
+#pragma GCC unroll 4
+        for (int j = 0; j < ncols; j++)
+            bv[j] = VLOAD_PART(bt + j * ldbt + p, lanes);
+#pragma GCC unroll 8
+        for (int r = 0; r < rows; r++) {
+            const VEC av = VLOAD_PART(a + r * lda + p, lanes);
+#pragma GCC unroll 4
+            for (int j = 0; j < ncols; j++)
+                acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+        }
+    }
+    /* store_row's output stage, one element at a time. */
+#pragma GCC unroll 8
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+        for (int j = 0; j < ncols; j++) {
+            T *cp = c + r * ldc + j;
+            T v = VREDUCE(acc[r][j]) * alpha;
+            if (beta == (T)1)
+                v = v + *cp;
+            else if (beta != (T)0)
+                v = v + beta * *cp;
+            if (bias != NULL)
+                v = v + bias[j];
+            if (relu && v < (T)0) /* NaN and -0 stay, as in VRELU */
+                v = (T)0;
+            *cp = v;
+        }
+}
+
+/* dot_tile with rows and ncols constant in each branch. */
+static __attribute__((noinline)) void
+FM_NAME(dot_kernel)(int rows, int ncols, int64_t k, const T *restrict a, int64_t lda,
+                    const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
+                    T beta, const T *restrict bias, int relu)
+{
+#define FM_DOT_CALL(r, n)                                                                   \
+    FM_NAME(dot_tile)(r, n, k, a, lda, bt, ldbt, c, ldc, alpha, beta, bias, relu)
+#define FM_DOT_CASE(n)                                                                      \
+    case n:                                                                                 \
+        switch (rows) {                                                                     \
+        case 1: FM_DOT_CALL(1, n); break;                                                   \
+        case 2: FM_DOT_CALL(2, n); break;                                                   \
+        case 3: if (DOT_ROWS(n) >= 3) FM_DOT_CALL(3, n); break;                             \
+        case 4: if (DOT_ROWS(n) >= 4) FM_DOT_CALL(4, n); break;                             \
+        case 5: if (DOT_ROWS(n) >= 5) FM_DOT_CALL(5, n); break;                             \
+        case 6: if (DOT_ROWS(n) >= 6) FM_DOT_CALL(6, n); break;                             \
+        case 7: if (DOT_ROWS(n) >= 7) FM_DOT_CALL(7, n); break;                             \
+        case 8: if (DOT_ROWS(n) >= 8) FM_DOT_CALL(8, n); break;                             \
+        default: break;                                                                     \
+        }                                                                                   \
+        break;
+    switch (ncols) {
+        FM_DOT_CASE(1) FM_DOT_CASE(2) FM_DOT_CASE(3) FM_DOT_CASE(4)
+    default:
+        break;
+    }
+#undef FM_DOT_CASE
+#undef FM_DOT_CALL
+}
+
+/* Whether `pr` takes the dot-product path; what it packs: op(B)'s columns
+ * (n x k) unless B is transposed or one contiguous column. */
+static inline int FM_NAME(takes_dot)(const FM_NAME(problem) *pr)
+{
+    return !pr->trans_a && (pr->n_whole > 0 ? pr->n_whole : pr->n) <= DOT_MAX_N;
+}
+static inline int FM_NAME(dot_packs_b)(const FM_NAME(problem) *pr)
+{
+    return !pr->trans_b && (pr->n > 1 || pr->ldb != 1);
+}
+
+/* The dot-product path over all of C; activations other than relu are left
+ * to the caller. `buf` holds n x k values when dot_packs_b. */
+static void FM_NAME(gemm_dot)(const FM_NAME(problem) *pr, T *restrict buf)
+{
+    const int64_t m = pr->m, k = pr->k;
+    const int n = (int)pr->n, step = DOT_ROWS(pr->n);
+    const T *bt = pr->b;
+    int64_t ldbt = pr->ldb;
+    if (FM_NAME(dot_packs_b)(pr)) {
+        for (int j = 0; j < n; j++)
+            for (int64_t p = 0; p < k; p++)
+                buf[j * k + p] = pr->b[p * pr->ldb + j];
+        bt = buf;
+        ldbt = k;
+    }
+    const int relu = pr->act.kind == FM_ACT_RELU;
+    for (int64_t i0 = 0; i0 < m; i0 += step)
+        FM_NAME(dot_kernel)((int)FM_NAME(min)(step, m - i0), n, k, pr->a + i0 * pr->lda,
+                            pr->lda, bt, ldbt, pr->c + i0 * pr->ldc, pr->ldc, pr->alpha,
+                            pr->beta, pr->bias, relu);
 }
 #endif
 
@@ -563,9 +735,13 @@ static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, in
         return;
     const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
 #if VW > 1
+    if (FM_NAME(takes_dot)(pr)) {
+        *b_elems = FM_NAME(dot_packs_b)(pr) ? n * k : 0;
+        return;
+    }
     if (n < VW && m >= COL_MIN_M) {
-        if (!pr->trans_a)
-            *a_elems = (int64_t)COL_MV(n) * VW * kc_size;
+        *a_elems = FM_NAME(col_a_elems)(pr->trans_a, n, kc_size);
+        *b_elems = n * kc_size;
         return;
     }
 #endif
@@ -611,6 +787,27 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
     }
     const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
 
+#if VW > 1
+    if (FM_NAME(takes_dot)(pr)) {
+        int64_t a_elems, b_elems;
+        FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
+        T *own = NULL, *buf = pr->scratch;
+        if (b_elems > 0 && (buf == NULL || pr->scratch_elems < b_elems)) {
+            own = fm_malloc((size_t)b_elems * sizeof(T));
+            if (own == NULL)
+                return FM_ERR_NOMEM;
+            buf = own;
+        }
+        FM_NAME(gemm_dot)(pr, buf);
+        fm_free(own);
+        if (fm_gemm_needs_rows(act.kind)) /* softmax; maxout into act_out */
+            FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, m);
+        else if (FM_NAME(act_after_store)(act.kind))
+            FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
+        return FM_OK;
+    }
+#endif
+
     if (m == 1 && !trans_b && n >= NR) {
         /* A matrix-vector product: whole NR strips by gemv, the rest below. */
         const int64_t n_main = n / NR * NR;
@@ -621,6 +818,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
         fm_status st = FM_OK;
         if (n_main < n) {
             FM_NAME(problem) rest = *pr;
+            rest.n_whole = pr->n_whole > 0 ? pr->n_whole : n;
             rest.n = n - n_main;
             rest.b = b + n_main;
             rest.c = c + n_main;
@@ -639,8 +837,8 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
         int64_t a_elems, b_elems;
         FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
         T *own = NULL, *buf = pr->scratch;
-        if (a_elems > 0 && (buf == NULL || pr->scratch_elems < a_elems)) {
-            own = fm_malloc((size_t)a_elems * sizeof(T));
+        if (buf == NULL || pr->scratch_elems < a_elems + b_elems) {
+            own = fm_malloc((size_t)(a_elems + b_elems) * sizeof(T));
             if (own == NULL)
                 return FM_ERR_NOMEM;
             buf = own;
@@ -743,6 +941,9 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef COL_ACCS
 #undef COL_MV
 #undef COL_MIN_M
+#undef DOT_MAX_N
+#undef DOT_ROWS
+#undef VREDUCE
 #undef GEMV_VECS
 #undef T
 #undef SUF

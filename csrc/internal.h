@@ -59,6 +59,10 @@
         T *act_out;           /* maxout: the units (m, n / k), else unused */                      \
         int64_t ld_act;                                                                            \
         int32_t *winner; /* maxout: winning piece per unit, or NULL */                             \
+        /* The n of the product this one is a column part of (a thread's slice, \
+         * gemv's remainder), 0 if it is its own: the path of a narrow C is     \
+         * chosen by the whole product's n, so the split does not change bits. */                  \
+        int64_t n_whole;                                                                           \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)

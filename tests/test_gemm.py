@@ -175,6 +175,105 @@ def test_gemm_narrow_outputs(rng, dtype, m, k, n):
             assert np.all(np.abs(out.astype(np.float64) - expected) <= bound)
 
 
+# The narrow-output paths (gemm_kernel.h): n <= 4 with A not transposed is
+# the dot-product path (vectors along k, packed op(B) columns unless B is
+# transposed or one contiguous column), other n < 16 the column path (op(B)
+# packed as kc x n rows), n = 16 and 17 the blocked one; k = 1 and 10 are
+# shorter than a vector, 33 leaves a masked tail, 300 spans two KC blocks.
+# Tolerance: assert_gemm_close's (the dot path sums in its own order, whose
+# error grows like the FMA chain's, ~ eps * sqrt(k) * sum |a b|).
+NARROW_GRID = [(m, k, n) for m in (1, 17, 200) for k in (1, 10, 33, 128, 300)
+               for n in (1, 2, 3, 4, 10, 16, 17)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", NARROW_GRID)
+def test_gemm_narrow_grid(rng, dtype, m, k, n):
+    for trans_a, trans_b in [(False, False), (True, False), (False, True), (True, True)]:
+        a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+        c = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert_gemm_close(c, reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b), a_op, b_op)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 4, 10])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_narrow_leading_dims_alpha_beta(rng, dtype, n, trans_b):
+    """Row-strided operands (ld > columns: a strided B column is packed on
+    the dot path) and alpha / beta through the narrow output stages."""
+    m, k = 45, 37
+    a = random_array(rng, (m, 2 * k), dtype)[:, :k]
+    b = random_array(rng, (n, k + 3) if trans_b else (k, n + 5), dtype)
+    b = b[:, :k] if trans_b else b[:, :n]
+    b_op = b.T if trans_b else b
+    out0 = random_array(rng, (m, n), dtype)
+    for alpha, beta in [(1.0, 0.0), (2.5, 0.0), (1.0, 1.0), (-0.5, 0.25)]:
+        out = out0.copy()
+        kernels.gemm(a, b, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
+        expected = reference.gemm(a, b, trans_b=trans_b, alpha=alpha, beta=beta,
+                                  out=out0.copy())
+        # assert_gemm_close's bound on alpha * A @ B, with beta * out among
+        # the summed terms (scale), plus the final sum's rounding.
+        eps = np.finfo(dtype).eps
+        scale = (abs(alpha) * (np.abs(a).astype(np.float64) @ np.abs(b_op))
+                 + abs(beta) * np.abs(out0))
+        bound = 8 * eps * np.sqrt(k) * scale + 2 * eps * np.abs(expected)
+        assert np.all(np.abs(out.astype(np.float64) - expected) <= bound)
+    # beta == 0 never reads out (NaN there stays out of the result).
+    out = np.full((m, n), np.nan, dtype)
+    kernels.gemm(a, b, trans_b=trans_b, out=out)
+    assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 3, 10])
+@pytest.mark.parametrize("name", ["relu", "identity", "logistic", "softmax"])
+def test_dense_narrow_dot_and_column_paths(rng, dtype, n, name):
+    """Bias and activation in the dot path's and column path's output stages
+    (relu in the tile, logistic after it, softmax as a row stage)."""
+    x, w = random_array(rng, (131, 33), dtype), random_array(rng, (33, n), dtype, 0.1)
+    b = random_array(rng, n, dtype)
+    got = kernels.dense(x, w, b, name)
+    z = x.astype(np.float64) @ w.astype(np.float64) + b
+    expected = reference.activation(z.astype(dtype), name)
+    tol = 8 * np.finfo(dtype).eps * np.sqrt(33) * (np.abs(x) @ np.abs(w) + np.abs(b)) * 2
+    assert np.all(np.abs(got - expected) <= tol + 4 * np.finfo(dtype).eps * np.abs(expected))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_gemm_dot_path_rows_and_threads_give_identical_bits(rng, dtype, n):
+    """The dot path sums in its own order, but is chosen by n and trans_a
+    only: a row has the same bits in a call of any row count and with 1 or
+    2 threads (4096 x 300 x n is enough work for two)."""
+    a, b = random_array(rng, (4096, 300), dtype), random_array(rng, (300, n), dtype)
+    fastmlp.set_config(n_threads=1)
+    try:
+        full = kernels.gemm(a, b)
+        for lo, hi in [(0, 1), (5, 8), (4090, 4096)]:
+            np.testing.assert_array_equal(kernels.gemm(a[lo:hi].copy(), b), full[lo:hi])
+        fastmlp.set_config(n_threads=2)
+        np.testing.assert_array_equal(kernels.gemm(a, b), full)
+    finally:
+        fastmlp.set_config(n_threads=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [18, 34])
+def test_gemm_column_slices_keep_the_whole_products_path(rng, dtype, n):
+    """Two threads split n >= m into whole register tiles of columns; the
+    last slice (2 columns here for a tile width of 16 or 32) must not take
+    the dot-product path that a product 2 columns wide would."""
+    a, b = random_array(rng, (n, 4096), dtype), random_array(rng, (4096, n), dtype)
+    fastmlp.set_config(n_threads=1)
+    try:
+        one = kernels.gemm(a, b)
+        fastmlp.set_config(n_threads=2)
+        np.testing.assert_array_equal(kernels.gemm(a, b), one)
+    finally:
+        fastmlp.set_config(n_threads=0)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("m,k,n", [(200, 128, 10), (77, 300, 1), (64, 30, 7)])

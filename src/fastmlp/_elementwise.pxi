@@ -11,9 +11,15 @@ import numbers
 
 cdef double _real(object value, str name) except? -1.0:
     """A finite real number as a C double, else TypeError/ValueError naming it."""
+    cdef double x
+    if type(value) is float:  # the usual case, without the numbers.Real ABC check
+        x = value
+        if not math.isfinite(x):
+            raise ValueError(f"{name} must be finite, got {x}")
+        return x
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    cdef double x = float(value)
+    x = float(value)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x

@@ -12,7 +12,8 @@ cdef tuple _operand(object arr, object dtype, str name, bint trans):
 
 
 cdef void _check_no_overlap(object out, object arr, str name) except *:
-    if out is not None and np.may_share_memory(out, arr):
+    # (A non-array out is _check_out's error; arr is an ndarray here.)
+    if isinstance(out, np.ndarray) and _may_share_memory(out, arr):
         raise ValueError(f"out must not overlap {name}")
 
 
@@ -60,7 +61,7 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
             status = fm_gemm_bf16_f32(threads, TA, TB, M, N, K, <float>alpha_d,
                                       <const float *>pa, LDA, <const float *>pb, LDB,
                                       <float>beta_eff, <float *>pc, LDC)
-    elif dtype == np.float32:
+    elif dtype.num == cnp.NPY_FLOAT32:
         with nogil:
             status = fm_gemm_f32(backend, threads, TA, TB, M, N, K, <float>alpha_d,
                                  <const float *>pa, LDA, <const float *>pb, LDB,
@@ -111,7 +112,7 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
             status = fm_dense_forward_bf16_f32(threads, TX, TW, M, N, K,
                                                <const float *>px, LDX, <const float *>pw, LDW,
                                                <const float *>pbias, act, <float *>po, LDO)
-    elif dtype == np.float32:
+    elif dtype.num == cnp.NPY_FLOAT32:
         with nogil:
             status = fm_dense_forward_f32(backend, threads, TX, TW, M, N, K,
                                           <const float *>px, LDX, <const float *>pw, LDW,
