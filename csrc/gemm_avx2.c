@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include "internal.h"
+#include "hsum.h"
 #include "transpose8.h"
 
 /* Lane masks for the first n lanes: a window of 8 (or 4) entries into
@@ -16,19 +17,6 @@ static const int32_t lane_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0,
 static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define MASK32(n) _mm256_loadu_si256((const __m256i *)(lane_mask32 + 8 - (n)))
 #define MASK64(n) _mm256_loadu_si256((const __m256i *)(lane_mask64 + 4 - (n)))
-
-/* Sums of a vector's lanes (halves, then pairs), for the dot-product path. */
-static inline float hsum_ps(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-static inline double hsum_pd(__m256d v)
-{
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-}
 
 #define T float
 #define SUF f32
@@ -46,7 +34,7 @@ static inline double hsum_pd(__m256d v)
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VRELU(v) _mm256_max_ps(_mm256_setzero_ps(), (v)) /* NaN stays NaN */
-#define VREDUCE(v) hsum_ps(v)
+#define VREDUCE(v) hsum256_ps(v)
 #define MR 6
 #define NR 16
 #define KC 256
@@ -70,7 +58,7 @@ static inline double hsum_pd(__m256d v)
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define VRELU(v) _mm256_max_pd(_mm256_setzero_pd(), (v))
-#define VREDUCE(v) hsum_pd(v)
+#define VREDUCE(v) hsum256_pd(v)
 #define MR 6
 #define NR 8
 #define KC 256

@@ -8,6 +8,7 @@
  */
 #include <immintrin.h>
 #include "internal.h"
+#include "hsum.h"
 #include "transpose8.h"
 
 #define T float
@@ -27,7 +28,7 @@
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VRELU(v) _mm512_max_ps(_mm512_setzero_ps(), (v)) /* NaN stays NaN */
-#define VREDUCE(v) _mm512_reduce_add_ps(v)
+#define VREDUCE(v) hsum512_ps(v)
 #define MR 12
 #define NR 32
 #define KC 256
@@ -52,7 +53,7 @@
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VADD(a, b) _mm512_add_pd((a), (b))
 #define VRELU(v) _mm512_max_pd(_mm512_setzero_pd(), (v))
-#define VREDUCE(v) _mm512_reduce_add_pd(v)
+#define VREDUCE(v) hsum512_pd(v)
 #define MR 12
 #define NR 16
 #define KC 256

@@ -29,18 +29,19 @@
  *   transpose cost 2-8% of MLP-sized products (measured: 200x128x256 went
  *   from 165.6 to 152.1 us, 200x256x784 from 966 to 953 us on Zen 3).
  *   Transposed A (the weight gradient's activations^T) is packed.
- * - narrow C (n < VW, the output layer: 10 classes, a 1-column regression
- *   head): vectors run down the columns of C instead of along its rows (a
- *   row-wide vector would be mostly padding): a tile is up to COL_MV vectors
- *   of VW rows by n columns, reading VW values of one column of op(A) per
- *   vector and broadcasting op(B)'s values (packed as kc rows of n). Transposed A (the weight
- *   gradient) is read in place; A not transposed is packed into VW-row
- *   column strips. C is written back through a small transposing buffer.
- * - very narrow C (n <= DOT_MAX_N, A not transposed: a 1-column head):
- *   dot products of A's rows and op(B)'s columns, vectors along k, one
+ * - narrow C (DOT_MAX_N < n < VW, the output layer: 10 classes): vectors
+ *   run down the columns of C instead of along its rows (a row-wide vector
+ *   would be mostly padding): a tile is up to COL_MV vectors of VW rows by
+ *   n columns, reading VW values of one column of op(A) per vector and
+ *   broadcasting op(B)'s values (packed as kc rows of n). Transposed A (the
+ *   weight gradient) is read in place; A not transposed is packed into
+ *   VW-row column strips. C is written back through a small transposing
+ *   buffer.
+ * - very narrow C (n <= DOT_MAX_N: a 1-column regression head): dot
+ *   products of op(A)'s rows and op(B)'s columns, vectors along k, one
  *   horizontal sum per element (the column path's transposing pack of A
- *   would cost more than the product); its own summation order, see
- *   gemm_dot.
+ *   would cost more than the product; transposed A is read in place by a
+ *   form with the same operations); its own summation order, see gemm_dot.
  * - narrow strips (nr <= VW columns of a wider C): a one-vector-wide kernel.
  * - ragged tiles (rows < MR, or columns < NR): kernels specialised on the row
  *   count, and masked loads/stores for the last vector of a row.
@@ -53,8 +54,8 @@
  * Per element, every path but the dot path performs the same operations in
  * the same order (same KC blocks, one FMA chain per block, same output
  * stage), so results do not depend on the path, the block or the thread
- * that computed them; the dot path is chosen by the whole product's n and
- * trans_a alone, so neither do its results.
+ * that computed them; the dot path is chosen by the whole product's n
+ * alone, so neither do its results.
  *
  * The including file defines:
  *   T, SUF (f32/f64), PREFIX (function name prefix), MR, NR, KC, MC, NC,
@@ -286,6 +287,29 @@ FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as
 
 
 #if VW > 1
+/* store_row's output stage for `count` (<= VW) rows of one column of C at
+ * cj (stride ldc), through a small buffer: c = alpha * acc + beta * c +
+ * bias (one value, or NULL), then relu. */
+static inline __attribute__((always_inline)) void
+FM_NAME(store_col)(VEC acc, T *restrict cj, int64_t ldc, int count, T alpha, T beta,
+                   const T *restrict bias, int relu)
+{
+    T tmp[VW];
+    VEC r = VMUL(acc, VBCAST(alpha));
+    if (beta != (T)0) {
+        for (int q = 0; q < VW; q++)
+            tmp[q] = q < count ? cj[q * ldc] : (T)0;
+        r = beta == (T)1 ? VADD(r, VLOAD(tmp)) : VADD(r, VMUL(VBCAST(beta), VLOAD(tmp)));
+    }
+    if (bias != NULL)
+        r = VADD(r, VBCAST(*bias));
+    if (relu)
+        r = VRELU(r);
+    VSTORE(tmp, r);
+    for (int q = 0; q < count; q++)
+        cj[q * ldc] = tmp[q];
+}
+
 /*
  * Column tile of narrow C (n < VW): `nv` vectors of VW rows by `ncols`
  * columns, c = alpha * (op(A) @ op(B)) + beta * c + bias, then relu; the
@@ -326,27 +350,13 @@ FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
         a += astep;
         b += ncols;
     }
-    const VEC va = VBCAST(alpha), vb = VBCAST(beta);
-    T tmp[VW];
     for (int j = 0; j < ncols; j++) {
         for (int v = 0; v < nv; v++) {
             const int count = rows - v * VW < VW ? rows - v * VW : VW;
             if (count <= 0)
                 break;
-            T *cj = c + (int64_t)v * VW * ldc + j;
-            VEC r = VMUL(acc[j][v], va);
-            if (beta != (T)0) {
-                for (int q = 0; q < VW; q++)
-                    tmp[q] = q < count ? cj[q * ldc] : (T)0;
-                r = beta == (T)1 ? VADD(r, VLOAD(tmp)) : VADD(r, VMUL(vb, VLOAD(tmp)));
-            }
-            if (bias != NULL)
-                r = VADD(r, VBCAST(bias[j]));
-            if (relu)
-                r = VRELU(r);
-            VSTORE(tmp, r);
-            for (int q = 0; q < count; q++)
-                cj[q * ldc] = tmp[q];
+            FM_NAME(store_col)(acc[j][v], c + (int64_t)v * VW * ldc + j, ldc, count, alpha, beta,
+                               bias != NULL ? bias + j : NULL, relu);
         }
     }
 }
@@ -469,72 +479,79 @@ static void FM_NAME(gemm_cols)(const FM_NAME(problem) *pr, int64_t kc_size, T *r
 }
 
 /*
- * Very narrow C (n <= DOT_MAX_N: a 1-column regression head) with A not
- * transposed: each element is a dot product of a row of A and a column of
- * op(B), both contiguous along k (op(B)'s columns packed when B is not
- * transposed), with vectors along k and one horizontal sum per element.
- * The column path would transpose A into strips first, which for n = 1
- * costs more than the product (200 x 100 x 1: 4 us of packing for 0.3 us of
- * multiply-adds). A tile is `rows` rows by `ncols` columns, DOT_ROWS(n)
- * rows at most: 8 independent sums for the FMA latency, and every vector
- * of A and of op(B) loaded once per tile and step.
+ * Narrow C (n <= DOT_MAX_N): each element is a dot product of a row of
+ * op(A) and a column of op(B), both contiguous along k (packed when the
+ * operand's layout has them strided), with vectors along k
+ * and a horizontal sum (VREDUCE) per element. Bound by reading A (from L2
+ * for a 200 x 100 block; measured on Sapphire Rapids: n = 1 at OpenBLAS's
+ * speed, an 8-sum shuffle tree instead of VREDUCE no faster, n = 10 slower
+ * than the column path). DOT_MAX_N is 1: the kernels take any n up to 4,
+ * but n = 2-4 gave no clear gain, and changing those products' bits made
+ * tests/test_optimizers.py's engine-versus-NumPy Adam step differ in the
+ * last bit (that comparison holds for main's numbers on its seed only:
+ * with other data it differs on main too). The column
+ * path would transpose A into strips first, which for n = 1 costs more than
+ * the product (200 x 100 x 1: 4 us of packing for 0.3 us of multiply-adds).
+ * A tile is DOT_ROWS(n) rows (or one, for the last rows) by n columns:
+ * DOT_ACCS sums at most, every vector of A and of op(B) loaded once per
+ * tile and step.
  *
  * Its own summation order (VW partial sums over the whole k, no KC blocks,
- * then VREDUCE) differs from the other paths' FMA chain, so it is chosen by
- * the whole product's n (n_whole for a column part of one) and trans_a
- * only, never by m: a row's bits do not depend on how many rows the call or
- * its thread has, nor on a split of the columns.
+ * then the lanes' sum) differs from the other paths' FMA chain, so it is
+ * chosen by the whole product's n alone (n_whole for a column part of
+ * one), never by m or a layout: a row's bits do not depend on how many rows
+ * the call or its thread has, on a split of the columns, or on whether an
+ * operand is transposed.
  */
-#define DOT_MAX_N 4
-#define DOT_ROWS(n) ((n) == 1 ? 8 : (n) == 2 ? 4 : 2)
-
+#define DOT_MAX_N 1
+#define DOT_ACCS COL_ACCS /* three quarters of the registers, as the column tiles */
+#define DOT_ROWS(n) (DOT_ACCS / (n) > 8 ? 8 : DOT_ACCS / (n))
+_Static_assert(DOT_MAX_N <= 4 && DOT_MAX_N <= DOT_ACCS, "dot_kernel() instantiates widths 1-4");
 static inline __attribute__((always_inline)) void
 FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict a, int64_t lda,
                   const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
                   T beta, const T *restrict bias, int relu)
 {
-    VEC acc[8][DOT_MAX_N];
-#pragma GCC unroll 8
-    for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
-        for (int j = 0; j < ncols; j++)
-            acc[r][j] = VZERO();
+    VEC acc[DOT_ACCS]; /* acc[r * ncols + j]: row r, column j */
+#pragma GCC unroll 32
+    for (int q = 0; q < rows * ncols; q++)
+        acc[q] = VZERO();
     int64_t p = 0;
     for (; p + VW <= k; p += VW) {
         VEC bv[DOT_MAX_N];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int j = 0; j < ncols; j++)
             bv[j] = VLOAD(bt + j * ldbt + p);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int r = 0; r < rows; r++) {
             const VEC av = VLOAD(a + r * lda + p);
-#pragma GCC unroll 4
+#pragma GCC unroll 16
             for (int j = 0; j < ncols; j++)
-                acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+                acc[r * ncols + j] = VFMA(av, bv[j], acc[r * ncols + j]);
         }
     }
     if (p < k) {
         /* Masked loads: the lanes past k are zero in both operands. */
         const int lanes = (int)(k - p);
         VEC bv[DOT_MAX_N];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int j = 0; j < ncols; j++)
             bv[j] = VLOAD_PART(bt + j * ldbt + p, lanes);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int r = 0; r < rows; r++) {
             const VEC av = VLOAD_PART(a + r * lda + p, lanes);
-#pragma GCC unroll 4
+#pragma GCC unroll 16
             for (int j = 0; j < ncols; j++)
-                acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+                acc[r * ncols + j] = VFMA(av, bv[j], acc[r * ncols + j]);
         }
     }
     /* store_row's output stage, one element at a time. */
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int j = 0; j < ncols; j++) {
             T *cp = c + r * ldc + j;
-            T v = VREDUCE(acc[r][j]) * alpha;
+            T v = VREDUCE(acc[r * ncols + j]) * alpha;
             if (beta == (T)1)
                 v = v + *cp;
             else if (beta != (T)0)
@@ -547,9 +564,9 @@ FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict 
         }
 }
 
-/* dot_tile with rows and ncols constant in each branch. */
+/* dot_tile with ncols constant and rows DOT_ROWS(ncols) (`full`) or 1. */
 static __attribute__((noinline)) void
-FM_NAME(dot_kernel)(int rows, int ncols, int64_t k, const T *restrict a, int64_t lda,
+FM_NAME(dot_kernel)(int full, int ncols, int64_t k, const T *restrict a, int64_t lda,
                     const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
                     T beta, const T *restrict bias, int relu)
 {
@@ -557,16 +574,11 @@ FM_NAME(dot_kernel)(int rows, int ncols, int64_t k, const T *restrict a, int64_t
     FM_NAME(dot_tile)(r, n, k, a, lda, bt, ldbt, c, ldc, alpha, beta, bias, relu)
 #define FM_DOT_CASE(n)                                                                      \
     case n:                                                                                 \
-        switch (rows) {                                                                     \
-        case 1: FM_DOT_CALL(1, n); break;                                                   \
-        case 2: FM_DOT_CALL(2, n); break;                                                   \
-        case 3: if (DOT_ROWS(n) >= 3) FM_DOT_CALL(3, n); break;                             \
-        case 4: if (DOT_ROWS(n) >= 4) FM_DOT_CALL(4, n); break;                             \
-        case 5: if (DOT_ROWS(n) >= 5) FM_DOT_CALL(5, n); break;                             \
-        case 6: if (DOT_ROWS(n) >= 6) FM_DOT_CALL(6, n); break;                             \
-        case 7: if (DOT_ROWS(n) >= 7) FM_DOT_CALL(7, n); break;                             \
-        case 8: if (DOT_ROWS(n) >= 8) FM_DOT_CALL(8, n); break;                             \
-        default: break;                                                                     \
+        if (n <= DOT_MAX_N) {                                                               \
+            if (full)                                                                       \
+                FM_DOT_CALL(DOT_ROWS(n), n <= DOT_MAX_N ? n : 1);                           \
+            else                                                                            \
+                FM_DOT_CALL(1, n <= DOT_MAX_N ? n : 1);                                     \
         }                                                                                   \
         break;
     switch (ncols) {
@@ -578,11 +590,67 @@ FM_NAME(dot_kernel)(int rows, int ncols, int64_t k, const T *restrict a, int64_t
 #undef FM_DOT_CALL
 }
 
-/* Whether `pr` takes the dot-product path; what it packs: op(B)'s columns
- * (n x k) unless B is transposed or one contiguous column. */
+/*
+ * The dot path for A transposed, where op(A)'s columns (A's rows) are the
+ * contiguous ones: VW rows of op(A) per vector, and the dot form's lane
+ * partial l (its FMA chain over p = l, l + VW, ...) as accumulator part[l];
+ * the halving tree then adds part[l] and part[l + w] as VREDUCE adds lanes
+ * l and l + w, and the output stage is dot_tile's, lane by lane: the same
+ * operations per element, so the same bits as A not transposed (a
+ * Fortran-ordered X is the transposed operand of a C-ordered one), with A
+ * read in place. One column of C: `rows` (<= VW, fewer with `partial`)
+ * rows at c (stride ldc), op(A)[i][p] at a[p * lda + i], op(B)'s column at
+ * bj (contiguous along k), bias NULL or the column's.
+ */
+static inline __attribute__((always_inline)) void
+FM_NAME(dot_cols_tile)(const int partial, int rows, int64_t k, const T *restrict a,
+                       int64_t lda, const T *restrict bj, T *restrict c, int64_t ldc, T alpha,
+                       T beta, const T *restrict bias, int relu)
+{
+    VEC part[VW];
+#pragma GCC unroll 16
+    for (int l = 0; l < VW; l++)
+        part[l] = VZERO();
+    int64_t p = 0;
+    for (; p + VW <= k; p += VW)
+#pragma GCC unroll 16
+        for (int l = 0; l < VW; l++) {
+            const T *ap = a + (p + l) * lda;
+            part[l] = VFMA(partial ? VLOAD_PART(ap, rows) : VLOAD(ap), VBCAST(bj[p + l]),
+                           part[l]);
+        }
+#pragma GCC unroll 16
+    for (int l = 0; l < VW; l++)
+        if (p + l < k) {
+            const T *ap = a + (p + l) * lda;
+            part[l] = VFMA(partial ? VLOAD_PART(ap, rows) : VLOAD(ap), VBCAST(bj[p + l]),
+                           part[l]);
+        }
+#pragma GCC unroll 8
+    for (int w = VW / 2; w >= 1; w /= 2)
+#pragma GCC unroll 16
+        for (int l = 0; l < w; l++)
+            part[l] = VADD(part[l], part[l + w]);
+    FM_NAME(store_col)(part[0], c, ldc, rows, alpha, beta, bias, relu);
+}
+
+static __attribute__((noinline)) void
+FM_NAME(dot_cols_kernel)(int rows, int64_t k, const T *restrict a, int64_t lda,
+                         const T *restrict bj, T *restrict c, int64_t ldc, T alpha, T beta,
+                         const T *restrict bias, int relu)
+{
+    if (rows == VW)
+        FM_NAME(dot_cols_tile)(0, VW, k, a, lda, bj, c, ldc, alpha, beta, bias, relu);
+    else
+        FM_NAME(dot_cols_tile)(1, rows, k, a, lda, bj, c, ldc, alpha, beta, bias, relu);
+}
+
+/* Whether `pr` takes the dot-product path: by n alone, not trans_a (see
+ * dot_cols_tile). It packs op(B)'s columns (n x k) unless B is transposed
+ * or one contiguous column. */
 static inline int FM_NAME(takes_dot)(const FM_NAME(problem) *pr)
 {
-    return !pr->trans_a && (pr->n_whole > 0 ? pr->n_whole : pr->n) <= DOT_MAX_N;
+    return (pr->n_whole > 0 ? pr->n_whole : pr->n) <= DOT_MAX_N;
 }
 static inline int FM_NAME(dot_packs_b)(const FM_NAME(problem) *pr)
 {
@@ -605,10 +673,21 @@ static void FM_NAME(gemm_dot)(const FM_NAME(problem) *pr, T *restrict buf)
         ldbt = k;
     }
     const int relu = pr->act.kind == FM_ACT_RELU;
-    for (int64_t i0 = 0; i0 < m; i0 += step)
-        FM_NAME(dot_kernel)((int)FM_NAME(min)(step, m - i0), n, k, pr->a + i0 * pr->lda,
-                            pr->lda, bt, ldbt, pr->c + i0 * pr->ldc, pr->ldc, pr->alpha,
-                            pr->beta, pr->bias, relu);
+    if (pr->trans_a) {
+        for (int64_t i0 = 0; i0 < m; i0 += VW)
+            for (int j = 0; j < n; j++)
+                FM_NAME(dot_cols_kernel)((int)FM_NAME(min)(VW, m - i0), k, pr->a + i0, pr->lda,
+                                         bt + j * ldbt, pr->c + i0 * pr->ldc + j, pr->ldc,
+                                         pr->alpha, pr->beta,
+                                         pr->bias != NULL ? pr->bias + j : NULL, relu);
+        return;
+    }
+    for (int64_t i0 = 0; i0 < m;) {
+        const int full = m - i0 >= step;
+        FM_NAME(dot_kernel)(full, n, k, pr->a + i0 * pr->lda, pr->lda, bt, ldbt,
+                            pr->c + i0 * pr->ldc, pr->ldc, pr->alpha, pr->beta, pr->bias, relu);
+        i0 += full ? step : 1;
+    }
 }
 #endif
 
@@ -1200,6 +1279,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef TR_COLS
 #undef TR_MIN_KN
 #undef DOT_MAX_N
+#undef DOT_ACCS
 #undef DOT_ROWS
 #undef VREDUCE
 #undef GEMV_VECS

@@ -175,9 +175,9 @@ def test_gemm_narrow_outputs(rng, dtype, m, k, n):
             assert np.all(np.abs(out.astype(np.float64) - expected) <= bound)
 
 
-# The narrow-output paths (gemm_kernel.h): n <= 4 with A not transposed is
-# the dot-product path (vectors along k, packed op(B) columns unless B is
-# transposed or one contiguous column), other n < 16 the column path (op(B)
+# The narrow-output paths (gemm_kernel.h): n = 1 is the dot-product path
+# (vectors along k, or down op(A)'s columns when A is transposed; op(B)'s
+# column packed unless contiguous), other n < 16 the column path (op(B)
 # packed as kc x n rows), n = 16 and 17 the blocked one; k = 1 and 10 are
 # shorter than a vector, 33 leaves a masked tail, 300 spans two KC blocks.
 # Tolerance: assert_gemm_close's (the dot path sums in its own order, whose
@@ -243,9 +243,10 @@ def test_dense_narrow_dot_and_column_paths(rng, dtype, n, name):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 2, 4])
 def test_gemm_dot_path_rows_and_threads_give_identical_bits(rng, dtype, n):
-    """The dot path sums in its own order, but is chosen by n and trans_a
-    only: a row has the same bits in a call of any row count and with 1 or
-    2 threads (4096 x 300 x n is enough work for two)."""
+    """The dot path (n = 1) sums in its own order, but is chosen by n only:
+    a row has the same bits in a call of any row count and with 1 or 2
+    threads (4096 x 300 x n is enough work for two); so do the column
+    path's (n = 2, 4)."""
     a, b = random_array(rng, (4096, 300), dtype), random_array(rng, (300, n), dtype)
     fastmlp.set_config(n_threads=1)
     try:
@@ -259,12 +260,25 @@ def test_gemm_dot_path_rows_and_threads_give_identical_bits(rng, dtype, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [18, 34])
+@pytest.mark.parametrize("n", [1, 2, 4, 5, 10, 16])
+def test_gemm_narrow_layouts_give_identical_bits(rng, dtype, n):
+    """The same op(A) and op(B) stored transposed or not give the same bits
+    (a Fortran-ordered X reaches C as the transposed operand): the dot
+    path's transposed-A form does the dot form's operations."""
+    a, b = random_array(rng, (203, 77), dtype), random_array(rng, (77, n), dtype)
+    c = kernels.gemm(a, b)
+    np.testing.assert_array_equal(kernels.gemm(a.T.copy(), b, trans_a=True), c)
+    np.testing.assert_array_equal(kernels.gemm(a, b.T.copy(), trans_b=True), c)
+    np.testing.assert_array_equal(kernels.gemm(np.asfortranarray(a), np.asfortranarray(b)), c)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [17, 33])
 def test_gemm_column_slices_keep_the_whole_products_path(rng, dtype, n):
     """Two threads split n >= m into whole register tiles of columns; the
-    last slice (2 columns here for a tile width of 16 or 32) must not take
-    the dot-product path that a product 2 columns wide would."""
-    a, b = random_array(rng, (n, 4096), dtype), random_array(rng, (4096, n), dtype)
+    last slice (1 column here for a tile width of 16 or 32) must not take
+    the dot-product path that a product 1 column wide would."""
+    a, b = random_array(rng, (n, 8192), dtype), random_array(rng, (8192, n), dtype)
     fastmlp.set_config(n_threads=1)
     try:
         one = kernels.gemm(a, b)

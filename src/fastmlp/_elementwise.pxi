@@ -14,7 +14,7 @@ cdef double _real(object value, str name) except? -1.0:
     cdef double x
     if type(value) is float:  # the usual case, without the numbers.Real ABC check
         x = value
-        if not math.isfinite(x):
+        if not isfinite(x):
             raise ValueError(f"{name} must be finite, got {x}")
         return x
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

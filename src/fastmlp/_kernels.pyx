@@ -20,6 +20,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uintptr_t
 from libc.string cimport memset
+from libc.math cimport isfinite
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
 
 from fastmlp._fastmlp_c cimport *
@@ -111,7 +112,7 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 cdef inline bint _is_float_array(object arr):
     """An ndarray of native-order float32 or float64."""
-    if not isinstance(arr, np.ndarray):
+    if not isinstance(arr, cnp.ndarray):
         return False
     cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>arr)
     return (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(
@@ -131,7 +132,7 @@ cdef object _float_dtype(object arr, str name):
 
 cdef inline bint _has_dtype(object arr, object dtype):
     """arr is an ndarray of exactly `dtype` (the same descriptor object in the usual case)."""
-    if not isinstance(arr, np.ndarray):
+    if not isinstance(arr, cnp.ndarray):
         return False
     d = arr.dtype
     return d is dtype or d == dtype
@@ -208,7 +209,7 @@ cdef object _check_out(object out, tuple shape, object dtype, str name="out"):
     """Allocate `out` or check the caller's: exact shape/dtype, C-contiguous, writeable."""
     if out is None:
         return np.empty(shape, dtype=dtype)
-    if not isinstance(out, np.ndarray):
+    if not isinstance(out, cnp.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
     if not _has_dtype(out, dtype):
         raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")

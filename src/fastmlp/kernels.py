@@ -85,8 +85,7 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
     MemoryError
         The result (or a packing buffer) cannot be allocated.
     """
-    return _kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
-                         out=out, compute_dtype=compute_dtype)
+    return _kernels.gemm(a, b, trans_a, trans_b, alpha, beta, out, compute_dtype)
 
 
 def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **params):
