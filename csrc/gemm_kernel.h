@@ -15,7 +15,13 @@
  *
  * Special shapes, each measured to need it (see the commit history):
  * - few rows (m <= SMALL_M): B is read in place, not packed (packing would
- *   cost as much as the product); ragged strips are still packed.
+ *   cost as much as the product); ragged strips are still packed. Each
+ *   tile prefetches its rows of the next strip into L2 (rows ldb apart,
+ *   which no hardware prefetcher follows: 32x1024x1024 went from 707 to
+ *   553 us on Sapphire Rapids).
+ * - few rows (TR_MIN_M..TR_MAX_M) with B transposed (the input gradient
+ *   delta @ W^T): transposed tiles, vectors down C's columns with all its
+ *   rows in one tile, broadcasting from W's rows in place (gemm_tr).
  * - one row (m == 1): a matrix-vector product streaming whole rows of B.
  * - A not transposed is read in place, never packed: its rows are already
  *   contiguous along k, the micro-kernel broadcasts MR of them per step from
@@ -81,6 +87,14 @@
 #define COL_MV(n) (COL_ACCS / (n) > 8 ? 8 : (COL_ACCS / (n) < 1 ? 1 : COL_ACCS / (n)))
 /* Narrow C takes the column path from this many rows (one whole vector). */
 #define COL_MIN_M VW
+/* Few rows, wide C and B transposed take the transposed tiles (gemm_tr)
+ * where there are registers for them and an 8 x 8 transpose to store them. */
+#if defined(TRANSPOSE8) && VREGS >= 32 && VW >= 8
+#define TR_PATH 1
+#else
+#define TR_PATH 0
+#endif
+#define TR_MIN_M 16
 
 _Static_assert(MR >= 1 && MR <= 12, "microkernel() instantiates row counts up to 12");
 _Static_assert(NR % VW == 0, "NR must be a whole number of vectors");
@@ -170,6 +184,13 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
 #pragma GCC unroll 8
             for (int v = 0; v < nvec; v++)
                 acc[i][v] = VFMA(ai, bv[v], acc[i][v]);
+        }
+        if (rsb != NR) {
+            /* B in place (few rows): this row of the next strip, into L2
+             * for the next tile. The rows are ldb apart (4 KiB for
+             * n = 1024), which no hardware prefetcher follows. */
+            __builtin_prefetch(b + NR, 0, 2);
+            __builtin_prefetch(b + 2 * NR - 1, 0, 2);
         }
         a += packed ? MR : 1;
         b += rsb;
@@ -791,6 +812,186 @@ static inline int64_t FM_NAME(block_size)(int64_t total, int64_t max_block, int6
     return (size + unit - 1) / unit * unit;
 }
 
+#if TR_PATH
+/*
+ * Few rows (TR_MIN_M <= m <= TR_MAX_M: a minibatch of 16..64 samples) by
+ * wide C, B transposed (the input gradient delta @ W^T): transposed tiles.
+ * Vectors run down the columns of C, as in the column path, so one tile
+ * holds all of C's rows (up to 4 vectors) by TR_COLS columns, and op(B)'s
+ * values are broadcast straight from W's rows, each read once per KC block
+ * and never packed: the row tiles pack all of op(B) (4 MiB for a 1024 x 1024
+ * W, transposed 8 x 8 at a time) for three 12-row tiles of 32 rows.
+ * op(A)^T is packed per KC block (at most 64 x KC values). The tile goes
+ * to row-major through L1 (TRANSPOSE8) and is stored by store_row: per
+ * element the same FMA chain and output stage as the row tiles, so the
+ * same bits, and the choice may depend on m.
+ * (B not transposed, the forward x @ W, measured slower this way than the
+ * row tiles: B's rows are 4 KiB apart and a tile's 48 bytes of each row
+ * come from L2; see the commit history.)
+ */
+#define TR_MAX_M (4 * VW)
+#define TR_VECS(m) (((m) + VW - 1) / VW)
+/* Columns per tile for tv vectors of rows: tv * TR_COLS accumulators (at
+ * most 24 of the 32 registers: with 28, GCC spilled two of them), tv
+ * vectors of A and a broadcast. */
+#define TR_COLS(tv) ((tv) == 1 ? 16 : (tv) == 2 ? 12 : (tv) == 3 ? 8 : 6)
+/* Smallest op(B) (k * n values) for which not packing it pays (measured:
+ * 32x64x64 was faster packed, 16x256x256 faster in place). */
+#define TR_MIN_KN ((int64_t)1 << 16)
+
+/*
+ * C (rows <= tv * VW, tc columns) = alpha * op(A) @ op(B) + beta * C + bias,
+ * relu. at: op(A)^T packed, kc steps of tv * VW values (rows past `rows`
+ * zero); op(B)[p][j] = b[j * ldb + p] (W's rows).
+ */
+static inline __attribute__((always_inline)) void
+FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
+                 const T *restrict b, int64_t ldb, T *restrict c, int64_t ldc, int rows, T alpha,
+                 T beta, const T *restrict bias, int relu)
+{
+    /* Columns padded to whole vectors (and whole 8 x 8 blocks: VW >= 8). */
+    enum { TCP = (TR_COLS(1) + VW - 1) / VW * VW };
+    const int tcp = (tc + VW - 1) / VW * VW;
+    VEC acc[TR_COLS(1)][4];
+#pragma GCC unroll 16
+    for (int j = 0; j < tc; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < tv; v++)
+            acc[j][v] = VZERO();
+    /* Row j = 3g + r of W at bg[g] + r * ldb: the tc addresses need a few
+     * pointers and one index register (with tc row pointers GCC spilled
+     * them to the stack inside the loop). */
+    const T *bg[(TR_COLS(1) + 2) / 3];
+#pragma GCC unroll 8
+    for (int g = 0; g < (tc + 2) / 3; g++)
+        bg[g] = b + 3 * g * ldb;
+    for (int64_t p = 0; p < kc; p++) {
+        VEC av[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < tv; v++)
+            av[v] = VLOAD(at + v * VW);
+#pragma GCC unroll 16
+        for (int j = 0; j < tc; j++) {
+            const VEC bj = VBCAST(bg[j / 3][(j % 3) * ldb]);
+#pragma GCC unroll 4
+            for (int v = 0; v < tv; v++)
+                acc[j][v] = VFMA(av[v], bj, acc[j][v]);
+        }
+        at += tv * VW;
+#pragma GCC unroll 8
+        for (int g = 0; g < (tc + 2) / 3; g++)
+            bg[g]++;
+    }
+    /* Per vector of rows: its tc columns to row-major through L1, then the
+     * row tiles' output stage. */
+    T colm[TCP * VW] __attribute__((aligned(64)));
+    T rowm[VW * TCP] __attribute__((aligned(64)));
+#pragma GCC unroll 4
+    for (int v = 0; v < tv; v++) {
+        const int r0 = v * VW;
+        if (r0 >= rows)
+            break;
+#pragma GCC unroll 16
+        for (int j = 0; j < tcp; j++)
+            VSTORE(colm + j * VW, j < tc ? acc[j][v] : VZERO());
+        for (int q0 = 0; q0 < VW; q0 += 8)
+            for (int j0 = 0; j0 < tcp; j0 += 8)
+                TRANSPOSE8(colm + j0 * VW + q0, VW, rowm + q0 * tcp + j0, tcp);
+        const int nrow = rows - r0 < VW ? rows - r0 : VW;
+        for (int q = 0; q < nrow; q++) {
+            VEC r[TCP / VW];
+#pragma GCC unroll 4
+            for (int u = 0; u < tcp / VW; u++)
+                r[u] = VLOAD(rowm + q * tcp + u * VW);
+            FM_NAME(store_row)(tcp / VW, r, c + (r0 + q) * ldc, tc, alpha, beta, bias, relu);
+        }
+    }
+}
+
+/* tr_tile with tv (and so tc) constant in each branch. */
+static __attribute__((noinline)) void
+FM_NAME(tr_kernel)(int tv, int64_t kc, const T *restrict at, const T *restrict b, int64_t ldb,
+                   T *restrict c, int64_t ldc, int rows, T alpha, T beta,
+                   const T *restrict bias, int relu)
+{
+#define FM_TR_CASE(v)                                                                       \
+    case v:                                                                                 \
+        FM_NAME(tr_tile)(v, TR_COLS(v), kc, at, b, ldb, c, ldc, rows, alpha, beta, bias,    \
+                         relu);                                                             \
+        break;
+    switch (tv) {
+        FM_TR_CASE(1) FM_TR_CASE(2) FM_TR_CASE(3) FM_TR_CASE(4)
+    default:
+        break;
+    }
+#undef FM_TR_CASE
+}
+
+/* op(A)^T's block of kc steps from `a` (m <= mp rows): dst[p * mp + i] =
+ * op(A)[i][p], rows m..mp zero. */
+static void FM_NAME(pack_at)(int64_t m, int64_t mp, int64_t kc, const T *restrict a,
+                             int64_t lda, int trans, T *restrict dst)
+{
+    if (trans) {
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t i = 0; i < mp; i++)
+                dst[p * mp + i] = i < m ? a[p * lda + i] : 0;
+        return;
+    }
+    /* Whole 8 x 8 blocks in registers, the edges one value at a time. */
+    const int64_t p8 = kc / 8 * 8;
+    int64_t i8 = 0;
+    for (; i8 + 8 <= m; i8 += 8)
+        for (int64_t p = 0; p < p8; p += 8)
+            TRANSPOSE8(a + i8 * lda + p, lda, dst + p * mp + i8, mp);
+    for (int64_t p = 0; p < kc; p++)
+        for (int64_t i = p < p8 ? i8 : 0; i < mp; i++)
+            dst[p * mp + i] = i < m ? a[i * lda + p] : 0;
+}
+
+/* The columns of C that `pr` computes by transposed tiles (whole tiles; the
+ * rest go through the other paths), 0 if it does not take them. */
+static inline int64_t FM_NAME(tr_columns)(const FM_NAME(problem) *pr)
+{
+    if (!pr->trans_b || pr->m < TR_MIN_M || pr->m > TR_MAX_M || pr->k * pr->n < TR_MIN_KN)
+        return 0;
+    const int64_t tc = TR_COLS(TR_VECS(pr->m));
+    return pr->n / tc * tc;
+}
+
+/* Elements of the packed op(A)^T block. */
+static inline int64_t FM_NAME(tr_elems)(int64_t m, int64_t kc_size)
+{
+    return (int64_t)TR_VECS(m) * VW * kc_size;
+}
+
+/* Columns 0..n_tr of C (n_tr from tr_columns) by transposed tiles, packing
+ * op(A)^T into `at`; the row stages are left to the caller. */
+static void FM_NAME(gemm_tr)(const FM_NAME(problem) *pr, int64_t n_tr, int64_t kc_size,
+                             T *restrict at)
+{
+    const int64_t m = pr->m, k = pr->k;
+    const int tv = TR_VECS(m), tc = TR_COLS(tv);
+    const int relu = pr->act.kind == FM_ACT_RELU;
+    for (int64_t pc = 0; pc < k; pc += kc_size) {
+        const int64_t kc = FM_NAME(min)(kc_size, k - pc);
+        const int last = pc + kc == k;
+        const T beta_eff = pc == 0 ? pr->beta : (T)1;
+        FM_NAME(pack_at)(m, (int64_t)tv * VW, kc,
+                         pr->trans_a ? pr->a + pc * pr->lda : pr->a + pc, pr->lda,
+                         pr->trans_a, at);
+        for (int64_t j0 = 0; j0 < n_tr; j0 += tc) {
+            T *ct = pr->c + j0;
+            FM_NAME(tr_kernel)(tv, kc, at, pr->b + j0 * pr->ldb + pc, pr->ldb, ct, pr->ldc,
+                               (int)m, pr->alpha, beta_eff,
+                               last && pr->bias != NULL ? pr->bias + j0 : NULL, last && relu);
+            if (last && FM_NAME(act_after_store)(pr->act.kind))
+                FM_CAT(fm_activation_forward_, SUF)(pr->act, m, tc, ct, pr->ldc, ct, pr->ldc);
+        }
+    }
+}
+#endif
+
 /* A is packed when transposed, and for wide products (n >= PACK_A_MIN_N,
  * m > SMALL_M), where each packed strip serves n / NR micro-kernel calls:
  * in place, the MR rows a micro-kernel broadcasts from are lda apart, and
@@ -824,6 +1025,22 @@ static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, in
         return;
     }
 #endif
+#if TR_PATH
+    const int64_t n_tr = FM_NAME(tr_columns)(pr);
+    if (n_tr > 0) {
+        /* The packed op(A)^T, then the same buffer for the other columns. */
+        int64_t rest_a = 0, rest_b = 0;
+        if (n_tr < n) {
+            FM_NAME(problem) rest = *pr;
+            rest.n_whole = pr->n_whole > 0 ? pr->n_whole : n;
+            rest.n = n - n_tr;
+            FM_NAME(pack_sizes)(&rest, &rest_a, &rest_b);
+        }
+        const int64_t own = FM_NAME(tr_elems)(m, kc_size);
+        *a_elems = own > rest_a + rest_b ? own : rest_a + rest_b;
+        return;
+    }
+#endif
     int64_t mm = m, nn = n;
     if (m == 1 && !pr->trans_b && n >= NR) {
         if (n % NR == 0)
@@ -844,6 +1061,29 @@ static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
     int64_t a_elems, b_elems;
     FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
     return a_elems + b_elems;
+}
+
+/* Columns n_done..n of `pr` (those after gemv's strips or the transposed
+ * tiles) by whichever path suits them, packing into `scratch`: a column
+ * part of the product, so it keeps the whole product's n (takes_dot). Row
+ * stages (softmax, maxout) are left to the caller, which has all columns. */
+static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr);
+static fm_status FM_NAME(gemm_rest)(const FM_NAME(problem) *pr, int64_t n_done, T *scratch,
+                                    int64_t scratch_elems)
+{
+    if (n_done >= pr->n)
+        return FM_OK;
+    FM_NAME(problem) rest = *pr;
+    rest.n_whole = pr->n_whole > 0 ? pr->n_whole : pr->n;
+    rest.n = pr->n - n_done;
+    rest.b = pr->trans_b ? pr->b + n_done * pr->ldb : pr->b + n_done;
+    rest.c = pr->c + n_done;
+    rest.bias = pr->bias != NULL ? pr->bias + n_done : NULL;
+    rest.scratch = scratch;
+    rest.scratch_elems = scratch_elems;
+    if (fm_gemm_needs_rows(pr->act.kind))
+        rest.act.kind = FM_ACT_IDENTITY;
+    return FM_NAME(gemm)(&rest);
 }
 
 static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
@@ -894,18 +1134,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                       pr->bias, relu);
         if (FM_NAME(act_after_store)(act.kind))
             FM_CAT(fm_activation_forward_, SUF)(act, 1, n_main, c, ldc, c, ldc);
-        fm_status st = FM_OK;
-        if (n_main < n) {
-            FM_NAME(problem) rest = *pr;
-            rest.n_whole = pr->n_whole > 0 ? pr->n_whole : n;
-            rest.n = n - n_main;
-            rest.b = b + n_main;
-            rest.c = c + n_main;
-            rest.bias = pr->bias != NULL ? pr->bias + n_main : NULL;
-            if (fm_gemm_needs_rows(act.kind))
-                rest.act.kind = FM_ACT_IDENTITY;
-            st = FM_NAME(gemm)(&rest);
-        }
+        const fm_status st = FM_NAME(gemm_rest)(pr, n_main, pr->scratch, pr->scratch_elems);
         if (st == FM_OK && fm_gemm_needs_rows(act.kind))
             FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, 1);
         return st;
@@ -929,6 +1158,29 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
         else if (act.kind != FM_ACT_IDENTITY && act.kind != FM_ACT_RELU)
             FM_CAT(fm_activation_forward_, SUF)(act, m, n, c, ldc, c, ldc);
         return FM_OK;
+    }
+#endif
+
+#if TR_PATH
+    const int64_t n_tr = FM_NAME(tr_columns)(pr);
+    if (n_tr > 0) {
+        int64_t a_elems, b_elems;
+        FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
+        T *own = NULL, *buf = pr->scratch;
+        int64_t buf_elems = pr->scratch_elems;
+        if (buf == NULL || buf_elems < a_elems) {
+            own = fm_malloc((size_t)a_elems * sizeof(T));
+            if (own == NULL)
+                return FM_ERR_NOMEM;
+            buf = own;
+            buf_elems = a_elems;
+        }
+        FM_NAME(gemm_tr)(pr, n_tr, kc_size, buf);
+        const fm_status st = FM_NAME(gemm_rest)(pr, n_tr, buf, buf_elems);
+        fm_free(own);
+        if (st == FM_OK && fm_gemm_needs_rows(act.kind))
+            FM_CAT(fm_gemm_rows_stage_, SUF)(pr, 0, m);
+        return st;
     }
 #endif
 
@@ -1020,6 +1272,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef COL_ACCS
 #undef COL_MV
 #undef COL_MIN_M
+#undef TR_PATH
+#undef TR_MIN_M
+#undef TR_MAX_M
+#undef TR_VECS
+#undef TR_COLS
+#undef TR_MIN_KN
 #undef DOT_MAX_N
 #undef DOT_ACCS
 #undef DOT_ROWS

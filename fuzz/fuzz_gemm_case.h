@@ -12,8 +12,12 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in)
 {
     const int dense = fuzz_u8(in) & 1;
     const int ta = fuzz_u8(in) & 1, tb = fuzz_u8(in) & 1;
-    /* Up to a few register tiles and past one k-block (gemm_kernel.h). */
-    const int64_t m = fuzz_range(in, 0, 40), n = fuzz_range(in, 0, 40);
+    /* Up to a few register tiles and past one k-block (gemm_kernel.h); now
+     * and then few rows by a wide C, past the transposed tiles' k * n (and
+     * their 64 rows). */
+    const int wide = fuzz_u8(in) % 8 == 0;
+    const int64_t m = fuzz_range(in, 0, wide ? 70 : 40);
+    const int64_t n = wide ? fuzz_range(in, 100, 300) : fuzz_range(in, 0, 40);
     const int64_t k = fuzz_u8(in) & 1 ? fuzz_range(in, 0, 600) : fuzz_range(in, 0, 24);
     const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
     const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;

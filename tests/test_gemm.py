@@ -313,6 +313,91 @@ def test_gemm_wide_packed_a_gives_identical_bits(rng, dtype):
     np.testing.assert_array_equal(kernels.gemm(a[40:45].copy(), b), full[40:45])
 
 
+# Few rows (a minibatch) by wide C: with B transposed (the input gradient
+# delta @ W^T) AVX-512 float takes transposed tiles for 16 <= m <= 64 and
+# k * n >= 65536 (gemm_kernel.h, gemm_tr), the columns past its last whole
+# tile the other paths; B not transposed is read in place with a prefetch of
+# the next strip for m <= 48. Shapes on both sides of each threshold, on
+# every tier (test_dispatch runs this module under the others too).
+SMALL_M = [1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65]
+SMALL_M_KN = [(1, 1024), (31, 1024), (32, 2048), (33, 2047), (1024, 1), (1024, 17),
+              (1024, 32), (1024, 33), (1024, 1024), (256, 256), (300, 257), (64, 1023)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False),
+                                             (True, True)])
+@pytest.mark.parametrize("m", SMALL_M)
+def test_gemm_small_m_wide(rng, dtype, trans_a, trans_b, m):
+    for k, n in SMALL_M_KN:
+        a, b, a_op, b_op = operands(rng, m, k, n, dtype, trans_a, trans_b)
+        c = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert_gemm_close(c, reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b), a_op, b_op)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [16, 33, 64])
+def test_gemm_small_m_wide_strides_alpha_beta(rng, dtype, m):
+    """Leading dimensions of A and W larger than the shape (views into wider
+    arrays; out must be C-contiguous, the C fuzzer covers ldc), alpha and
+    beta through the transposed tiles' output stage."""
+    k, n = 300, 517
+    a = random_array(rng, (m, k + 5), dtype)[:, :k]
+    w = random_array(rng, (n, k + 3), dtype)[:, :k]
+    out0 = random_array(rng, (m, n), dtype)
+    for alpha, beta in [(1.0, 0.0), (2.5, 0.0), (1.0, 1.0), (-0.5, 0.25)]:
+        out = out0.copy()
+        kernels.gemm(a, w, trans_b=True, alpha=alpha, beta=beta, out=out)
+        expected = reference.gemm(a, w, trans_b=True, alpha=alpha, beta=beta, out=out0.copy())
+        # The module's bound on alpha * A @ B, plus rounding of beta * out
+        # and of the final sum (as test_gemm_narrow_outputs).
+        eps = np.finfo(dtype).eps
+        scale = (abs(alpha) * (np.abs(a).astype(np.float64) @ np.abs(w.T))
+                 + abs(beta) * np.abs(out0))
+        bound = 8 * eps * np.sqrt(k) * scale + 2 * eps * np.abs(expected)
+        assert np.all(np.abs(out.astype(np.float64) - expected) <= bound)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [17, 32, 48, 64])
+def test_gemm_small_m_paths_give_identical_bits(rng, dtype, m):
+    """Rows of delta @ W^T are the same bits whether the transposed tiles
+    computed them (m rows) or the row tiles (a few rows): one FMA chain per
+    element and the same output stage; and 1 or 2 threads change nothing."""
+    k, n = 1024, 700
+    a, w = random_array(rng, (m, k), dtype), random_array(rng, (n, k), dtype)
+    fastmlp.set_config(n_threads=1)
+    try:
+        full = kernels.gemm(a, w, trans_b=True)
+        for lo, hi in [(0, 1), (3, 8), (m - 5, m)]:
+            np.testing.assert_array_equal(kernels.gemm(a[lo:hi].copy(), w, trans_b=True),
+                                          full[lo:hi])
+        fastmlp.set_config(n_threads=2)
+        np.testing.assert_array_equal(kernels.gemm(a, w, trans_b=True), full)
+    finally:
+        fastmlp.set_config(n_threads=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,params", [("relu", {}), ("softmax", {}), ("tanh", {}),
+                                         ("gelu", {}), ("identity", {})])
+@pytest.mark.parametrize("m", [16, 32, 49])
+def test_dense_small_m_transposed_w(rng, dtype, name, params, m):
+    """Bias and activation through the transposed tiles: dense(x, W.T) with
+    W (n_out, n_in) C-contiguous passes W transposed."""
+    k, n = 512, 300
+    x = random_array(rng, (m, k), dtype)
+    w_t = random_array(rng, (n, k), dtype, 1 / np.sqrt(k))
+    b = random_array(rng, n, dtype)
+    got = kernels.dense(x, w_t.T, b, name, **params)
+    z = x.astype(np.float64) @ w_t.T.astype(np.float64) + b
+    expected = reference.activation(z.astype(dtype), name, **params)
+    # As test_dense_matches_reference: the GEMM's bound carried through
+    # near-1-Lipschitz activations.
+    tol = 8 * np.finfo(dtype).eps * np.sqrt(k) * (np.abs(x) @ np.abs(w_t.T) + np.abs(b)) * 2
+    assert np.all(np.abs(got - expected) <= tol + 4 * np.finfo(dtype).eps * np.abs(expected))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name,params", [("relu", {}), ("softmax", {}), ("logistic", {}),
                                          ("identity", {}), ("tanh", {})])
