@@ -14,8 +14,8 @@
 static inline float hsum256_ps(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); /* w = 4 */
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                         /* w = 2 */
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));                        /* w = 1 */
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                        /* w = 2 */
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));                       /* w = 1 */
 }
 
 static inline double hsum256_pd(__m256d v)
