@@ -8,7 +8,7 @@ shorter spins, passive waiting) a fresh process times fastmlp epochs
 on the quiet machine, then beside `--busy` busy-looping processes; then the
 speed of single mid-sized products, back to back, where a sleeping thread's
 wake-up shows.
-fastmlp itself loads with GOMP_SPINCOUNT=1000 unless one of these
+fastmlp itself loads with GOMP_SPINCOUNT=4000 unless one of these
 variables is set (src/fastmlp/_config.py).
 
 Usage::
@@ -24,6 +24,7 @@ import sys
 
 POLICIES = [("spin 300000 (libgomp default)", {"GOMP_SPINCOUNT": "300000"}),
             ("spin 10000", {"GOMP_SPINCOUNT": "10000"}),
+            ("spin 4000 (fastmlp's)", {"GOMP_SPINCOUNT": "4000"}),
             ("spin 1000", {"GOMP_SPINCOUNT": "1000"}),
             ("passive", {"OMP_WAIT_POLICY": "PASSIVE"})]
 

@@ -8,29 +8,30 @@ import os
 from fastmlp._version import __version__
 
 # OpenMP threads that finish a parallel region spin before they sleep.
-# libgomp's default spin (300000 rounds, about a millisecond) suits one busy
-# program per machine; fastmlp's regions are short (one product, tens to
-# hundreds of microseconds, many per minibatch), and when another process
-# holds a core the spinning thread keeps its partner off the CPU. Measured
-# on this project's 2-core machine by bench/bench_wait_policy.py (2 threads,
-# seconds per epoch; "busy": one busy-looping process beside it):
-#                            quiet mnist  quiet deep  busy mnist  busy deep
-#   spin 300000 (default)       0.158       0.358       0.634       1.558
-#   spin 10000                  0.149       0.350       0.617       1.326
-#   spin 1000                   0.157       0.356       0.326       0.977
-#   passive                     0.219       0.362       0.289       0.823
-#   (1 thread, quiet)           0.270       0.648
-# The quiet epochs are equal within this machine's noise, but single
-# mid-sized products, back to back, show what passive waiting costs: a
-# sleeping thread's wake-up (GF/s on 2 threads, the same script's second
-# table: 200x256x128 passive 134.8, spin 1000 153.5, default 156.7;
-# 32x784x256 110.4, 131.7, 131.6). A spin of 1000 rounds (a few
-# microseconds) keeps nearly all of both: it is the setting.
+# libgomp's default spin (300000 rounds of PAUSE) suits one busy program per
+# machine; fastmlp's regions are short (one product, tens to hundreds of
+# microseconds, many per minibatch), and when another process holds a core
+# the spinning thread keeps its partner off the CPU; a spin shorter than the
+# serial passes between two regions lets the partner fall asleep, and each
+# wake-up costs more than the region saves. Measured on a 2-core Sapphire
+# Rapids (PAUSE 11 ns), 2 threads, seconds per MNIST-shaped epoch at half
+# its rows ("busy": one busy-looping process beside it), best of 2 fresh
+# processes each (/tmp harness like bench/bench_wait_policy.py, 2026-12-02):
+#   spin             1000   2000   4000   6000  10000 300000  (1 thread)
+#   quiet float32   0.213  0.194  0.183  0.178  0.177  0.176   0.278
+#   quiet bfloat16  0.126  0.107  0.085  0.085  0.084  0.084   0.120
+#   busy float32    0.339  0.359  0.397  0.456  0.476  0.654
+#   busy bfloat16   0.160  0.189  0.236  0.251  0.417  3.744
+# At 1000 rounds (11 us) a 2-thread bfloat16 epoch was slower than 1 thread;
+# 4000 (45 us here) keeps the quiet optimum within 4% and costs a busy
+# machine far less than libgomp's default: it is the setting. (On the Zen 3
+# of earlier sessions 1000 rounds were measured as nearly as fast as 10000
+# on a quiet machine; bench/bench_wait_policy.py re-measures.)
 # libgomp reads the setting once, when it loads with the extension: it is
 # set just for that moment, and only if the user chose no policy.
 _user_policy = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
 if not _user_policy:
-    os.environ["GOMP_SPINCOUNT"] = "1000"
+    os.environ["GOMP_SPINCOUNT"] = "4000"
 try:
     from fastmlp import _kernels
 finally:
