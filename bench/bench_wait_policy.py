@@ -2,7 +2,7 @@
 
 fastmlp's parallel regions are short (one product each, many per
 minibatch), so how a thread that finished its share waits matters when
-another process wants a core. For each policy (libgomp's default spin, two
+another process wants a core. For each policy (libgomp's default spin, three
 shorter spins, passive waiting) a fresh process times fastmlp epochs
 (median of `--epochs` after a warm-up; best of `--repeat` processes), first
 on the quiet machine, then beside `--busy` busy-looping processes; then the
