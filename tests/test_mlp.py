@@ -391,7 +391,7 @@ def test_validation_data_curves_and_early_stopping():
 # --- dropout ----------------------------------------------------------------------
 
 def _splitmix64_uniforms(seed, count):
-    """The C engine's mask generator (csrc/train.c), in Python."""
+    """The C engine's mask generator (csrc/engine/train.c), in Python."""
     mask64 = (1 << 64) - 1
     state = seed
     out = []

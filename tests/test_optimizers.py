@@ -1,7 +1,7 @@
 """fastmlp.kernels.sgd_step / adam_step: bit for bit scikit-learn's optimizers.
 
 No tolerance here: the kernels evaluate scikit-learn's NumPy expressions in
-the same order and precision (see csrc/optimizers.c), so parameters and
+the same order and precision (see csrc/ops/optimizers.c), so parameters and
 optimizer state must be *equal* (assert_array_equal) to those of
 SGDOptimizer / AdamOptimizer run on the same arrays, step after step, in
 float32 and float64. The reference module must match them bit for bit too.

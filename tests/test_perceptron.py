@@ -1,6 +1,6 @@
 """fastmlp.Perceptron: Rosenblatt's rule in C behind scikit-learn's API.
 
-How the tests trust the C epoch (csrc/perceptron.c):
+How the tests trust the C epoch (csrc/engine/perceptron.c):
 
 * hand-worked updates, checked exactly (numbers chosen to be representable);
 * a naive per-visit NumPy reference (`reference_fit`, below) that keeps the

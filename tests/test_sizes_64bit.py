@@ -176,10 +176,11 @@ def size_program(tmp_path_factory):
         pytest.skip("no C compiler")
     out = tmp_path_factory.mktemp("c") / "test_sizes"
     csrc = ROOT / "csrc"
-    sources = [csrc / f for f in ("dispatch.c", "gemm.c", "gemm_generic.c", "gemm_bf16.c",
-                                  "activations.c", "losses.c", "optimizers.c", "train.c",
-                                  "perceptron.c")]
-    base = [*cc, "-std=gnu11", "-O0", "-g", f"-I{csrc}", str(ROOT / "tests" / "c" / "test_sizes.c"),
+    sources = [csrc / f for f in ("dispatch.c", "ops/gemm.c", "kernels/gemm_generic.c",
+                                  "ops/gemm_bf16.c", "ops/activations.c", "ops/losses.c",
+                                  "ops/optimizers.c", "engine/train.c", "engine/perceptron.c")]
+    includes = [f"-I{csrc / d}" for d in ("", "kernels", "ops", "engine")]
+    base = [*cc, "-std=gnu11", "-O0", "-g", *includes, str(ROOT / "tests" / "c" / "test_sizes.c"),
             *map(str, sources), "-o", str(out), "-lm"]
     sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fno-omit-frame-pointer"]

@@ -7,7 +7,7 @@ warm_start and partial_fit) mirrors scikit-learn 1.9's
 the same options and random_state give the same numbers. What differs is
 where the arithmetic runs: a whole epoch (minibatch gathering, forward pass,
 loss, backward pass, optimizer steps) is one call into C
-(:class:`fastmlp._kernels.MLPEngine`, ``csrc/train.c``) with the GIL
+(:class:`fastmlp._kernels.MLPEngine`, ``csrc/engine/train.c``) with the GIL
 released; Python runs once per epoch. L-BFGS uses SciPy with one C call per
 loss-and-gradient evaluation.
 """

@@ -12,7 +12,7 @@ Perceptron ``coef_``, ``intercept_`` and ``classes_``.
 Each layer is ``MatMul`` + ``Add`` and its activation; maxout is a
 ``Reshape`` to [N, units, pieces] and a ``ReduceMax`` over the pieces.
 Activations follow
-the C formulas of ``csrc/activation_math_tmpl.h`` operation for operation,
+the C formulas of ``csrc/ops/activation_math_tmpl.h`` operation for operation,
 in the model's dtype, with the same constants rounded to that dtype (leaky
 relu's slope, elu's alpha, selu's alpha and scale, 1/sqrt(2)). ONNX's own
 operators are used only where they are as accurate as the C code: ``Exp``,
@@ -56,7 +56,7 @@ _OPSET = 17
 _IR_VERSION = 8
 
 # The C logistic's switch to exp(z) for z < -cut (FM_LOGISTIC_CUT_* in
-# csrc/activation_math.h).
+# csrc/ops/activation_math.h).
 _LOGISTIC_CUT = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
 
 # erfc in float64 (_erfc_f64): the erf series below _ERFC_SERIES_CUTOFF, the
@@ -296,7 +296,7 @@ def _classes_constant(graph, classes):
 
 def _activation(graph, name, z):
     """act(z) for a hidden or output activation `name`, in the model's dtype,
-    as csrc/activation_math_tmpl.h computes it."""
+    as csrc/ops/activation_math_tmpl.h computes it."""
     kind, param = reference._parse_activation(name, {})
     c = graph.const
     if kind == "identity":

@@ -8,7 +8,7 @@ parameters, attributes, label encoding, one-vs-rest units, class weights,
 penalties, epoch objective and stopping rule, so results can be compared
 attribute by attribute. What differs is the learning rule (Rosenblatt's,
 see the class docstring) and where the work happens: one epoch over all the
-units is one call into C (``csrc/perceptron.c`` through
+units is one call into C (``csrc/engine/perceptron.c`` through
 :func:`fastmlp._kernels.perceptron_epoch`) with the GIL released. Python runs
 once per epoch: it shuffles the visiting order, tests the stopping rule and
 checks the weights are finite.

@@ -13,7 +13,7 @@ scikit-learn does), so that ``partial_fit`` continues where it stopped and
 pickles carry it.
 
 Each class's docstring gives its update rule; the C bodies are in
-``csrc/optimizers_tmpl.h`` and their NumPy twins in :mod:`fastmlp.reference`.
+``csrc/ops/optimizers_tmpl.h`` and their NumPy twins in :mod:`fastmlp.reference`.
 
 ``arithmetic`` chooses how a step rounds: ``"sklearn"`` reproduces
 scikit-learn's SGD and Adam bit for bit (NumPy's promotion rules: Adam's

@@ -5,7 +5,7 @@ computing in the input dtype. The tests hold the C kernels against these;
 users may swap one module for the other.
 
 Formulas are the textbook ones in their numerically stable forms (the same
-forms as ``csrc/activation_math.h``), with SciPy's ``expit``, ``erfc``,
+forms as ``csrc/ops/activation_math.h``), with SciPy's ``expit``, ``erfc``,
 ``softmax`` and ``xlogy``. Loss *values* are computed in float64 from the
 (exactly upcast) inputs, as the C kernels accumulate in double; gradients
 are computed in the input dtype.
@@ -946,7 +946,7 @@ def dense(x, w, b, activation="identity", *, out=None, compute_dtype=None, **par
 # --- the torch.optim rules, in the arrays' dtype ("plain" arithmetic) ---------
 #
 # Python floats meeting an array are rounded to its dtype (NEP 50) and every
-# operation stays in that dtype, as the C bodies (csrc/optimizers_tmpl.h) do,
+# operation stays in that dtype, as the C bodies (csrc/ops/optimizers_tmpl.h) do,
 # in the same order: the step constants in double, rounded once. Subnormals
 # are flushed to zero (_Flushed), as the C plain steps run.
 
