@@ -87,8 +87,8 @@ static fm_cpu_features detect_features(void)
         return f;
     const int osxsave = (r1[2] >> 27) & 1u;
     const unsigned long long xcr = osxsave ? xcr0() : 0;
-    const int ymm_os = (xcr & 0x6u) == 0x6u;     /* SSE, AVX state */
-    const int zmm_os = (xcr & 0xe6u) == 0xe6u;   /* + opmask, ZMM_Hi256, Hi16_ZMM */
+    const int ymm_os = (xcr & 0x6u) == 0x6u;   /* SSE, AVX state */
+    const int zmm_os = (xcr & 0xe6u) == 0xe6u; /* + opmask, ZMM_Hi256, Hi16_ZMM */
     const int fma = (r1[2] >> 12) & 1u, avx = (r1[2] >> 28) & 1u;
     if (!cpuid(7, 0, r7))
         return f;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fastmlp.h"
+#include "portable.h"
 
 /*
  * One single-threaded GEMM problem with the dense layer's output stage:

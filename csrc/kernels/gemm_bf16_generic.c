@@ -73,6 +73,5 @@ static void emulated_generic_block(int64_t kq, int64_t panel, const uint16_t *a,
 #endif
 }
 
-const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generic_block, NULL,
-                                               NULL,       NULL};
-
+const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generic_block,
+                                               NULL,       NULL, NULL};

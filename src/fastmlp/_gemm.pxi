@@ -207,12 +207,7 @@ def _bf16_gemm_prepacked(a, b_packed, int n, trans_a=False, bint use_scratch=Tru
 cdef extern from *:
     """
     /* ud2 on x86 (SIGILL); elsewhere the compiler's trap instruction. */
-    #if defined(_MSC_VER) && !defined(__clang__)
-    #include <intrin.h>
-    static void fm_trap(void) { __ud2(); }
-    #else
     static void fm_trap(void) { __builtin_trap(); }
-    #endif
     """
     void fm_trap() noexcept nogil
 
