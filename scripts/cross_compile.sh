@@ -16,8 +16,8 @@
 #
 # Usage: bash scripts/cross_compile.sh [target ...]
 #   FASTMLP_CROSS_BUILD  build directory root (default build/cross)
-# Needs cmake and ninja (or make) and pip: installs ziglang from PyPI into
-# the active Python environment when missing.
+# Needs pip: installs ziglang (and cmake, ninja if there is no cmake) from
+# PyPI into the active Python environment when missing.
 #
 # Cost (Zen 4, 2 cores shared with other jobs): about 2 minutes per target
 # of wall clock the first time (zig builds and caches its target headers'
@@ -33,6 +33,10 @@ command -v python > /dev/null && python=python
 if ! "$python" -m ziglang version > /dev/null 2>&1; then
     echo "cross_compile.sh: installing ziglang (pip)"
     "$python" -m pip install --quiet ziglang
+fi
+if ! command -v cmake > /dev/null; then
+    echo "cross_compile.sh: installing cmake and ninja (pip)"
+    "$python" -m pip install --quiet cmake ninja
 fi
 echo "cross_compile.sh: zig $("$python" -m ziglang version)"
 generator=()
