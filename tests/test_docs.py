@@ -6,9 +6,12 @@ page) hold every public name of every public module; no public function or
 class is left out of its module's ``__all__``; the README is a front page
 and no page includes it; nothing in the README, the docs, the examples or
 the docstrings mentions how the work was organised; the tutorial's code
-runs; the examples have the title the gallery needs; the docs extra names what conf.py loads. The build itself (bash
-scripts/docs.sh, in .ci/run) checks the rest with warnings as errors:
-numpydoc validation of every docstring, every example run.
+runs; the estimators' Examples sections pass as doctests; the examples
+have the title the gallery needs; the docs extra names what conf.py loads;
+docs/_check_html.py finds the rendering faults it is for. The build itself
+(bash scripts/docs.sh, in .ci/run) checks the rest with warnings as errors
+(numpydoc validation of every docstring, every example run), then runs
+docs/_check_html.py on the built pages.
 """
 import ast
 import importlib
@@ -238,3 +241,54 @@ def test_docs_extra_names_what_conf_py_loads():
     extra = re.findall(r'"([^"]+)"', re.search(r"^docs = \[(.*?)\]", pyproject, re.M | re.S)[1])
     named = {re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower() for req in extra}
     assert distributions <= named, distributions - named
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor", "Perceptron"])
+def test_estimator_docstring_examples_run(name):
+    # The Examples sections are doctests: their outputs are checked.
+    import doctest
+    import warnings
+
+    import fastmlp
+
+    obj = getattr(fastmlp, name)
+    tests = [t for t in doctest.DocTestFinder(recurse=False).find(obj, name) if t.examples]
+    assert tests, f"{name} has no Examples section"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short max_iter's ConvergenceWarning
+        for test in tests:
+            runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, result
+
+
+def test_html_check_finds_the_rendering_faults(tmp_path):
+    # docs/_check_html.py, which scripts/docs.sh runs on the built site, on
+    # pages with each fault it is for, and on a clean one.
+    sys.path.insert(0, DOCS)
+    try:
+        import _check_html
+    finally:
+        sys.path.remove(DOCS)
+    pages = {
+        "table.html": "<article><table><tr><td>a</td></tr></table>"
+                      "<p>| no samples | ValueError | <code>Found</code> |\n"
+                      "| 1-d | ValueError |</p></article>",
+        "star.html": "<article><p>unit j's pieces in columns j<em>k .. j</em>k+k-1</p></article>",
+        "xref.html": '<article><p><code class="xref py py-class">sklearn.Nope</code></p></article>',
+        "image.html": '<article><img src="missing.png"></article>',
+        "clean.html": '<article><p>|r| is the absolute value; <em>emphasis</em> is fine.</p>'
+                      '<table><tr><td>| a | b |</td></tr></table>'
+                      '<p><a class="reference" href="x.html"><code class="xref py py-class">'
+                      "fastmlp.MLPClassifier</code></a></p></article>",
+    }
+    for name, body in pages.items():
+        (tmp_path / name).write_text(f"<html><body>{body}</body></html>", encoding="utf-8")
+    faults = _check_html.check_site(str(tmp_path))
+    by_page = {name: [f for f in faults if f.startswith(name)] for name in pages}
+    assert "table rows" in by_page["table.html"][0]
+    assert "italics" in by_page["star.html"][0]
+    assert "sklearn.Nope" in by_page["xref.html"][0]
+    assert "missing image" in by_page["image.html"][0]
+    assert by_page["clean.html"] == []
