@@ -235,7 +235,9 @@ def test_docs_extra_names_what_conf_py_loads():
               if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
     extensions = ast.literal_eval(values["extensions"])
     theme = ast.literal_eval(values["html_theme"])
-    distributions = {ext.split(".")[0].replace("_", "-") for ext in extensions} | {theme}
+    # Extensions named _x are docs/_x.py, not distributions.
+    distributions = {ext.split(".")[0].replace("_", "-") for ext in extensions
+                     if not ext.startswith("_")} | {theme}
     # pyproject read with a pattern: tomllib is Python >= 3.11, fastmlp >= 3.10.
     pyproject = _read(ROOT, "pyproject.toml")
     extra = re.findall(r'"([^"]+)"', re.search(r"^docs = \[(.*?)\]", pyproject, re.M | re.S)[1])

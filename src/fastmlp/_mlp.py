@@ -1418,7 +1418,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     __doc__ = f"""Multi-layer perceptron classifier, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPClassifier``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPClassifier`, and the same numbers for the same
     options and random_state; training runs an epoch per C call.
 
     Parameters
@@ -1725,7 +1725,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = f"""Multi-layer perceptron regressor, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPRegressor``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPRegressor`, and the same numbers for the same
     options and random_state; plus losses and output activations that
     scikit-learn lacks.
 
