@@ -61,7 +61,7 @@ for name, pred in predictions.items():
     ax.plot(grid[:, 0], pred, label=f"{name}: error {errors[name]:.3f}")
 ax.set_xlabel("x")
 ax.set_ylabel("y")
-ax.set_ylim(0, 4)
+ax.set_ylim(0, 7)
 ax.legend(fontsize="small")
 fig.tight_layout()
 plt.show()
