@@ -5,19 +5,22 @@ Learning curves during training
 Train with validation data, early stopping by callback, and a progress
 bar; draw the loss per epoch on both sets and the validation accuracy.
 
-Run: ``python examples/learning_curve.py [output.png]`` (saves the figure
+Run: ``python learning_curve.py [output.png]`` (saves the figure
 when given a path; needs matplotlib and, for the bar, tqdm)
 """
 import sys
 
 import matplotlib.pyplot as plt
-from _datasets import digits
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier
 from fastmlp.callbacks import EarlyStopping
 from fastmlp.plot import plot_learning_curve
 
-X_train, X_val, y_train, y_val = digits()
+X, y = load_digits(return_X_y=True)
+X_train, X_val, y_train, y_val = train_test_split(X / 16, y, test_size=0.3, random_state=0,
+                                                  stratify=y)
 
 # %%
 # Fit, watching the validation loss

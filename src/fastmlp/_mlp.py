@@ -1418,7 +1418,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     __doc__ = f"""Multi-layer perceptron classifier, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPClassifier``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPClassifier`, and the same numbers for the same
     options and random_state; training runs an epoch per C call.
 
     Parameters
@@ -1433,6 +1433,35 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     validation_loss_curve_ : list of float or None
         Loss on the validation data after each epoch (with early_stopping
         or validation_data).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this one replaces.
+    MLPRegressor : The same network for regression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastmlp import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=300, random_state=0)
+    >>> clf = clf.fit(X_train, y_train)
+    >>> [w.shape for w in clf.coefs_]
+    [(64, 64), (64, 10)]
+    >>> bool(clf.score(X_test, y_test) > 0.95)
+    True
+    >>> clf.predict_proba(X_test[:1]).shape
+    (1, 10)
+
+    Options scikit-learn does not have are parameters of the same estimator:
+
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), solver="adamw", dropout=0.2,
+    ...                     batch_norm=True, max_iter=50, random_state=0)
+    >>> clf = clf.fit(X_train, y_train, validation_data=(X_test, y_test))
+    >>> len(clf.history_["validation_loss"]) == clf.n_iter_
+    True
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, maxout_pieces=2,
@@ -1696,7 +1725,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = f"""Multi-layer perceptron regressor, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPRegressor``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPRegressor`, and the same numbers for the same
     options and random_state; plus losses and output activations that
     scikit-learn lacks.
 
@@ -1712,7 +1741,34 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         identity (exp for 'poisson', whose log link it is).
     huber_delta : float, default=1.0
         Where the Huber loss turns from quadratic to linear.
-{_ATTRIBUTES_DOC}"""
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this one replaces.
+    MLPClassifier : The same network for classification.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastmlp import MLPRegressor
+    >>> X, y = make_regression(n_samples=500, n_features=10, noise=1.0, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(64,), learning_rate_init=0.01,
+    ...                    max_iter=500, random_state=0).fit(X_train, y_train)
+    >>> bool(reg.score(X_test, y_test) > 0.9)
+    True
+    >>> reg.predict(X_test[:3]).shape
+    (3,)
+
+    A robust loss against outliers in ``y``:
+
+    >>> reg = MLPRegressor(loss="huber", huber_delta=5.0, hidden_layer_sizes=(64,),
+    ...                    learning_rate_init=0.01, max_iter=500,
+    ...                    random_state=0).fit(X_train, y_train)
+    >>> reg.loss
+    'huber'
+    """
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
