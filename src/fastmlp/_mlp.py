@@ -849,12 +849,14 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         Parameters
         ----------
         learning_rate : float
-            A positive number.
+            A finite number >= 0 (0 is legal, as in torch: the steps then
+            leave the weights as they are).
         """
         check_is_fitted(self, "_optimizer")
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) or not (
-                np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+                np.isfinite(learning_rate) and learning_rate >= 0):
+            raise ValueError(f"learning_rate must be a finite number >= 0, got "
+                             f"{learning_rate!r}")
         self._optimizer.learning_rate = float(learning_rate)
 
     def get_weights(self):

@@ -388,9 +388,9 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, estimator, logs):
         """Set this epoch's rate (see :meth:`Callback.on_epoch_begin`)."""
         lr = float(self.schedule(logs["epoch"] - 1, estimator.get_learning_rate()))
-        if not (math.isfinite(lr) and lr > 0):
+        if not (math.isfinite(lr) and lr >= 0):
             raise ValueError(f"LearningRateScheduler: schedule gave the learning rate {lr!r} "
-                             f"for epoch {logs['epoch']}; it must be a positive number")
+                             f"for epoch {logs['epoch']}; it must be a finite number >= 0")
         estimator.set_learning_rate(lr)
         logs["learning_rate"] = lr
         if self.verbose:
