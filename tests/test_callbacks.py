@@ -91,7 +91,8 @@ def test_plot_learning_curve(tmp_path, digits_split):
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), est.loss_curve_)
     ax.figure.savefig(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match="no loss_curve_"):
+    with pytest.raises(ValueError, match=r"no loss_curve_: fit it with a stochastic solver "
+                       r"\('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)"):
         plot_learning_curve(MLPClassifier(solver="lbfgs", max_iter=5).fit(X_tr, y_tr))
 
 

@@ -324,6 +324,10 @@ def test_clone_pipeline_and_search():
 NO_FIT_TRANSFORM = "transform() gives hidden activations; not a TransformerMixin (no fit_transform)"
 
 
+# Messages that send a user to another solver name every one that works.
+EVERY_STOCHASTIC_SOLVER = r"needs a stochastic solver \('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)"
+
+
 def expected_failed_checks(estimator):
     return {name: NO_FIT_TRANSFORM for name in (
         "check_transformer_data_not_an_array", "check_transformer_general",
@@ -448,7 +452,7 @@ def test_dropout_is_reproducible_and_off_at_predict():
     np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))  # no masks at predict
     c = MLPClassifier(**{**params, "random_state": 1}).fit(X, y)
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
-    with pytest.raises(ValueError, match="dropout needs a stochastic solver"):
+    with pytest.raises(ValueError, match="dropout " + EVERY_STOCHASTIC_SOLVER):
         MLPClassifier(dropout=0.2, solver="lbfgs").fit(X, y)
     with pytest.raises(ValueError, match="dropout has 1 entries but there are 2 hidden layers"):
         MLPClassifier(hidden_layer_sizes=(5, 5), dropout=[0.1]).fit(X, y)
@@ -556,7 +560,7 @@ def test_batch_norm_estimator():
     pf.partial_fit(X_tr, y_tr)
     pf2.partial_fit(X_tr, y_tr)
     np.testing.assert_array_equal(pf.bn_running_means_[0], pf2.bn_running_means_[0])
-    with pytest.raises(ValueError, match="batch_norm needs a stochastic solver"):
+    with pytest.raises(ValueError, match="batch_norm " + EVERY_STOCHASTIC_SOLVER):
         MLPClassifier(batch_norm=True, solver="lbfgs").fit(X_tr, y_tr)
     reg = MLPRegressor(batch_norm=True, hidden_layer_sizes=(20,), max_iter=50,
                        random_state=0).fit(X_tr, y_tr.astype(float))

@@ -60,6 +60,8 @@ from fastmlp._history import FIRST_COLUMNS, append_row, validation_metrics, vali
 from fastmlp.callbacks import CallbackList
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
+# For messages: every solver that trains by minibatches, named.
+_STOCHASTIC_NAMES = "a stochastic solver (%s)" % ", ".join(repr(s) for s in _STOCHASTIC_SOLVERS)
 # scikit-learn's hidden activations, and those it declined to add.
 _SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 _HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus",
@@ -253,16 +255,16 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not all(0.0 <= r < 1.0 for r in rates):
             raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}")
         if any(rates) and self.solver == "lbfgs":
-            raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
-                             "the loss random, which L-BFGS's line search cannot use")
+            raise ValueError(f"dropout needs {_STOCHASTIC_NAMES}: it makes the loss random, "
+                             "which L-BFGS's line search cannot use")
         if self.solver == "lbfgs":
             for name in ("clip_grad_norm", "clip_grad_value", "max_norm"):
                 if getattr(self, name) is not None:
-                    raise ValueError(f"{name} acts on the minibatch steps of a stochastic "
-                                     "solver; L-BFGS takes none")
+                    raise ValueError(f"{name} acts on the minibatch steps of "
+                                     f"{_STOCHASTIC_NAMES}; L-BFGS takes none")
         if self.batch_norm and self.solver == "lbfgs":
-            raise ValueError("batch_norm needs a stochastic solver ('sgd' or 'adam'): its "
-                             "statistics are per minibatch")
+            raise ValueError(f"batch_norm needs {_STOCHASTIC_NAMES}: its statistics are per "
+                             "minibatch")
         return rates
 
     @abstractmethod

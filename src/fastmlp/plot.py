@@ -36,7 +36,9 @@ def plot_learning_curve(estimator, ax=None, keys=None):
         raise ImportError("plot_learning_curve needs matplotlib: pip install matplotlib "
                           "(or fastmlp[plot])") from None
     if getattr(estimator, "loss_curve_", None) is None:
-        raise ValueError("the estimator has no loss_curve_: fit it with solver='sgd' or 'adam'")
+        from fastmlp._mlp import _STOCHASTIC_NAMES
+
+        raise ValueError(f"the estimator has no loss_curve_: fit it with {_STOCHASTIC_NAMES}")
     history = estimator.history_
     if keys is None:
         keys = [k for k in history if k.endswith("loss") or k.startswith("validation_")]
