@@ -96,6 +96,32 @@ def test_plot_learning_curve(tmp_path, digits_split):
         plot_learning_curve(MLPClassifier(solver="lbfgs", max_iter=5).fit(X_tr, y_tr))
 
 
+
+def test_plot_learning_curve_losses_left_metrics_right_each_its_colour(digits_split):
+    """The README's scoring=["accuracy", "neg_log_loss"]: neg_log_loss is a
+    metric (a score, higher is better), drawn on the right axis; no two
+    curves share a colour."""
+    matplotlib = require_module("matplotlib")
+    matplotlib.use("Agg")
+    from fastmlp.plot import plot_learning_curve
+
+    X_tr, X_val, y_tr, y_val = digits_split
+    est = MLPClassifier(hidden_layer_sizes=(20,), max_iter=4, random_state=0,
+                        scoring=["accuracy", "neg_log_loss"]).fit(
+        X_tr, y_tr, validation_data=(X_val, y_val))
+    ax = plot_learning_curve(est)
+    left, right = ax.get_lines(), ax.right_ax.get_lines()
+    assert [line.get_label() for line in left] == ["training loss", "validation loss"]
+    assert [line.get_label() for line in right] == ["validation accuracy",
+                                                    "validation neg log loss"]
+    np.testing.assert_allclose(right[1].get_ydata(), est.history_["validation_neg_log_loss"])
+    colors = [matplotlib.colors.to_hex(line.get_color()) for line in left + right]
+    assert len(set(colors)) == 4, colors
+    assert ax.get_ylabel() == "loss" and ax.right_ax.get_ylabel() == "metrics"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [line.get_label() for line in left + right]
+    matplotlib.pyplot.close(ax.figure)
+
 # --- the Callback base, the public surface, the Keras callbacks ------------------
 
 from fastmlp.callbacks import (  # noqa: E402
