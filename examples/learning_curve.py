@@ -32,7 +32,8 @@ except ImportError:
     progress = False
 est = MLPClassifier(hidden_layer_sizes=(128,), alpha=0.0, learning_rate_init=0.01,
                     max_iter=200, random_state=0, progress=progress,
-                    callbacks=[EarlyStopping(monitor="validation_loss", patience=8)])
+                    callbacks=[EarlyStopping(monitor="validation_loss", patience=8,
+                                             restore_best_weights=True)])
 est.fit(X_train, y_train, validation_data=(X_val, y_val))
 print(f"{est.n_iter_} epochs, validation accuracy {est.score(X_val, y_val):.3f}")
 

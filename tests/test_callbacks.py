@@ -32,7 +32,7 @@ def test_callbacks_see_every_epoch_and_can_stop(digits_split):
 
 def test_early_stopping_callback_restores_the_best_epoch(digits_split):
     X_tr, X_val, y_tr, y_val = digits_split
-    stopper = EarlyStopping(monitor="validation_loss", patience=3)
+    stopper = EarlyStopping(monitor="validation_loss", patience=3, restore_best_weights=True)
     est = MLPClassifier(hidden_layer_sizes=(100,), max_iter=400, learning_rate_init=0.01,
                         alpha=0.0, random_state=0, callbacks=[stopper])
     est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
@@ -46,6 +46,28 @@ def test_early_stopping_callback_restores_the_best_epoch(digits_split):
     assert clone(est).callbacks[0].best_ is None
     with pytest.raises(ValueError, match="monitors 'validation_loss'"):
         MLPClassifier(max_iter=3, callbacks=[EarlyStopping()]).fit(X_tr, y_tr)
+
+
+def test_early_stopping_has_keras_defaults(digits_split):
+    """Keras's defaults, as the docstring promises: patience=0 (stop at the
+    first epoch that does not improve) and restore_best_weights=False (keep
+    the last epoch's weights)."""
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(EarlyStopping).parameters.items()}
+    assert defaults == {"monitor": "validation_loss", "patience": 0, "min_delta": 0.0,
+                        "mode": "auto", "restore_best_weights": False}
+    X_tr, X_val, y_tr, y_val = digits_split
+    stopper = EarlyStopping(monitor="validation_score")
+    est = MLPClassifier(hidden_layer_sizes=(30,), max_iter=300, learning_rate_init=0.05,
+                        random_state=0, callbacks=[stopper])
+    est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    scores = est.validation_scores_
+    # Stopped at the first epoch whose score is not above the best before it.
+    first_miss = next(i for i in range(1, len(scores)) if scores[i] <= max(scores[:i]))
+    assert stopper.stopped_epoch_ == est.n_iter_ == first_miss + 1
+    # The weights are the last epoch's, not the best one's.
+    assert est.score(X_val, y_val) == scores[-1] < stopper.best_
 
 
 def test_checkpoint_saves_loadable_models(tmp_path, digits_split):
@@ -271,7 +293,8 @@ def test_reduce_lr_on_plateau_in_training(solver, digits_split):
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_early_stopping_on_any_logged_key(solver, digits_split):
     X_tr, X_val, y_tr, y_val = digits_split
-    stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2)
+    stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2,
+                            restore_best_weights=True)
     est = MLPClassifier((30,), solver=solver, learning_rate_init=0.01, max_iter=300,
                         scoring=["balanced_accuracy"], random_state=0, callbacks=[stopper])
     est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
