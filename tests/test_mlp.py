@@ -325,7 +325,8 @@ NO_FIT_TRANSFORM = "transform() gives hidden activations; not a TransformerMixin
 
 
 # Messages that send a user to another solver name every one that works.
-EVERY_STOCHASTIC_SOLVER = r"needs a stochastic solver \('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)"
+EVERY_STOCHASTIC_SOLVER = (r"needs a stochastic solver "
+                           r"\('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)")
 
 
 def expected_failed_checks(estimator):

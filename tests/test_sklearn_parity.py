@@ -5,8 +5,8 @@ except inside matrix products and row sums (blocked FMA sums here, BLAS's
 order there), which differ by a few ulp per product. With float64 and the
 stochastic solvers ('adam', 'sgd' with every schedule) these differences
 stay at a few ulp of the weights' scale through training. Measured over
-every float64 fit below (scripted in the commit that set these figures; AMD
-EPYC Zen 4, each kernel tier forced by FASTMLP_ISA), as the largest
+every float64 fit below (bench/parity_sklearn.py; AMD EPYC Zen 4, each
+kernel tier forced by FASTMLP_ISA), as the largest
 |ours - theirs| / max|theirs| of a coefs_/intercepts_ array:
 
     tier      weights   loss_curve_ (relative)   predict_proba (absolute)
