@@ -14,7 +14,12 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_estimator,
+    check_global_output_transform_pandas,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+)
 
 from fastmlp import MLPClassifier, MLPRegressor, optimizers
 from conftest import require_module
@@ -317,31 +322,82 @@ def test_clone_pipeline_and_search():
     assert scores.mean() > 0.9
 
 
-# scikit-learn takes any estimator with a transform method for a transformer
-# and then calls fit_transform. The MLPs' transform (hidden activations,
-# tests/test_inspect.py) is deliberately not TransformerMixin's: no
-# fit_transform, no set_output. These checks fail on that alone.
-NO_FIT_TRANSFORM = "transform() gives hidden activations; not a TransformerMixin (no fit_transform)"
-
-
 # Messages that send a user to another solver name every one that works.
 EVERY_STOCHASTIC_SOLVER = (r"needs a stochastic solver "
                            r"\('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)")
 
 
-def expected_failed_checks(estimator):
-    return {name: NO_FIT_TRANSFORM for name in (
-        "check_transformer_data_not_an_array", "check_transformer_general",
-        "check_transformer_preserve_dtypes")}
+# The checks scikit-learn skips itself, with why: array API input only under
+# SCIPY_ARRAY_API=1 (and the MLPs do not claim array API support), and a
+# decision_function check for classifiers that have one.
+SKIPPED_BY_SKLEARN = {"check_array_api_input",
+                      "check_classifiers_multilabel_output_format_decision_function"}
 
 
-@parametrize_with_checks([MLPClassifier(max_iter=100, random_state=0),
-                          MLPRegressor(max_iter=100, random_state=0)],
-                         expected_failed_checks=expected_failed_checks)
-def test_scikit_learn_estimator_checks(estimator, check):
+@pytest.mark.parametrize("estimator", [MLPClassifier(max_iter=100, random_state=0),
+                                       MLPRegressor(max_iter=100, random_state=0)],
+                         ids=["MLPClassifier", "MLPRegressor"])
+def test_scikit_learn_estimator_checks(estimator):
+    """check_estimator whole, nothing expected to fail: the MLPs are
+    classifiers / regressors and transformers (their hidden activations).
+    Then scikit-learn's set_output checks, which its own suite runs on its
+    transformers but check_estimator does not yield (pandas is a test
+    dependency)."""
+    pd = require_module("pandas")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+        results = check_estimator(estimator, on_fail=None)
+        name = type(estimator).__name__
+        for check in (check_set_output_transform, check_set_output_transform_pandas,
+                      check_global_output_transform_pandas):
+            check(name, clone(estimator))
+    failed = [(r["check_name"], repr(r["exception"])) for r in results
+              if r["status"] not in ("passed", "skipped")]
+    assert not failed, failed
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= SKIPPED_BY_SKLEARN, skipped
+    assert "check_transformer_general" in {r["check_name"] for r in results}
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    frame = clone(estimator).set_output(transform="pandas").fit_transform(X, y)
+    assert isinstance(frame, pd.DataFrame) and frame.shape == (len(X), 100)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_mlp_as_an_intermediate_pipeline_step_with_pandas_output(cls):
+    """A network as a feature extractor inside a Pipeline: fit_transform
+    with the targets, the hidden units named as scikit-learn names a
+    transformer's own features, pandas output through set_output."""
+    pd = require_module("pandas")
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    last = LogisticRegression(max_iter=1000) if cls is MLPClassifier else LinearRegression()
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("mlp", cls(hidden_layer_sizes=(12, 6), max_iter=300, random_state=0)),
+                     ("last", last)]).set_output(transform="pandas")
+    pipe.fit(X, y)
+    prefix = cls.__name__.lower()
+    names = [f"{prefix}{i}" for i in range(6)]
+    assert list(pipe[:-1].get_feature_names_out()) == names
+    assert list(pipe.named_steps["last"].feature_names_in_) == names
+    features = pipe[:-1].transform(X)
+    assert isinstance(features, pd.DataFrame) and list(features.columns) == names
+    assert (features.index == X.index).all()
+    mlp = pipe.named_steps["mlp"]
+    scaled = pipe[0].transform(X)
+    np.testing.assert_array_equal(features.to_numpy(), mlp.set_output(transform="default")
+                                  .transform(scaled))
+    assert pipe.score(X, y) > 0.8
+    # Another hidden layer's activations come as an array only.
+    np.testing.assert_array_equal(mlp.transform(scaled, layer=0).shape, (len(X), 12))
+    mlp.set_output(transform="pandas")
+    with pytest.raises(ValueError, match="set_output.transform='default'. for the other layers"):
+        mlp.transform(scaled, layer=0)
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        mlp.get_feature_names_out(["a", "b"])  # not the names it was fitted with
+    with pytest.raises(NotFittedError):
+        cls().get_feature_names_out()
 
 
 # --- class_weight and validation_data -------------------------------------------

@@ -19,7 +19,16 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn import get_config
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+    is_classifier,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -115,8 +124,15 @@ class _Clock:
         return self._offset + (time.perf_counter() - self._start)
 
 
-class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base class for the MLP classifier and regressor (not for direct use)."""
+class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
+                               TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class for the MLP classifier and regressor (not for direct use).
+
+    Also a transformer (the last hidden layer's activations): ``transform``,
+    ``fit_transform(X, y)``, ``get_feature_names_out`` (scikit-learn's
+    prefixed names, "mlpclassifier0", ...) and ``set_output``, so that a
+    fitted network can be a step of a Pipeline, intermediate or last.
+    """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -1060,14 +1076,51 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             X = np.ascontiguousarray(X, dtype=dtype)
         return predictor.predict(X, n_layers)
 
+    @property
+    def _n_features_out(self):
+        """Width of what transform gives: the last hidden layer's units
+        (ClassNamePrefixFeaturesOutMixin's names count; AttributeError when
+        not fitted, which check_is_fitted reads)."""
+        if not hasattr(self, "coefs_"):
+            raise AttributeError("_n_features_out")
+        return self.coefs_[-1].shape[0]
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the network to X and y, then give the activations of its last hidden layer.
+
+        ``fit(X, y, **fit_params).transform(X)``: what a Pipeline calls on an
+        intermediate step. Unlike an unsupervised transformer, the network
+        needs the targets `y`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets, as ``fit`` takes them.
+        **fit_params : dict
+            The other arguments of ``fit`` (sample_weight, X_val, y_val, ...).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            The last hidden layer's outputs (a DataFrame with ``set_output``).
+        """
+        return self.fit(X, y, **fit_params).transform(X)
+
     def transform(self, X, layer=-1):
         """The activations of a hidden layer: the network as features.
 
         The forward pass of ``predict`` (batch normalisation folded into the
         weights, no dropout), stopped in C after hidden layer `layer`, so a
         fitted network can feed another model (e.g. as a step of a
-        Pipeline). This is not a ``TransformerMixin``: there is no
-        ``fit_transform``, and ``fit`` still needs targets.
+        Pipeline). The default, the last hidden layer, is the transformer's
+        output: its columns are named by :meth:`get_feature_names_out`
+        ("mlpclassifier0", "mlpclassifier1", ...: scikit-learn's names for
+        the features a transformer makes, as PCA's "pca0") and
+        ``set_output(transform="pandas")`` gives a DataFrame of them. Another
+        layer's activations come as an array only (the output container's
+        columns are the last hidden layer's).
 
         Parameters
         ----------
@@ -1081,7 +1134,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         Returns
         -------
         activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
-            That layer's outputs after its activation, in the model's dtype.
+            That layer's outputs after its activation, in the model's dtype
+            (for the last hidden layer, a DataFrame when ``set_output``
+            asks for one).
         """
         self._check_fitted()
         n_hidden = len(self.coefs_) - 1
@@ -1090,6 +1145,15 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not -n_hidden <= layer < n_hidden:
             raise ValueError(f"layer must be in [{-n_hidden}, {n_hidden - 1}] (the model has "
                              f"{n_hidden} hidden layers), got {layer}")
+        if layer % n_hidden != n_hidden - 1:
+            container = getattr(self, "_sklearn_output_config", {}).get(
+                "transform", get_config()["transform_output"])
+            if container != "default":
+                raise ValueError(
+                    f"transform(X, layer={layer}) gives hidden layer {layer % n_hidden}'s "
+                    f"activations, but the output is set to {container!r}, whose columns "
+                    "(get_feature_names_out) are the last hidden layer's; use "
+                    "set_output(transform='default') for the other layers")
         return self._forward_pass_fast(X, n_layers=layer % n_hidden + 1)
 
     def summary(self):
@@ -1159,10 +1223,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        # transform() gives hidden activations, in the model's dtype; the tag
-        # says so to scikit-learn's checks (which take any estimator with a
-        # transform method for a transformer), without TransformerMixin's
-        # fit_transform or set_output.
+        # transform() gives hidden activations, in the model's dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
 
