@@ -36,14 +36,14 @@ X_train, y_train = X_train[:400], y_train[:400]
 # %%
 # Train each variant
 # ------------------
-# ``validation_data`` records the validation loss after every epoch
+# ``X_val`` and ``y_val`` record the validation loss after every epoch
 # (``validation_loss_curve_``); alpha=0 turns off the L2 penalty so that
 # only the option under test regularises.
 results = {}
 for name, params in VARIANTS.items():
     est = MLPClassifier(hidden_layer_sizes=(256, 256), alpha=0.0, batch_size=50,
                         max_iter=40, tol=0.0, n_iter_no_change=40, random_state=0, **params)
-    est.fit(X_train, y_train, validation_data=(X_val, y_val))
+    est.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     results[name] = est
     print(f"{name:>26}: training loss {est.loss_curve_[-1]:.4f}, "
           f"validation loss {est.validation_loss_curve_[-1]:.3f} "

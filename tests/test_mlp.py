@@ -449,6 +449,94 @@ def test_validation_data_curves_and_early_stopping():
         MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=(X_val[:, :10], y_val))
 
 
+
+def test_x_val_y_val_and_validation_data_are_one_thing():
+    """scikit-learn's X_val / y_val (HistGradientBoosting's convention) and
+    the validation_data alias log the same numbers; sample_weight_val
+    weights the validation loss and metrics; wrong combinations refused."""
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_val, y_tr, y_val = train_test_split(X / 16.0, y, test_size=0.3, random_state=0)
+    params = dict(hidden_layer_sizes=(20,), max_iter=4, random_state=0, alpha=0.0,
+                  scoring=["accuracy", "neg_log_loss"])
+    a = MLPClassifier(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    b = MLPClassifier(**params).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    assert a.history_["validation_loss"] == b.history_["validation_loss"]
+    assert a.history_["validation_accuracy"] == b.history_["validation_accuracy"]
+    w = np.random.default_rng(0).uniform(0, 3, len(y_val))
+    c = MLPClassifier(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w)
+    from sklearn.metrics import accuracy_score, log_loss
+    proba = c.predict_proba(X_val)
+    assert c.history_["validation_loss"][-1] == pytest.approx(
+        log_loss(y_val, proba, sample_weight=w), rel=1e-12)
+    assert c.history_["validation_accuracy"][-1] == pytest.approx(
+        accuracy_score(y_val, c.predict(X_val), sample_weight=w), rel=1e-12)
+    assert c.history_["validation_neg_log_loss"][-1] == pytest.approx(
+        -log_loss(y_val, proba, sample_weight=w), rel=1e-12)
+    assert c.history_["validation_loss"] != a.history_["validation_loss"]
+    lb = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=5, random_state=0,
+                       alpha=0.0).fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w)
+    assert lb.validation_loss_curve_[-1] == pytest.approx(
+        log_loss(y_val, lb.predict_proba(X_val), sample_weight=w), rel=1e-12)
+    est = MLPClassifier(max_iter=2)
+    with pytest.raises(ValueError, match="not both"):
+        est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, validation_data=(X_val, y_val))
+    with pytest.raises(ValueError, match="X_val is provided, but y_val was not provided"):
+        est.fit(X_tr, y_tr, X_val=X_val)
+    with pytest.raises(ValueError, match="y_val is provided, but X_val was not provided"):
+        est.fit(X_tr, y_tr, y_val=y_val)
+    with pytest.raises(ValueError, match="sample_weight_val is provided, but X_val and y_val"):
+        est.fit(X_tr, y_tr, sample_weight_val=w)
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w[:-1])
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_pipeline_transforms_x_val_before_the_mlp_logs_it(cls, solver):
+    """X_val routed as metadata through Pipeline(transform_input=["X_val"]):
+    what the network logs for an epoch (validation loss and score, what
+    callbacks act on) is what the whole pipeline gives on (X_val, y_val)
+    with that epoch's weights (read inside a callback)."""
+    import sklearn
+    from sklearn.metrics import log_loss, mean_squared_error
+    from sklearn.pipeline import Pipeline
+
+    X, y = (load_digits if cls is MLPClassifier else load_diabetes)(return_X_y=True)
+    if cls is MLPRegressor:
+        y = (y - y.mean()) / y.std()
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
+    w_val = np.random.default_rng(1).uniform(0.5, 2.0, len(y_val))
+    seen = []
+
+    def record(est, logs):
+        proba_or_pred = (pipe.predict_proba(X_val) if cls is MLPClassifier
+                         else pipe.predict(X_val))
+        seen.append((logs["validation_loss"], logs["validation_score"], proba_or_pred,
+                     pipe.score(X_val, y_val, sample_weight=w_val)))
+
+    mlp = cls(hidden_layer_sizes=(16,), max_iter=3, random_state=0, alpha=0.0, solver=solver,
+              callbacks=[record] if solver != "lbfgs" else None)
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp.set_fit_request(X_val=True, y_val=True, sample_weight_val=True)
+        mlp.set_score_request(sample_weight=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
+        pipe.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w_val)
+        if solver == "lbfgs":  # one row, after the fit
+            record(mlp, {k: v[-1] for k, v in mlp.history_.items()})
+    assert len(seen) == (3 if solver != "lbfgs" else 1)
+    for loss, score, out, pipe_score in seen:
+        assert score == pytest.approx(pipe_score, rel=1e-12)
+        want = (log_loss(y_val, out, sample_weight=w_val) if cls is MLPClassifier
+                else 0.5 * mean_squared_error(y_val, out, sample_weight=w_val))
+        assert loss == pytest.approx(want, rel=1e-12)
+    # Without routing, validation_data reaches the step untransformed (its
+    # documented limit): the numbers are not the pipeline's.
+    plain = Pipeline([("scale", StandardScaler()), ("mlp", clone(mlp).set_params(
+        callbacks=None))]).fit(X_tr, y_tr, mlp__validation_data=(X_val, y_val))
+    assert plain[-1].history_["validation_score"][-1] != pytest.approx(
+        plain.score(X_val, y_val), rel=1e-6)
+
+
 # --- dropout ----------------------------------------------------------------------
 
 def _splitmix64_uniforms(seed, count):

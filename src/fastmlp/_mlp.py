@@ -436,7 +436,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
 
     # -- fitting ------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         hidden_layer_sizes = check_layer_sizes(self.hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
@@ -490,9 +490,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 "The network's shape changed since the previous fit (hidden_layer_sizes, "
                 "maxout layers or the number of features/outputs); refit without warm_start.")
         Y = np.ascontiguousarray(y, dtype=X.dtype)
-        validation = None
-        if validation_data is not None:
-            validation = self._prepare_validation(validation_data, X.dtype)
+        if validation is not None:  # fit's (X_val, y_val, sample_weight_val)
+            validation = self._prepare_validation(validation, X.dtype)
         # The engine updates the weights in place: they must be writeable and
         # C-ordered (they may not be after unpickling from a read-only memmap).
         self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
@@ -523,10 +522,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             logs = {"epoch": len(self.history_["epoch"]) + 1, "loss": self.loss_,
                     "learning_rate": np.nan, "time": clock()}
             if validation is not None:
-                X_val, y_val, Y_val = validation
-                logs["validation_loss"] = self._validation_loss(X_val, Y_val)
+                X_val, y_val, Y_val, sw_val = validation
+                logs["validation_loss"] = self._validation_loss(X_val, Y_val, sw_val)
                 metrics = validation_metrics(self, validation_scorers(self, self.scoring),
-                                             X_val, y_val, None)
+                                             X_val, y_val, sw_val)
                 logs.update(metrics)
                 self.validation_scores_ = [next(iter(metrics.values()))]
                 self.validation_loss_curve_ = [logs["validation_loss"]]
@@ -543,24 +542,47 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         self._predictor()  # built here, so that predicting leaves __dict__ as it is
         return self
 
-    def _prepare_validation(self, validation_data, dtype):
-        """(X_val, y_val as given, y_val as the engine's target matrix)."""
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+    @staticmethod
+    def _validation_arguments(validation_data, X_val, y_val, sample_weight_val):
+        """fit's validation arguments as one (X_val, y_val, sample_weight_val)
+        triple, or None: X_val/y_val (scikit-learn's convention, from
+        HistGradientBoosting*) or their alias validation_data, never both."""
+        if validation_data is not None:
+            if X_val is not None or y_val is not None:
+                raise ValueError("pass the validation data either as X_val and y_val or as "
+                                 "validation_data=(X_val, y_val), not both")
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not")
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        return X_val, y_val, sample_weight_val
+
+    def _prepare_validation(self, validation, dtype):
+        """(X_val, y_val as given, y_val as the engine's target matrix,
+        sample_weight_val or None) from fit's validation triple."""
+        X_val, y_val, sample_weight_val = validation
         check_sparse_structure(X_val, "X_val")
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         check_consistent_length(X_val, y_val)
         if X_val.shape[0] < 1:
-            raise ValueError("validation_data must hold at least one sample")
+            raise ValueError("the validation data (X_val) must hold at least one sample")
         Y_val = self._target_matrix(y_val, dtype)
         if Y_val.shape[1] != self.n_outputs_:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs, the training targets "
                              f"{self.n_outputs_}")
         X_val = X_val.tocsr() if sp.issparse(X_val) else np.ascontiguousarray(X_val)
-        return X_val, y_val, Y_val
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=dtype)
+        return X_val, y_val, Y_val, sample_weight_val
 
     def _validation_loss(self, X_val, Y_val, sample_weight=None):
         """Loss on validation data, as loss_curve_ measures the training loss
@@ -775,10 +797,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
     def _split_validation(self, X, Y, sample_weight, y, validation):
         """(X_train, Y_train, sw_train, val): the explicit validation data, or
         early stopping's held-out split (scikit-learn's, stratified for one
-        output), or none; val is (X_val, y_val, Y_val, sw_val) or None."""
+        output), or none; val is (X_val, y_val, Y_val, sw_val) or None
+        (sw_val: sample_weight_val, or the split's share of sample_weight)."""
         if validation is not None:
-            X_val, y_val, Y_val = validation
-            val = (X_val, y_val, Y_val, None)
+            val = validation
         elif self.early_stopping:
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
             stratify = y if should_stratify else None
@@ -1390,7 +1412,7 @@ _COMMON_DOC = """
         parameter). 'auto' is 0.01 for 'adamw' and 0 for the others. This is
         not `alpha`'s L2 penalty, which is part of the gradient.
     scoring : str, callable, list, dict or None, default=None
-        Metrics of the validation data (``validation_data=`` or early
+        Metrics of the validation data (fit's ``X_val``, ``y_val``, or early
         stopping's split) after every epoch, logged in ``history_`` as
         ``validation_<name>``: scikit-learn's scorer names and
         ``make_scorer`` objects, in the forms ``cross_validate`` takes (a
@@ -1497,7 +1519,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         Class labels.
     validation_loss_curve_ : list of float or None
         Loss on the validation data after each epoch (with early_stopping
-        or validation_data).
+        or X_val, y_val).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, maxout_pieces=2,
@@ -1620,7 +1642,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         return indicator
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -1631,19 +1654,39 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, scored after every epoch (``history_``,
+            ``validation_scores_``, ``validation_loss_curve_``, the metrics
+            of `scoring`, the callbacks' logs); with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split. scikit-learn's convention (HistGradientBoosting*): fit
+            parameters, routed as metadata, so that in a Pipeline with
+            metadata routing enabled, ``Pipeline(steps,
+            transform_input=["X_val"])`` and ``set_fit_request(X_val=True,
+            y_val=True)`` on this step, X_val goes through the earlier steps
+            as X does.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets, with X_val.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples in the validation loss and
+            metrics.
         validation_data : tuple (X_val, y_val), default=None
-            Data to score after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``); with ``early_stopping=True`` it
-            replaces the ``validation_fraction`` split.
+            The same as ``X_val=X_val, y_val=y_val`` (Keras's name); not with
+            them. A Pipeline does not transform it: passed as
+            ``pipe.fit(X, y, mlp__validation_data=(X_val, y_val))`` it
+            reaches this step untransformed, so use X_val with
+            ``transform_input`` there.
 
         Returns
         -------
         self : MLPClassifier
             The fitted model.
         """
+        validation = self._validation_arguments(validation_data, X_val, y_val,
+                                                sample_weight_val)
         sample_weight = self._weights_with_classes(y, sample_weight, incremental=False)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation=validation)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1851,7 +1894,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -1862,18 +1906,38 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, scored after every epoch (``history_``,
+            ``validation_scores_``, ``validation_loss_curve_``, the metrics
+            of `scoring`, the callbacks' logs); with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split. scikit-learn's convention (HistGradientBoosting*): fit
+            parameters, routed as metadata, so that in a Pipeline with
+            metadata routing enabled, ``Pipeline(steps,
+            transform_input=["X_val"])`` and ``set_fit_request(X_val=True,
+            y_val=True)`` on this step, X_val goes through the earlier steps
+            as X does.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets, with X_val.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples in the validation loss and
+            metrics.
         validation_data : tuple (X_val, y_val), default=None
-            Data to score after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``); with ``early_stopping=True`` it
-            replaces the ``validation_fraction`` split.
+            The same as ``X_val=X_val, y_val=y_val`` (Keras's name); not with
+            them. A Pipeline does not transform it: passed as
+            ``pipe.fit(X, y, mlp__validation_data=(X_val, y_val))`` it
+            reaches this step untransformed, so use X_val with
+            ``transform_input`` there.
 
         Returns
         -------
         self : MLPRegressor
             The fitted model.
         """
+        validation = self._validation_arguments(validation_data, X_val, y_val,
+                                                sample_weight_val)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation=validation)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

@@ -195,7 +195,7 @@ def _monitored(logs, monitor, who):
     if value is None:
         hint = ""
         if monitor.startswith("validation_"):
-            hint = ": pass validation_data= or early_stopping=True"
+            hint = ": pass X_val= and y_val= to fit, or early_stopping=True"
         raise ValueError(f"{who} monitors {monitor!r}, which this fit does not produce "
                          f"(it logs {sorted(logs)}){hint}")
     return value
