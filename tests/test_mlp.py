@@ -384,11 +384,11 @@ def test_mlp_as_an_intermediate_pipeline_step_with_pandas_output(cls):
     features = pipe[:-1].transform(X)
     assert isinstance(features, pd.DataFrame) and list(features.columns) == names
     assert (features.index == X.index).all()
+    assert pipe.score(X, y) > 0.8
     mlp = pipe.named_steps["mlp"]
     scaled = pipe[0].transform(X)
     np.testing.assert_array_equal(features.to_numpy(), mlp.set_output(transform="default")
                                   .transform(scaled))
-    assert pipe.score(X, y) > 0.8
     # Another hidden layer's activations come as an array only.
     np.testing.assert_array_equal(mlp.transform(scaled, layer=0).shape, (len(X), 12))
     mlp.set_output(transform="pandas")
@@ -398,6 +398,19 @@ def test_mlp_as_an_intermediate_pipeline_step_with_pandas_output(cls):
         mlp.get_feature_names_out(["a", "b"])  # not the names it was fitted with
     with pytest.raises(NotFittedError):
         cls().get_feature_names_out()
+    # As an intermediate step too, X_val routed through transform_input
+    # reaches the network scaled (fit_transform passes it to fit).
+    import sklearn
+
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp = cls(hidden_layer_sizes=(12, 6), max_iter=5, random_state=0)
+        mlp.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp), ("last", clone(last))],
+                        transform_input=["X_val"]).set_output(transform="pandas")
+        pipe.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    assert mlp.history_["validation_score"][-1] == pytest.approx(
+        mlp.score(pipe[0].transform(X_val), y_val), rel=1e-12)
 
 
 # --- class_weight and validation_data -------------------------------------------
