@@ -52,7 +52,7 @@ model = MLPClassifier(
     hidden_layer_sizes=(128,), activation="relu", dropout=0.2,
     solver="adam", learning_rate_init=1e-3, alpha=0.0,
     batch_size=32, max_iter=100, random_state=0,
-    callbacks=[EarlyStopping(monitor="validation_loss", patience=3),
+    callbacks=[EarlyStopping(monitor="validation_loss", patience=3, restore_best_weights=True),
                ModelCheckpoint(os.path.join(checkpoints, "model-{epoch:02d}.pkl"), every=5)],
 )
 

@@ -25,7 +25,7 @@ X_train, X_val, y_train, y_val = train_test_split(X / 16, y, test_size=0.3, rand
 # %%
 # Fit, watching the validation loss
 # ---------------------------------
-# ``validation_data`` gives the loss and score on held-out data after every
+# ``X_val`` and ``y_val`` give the loss and score on held-out data after every
 # epoch; :class:`~fastmlp.callbacks.EarlyStopping` stops when the validation
 # loss has not improved for 8 epochs and puts back the best epoch's weights.
 try:
@@ -35,8 +35,9 @@ except ImportError:
     progress = False
 est = MLPClassifier(hidden_layer_sizes=(128,), alpha=0.0, learning_rate_init=0.01,
                     max_iter=200, random_state=0, progress=progress,
-                    callbacks=[EarlyStopping(monitor="validation_loss", patience=8)])
-est.fit(X_train, y_train, validation_data=(X_val, y_val))
+                    callbacks=[EarlyStopping(monitor="validation_loss", patience=8,
+                                             restore_best_weights=True)])
+est.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 print(f"{est.n_iter_} epochs, validation accuracy {est.score(X_val, y_val):.3f}")
 
 # %%

@@ -37,7 +37,7 @@ X_train, X_val, y_train, y_val = train_test_split(X / 16, y, train_size=300, tes
 # %%
 # Train each variant
 # ------------------
-# ``validation_data`` records the validation loss after every epoch
+# ``X_val`` and ``y_val`` record the validation loss after every epoch
 # (``validation_loss_curve_``); alpha=0 turns off the L2 penalty so that
 # only the option under test regularises.
 results = {}
@@ -45,7 +45,7 @@ for name, params in VARIANTS.items():
     est = MLPClassifier(hidden_layer_sizes=(128, 128), alpha=0.0, batch_size=30,
                         learning_rate_init=0.003, max_iter=40, tol=0.0, n_iter_no_change=40,
                         random_state=0, **params)
-    est.fit(X_train, y_train, validation_data=(X_val, y_val))
+    est.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     results[name] = est
     print(f"{name:>26}: training loss {est.loss_curve_[-1]:.4f}, "
           f"validation loss {est.validation_loss_curve_[-1]:.3f} "
