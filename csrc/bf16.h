@@ -102,6 +102,11 @@ typedef struct {
     void (*block)(int64_t chunks, int64_t panel, const uint16_t *a, const uint16_t *b, int mt,
                   int nt, int accumulate, float *acc);
     void (*end)(void);
+    /* fm_bf16_pack_a / _b as this tier's instructions do them (same bits);
+     * NULL: the portable packing. */
+    void (*pack_a)(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
+                   uint16_t *out);
+    void (*pack_b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out);
 } fm_bf16_tier;
 
 extern const fm_bf16_tier fm_bf16_emulated_generic;
@@ -116,9 +121,9 @@ void fm_bf16_pack_b_avx512(int trans_b, int64_t k, int64_t n, const float *b, in
 #endif
 #ifdef FASTMLP_AMX_KERNELS
 extern const fm_bf16_tier fm_bf16_amx;
-/* 0 if this process may use AMX tiles (CPU, OS, permission, probe); else
- * writes why not to *reason. */
-int fm_amx_usable(const char **reason);
+/* One tile product of known values; writes 1 to *(int *)ok if right. Run
+ * it only under fm_run_guarded, after Linux's permission (cpu.c). */
+void fm_amx_probe(void *ok);
 #endif
 #ifdef FASTMLP_AVX512BF16_KERNELS
 extern const fm_bf16_tier fm_bf16_avx512bf16;
@@ -132,10 +137,6 @@ void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b
 
 /* The tier chosen by fm_bf16_init (the emulated generic one until then). */
 const fm_bf16_tier *fm_bf16_kernels(void);
-
-/* Run a function with SIGILL caught: 0 if it returned, -1 if it raised
- * SIGILL (the previous handler is restored either way). */
-int fm_run_guarded(void (*fn)(void *), void *arg);
 
 /* The single-threaded bf16 driver and its packing buffer (floats). */
 fm_status fm_bf16_gemm_f32(const fm_gemm_problem_f32 *pr);

@@ -3,7 +3,7 @@
  *
  * The per-instruction-set GEMM drivers (gemm_kernel.h compiled by
  * gemm_generic.c, gemm_avx2.c, gemm_avx512.c) each fill one fm_kernel_table;
- * dispatch.c picks one at fm_init() and gemm.c calls through it.
+ * cpu.c picks one at fm_init() and gemm.c calls through it.
  */
 #ifndef FASTMLP_INTERNAL_H
 #define FASTMLP_INTERNAL_H
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fastmlp.h"
+#include "portable.h"
 
 /*
  * One single-threaded GEMM problem with the dense layer's output stage:
@@ -260,5 +261,6 @@ double fm_sum_abs_f32(int64_t n, const float *x);
 double fm_sum_abs_f64(int64_t n, const double *x);
 
 #include "bf16.h"
+#include "cpu.h"
 
 #endif /* FASTMLP_INTERNAL_H */

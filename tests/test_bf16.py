@@ -237,14 +237,27 @@ def test_reference_gemm_is_the_amx_mirror():
         _bits(reference._bf16_product(op_a, op_b, "amx")))
 
 
+ISA_ORDER = ("generic", "avx2", "avx512")
+
+
+def _isa_honoured(isa):
+    """The kernel set FASTMLP_ISA=isa gives here: isa, or the CPU's best if
+    the CPU cannot run isa (an AVX2-only CPU runs avx2 for "avx512")."""
+    best = _kernels._runtime_info()["isa_best"]
+    if best in ISA_ORDER and ISA_ORDER.index(isa) > ISA_ORDER.index(best):
+        return best
+    return isa
+
+
 @pytest.mark.parametrize("isa", ["avx2", "generic"])
 def test_emulated_tier_on_narrower_instruction_sets(isa):
-    # The emulated tier's AVX2 and portable C builds: same bits as the mirror.
+    # The emulated tier's AVX2 and portable C builds: same bits as the mirror
+    # (on a CPU without AVX2, FASTMLP_ISA=avx2 runs the generic set).
     code = f"""
         import itertools, sys, numpy as np, fastmlp
         from fastmlp import _kernels, kernels, reference
         info = _kernels._runtime_info()
-        assert info["isa"] == "{isa}" and info["bf16_tier"] == "emulated", info
+        assert info["isa"] == "{_isa_honoured(isa)}" and info["bf16_tier"] == "emulated", info
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         import test_bf16  # the portable packing: same rounding and layouts
         test_bf16._check_rounding_in_every_packing(test_bf16._rounding_inputs())
@@ -446,7 +459,20 @@ def test_fastmlp_bf16_narrows_never_widens(force):
             assert f"{faster}: narrowed by FASTMLP_BF16" in reason
     else:  # unknown or empty: the machine's best
         assert tier == TIERS[0]
-        assert "narrowed" not in reason
+        assert "FASTMLP_BF16" not in reason
+    if force not in ("avx512_bf16", "emulated"):  # (there FASTMLP_BF16 is named first)
+        _check_isa_reason(reason)
+
+
+def _check_isa_reason(reason):
+    """FASTMLP_ISA is blamed only when it narrowed the kernel set: on a CPU
+    without AVX-512 the reason is the CPU (issues 18, 21: an AVX2-only CPU
+    was told "narrowed below avx512 (FASTMLP_ISA)" with no FASTMLP_ISA)."""
+    info = _kernels._runtime_info()  # this process: the same FASTMLP_ISA
+    narrowed = info["isa"] != info["isa_best"]
+    assert ("FASTMLP_ISA" in reason) == (narrowed and info["isa_best"] == "avx512"), reason
+    if info["isa_best"] != "avx512":
+        assert "avx512_bf16: not" in reason and "narrowed below" not in reason, reason
 
 
 def test_show_config_prints_the_tier_and_why():
@@ -465,10 +491,27 @@ def test_instruction_set_narrowed_below_avx512_uses_emulation():
     proc = _run(_SHOW, FASTMLP_ISA="avx2")
     tier, reason = proc.stdout.split("\n")[:2]
     assert tier == "emulated"
-    if _kernels._runtime_info()["isa"] == "avx512":
-        assert "FASTMLP_ISA" in reason
+    best = _kernels._runtime_info()["isa_best"]
+    # Blamed on FASTMLP_ISA only where the CPU has AVX-512; else on the CPU.
+    assert ("FASTMLP_ISA" in reason) == (best == "avx512"), reason
+    if best != "avx512":
+        assert "lacks" in reason or "not supported by this CPU" in reason, reason
 
 
+def test_isa_best_is_the_default_choice():
+    # Without FASTMLP_ISA the kernel set is the widest the CPU runs, and
+    # FASTMLP_ISA never widens it.
+    for forced in ("", "generic", "avx2", "avx512", "bogus"):
+        proc = _run("from fastmlp import _kernels; i = _kernels._runtime_info(); "
+                    "print(i['isa'], i['isa_best'])", FASTMLP_ISA=forced)
+        isa, best = proc.stdout.split()
+        assert best == _kernels._runtime_info()["isa_best"]
+        want = _isa_honoured(forced) if forced in ISA_ORDER else best
+        assert isa == want, (forced, isa, best)
+
+
+@pytest.mark.skipif(sys.platform == "win32",
+                    reason="no SIGILL guard on Windows (AMX is Linux-only)")
 def test_probe_guard_survives_sigill_and_keeps_faulthandler():
     # The AMX probe runs under a SIGILL guard: a refused instruction means the
     # next tier, never a crash. Here the guard runs an undefined instruction

@@ -19,7 +19,8 @@ def description_program(tmp_path_factory):
         pytest.skip("no C compiler")
     out = tmp_path_factory.mktemp("c") / "test_descriptions"
     csrc = ROOT / "csrc"
-    sources = [csrc / f for f in ("dispatch.c", "ops/gemm.c", "kernels/gemm_generic.c",
+    sources = [csrc / f for f in ("cpu.c", "dispatch.c", "ops/gemm.c",
+                                  "kernels/gemm_generic.c", "kernels/gemm_bf16_generic.c",
                                   "ops/gemm_bf16.c", "ops/activations.c", "ops/losses.c",
                                   "ops/optimizers.c", "engine/train.c", "engine/perceptron.c")]
     includes = [f"-I{csrc / d}" for d in ("", "kernels", "ops", "engine")]

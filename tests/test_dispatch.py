@@ -31,20 +31,44 @@ print(fastmlp._kernels._runtime_info()["isa"])
 """
 
 
+ORDER = ["generic", "avx2", "avx512"]
+
+
 def _supported():
+    """Kernel sets this CPU runs, by the library's own detection (CPUID and
+    XGETBV in csrc/cpu.c; any OS), narrowest first."""
+    from fastmlp import _kernels
+    best = _kernels._runtime_info()["isa_best"]
+    return ORDER[: ORDER.index(best) + 1] if best in ORDER else ["generic", best]
+
+
+def _cpuinfo_sets():
+    """The same from Linux's /proc/cpuinfo (the kernel's reading), or None."""
+    if not (sys.platform.startswith("linux") and os.path.exists("/proc/cpuinfo")):
+        return None
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+                break
+    if not flags:  # not x86 (aarch64 lists "Features")
+        return None
     sets = ["generic"]
-    if sys.platform.startswith("linux") and os.path.exists("/proc/cpuinfo"):
-        flags = set()
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags.update(line.split(":", 1)[1].split())
-                    break
-        if {"avx2", "fma"} <= flags:
-            sets.append("avx2")
+    if {"avx2", "fma"} <= flags:
+        sets.append("avx2")
         if "avx512f" in flags:
             sets.append("avx512")
     return sets
+
+
+def test_detection_agrees_with_linux():
+    # CPUID + XGETBV (csrc/cpu.c) against the kernel's flags, where Linux
+    # gives them (/proc/cpuinfo lists avx512f only if the OS saves ZMM).
+    expected = _cpuinfo_sets()
+    if expected is None:
+        pytest.skip("no x86 /proc/cpuinfo flags on this platform")
+    assert _supported() == expected
 
 
 @pytest.mark.parametrize("isa", _supported())

@@ -9,6 +9,7 @@ the terms of one output are ~ sqrt(k) in size. We therefore compare
 the summed terms: generous by a factor ~8 against the expected error yet
 ~1000x tighter than any indexing or packing bug (which produces O(1) errors).
 """
+import io
 import threading
 
 import numpy as np
@@ -555,3 +556,17 @@ def test_show_config(capsys):
     text = capsys.readouterr().out
     for word in ["fastmlp", "instruction set", "OpenMP", "BLAS fallback", "gemm backend"]:
         assert word in text
+
+
+def test_show_config_says_a_build_without_openmp_is_single_threaded(monkeypatch):
+    # A build without OpenMP (e.g. macOS without libomp) says so in words,
+    # and a narrowed instruction set names what the CPU runs.
+    from fastmlp import _config, _kernels
+    info = dict(_kernels._runtime_info(), openmp=False, max_threads=1, isa="generic")
+    monkeypatch.setattr(_kernels, "_runtime_info", lambda: info)
+    buf = io.StringIO()
+    _config.show_config(file=buf)
+    line = [ln for ln in buf.getvalue().splitlines() if ln.strip().startswith("OpenMP")]
+    assert len(line) == 1 and "single-threaded" in line[0] and "no OpenMP" in line[0]
+    if info["isa_best"] != "generic":
+        assert f"the CPU runs up to {info['isa_best']}" in buf.getvalue()

@@ -39,12 +39,6 @@
 
 #include "internal.h"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FM_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define FM_ALWAYS_INLINE inline
-#endif
-
 /* Below this the scale of a unit's weights is folded into the stored row
  * (scikit-learn's threshold for double): far above underflow, and a fold is
  * a pass over the row, which a decay near 1 needs only every ~1e5 visits. */

@@ -122,17 +122,21 @@ struct fm_mlp_packed {
 /* The profile's clock: seconds (0 when the profile is off, read nothing). */
 static inline double profile_clock(const fm_mlp_workspace *ws)
 {
-    if (__builtin_expect(!ws->profile_on, 1))
+    if (FM_EXPECT(!ws->profile_on, 1))
         return 0.0;
     struct timespec ts;
+#if defined(_MSC_VER) && !defined(__clang__)
+    timespec_get(&ts, TIME_UTC); /* MSVC has no clock_gettime (C11's call) */
+#else
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Add the time since `since` (a profile_clock reading) to part `part`. */
 static inline void profile_add(fm_mlp_workspace *ws, int part, double since)
 {
-    if (__builtin_expect(ws->profile_on, 0))
+    if (FM_EXPECT(ws->profile_on, 0))
         ws->profile[part] += profile_clock(ws) - since;
 }
 
@@ -180,7 +184,7 @@ static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
 static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
 {
     int64_t product;
-    return !__builtin_mul_overflow(a, b, &product) && !__builtin_add_overflow(product, c, out);
+    return !fm_mul_overflow_i64(a, b, &product) && !fm_add_overflow_i64(product, c, out);
 }
 
 /* fm_mlp_cols(net, l) into *cols, or 0 if maxout's piece count is not an
@@ -202,7 +206,7 @@ int64_t fm_mlp_n_params(const fm_mlp *net)
      * on its own would overflow for units[l] = INT64_MAX. */
     for (int l = 0; l < net->n_layers; l++)
         if (!checked_cols(net, l, &cols) || !checked_mul_add(net->units[l], cols, total, &total) ||
-            __builtin_add_overflow(total, cols, &total))
+            fm_add_overflow_i64(total, cols, &total))
             return -1;
     if (net->batch_norm) /* gamma and beta of every hidden unit */
         for (int l = 1; l < net->n_layers; l++)

@@ -784,7 +784,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                         const char *next = (const char *)(rows + order[start + r + FM_GATHER_AHEAD] *
                                                                      X->ld);
                         for (int64_t byte = 0; byte < d * (int64_t)sizeof(T); byte += 64)
-                            __builtin_prefetch(next + byte);
+                            FM_PREFETCH(next + byte);
                     }
                     memcpy(xg + r * d, rows + src * X->ld, (size_t)d * sizeof(T));
                     if (check) /* the copy, in L1: x * 0 is 0 unless x is NaN or infinite */

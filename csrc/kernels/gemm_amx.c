@@ -1,6 +1,7 @@
 /*
  * The AMX tier: TDPBF16PS on 16 x 16 float tiles (compiled with -mamx-tile
- * -mamx-bf16; Linux x86-64 only, used when fm_amx_usable() says so).
+ * -mamx-bf16; Linux x86-64 only; cpu.c chooses it after the permission
+ * request and fm_amx_probe).
  *
  * A block of C is up to 2 x 2 tiles (tmm0..3), computed over all of K with
  * per chunk two A tiles (tmm4, 5: 16 rows x 32 bf16, one packed A chunk
@@ -15,14 +16,8 @@
  * c + (e + o); DAZ, FTZ, round to nearest even. The emulated tier mirrors it.
  */
 #include <immintrin.h>
-#include <cpuid.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/syscall.h>
 #include "internal.h"
-
-#define ARCH_REQ_XCOMP_PERM 0x1023
-#define XFEATURE_XTILEDATA 18
 
 typedef struct {
     uint8_t palette_id;
@@ -121,11 +116,24 @@ static void amx_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16
         amx_tiles(1, 1, kq, panel, a, b, accumulate, acc);
 }
 
-const fm_bf16_tier fm_bf16_amx = {"amx", amx_begin, amx_block, amx_end};
+/* Packs with VCVTNE2PS2BF16 (gemm_avx512bf16.c); cpu.c requires the CPU's
+ * AVX512_BF16 for this tier. */
+const fm_bf16_tier fm_bf16_amx = {"amx",
+                                  amx_begin,
+                                  amx_block,
+                                  amx_end,
+#ifdef FASTMLP_AVX512BF16_KERNELS
+                                  fm_bf16_pack_a_avx512bf16,
+                                  fm_bf16_pack_b_avx512bf16
+#else
+                                  NULL,  NULL
+#endif
+};
 
-/* The probe: one tile product of known values (all ones: every element of
- * C is 32); writes 1 to *ok only if the hardware got it right. */
-static void probe(void *ok)
+/* The probe (cpu.c runs it under a SIGILL guard before choosing this tier):
+ * one tile product of known values (all ones: every element of C is 32);
+ * writes 1 to *ok only if the hardware got it right. */
+void fm_amx_probe(void *ok)
 {
     static uint16_t ones[FM_BF16_CHUNK_ELEMS] __attribute__((aligned(64)));
     float c[FM_BF16_BLOCK * FM_BF16_BLOCK] __attribute__((aligned(64)));
@@ -139,42 +147,4 @@ static void probe(void *ok)
         for (int j = 0; j < FM_BF16_PANEL; j++)
             good &= c[i * FM_BF16_BLOCK + j] == 32.0f;
     *(int *)ok = good;
-}
-
-static unsigned long long xcr0(void)
-{
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((unsigned long long)hi << 32) | lo;
-}
-
-int fm_amx_usable(const char **reason)
-{
-    /* The hardware and the OS do not change while the process runs: decide
-     * once (the permission request and the probe have effects). */
-    static int decided = 0, verdict = -1;
-    static const char *why = "";
-    if (!decided) {
-        unsigned eax, ebx, ecx, edx;
-        decided = 1;
-        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !((edx >> 22) & 1u) ||
-            !((edx >> 24) & 1u)) {
-            why = "not supported by this CPU";
-        } else if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1u) ||
-                   (xcr0() & (3ull << 17)) != (3ull << 17)) {
-            why = "tile state not enabled by the OS (XCR0)";
-        } else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) {
-            why = "permission refused by Linux (arch_prctl ARCH_REQ_XCOMP_PERM)";
-        } else {
-            int ok = 0;
-            if (fm_run_guarded(probe, &ok) != 0)
-                why = "probe raised SIGILL";
-            else if (!ok)
-                why = "probe computed a wrong product";
-            else
-                verdict = 0;
-        }
-    }
-    *reason = why;
-    return verdict;
 }

@@ -78,7 +78,12 @@ static void avx512bf16_block(int64_t kq, int64_t panel, const uint16_t *a, const
         }
 }
 
-const fm_bf16_tier fm_bf16_avx512bf16 = {"avx512_bf16", NULL, avx512bf16_block, NULL};
+const fm_bf16_tier fm_bf16_avx512bf16 = {"avx512_bf16",
+                                         NULL,
+                                         avx512bf16_block,
+                                         NULL,
+                                         fm_bf16_pack_a_avx512bf16,
+                                         fm_bf16_pack_b_avx512bf16};
 
 /* ------------------------------------------------------------------------ */
 /* Packing with VCVTNE2PS2BF16: the same bits as fm_bf16_pack_a / _b        */

@@ -22,4 +22,5 @@
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
 #include "gemm_bf16_emulated.h"
 
-const fm_bf16_tier fm_bf16_emulated_avx2 = {"emulated", NULL, emulated_avx2_block, NULL};
+const fm_bf16_tier fm_bf16_emulated_avx2 = {"emulated", NULL, emulated_avx2_block,
+                                            NULL,       NULL, NULL};

@@ -22,7 +22,8 @@
 #define VSTORE(p, v) _mm512_storeu_ps((p), (v))
 #include "gemm_bf16_emulated.h"
 
-const fm_bf16_tier fm_bf16_emulated_avx512 = {"emulated", NULL, emulated_avx512_block, NULL};
+const fm_bf16_tier fm_bf16_emulated_avx512 = {
+    "emulated", NULL, emulated_avx512_block, NULL, fm_bf16_pack_a_avx512, fm_bf16_pack_b_avx512};
 
 /* ------------------------------------------------------------------------ */
 /* Packing with AVX-512F: the same bits as fm_bf16_pack_a / _b (gemm_bf16.c) */

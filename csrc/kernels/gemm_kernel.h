@@ -108,7 +108,7 @@ static inline int64_t FM_NAME(min)(int64_t a, int64_t b) { return a < b ? a : b;
  * Output stage of `nvec` vectors of one row of C holding `cols` valid columns
  * (the last vector may be partial): c = alpha * acc + beta * c + bias, relu.
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(store_row)(const int nvec, const VEC *acc, T *restrict c, int cols, T alpha,
                    T beta, const T *restrict bias, int relu)
 {
@@ -153,7 +153,7 @@ FM_NAME(store_row)(const int nvec, const VEC *acc, T *restrict c, int cols, T al
  * Always inlined with constant rows / nvec / packed, so each combination is
  * its own fully unrolled kernel (see microkernel below).
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t kc,
                      const T *restrict a, int64_t lda, const T *restrict b, int64_t rsb,
                      T *restrict c, int64_t ldc, int cols, T alpha, T beta,
@@ -169,8 +169,8 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
      * fetch its lines meanwhile (from L3 or memory for big C). */
 #pragma GCC unroll 16
     for (int i = 0; i < rows; i++) {
-        __builtin_prefetch(c + i * ldc, 1, 3);
-        __builtin_prefetch(c + i * ldc + nvec * VW - 1, 1, 3);
+        FM_PREFETCH(c + i * ldc, 1, 3);
+        FM_PREFETCH(c + i * ldc + nvec * VW - 1, 1, 3);
     }
 
     for (int64_t p = 0; p < kc; p++) {
@@ -189,8 +189,8 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
             /* B in place (few rows): this row of the next strip, into L2
              * for the next tile. The rows are ldb apart (4 KiB for
              * n = 1024), which no hardware prefetcher follows. */
-            __builtin_prefetch(b + NR, 0, 2);
-            __builtin_prefetch(b + 2 * NR - 1, 0, 2);
+            FM_PREFETCH(b + NR, 0, 2);
+            FM_PREFETCH(b + 2 * NR - 1, 0, 2);
         }
         a += packed ? MR : 1;
         b += rsb;
@@ -207,7 +207,7 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
  * Not inlined: inside the driver the compiler allocates registers worse
  * (measured: avx2 lost half its speed).
  */
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(microkernel)(int rows, int narrow, int packed, int64_t kc, const T *restrict a,
                      int64_t lda, const T *restrict b, int64_t rsb, T *restrict c,
                      int64_t ldc, int cols, T alpha, T beta, const T *restrict bias, int relu)
@@ -247,7 +247,7 @@ FM_NAME(microkernel)(int rows, int narrow, int packed, int64_t kc, const T *rest
  * row. a: op(A)'s row, element p at a[p * as]; c: n_main outputs, n_main a
  * multiple of NR.
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(row_pass)(const int nvec, int64_t kc, const T *restrict a, int64_t as,
                   const T *restrict b, int64_t ldb, T *restrict c, T alpha, T beta,
                   const T *restrict bias, int relu)
@@ -265,7 +265,7 @@ FM_NAME(row_pass)(const int nvec, int64_t kc, const T *restrict a, int64_t as,
     FM_NAME(store_row)(nvec, acc, c, nvec * VW, alpha, beta, bias, relu);
 }
 
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as,
               const T *b, int64_t ldb, T *c, T alpha, T beta, const T *bias, int relu)
 {
@@ -290,7 +290,7 @@ FM_NAME(gemv)(int64_t n_main, int64_t k, int64_t kc_size, const T *a, int64_t as
 /* store_row's output stage for `count` (<= VW) rows of one column of C at
  * cj (stride ldc), through a small buffer: c = alpha * acc + beta * c +
  * bias (one value, or NULL), then relu. */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(store_col)(VEC acc, T *restrict cj, int64_t ldc, int count, T alpha, T beta,
                    const T *restrict bias, int relu)
 {
@@ -322,7 +322,7 @@ FM_NAME(store_col)(VEC acc, T *restrict cj, int64_t ldc, int count, T alpha, T b
  * registers; with op(B)'s strides the compiler spilled them).
  * C: `rows` (<= nv * VW) rows of ncols values, leading dimension ldc.
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
                   const T *restrict a, int64_t astep, int64_t vstep, int lanes,
                   const T *restrict b, T *restrict c, int64_t ldc, int rows, T alpha, T beta,
@@ -363,7 +363,7 @@ FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
 
 /* col_tile with ncols, nv and partial constant in each branch: nv is
  * COL_MV(ncols) (`full`) or 1. */
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(col_kernel)(int ncols, int full, int partial, int64_t kc, const T *restrict a,
                     int64_t astep, int64_t vstep, int lanes, const T *restrict b,
                     T *restrict c, int64_t ldc, int rows, T alpha, T beta,
@@ -507,7 +507,7 @@ static void FM_NAME(gemm_cols)(const FM_NAME(problem) *pr, int64_t kc_size, T *r
 #define DOT_ACCS COL_ACCS /* three quarters of the registers, as the column tiles */
 #define DOT_ROWS(n) (DOT_ACCS / (n) > 8 ? 8 : DOT_ACCS / (n))
 _Static_assert(DOT_MAX_N <= 4 && DOT_MAX_N <= DOT_ACCS, "dot_kernel() instantiates widths 1-4");
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict a, int64_t lda,
                   const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
                   T beta, const T *restrict bias, int relu)
@@ -565,7 +565,7 @@ FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict 
 }
 
 /* dot_tile with ncols constant and rows DOT_ROWS(ncols) (`full`) or 1. */
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(dot_kernel)(int full, int ncols, int64_t k, const T *restrict a, int64_t lda,
                     const T *restrict bt, int64_t ldbt, T *restrict c, int64_t ldc, T alpha,
                     T beta, const T *restrict bias, int relu)
@@ -602,7 +602,7 @@ FM_NAME(dot_kernel)(int full, int ncols, int64_t k, const T *restrict a, int64_t
  * rows at c (stride ldc), op(A)[i][p] at a[p * lda + i], op(B)'s column at
  * bj (contiguous along k), bias NULL or the column's.
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(dot_cols_tile)(const int partial, int rows, int64_t k, const T *restrict a,
                        int64_t lda, const T *restrict bj, T *restrict c, int64_t ldc, T alpha,
                        T beta, const T *restrict bias, int relu)
@@ -634,7 +634,7 @@ FM_NAME(dot_cols_tile)(const int partial, int rows, int64_t k, const T *restrict
     FM_NAME(store_col)(part[0], c, ldc, rows, alpha, beta, bias, relu);
 }
 
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(dot_cols_kernel)(int rows, int64_t k, const T *restrict a, int64_t lda,
                          const T *restrict bj, T *restrict c, int64_t ldc, T alpha, T beta,
                          const T *restrict bias, int relu)
@@ -844,7 +844,7 @@ static inline int64_t FM_NAME(block_size)(int64_t total, int64_t max_block, int6
  * relu. at: op(A)^T packed, kc steps of tv * VW values (rows past `rows`
  * zero); op(B)[p][j] = b[j * ldb + p] (W's rows).
  */
-static inline __attribute__((always_inline)) void
+static FM_ALWAYS_INLINE void
 FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
                  const T *restrict b, int64_t ldb, T *restrict c, int64_t ldc, int rows, T alpha,
                  T beta, const T *restrict bias, int relu)
@@ -884,8 +884,8 @@ FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
     }
     /* Per vector of rows: its tc columns to row-major through L1, then the
      * row tiles' output stage. */
-    T colm[TCP * VW] __attribute__((aligned(64)));
-    T rowm[VW * TCP] __attribute__((aligned(64)));
+    _Alignas(64) T colm[TCP * VW];
+    _Alignas(64) T rowm[VW * TCP];
 #pragma GCC unroll 4
     for (int v = 0; v < tv; v++) {
         const int r0 = v * VW;
@@ -909,7 +909,7 @@ FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
 }
 
 /* tr_tile with tv (and so tc) constant in each branch. */
-static __attribute__((noinline)) void
+static FM_NOINLINE void
 FM_NAME(tr_kernel)(int tv, int64_t kc, const T *restrict at, const T *restrict b, int64_t ldb,
                    T *restrict c, int64_t ldc, int rows, T alpha, T beta,
                    const T *restrict bias, int relu)

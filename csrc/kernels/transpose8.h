@@ -10,8 +10,8 @@
 
 /* dst[q * ldd + r] = src[r * lds + q], r, q < 8: the 8 x 8 float transpose
  * of unpack / shuffle / 128-bit permute (24 shuffles for 64 values). */
-static inline __attribute__((always_inline)) void
-transpose8_ps(const float *restrict src, int64_t lds, float *restrict dst, int64_t ldd)
+static FM_ALWAYS_INLINE void transpose8_ps(const float *restrict src, int64_t lds,
+                                           float *restrict dst, int64_t ldd)
 {
     __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
     __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);

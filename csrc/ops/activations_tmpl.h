@@ -128,7 +128,7 @@ static void NAME(maxout_row)(int64_t n, int64_t k, const T *restrict z, T *restr
         } else {
             for (int64_t j = 0; j < n; j++) {
                 const T v = zp[j * k], o = out[j];
-                out[j] = (v > o) | (v != v) ? v : o;
+                out[j] = ((v > o) | (v != v)) ? v : o;
             }
         }
     }

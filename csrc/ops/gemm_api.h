@@ -94,8 +94,10 @@ static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
             continue;
         fm_status st = gemm(&sub);
         if (st != FM_OK) {
+            /* (critical, not OpenMP 3.1's atomic write: MSVC has 2.0; an
+             * error path, so its cost does not matter) */
 #ifdef FASTMLP_OPENMP
-#pragma omp atomic write
+#pragma omp critical(fm_gemm_status)
 #endif
             status = st;
         }

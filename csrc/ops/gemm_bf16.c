@@ -1,7 +1,7 @@
 /*
- * bfloat16 products: packing, the single-threaded driver, the emulated
- * generic tier, and the choice of tier (see bf16.h for layouts and each
- * tier's arithmetic).
+ * bfloat16 products: packing and the single-threaded driver (see bf16.h
+ * for layouts and each tier's arithmetic; the tiers are in kernels/, their
+ * choice in cpu.c).
  *
  * Driver, for C (m, n) = act(alpha * op(A) @ op(B) + beta * C + bias):
  *   op(B) is packed once per call (or given packed: pr->b_packed) into
@@ -16,19 +16,9 @@
  *   fm_gemm_rows_stage_f32). Every element of C gets the same operations in
  *   the same order whatever block, range, thread or split computed it.
  */
-#include <float.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <setjmp.h>
 #include "internal.h"
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#include <cpuid.h>
-#include <xmmintrin.h>
-#define FM_HAVE_MXCSR 1
-#endif
 
 #define PANEL_ELEMS(kq) ((kq) * (int64_t)FM_BF16_CHUNK_ELEMS)
 
@@ -51,8 +41,8 @@ const void *fm_bf16_packed_b_columns(const void *b_packed, int64_t k, int64_t co
     return (const uint16_t *)b_packed + col / FM_BF16_PANEL * PANEL_ELEMS(fm_bf16_chunks(k));
 }
 
-/* Portable packing; the avx512 build has its own (same bits), chosen with
- * the tier by fm_bf16_init. */
+/* Portable packing; tiers with their own (same bits) name it in their
+ * fm_bf16_tier. */
 static void pack_b_portable(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                             void *out)
 {
@@ -115,83 +105,25 @@ static void pack_a_portable(int trans_a, int64_t rows, int64_t k, const float *a
     }
 }
 
-static void (*pack_a_impl)(int, int64_t, int64_t, const float *, int64_t,
-                           uint16_t *) = pack_a_portable;
-static void (*pack_b_impl)(int, int64_t, int64_t, const float *, int64_t, void *) = pack_b_portable;
-
+/* Each tier packs as its instructions convert (the same bits). */
 void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                     uint16_t *out)
 {
-    pack_a_impl(trans_a, rows, k, a, lda, out);
+    const fm_bf16_tier *tier = fm_bf16_kernels();
+    if (tier->pack_a != NULL)
+        tier->pack_a(trans_a, rows, k, a, lda, out);
+    else
+        pack_a_portable(trans_a, rows, k, a, lda, out);
 }
 
 void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
 {
-    pack_b_impl(trans_b, k, n, b, ldb, out);
+    const fm_bf16_tier *tier = fm_bf16_kernels();
+    if (tier->pack_b != NULL)
+        tier->pack_b(trans_b, k, n, b, ldb, out);
+    else
+        pack_b_portable(trans_b, k, n, b, ldb, out);
 }
-
-/* ------------------------------------------------------------------------ */
-/* The emulated tier in portable C                                          */
-/* ------------------------------------------------------------------------ */
-
-/* fma(a, b, c) in float with the result flushed if denormal. a * b is a
- * product of two bfloat16 (16 significant bits), exact in double; the sum
- * of it and a float rounded to double and then to float equals the float
- * fma (double rounding is harmless when the wider format has >= 2 * 24 + 2
- * bits). On x86 the caller sets MXCSR's FTZ/DAZ, which flushes the
- * conversion exactly as the hardware does; elsewhere the flush is explicit
- * (it can differ from x86's in a 2^-150-wide window below 2^-126). */
-static inline float fma_ftz(float a, float b, float c)
-{
-    float r = (float)((double)a * (double)b + (double)c);
-#ifndef FM_HAVE_MXCSR
-    if (fabsf(r) < FLT_MIN)
-        r = copysignf(0.0f, r);
-#endif
-    return r;
-}
-
-static inline float add_ftz(float a, float b)
-{
-    float r = a + b;
-#ifndef FM_HAVE_MXCSR
-    if (fabsf(r) < FLT_MIN)
-        r = copysignf(0.0f, r);
-#endif
-    return r;
-}
-
-static void emulated_generic_block(int64_t kq, int64_t panel, const uint16_t *a, const uint16_t *b,
-                                   int mt, int nt, int accumulate, float *acc)
-{
-#ifdef FM_HAVE_MXCSR
-    const unsigned csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
-#endif
-    for (int i = 0; i < FM_BF16_PANEL * mt; i++)
-        for (int j = 0; j < FM_BF16_PANEL * nt; j++) {
-            const uint16_t *ap = a + i / FM_BF16_PANEL * panel + i % FM_BF16_PANEL * 32;
-            const uint16_t *bp = b + j / FM_BF16_PANEL * panel + j % FM_BF16_PANEL * 2;
-            float c = accumulate ? acc[i * FM_BF16_BLOCK + j] : 0.0f;
-            for (int64_t q = 0; q < kq; q++) {
-                float e = 0.0f, o = 0.0f;
-                for (int p = 0; p < 16; p++) {
-                    e = fma_ftz(fm_f32_from_bf16(ap[2 * p]), fm_f32_from_bf16(bp[p * 32]), e);
-                    o = fma_ftz(fm_f32_from_bf16(ap[2 * p + 1]), fm_f32_from_bf16(bp[p * 32 + 1]),
-                                o);
-                }
-                c = add_ftz(c, add_ftz(e, o));
-                ap += FM_BF16_CHUNK_ELEMS;
-                bp += FM_BF16_CHUNK_ELEMS;
-            }
-            acc[i * FM_BF16_BLOCK + j] = c;
-        }
-#ifdef FM_HAVE_MXCSR
-    _mm_setcsr(csr);
-#endif
-}
-
-const fm_bf16_tier fm_bf16_emulated_generic = {"emulated", NULL, emulated_generic_block, NULL};
 
 /* ------------------------------------------------------------------------ */
 /* Driver                                                                   */
@@ -367,148 +299,4 @@ fm_status fm_dense_forward_bf16_f32(int n_threads, int trans_x, int trans_w, int
                                     w,       ldw,     0.0f, out,  ldo, bias, act, NULL,
                                     0,       1,       NULL, NULL, 0,   NULL};
     return fm_gemm_problem_run_f32(FM_GEMM_NATIVE, n_threads, &pr);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Guarded execution (for the AMX probe)                                    */
-/* ------------------------------------------------------------------------ */
-
-#if defined(__unix__) || defined(__APPLE__)
-static _Thread_local sigjmp_buf guard_jump;
-
-static void on_sigill(int sig)
-{
-    (void)sig;
-    siglongjmp(guard_jump, 1);
-}
-
-int fm_run_guarded(void (*fn)(void *), void *arg)
-{
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigill;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGILL, &sa, &old) != 0)
-        return -1;
-    /* volatile: read after siglongjmp. */
-    volatile int rc = -1;
-    if (sigsetjmp(guard_jump, 1) == 0) {
-        fn(arg);
-        rc = 0;
-    }
-    sigaction(SIGILL, &old, NULL); /* e.g. faulthandler's, as it was */
-    return rc;
-}
-#else
-int fm_run_guarded(void (*fn)(void *), void *arg)
-{
-    (void)fn;
-    (void)arg;
-    return -1; /* no way to catch an illegal instruction: do not try */
-}
-#endif
-
-/* ------------------------------------------------------------------------ */
-/* Choice of tier (once, at import; see fm_bf16_init in fastmlp.h)          */
-/* ------------------------------------------------------------------------ */
-
-static const fm_bf16_tier *bf16_chosen = &fm_bf16_emulated_generic;
-static char bf16_reason[256] = "";
-
-const fm_bf16_tier *fm_bf16_kernels(void) { return bf16_chosen; }
-const char *fm_bf16_tier_name(void) { return bf16_chosen->name; }
-const char *fm_bf16_tier_reason(void) { return bf16_reason; }
-
-static void add_reason(const char *tier, const char *why)
-{
-    size_t used = strlen(bf16_reason);
-    if (used + 8 >= sizeof bf16_reason)
-        return;
-    snprintf(bf16_reason + used, sizeof bf16_reason - used, "%s%s: %s", used ? "; " : "", tier,
-             why);
-}
-
-#if defined(FASTMLP_AVX512BF16_KERNELS)
-static int cpu_has_avx512bf16(void)
-{
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
-        return 0;
-    return (eax >> 5) & 1u;
-}
-#endif
-
-const char *fm_bf16_init(const char *force)
-{
-    /* Tiers from fastest: a forced name allows it and the slower ones. */
-    static const char *const order[] = {"amx", "avx512_bf16", "emulated"};
-    int first = 0;
-    if (force != NULL && force[0] != '\0') {
-        for (int i = 0; i < 3; i++)
-            if (strcmp(force, order[i]) == 0)
-                first = i;
-    }
-    const char *isa = fm_kernels()->name;
-    const int wide = strcmp(isa, "avx512") == 0;
-    bf16_reason[0] = '\0';
-    pack_a_impl = pack_a_portable;
-    pack_b_impl = pack_b_portable;
-#ifdef FASTMLP_X86_KERNELS
-    if (wide) {
-        pack_a_impl = fm_bf16_pack_a_avx512;
-        pack_b_impl = fm_bf16_pack_b_avx512;
-    }
-#endif
-    bf16_chosen = NULL;
-
-    if (first > 0) {
-        add_reason("amx", "narrowed by FASTMLP_BF16");
-    } else {
-#ifdef FASTMLP_AMX_KERNELS
-        const char *why = NULL;
-        if (!wide)
-            add_reason("amx", "instruction set narrowed below avx512 (FASTMLP_ISA)");
-        else if (fm_amx_usable(&why) == 0)
-            bf16_chosen = &fm_bf16_amx;
-        else
-            add_reason("amx", why);
-#else
-        add_reason("amx", "not compiled in (needs x86-64 Linux and a compiler with -mamx-bf16)");
-#endif
-    }
-    if (bf16_chosen == NULL) {
-        if (first > 1) {
-            add_reason("avx512_bf16", "narrowed by FASTMLP_BF16");
-        } else {
-#ifdef FASTMLP_AVX512BF16_KERNELS
-            if (!wide)
-                add_reason("avx512_bf16", "instruction set narrowed below avx512 (FASTMLP_ISA)");
-            else if (!cpu_has_avx512bf16())
-                add_reason("avx512_bf16", "not supported by this CPU");
-            else
-                bf16_chosen = &fm_bf16_avx512bf16;
-#else
-            add_reason("avx512_bf16", "not compiled in (needs a compiler with -mavx512bf16)");
-#endif
-        }
-    }
-#ifdef FASTMLP_AVX512BF16_KERNELS
-    /* The hardware tiers convert with VCVTNE2PS2BF16 (same bits); the
-     * emulated tier keeps the integer rounding, so each packing runs here
-     * under the tier that uses it. */
-    if (bf16_chosen != NULL && cpu_has_avx512bf16()) {
-        pack_a_impl = fm_bf16_pack_a_avx512bf16;
-        pack_b_impl = fm_bf16_pack_b_avx512bf16;
-    }
-#endif
-    if (bf16_chosen == NULL) {
-        bf16_chosen = &fm_bf16_emulated_generic;
-#ifdef FASTMLP_X86_KERNELS
-        if (wide)
-            bf16_chosen = &fm_bf16_emulated_avx512;
-        else if (strcmp(isa, "avx2") == 0)
-            bf16_chosen = &fm_bf16_emulated_avx2;
-#endif
-    }
-    return bf16_chosen->name;
 }

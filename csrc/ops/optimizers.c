@@ -308,8 +308,7 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
  */
 #define FM_SUM_LANES 32
 #define FM_DEFINE_SUMS(T, SUF)                                                                     \
-    static inline __attribute__((always_inline)) double sum_lanes_##SUF(const int absolute,        \
-                                                                        int64_t n, const T *x)     \
+    static FM_ALWAYS_INLINE double sum_lanes_##SUF(const int absolute, int64_t n, const T *x)      \
     {                                                                                              \
         double s[FM_SUM_LANES] = {0};                                                              \
         int64_t i = 0;                                                                             \

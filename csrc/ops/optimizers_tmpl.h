@@ -19,8 +19,7 @@ typedef struct {
     T l2, l1, divisor, scale, clip;
 } FN(finish_consts_);
 
-static inline __attribute__((always_inline)) FN(finish_consts_)
-    FN(finish_consts_of_)(const fm_grad_finish *f)
+static FM_ALWAYS_INLINE FN(finish_consts_) FN(finish_consts_of_)(const fm_grad_finish *f)
 {
     FN(finish_consts_) c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip};
     return c;
@@ -29,8 +28,7 @@ static inline __attribute__((always_inline)) FN(finish_consts_)
 /* The finished gradient of one value (internal.h, fm_grad_finish), `pen` a
  * compile-time fm_finish_penalty. The penalty and / sum(w) as scikit-learn
  * orders them; sign(0) = 0. */
-static inline __attribute__((always_inline)) T FN(penalised_)(const int pen, T g, T p,
-                                                              const FN(finish_consts_) * c)
+static FM_ALWAYS_INLINE T FN(penalised_)(const int pen, T g, T p, const FN(finish_consts_) * c)
 {
     const T sign = (T)((p > (T)0) - (p < (T)0));
     if (pen == FM_FINISH_L2)
@@ -42,16 +40,16 @@ static inline __attribute__((always_inline)) T FN(penalised_)(const int pen, T g
     return g / c->divisor;
 }
 
-static inline __attribute__((always_inline)) T FN(finish_)(const int pen, T g, T p,
-                                                           const FN(finish_consts_) * c)
+static FM_ALWAYS_INLINE T FN(finish_)(const int pen, T g, T p, const FN(finish_consts_) * c)
 {
     g = FN(penalised_)(pen, g, p, c) * c->scale;
     return g < -c->clip ? -c->clip : (g > c->clip ? c->clip : g);
 }
 
-static inline __attribute__((always_inline)) void
-FN(sgd_)(const int pen, const int decay, const int nesterov, const fm_step_rule *r, int64_t n,
-         T *restrict param, const T *restrict grad, T *restrict velocity, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int nesterov,
+                                      const fm_step_rule *r, int64_t n, T *restrict param,
+                                      const T *restrict grad, T *restrict velocity,
+                                      const fm_grad_finish *f)
 {
     const T lr = (T)r->lr, mu = (T)r->momentum, keep = (T)r->keep;
     const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
@@ -66,9 +64,9 @@ FN(sgd_)(const int pen, const int decay, const int nesterov, const fm_step_rule 
 
 /* scikit-learn's Adam formula in T: the float64 body is scikit-learn's
  * exactly; the float32 one is the plain (vectorised, all-float) variant. */
-static inline __attribute__((always_inline)) void
-FN(adam_)(const int pen, const int decay, const fm_step_rule *r, int64_t n, T *restrict param,
-          const T *restrict grad, T *restrict m, T *restrict v, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(adam_)(const int pen, const int decay, const fm_step_rule *r,
+                                       int64_t n, T *restrict param, const T *restrict grad,
+                                       T *restrict m, T *restrict v, const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
@@ -86,9 +84,10 @@ FN(adam_)(const int pen, const int decay, const fm_step_rule *r, int64_t n, T *r
 }
 
 /* RMSprop (AdaGrad when `adagrad`: the squares summed, not averaged). */
-static inline __attribute__((always_inline)) void
-FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_rule *r, int64_t n,
-             T *restrict param, const T *restrict grad, T *restrict s, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(rmsprop_)(const int pen, const int decay, const int adagrad,
+                                          const fm_step_rule *r, int64_t n, T *restrict param,
+                                          const T *restrict grad, T *restrict s,
+                                          const fm_grad_finish *f)
 {
     const T rho = (T)r->rho, c = (T)(1.0 - r->rho);
     const T eps = (T)r->epsilon, neg_lr = (T)r->neg_lr_t, keep = (T)r->keep;
@@ -104,11 +103,10 @@ FN(rmsprop_)(const int pen, const int decay, const int adagrad, const fm_step_ru
 
 /* AdamW (torch's placement of epsilon and of the bias corrections) and
  * NAdam (when `nadam`): the moments as Adam's. */
-static inline __attribute__((always_inline)) void FN(adamw_)(const int pen, const int decay,
-                                                             const int nadam, const fm_step_rule *r,
-                                                             int64_t n, T *restrict param,
-                                                             const T *restrict grad, T *restrict m,
-                                                             T *restrict v, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(adamw_)(const int pen, const int decay, const int nadam,
+                                        const fm_step_rule *r, int64_t n, T *restrict param,
+                                        const T *restrict grad, T *restrict m, T *restrict v,
+                                        const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
@@ -138,10 +136,10 @@ static inline __attribute__((always_inline)) void FN(adamw_)(const int pen, cons
  * m and v in float, (-lr_t * m) and the division in double (lr_t is a NumPy
  * float64 scalar), the denominator in float, the sum rounded to float.
  */
-static inline __attribute__((always_inline)) void
-adam_sklearn_f32(const int pen, const int decay, const fm_step_rule *r, int64_t n,
-                 float *restrict param, const float *restrict grad, float *restrict m,
-                 float *restrict v, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void adam_sklearn_f32(const int pen, const int decay, const fm_step_rule *r,
+                                              int64_t n, float *restrict param,
+                                              const float *restrict grad, float *restrict m,
+                                              float *restrict v, const fm_grad_finish *f)
 {
     const float b1 = (float)r->beta_1, c1 = (float)(1.0 - r->beta_1);
     const float b2 = (float)r->beta_2, c2 = (float)(1.0 - r->beta_2);
@@ -161,10 +159,9 @@ adam_sklearn_f32(const int pen, const int decay, const fm_step_rule *r, int64_t 
 }
 #endif
 
-static FM_CLONES __attribute__((noinline)) void FN(step_body_)(const fm_step_rule *r, int64_t n,
-                                                               T *param, const T *grad_raw,
-                                                               T *const *state,
-                                                               const fm_grad_finish *f)
+static FM_CLONES FM_NOINLINE void FN(step_body_)(const fm_step_rule *r, int64_t n, T *param,
+                                                 const T *grad_raw, T *const *state,
+                                                 const fm_grad_finish *f)
 {
     const int decay = r->decay, pen = f->penalty;
     T *s0 = state[0], *s1 = state[1];
@@ -211,10 +208,8 @@ void FN(fm_fused_step_)(const fm_step_rule *r, int64_t n, T *param, const T *gra
     fm_flush_end(saved);
 }
 
-static inline __attribute__((always_inline)) void FN(grad_finish_)(const int pen, int64_t n,
-                                                                   T *restrict grad,
-                                                                   const T *restrict param,
-                                                                   const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(grad_finish_)(const int pen, int64_t n, T *restrict grad,
+                                              const T *restrict param, const fm_grad_finish *f)
 {
     const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     for (int64_t i = 0; i < n; i++)
@@ -241,10 +236,8 @@ FM_CLONES void FN(fm_grad_finish_)(int64_t n, T *grad, const T *param, const fm_
 
 /* sum(g^2) of the finished, unclipped gradient, in double: eight
  * interleaved partial sums, combined pairwise. */
-static inline __attribute__((always_inline)) double FN(grad_squares_)(const int pen, int64_t n,
-                                                                      const T *restrict grad,
-                                                                      const T *restrict param,
-                                                                      const fm_grad_finish *f)
+static FM_ALWAYS_INLINE double FN(grad_squares_)(const int pen, int64_t n, const T *restrict grad,
+                                                 const T *restrict param, const fm_grad_finish *f)
 {
     const FN(finish_consts_) c = FN(finish_consts_of_)(f);
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};

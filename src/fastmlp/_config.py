@@ -29,6 +29,13 @@ from fastmlp._version import __version__
 # on a quiet machine; bench/bench_wait_policy.py re-measures.)
 # libgomp reads the setting once, when it loads with the extension: it is
 # set just for that moment, and only if the user chose no policy.
+# GOMP_SPINCOUNT is GNU libgomp's alone (gcc builds: Linux wheels, MinGW).
+# LLVM's libomp (the macOS wheels; clang builds) ignores it and keeps its
+# own wait policy (KMP_BLOCKTIME, 200 ms of spinning by default), MSVC's
+# vcomp (Windows wheels) likewise: setting it there is harmless and does
+# nothing. Their equivalent is left at its default because it has not
+# been measured (no such machine here): bench/bench_wait_policy.py is the
+# harness to measure KMP_BLOCKTIME with before choosing one.
 _user_policy = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
 if not _user_policy:
     os.environ["GOMP_SPINCOUNT"] = "4000"
@@ -99,11 +106,17 @@ def show_config(file=None):
         Where to print; ``None`` means ``sys.stdout``.
     """
     info = _kernels._runtime_info()
+    if info["openmp"]:
+        openmp = f"yes (max threads {info['max_threads']})"
+    else:
+        openmp = ("no: this build has no OpenMP, training and products run "
+                  "single-threaded (macOS: build with LLVM's libomp, brew install libomp)")
     lines = [
         f"fastmlp {__version__}",
-        f"  instruction set : {info['isa']}",
-        f"  OpenMP          : {'yes' if info['openmp'] else 'no'}"
-        + (f" (max threads {info['max_threads']})" if info["openmp"] else ""),
+        f"  instruction set : {info['isa']}"
+        + (f" (the CPU runs up to {info['isa_best']})" if info["isa_best"] != info["isa"]
+           else ""),
+        f"  OpenMP          : {openmp}",
         f"  n_threads       : {_config['n_threads'] or 'OpenMP default'}",
         f"  gemm backend    : {_config['gemm']}",
         f"  BLAS fallback   : {'yes (scipy.linalg.cython_blas)' if info['blas'] else 'no'}",

@@ -315,3 +315,4 @@ cdef extern from "internal.h" nogil:
     void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                         unsigned short *out)
     int fm_run_guarded(void (*fn)(void *) noexcept nogil, void *arg)
+    const char *fm_isa_best_name()

@@ -89,6 +89,7 @@ def _set_n_threads(int n):
 def _runtime_info():
     return {
         "isa": fm_isa_name().decode(),
+        "isa_best": fm_isa_best_name().decode(),
         "openmp": bool(fm_has_openmp()),
         "max_threads": fm_max_threads(),
         "thread_led_team": bool(fm_thread_led_team()),
