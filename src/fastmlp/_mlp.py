@@ -1158,7 +1158,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         weights, no dropout), stopped in C after hidden layer `layer`, so a
         fitted network can feed another model (e.g. as a step of a
         Pipeline). The default, the last hidden layer, is the transformer's
-        output: its columns are named by :meth:`get_feature_names_out`
+        output: its columns are named by ``get_feature_names_out()``
         ("mlpclassifier0", "mlpclassifier1", ...: scikit-learn's names for
         the features a transformer makes, as PCA's "pca0") and
         ``set_output(transform="pandas")`` gives a DataFrame of them. Another
