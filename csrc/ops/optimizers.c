@@ -154,6 +154,7 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
     const double lr = opt->learning_rate, t = (double)opt->t;
     r.kind = opt->kind;
     r.exact = opt->arithmetic == FM_STEP_SKLEARN;
+    r.keras = opt->arithmetic == FM_STEP_KERAS;
     r.flush = !(r.exact && (opt->kind == FM_OPT_SGD || opt->kind == FM_OPT_ADAM));
     r.nesterov = opt->nesterov;
     r.decay = opt->weight_decay > 0.0;
@@ -169,6 +170,10 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
         r.neg_lr_t = -(lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t)));
         break;
     case FM_OPT_ADAMW:
+        if (r.keras) { /* Keras's AdamW is its Adam */
+            r.neg_lr_t = -(lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t)));
+            break;
+        }
         r.neg_lr_t = -(lr / (1.0 - pow(opt->beta_1, t)));
         r.bc2 = sqrt(1.0 - pow(opt->beta_2, t));
         break;
