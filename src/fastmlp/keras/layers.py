@@ -328,11 +328,15 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     shape : tuple of int
         Without the batch axis: ``(784,)``, ``(28, 28)``.
     batch_size : int or None, default=None
+        A fixed batch size (the shape's first axis).
     dtype : str or None, default=None
+        'float32' when None.
     sparse : None
         Not supported (sparse inputs go through the estimators).
     batch_shape : tuple or None, default=None
+        The shape with the batch axis, instead of ``shape``.
     name : str or None, default=None
+        ``input_layer``, ``input_layer_1``, ... when None.
     tensor : None
         Not supported.
 

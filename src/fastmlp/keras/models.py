@@ -55,6 +55,7 @@ class Sequential:
         Layers, optionally first an ``Input(shape)`` (or an
         :class:`~fastmlp.keras.layers.InputLayer`).
     trainable : bool, default=True
+        Whether training updates the weights.
     name : str or None, default=None
         ``sequential``, ``sequential_1``, ... when None.
 
@@ -88,7 +89,8 @@ class Sequential:
 
         Parameters
         ----------
-        layer : Layer, InputLayer or the result of ``Input(shape)``
+        layer : Layer, InputLayer or KerasTensor
+            A layer, or the model's input (``Input(shape)``), first.
         """
         if isinstance(layer, _layers.KerasTensor):
             layer = layer._layer
@@ -116,6 +118,7 @@ class Sequential:
         Returns
         -------
         Layer
+            The layer removed.
         """
         if not self._layers:
             raise TypeError("There are no layers in the model.")
@@ -175,6 +178,8 @@ class Sequential:
         Returns
         -------
         list of ndarray
+            Per layer: kernel, bias; BatchNormalization's gamma, beta,
+            moving mean, moving variance.
         """
         return [w for layer in self._layers for w in layer.get_weights()]
 
@@ -184,6 +189,7 @@ class Sequential:
         Parameters
         ----------
         weights : list of array-like
+            In :meth:`get_weights`'s order and shapes.
         """
         weights = list(weights)
         expected = sum(len(lay._weight_specs()) for lay in self._layers if lay.built)
@@ -208,6 +214,7 @@ class Sequential:
         Returns
         -------
         int
+            Trainable and non-trainable weights (not the optimizer's).
         """
         return sum(lay.count_params() for lay in self._layers)
 
@@ -231,8 +238,14 @@ class Sequential:
             ``fit`` (:func:`fastmlp.keras.metrics.resolve`).
         weighted_metrics : None
             Not supported.
-        run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
+        run_eagerly : bool, default=False
             Accepted and ignored (the engine has one way to run).
+        steps_per_execution : int, default=1
+            Accepted and ignored.
+        jit_compile : str or bool, default='auto'
+            Accepted and ignored.
+        auto_scale_loss : bool, default=True
+            Accepted and ignored.
         """
         if weighted_metrics:
             raise NotImplementedError("fastmlp.keras has no weighted_metrics")
@@ -311,10 +324,18 @@ class Sequential:
 
         Parameters
         ----------
+        line_length : int or None, default=None
+            Accepted for Keras's signature; the layout is Keras's default.
+        positions : list or None, default=None
+            Accepted.
         print_fn : callable or None, default=None
             Called with the text (without its last newline); ``print`` when None.
-        line_length, positions, expand_nested, show_trainable, layer_range
-            Accepted for Keras's signature; the layout is Keras's default.
+        expand_nested : bool, default=False
+            Accepted.
+        show_trainable : bool, default=False
+            Accepted.
+        layer_range : list or None, default=None
+            Accepted.
         """
         trainable = sum(lay.count_trainable_params() for lay in self._layers)
         non_trainable = self.count_params() - trainable
@@ -334,6 +355,9 @@ class Sequential:
         Returns
         -------
         dict
+            ``name``, ``trainable``, ``dtype``, ``layers`` (each with its
+            module, class name, config and build config) and
+            ``build_input_shape``.
         """
         layers = []
         if self._input_layer is not None:
@@ -364,6 +388,7 @@ class Sequential:
         Parameters
         ----------
         config : dict
+            A Sequential's configuration (Keras's ``config["config"]``).
 
         Returns
         -------
@@ -388,8 +413,11 @@ class Sequential:
         filepath : str or path
             Ending in ``.keras``.
         overwrite : bool, default=True
-        zipped, **kwargs
-            Keras's arguments, accepted (the file is always zipped).
+            Replace an existing file.
+        zipped : bool or None, default=None
+            Accepted (the file is always zipped).
+        **kwargs
+            Keras's other arguments, accepted.
         """
         from fastmlp.keras import saving
 

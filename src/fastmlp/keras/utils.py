@@ -1,5 +1,7 @@
-"""Keras's utilities that an MLP script uses: ``to_categorical``,
-``set_random_seed``, ``clear_session``."""
+"""Keras's utilities that an MLP script uses.
+
+``to_categorical``, ``set_random_seed``, ``clear_session``.
+"""
 import random
 
 import numpy as np
