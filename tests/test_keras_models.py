@@ -347,3 +347,61 @@ def test_keras_file_round_trip(tmp_path):
     assert back.optimizer.learning_rate == model.optimizer.learning_rate
     with pytest.raises(ValueError, match="must end in `.keras`"):
         model.save(tmp_path / "m.h5")
+
+
+# --- the recorded fits, read with this package's pieces ---------------------------
+#
+# What fit must reproduce once it runs on the engine: here, the recorded final
+# weights pass through a plain NumPy forward pass (inference: BatchNormalization
+# on its moving statistics, Dropout off) and this package's losses,
+# regularizers and metrics must give Keras's predict and evaluate.
+
+_ACT = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0),
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+        "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+        "softmax": lambda z: np.exp(z - z.max(1, keepdims=True))
+        / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)}
+
+
+def _forward(model, x):
+    penalty = 0.0
+    for layer in model.layers:
+        w = layer.get_weights()
+        if isinstance(layer, L.Dense):
+            x = _ACT[layer.activation](x @ w[0] + w[1])
+            for reg, arr in ((layer.kernel_regularizer, w[0]), (layer.bias_regularizer, w[1])):
+                penalty += reg(arr) if reg is not None else 0.0
+        elif isinstance(layer, L.BatchNormalization):
+            gamma, beta, mean, var = w
+            x = gamma * (x - mean) / np.sqrt(var + layer.epsilon) + beta
+        elif isinstance(layer, L.Activation):
+            x = _ACT[layer.activation](x)
+        elif isinstance(layer, L.LeakyReLU):
+            x = np.where(x >= 0, x, layer.negative_slope * x)
+    return x, penalty
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_recorded_fits_read_with_these_losses_metrics_and_regularizers(name):
+    rec = MODELS[name]
+    model = keras.Sequential.from_config(rec["config"])
+    model.set_weights([ARRAYS[f"{name}/final/{j}"] for j in range(rec["n_weights"])])
+    xv, yv = ARRAYS[name + "/x_val"], ARRAYS[name + "/y_val"]
+    pred, penalty = _forward(model, xv.astype(np.float64))
+    # float32 in Keras, float64 here
+    np.testing.assert_allclose(pred, ARRAYS[name + "/predict"], rtol=2e-5, atol=1e-6)
+    loss = keras.losses.get(rec["compile"]["loss"])
+    assert loss(yv, pred) + penalty == pytest.approx(rec["evaluate"]["loss"], rel=1e-5)
+    for metric_id in rec["compile"].get("metrics") or []:
+        m = keras.metrics.resolve(metric_id, yv.shape, pred.shape)
+        m.update_state(yv, pred)
+        assert m.result() == pytest.approx(rec["evaluate"][metric_id], rel=1e-5)
+    hist = rec["history"]
+    assert sorted(hist) == _format.order_logs(hist)  # sorted, training before val_
+    for layer in model.layers:  # the constraint holds after the last step
+        if getattr(layer, "kernel_constraint", None) is not None:
+            kernel = layer.get_weights()[0]
+            np.testing.assert_allclose(layer.kernel_constraint(kernel), kernel, rtol=1e-5)
+            assert np.sqrt((kernel ** 2).sum(0)).max() <= 0.5 + 1e-6
+    assert rec["epoch"] == list(range(rec["fit"]["epochs"]))
+    assert rec["params"]["steps"] == -(-40 // rec["fit"]["batch_size"])
