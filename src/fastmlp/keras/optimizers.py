@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from fastmlp import kernels
+from fastmlp import kernels, reference
 from fastmlp import optimizers as _fm
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "get"]
@@ -166,12 +166,8 @@ class Optimizer:
             raise ValueError("apply needs one gradient per variable, the variables of build")
         grads = [np.asarray(g, dtype=v.dtype) for g, v in zip(grads, variables)]
         if self.global_clipnorm is not None:
-            norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
-            scale = self.global_clipnorm * min(1.0 / norm if norm > 0 else math.inf,
-                                               1.0 / self.global_clipnorm)
-            if not math.isfinite(norm):
-                scale = math.nan
-            grads = [(g * scale).astype(g.dtype) for g in grads]
+            # one scale for all the variables (the engine will do it in C)
+            grads = reference.keras_global_clip(grads, self.global_clipnorm)
         for opt, g, v in zip(self._slots, grads, variables):
             opt.learning_rate = self.learning_rate
             opt.t = self.iterations
