@@ -1261,7 +1261,7 @@ def optimizer_step(param, grad, optimizer):
     ``arithmetic``, ``t``, ``state``, NAdam's ``mu_product``). Its scikit-learn
     and plain forms are :func:`sgd_step`, :func:`adam_step` and the torch
     rules above; ``arithmetic='keras'`` is Keras 3's form of each rule
-    (keras/src/optimizers/*.py; :mod:`fastmlp.optimizers`), in the arrays'
+    (``keras/src/optimizers/*.py``; :mod:`fastmlp.optimizers`), in the arrays'
     dtype with subnormals flushed, after Keras's per-variable clipping
     (``clipnorm`` or ``clipvalue``) and the decoupled decay::
 

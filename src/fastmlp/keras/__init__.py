@@ -38,13 +38,18 @@ penalties and input dropout): ``Sequential.fit``, ``evaluate`` and
 will not train in Python. Keras's per-variable ``clipnorm`` and its form of
 ``global_clipnorm`` need the engine too (the single C step has them).
 """
-from fastmlp.keras import (callbacks, constraints, initializers, layers, losses, metrics,
-                           models, optimizers, regularizers, saving, utils)
+# keras.layers, keras.optimizers, ... as attributes, as in Keras
+from fastmlp.keras import (callbacks, constraints, initializers, layers, losses,  # noqa: F401
+                           metrics, models, optimizers, regularizers, saving, utils)
 from fastmlp.keras.layers import Input
 from fastmlp.keras.models import Model, Sequential
 
-__all__ = ["Sequential", "Model", "Input", "callbacks", "constraints", "initializers", "layers",
-           "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils"]
+# The API reference documents these three; the submodules (Keras's layout:
+# keras.layers, keras.optimizers, ...) are imported above and documented in
+# their own docstrings.
+__all__ = ["Sequential", "Model", "Input"]
+_SUBMODULES = ["callbacks", "constraints", "initializers", "layers", "losses", "metrics",
+               "models", "optimizers", "regularizers", "saving", "utils"]
 
 _NOT_MLP = {"GradientTape": "GradientTape (TensorFlow's) and custom training loops",
             "ops": "keras.ops (tensor operations)", "backend": "keras.backend",
@@ -59,5 +64,5 @@ def __getattr__(name):
     if name in _NOT_MLP:
         raise NotImplementedError(
             f"fastmlp.keras runs Sequential multilayer perceptrons; it has no {_NOT_MLP[name]}. "
-            f"It has: {', '.join(__all__)}.")
+            f"It has: {', '.join(__all__ + _SUBMODULES)}.")
     raise AttributeError(f"module 'fastmlp.keras' has no attribute {name!r}")
