@@ -33,6 +33,7 @@ square root, AdamW as Keras's Adam after the decoupled decay, Nadam with
 the training engine does not apply them yet). :mod:`fastmlp.keras.optimizers`
 builds these objects with Keras's names and defaults.
 """
+import math
 import numbers
 
 import numpy as np
@@ -60,10 +61,11 @@ class BaseOptimizer:
     dtype : {numpy.float32, numpy.float64}, default=numpy.float64
         dtype of the parameters and of the state arrays.
     learning_rate_init : float, default=0.001
-        Learning rate of the first epoch, > 0.
+        Learning rate of the first epoch, > 0 (scikit-learn's constraint).
     lr_schedule : 'constant' or callable, default='constant'
         How the learning rate changes from epoch to epoch: 'constant', or a
-        schedule ``f(epoch, learning_rate_init) -> learning rate`` (see
+        schedule ``f(epoch, learning_rate_init) -> learning rate`` (finite,
+        >= 0: a rate of 0 is legal, as in torch; see
         :mod:`fastmlp.schedules`) giving the rate of epoch ``epoch``
         (counted from 0; epoch 0 trains at ``learning_rate_init``).
         :class:`SGD` also has scikit-learn's 'invscaling' and 'adaptive'.
@@ -82,7 +84,7 @@ class BaseOptimizer:
     Attributes
     ----------
     learning_rate : float
-        The learning rate of the coming steps.
+        The learning rate of the coming steps (finite, >= 0).
     t : int
         Steps taken (minibatches), advanced by the engine.
     epoch : int
@@ -152,9 +154,10 @@ class BaseOptimizer:
         self.epoch += 1
         if callable(self.lr_schedule):
             lr = float(self.lr_schedule(self.epoch, self.learning_rate_init))
-            if not lr > 0:
+            # 0 is a legal rate (torch's too): a cosine reaches eta_min=0.
+            if not (math.isfinite(lr) and lr >= 0):
                 raise ValueError(f"the learning-rate schedule gave {lr} for epoch "
-                                 f"{self.epoch}; learning rates must be > 0")
+                                 f"{self.epoch}; learning rates must be finite and >= 0")
             self.learning_rate = lr
 
     def trigger_stopping(self, msg, verbose):
