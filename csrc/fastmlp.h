@@ -337,7 +337,8 @@ int fm_optimizer_n_states(fm_optimizer_kind kind);
  * and the kind's own hyper-parameters in range: SGD momentum in [0, 1];
  * ADAM, ADAMW, NADAM beta_1 and beta_2 in [0, 1); RMSPROP rho in [0, 1);
  * every kind but SGD epsilon finite and > 0; NADAM momentum_decay finite
- * and >= 0 and mu_product in [0, 1]. The state arrays are not looked at.
+ * and >= 0 and mu_product in [0, 1]; clipnorm and clipvalue finite and
+ * >= 0, nonzero only with FM_STEP_KERAS. The state arrays are not looked at.
  */
 int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps);
 

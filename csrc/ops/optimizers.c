@@ -123,7 +123,12 @@ static int in_range(double x, double lo, double hi, int hi_closed)
 int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps)
 {
     if (fm_optimizer_n_states(opt->kind) == 0 ||
-        (opt->arithmetic != FM_STEP_SKLEARN && opt->arithmetic != FM_STEP_PLAIN))
+        (opt->arithmetic != FM_STEP_SKLEARN && opt->arithmetic != FM_STEP_PLAIN &&
+         opt->arithmetic != FM_STEP_KERAS))
+        return 0;
+    /* Keras's per-variable clipping: finite, >= 0 (0 is off), Keras's form only. */
+    if (!in_range(opt->clipnorm, 0.0, HUGE_VAL, 0) || !in_range(opt->clipvalue, 0.0, HUGE_VAL, 0) ||
+        ((opt->clipnorm > 0.0 || opt->clipvalue > 0.0) && opt->arithmetic != FM_STEP_KERAS))
         return 0;
     if (!in_range(opt->learning_rate, 0.0, HUGE_VAL, 0) ||
         !in_range(opt->weight_decay, 0.0, HUGE_VAL, 0))

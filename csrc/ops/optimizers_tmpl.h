@@ -320,9 +320,6 @@ fm_status FN(fm_optimizer_step_)(fm_optimizer *opt, int64_t n, T *param, const T
             return FM_ERR_ARGUMENT;
         state[k] = (T *)opt->state[k];
     }
-    if (!(opt->clipnorm >= 0.0) || !(opt->clipvalue >= 0.0) ||
-        ((opt->clipnorm > 0.0 || opt->clipvalue > 0.0) && opt->arithmetic != FM_STEP_KERAS))
-        return FM_ERR_ARGUMENT;
     fm_optimizer_advance(opt);
     const fm_step_rule rule = fm_step_rule_make(opt);
     fm_grad_finish f = fm_grad_finish_plain();

@@ -31,7 +31,7 @@ deep-learning framework behind them.
   them; the progress lines' formatter; :mod:`~fastmlp.keras.saving`
   (``.keras`` files: config and weights).
 
-**Waiting for the network description of issue 19** (the ``Network`` the C
+**Waiting for the network description** (the ``Network`` the C
 engine will take, with batch normalisation placed per layer, per-layer
 penalties and input dropout): ``Sequential.fit``, ``evaluate`` and
 ``predict`` raise NotImplementedError until they are wired to it; they

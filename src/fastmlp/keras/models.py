@@ -8,7 +8,7 @@ gamma, beta, moving mean, moving variance), and ``compile`` (the loss, the
 optimizer and the metrics resolved as Keras resolves them).
 
 ``fit``, ``evaluate`` and ``predict`` run on the C engine through the
-network description of issue 19, which is being built; until it is wired
+network description (``Network``), which is being built; until it is wired
 they raise NotImplementedError (they do not train in Python).
 """
 
@@ -21,7 +21,7 @@ from fastmlp.keras import optimizers as _optimizers
 __all__ = ["Sequential", "Model", "load_model"]
 
 _WAITING = ("fastmlp.keras: Sequential.{what} runs on the C training engine through the "
-            "Network description (issue 19), which is not wired yet in this version. The "
+            "Network description, which this version does not wire yet. The "
             "model's construction, summary(), get_config(), get_weights()/set_weights() and "
             "compile() work; for training today use fastmlp.MLPClassifier / MLPRegressor.")
 
