@@ -30,7 +30,7 @@ class Model:
     """Keras's functional ``Model(inputs, outputs)``: not in fastmlp.keras.
 
     fastmlp.keras runs Sequential stacks of the layers in
-    :data:`fastmlp.keras.layers.SUPPORTED`; branching graphs and
+    ``fastmlp.keras.layers.SUPPORTED``; branching graphs and
     subclassed models are not multilayer perceptrons it can run.
 
     Parameters
@@ -53,7 +53,7 @@ class Sequential:
     ----------
     layers : list or None, default=None
         Layers, optionally first an ``Input(shape)`` (or an
-        :class:`~fastmlp.keras.layers.InputLayer`).
+        ``InputLayer``).
     trainable : bool, default=True
         Whether training updates the weights.
     name : str or None, default=None
@@ -230,12 +230,12 @@ class Sequential:
         optimizer : str or Optimizer, default='rmsprop'
             Any case (``'sgd'``, ``'SGD'``, ``'adam'``, ...).
         loss : str or Loss
-            See :mod:`fastmlp.keras.losses`.
+            See ``fastmlp.keras.losses``.
         loss_weights : None
             One output: not used.
         metrics : list or None, default=None
             Names or objects; ``'accuracy'`` is resolved from the shapes at
-            ``fit`` (:func:`fastmlp.keras.metrics.resolve`).
+            ``fit`` (``fastmlp.keras.metrics.resolve``).
         weighted_metrics : None
             Not supported.
         run_eagerly : bool, default=False
