@@ -792,3 +792,58 @@ def test_predict_fast_path_still_rejects_bad_input():
     for variant in [np.asfortranarray(X[:20]), X[:20].tolist(), X[:20].astype(np.float32),
                     (X[:20] * 16).astype(int) / 16.0]:
         np.testing.assert_allclose(est.predict_proba(variant), expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("first, then", [(np.float64, np.float32), (np.float32, np.float64)],
+                         ids=["float64-then-float32", "float32-then-float64"])
+@pytest.mark.parametrize("compute_dtype", [None, "bfloat16"])
+@pytest.mark.parametrize("kind, solver", [("classifier", "adam"), ("classifier", "sgd"),
+                                          ("regressor", "nadam")])
+def test_partial_fit_in_another_dtype_continues_in_the_models(first, then, compute_dtype, kind,
+                                                              solver):
+    """partial_fit on float32 data after a fit on float64 (or the reverse)
+    raised in the binding ("optimizer state[0] must be a writeable
+    C-contiguous float64 array", issue 18). Like scikit-learn's, the model
+    keeps its weights' dtype (float32 with bfloat16 products): the batch is
+    converted, and the step is the one the model's own dtype would take."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]  # multiples of 1/16: the same values in both dtypes
+    cls = MLPClassifier if kind == "classifier" else MLPRegressor
+    est = cls(hidden_layer_sizes=(16,), solver=solver, max_iter=2, random_state=0,
+              compute_dtype=compute_dtype)
+    if kind == "regressor":
+        y = X[:, 20:30].sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X.astype(first), y)
+    dtype = est.coefs_[0].dtype
+    assert dtype == (np.float32 if compute_dtype else first)
+    twin = pickle.loads(pickle.dumps(est))
+    est.partial_fit(X.astype(then), y)
+    twin.partial_fit(X.astype(dtype), y)
+    for a, b in zip(est.get_weights() + est._optimizer.state,
+                    twin.get_weights() + twin._optimizer.state):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est.predict(X.astype(then)), twin.predict(X.astype(dtype)))
+    # And back: the model still trains in its dtype.
+    est.partial_fit(X.astype(first), y)
+    assert all(a.dtype == dtype for a in est.get_weights() + est._optimizer.state)
+
+
+def test_partial_fit_after_setting_bfloat16_converts_the_weights_and_state():
+    """A float64 model given compute_dtype='bfloat16' afterwards continues
+    in float32 (bfloat16's master weights), weights and optimizer state
+    converted, instead of failing in the binding."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+    est = MLPClassifier((16,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    est.set_params(compute_dtype="bfloat16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the emulated tier's notice
+        est.partial_fit(X, y)
+    assert all(a.dtype == np.float32 for a in est.get_weights() + est._optimizer.state)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]  # it trained on

@@ -337,6 +337,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         float32 with bfloat16 products, whose master weights are float32."""
         return np.float32 if self.compute_dtype == "bfloat16" else (np.float64, np.float32)
 
+    def _weights_dtype(self):
+        """The dtype incremental fits keep: the weights', float32 with
+        bfloat16 products."""
+        return np.dtype(np.float32) if self.compute_dtype == "bfloat16" else self.coefs_[0].dtype
+
     def _bn_arrays(self):
         """Batch norm's arrays in the engine's order (4 per hidden layer)."""
         if not self.batch_norm:
@@ -344,19 +349,24 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         return [a for group in zip(self.bn_gammas_, self.bn_betas_, self.bn_running_means_,
                                    self.bn_running_vars_) for a in group]
 
-    def _prediction_params(self, dtype):
+    def _prediction_params(self, dtype, weights=None):
         """(coefs, intercepts) for prediction: with batch norm, the running
         statistics folded into each hidden layer's weights,
-        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps)."""
-        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
-        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
-        if getattr(self, "bn_gammas_", None) is None:
+        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
+
+        `weights` is a :func:`_weights_snapshot` (default: taken now). The
+        folded arrays are copies, made per call (the rule on derived
+        copies, above _publish_weights)."""
+        coefs, intercepts, bn = _weights_snapshot(self) if weights is None else weights
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
+        if bn is None:
             return coefs, intercepts
-        for i in range(len(self.bn_gammas_)):
-            scale = self.bn_gammas_[i] / np.sqrt(self.bn_running_vars_[i] + _BN_EPSILON)
+        gammas, betas, means, variances = bn
+        for i in range(len(gammas)):
+            scale = gammas[i] / np.sqrt(variances[i] + _BN_EPSILON)
             coefs[i] = np.ascontiguousarray(coefs[i] * scale, dtype=dtype)
-            intercepts[i] = ((intercepts[i] - self.bn_running_means_[i]) * scale
-                             + self.bn_betas_[i]).astype(dtype)
+            intercepts[i] = ((intercepts[i] - means[i]) * scale + betas[i]).astype(dtype)
         return coefs, intercepts
 
     def _init_coef(self, fan_in, fan_out, dtype, activation, pieces=1):
@@ -391,8 +401,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         self.out_activation_ = self._out_activation_name(y)
         hidden_acts = self._hidden_activations(len(layer_units) - 2)
         pieces = self._layer_pieces(len(layer_units) - 2)
-        self.coefs_ = []
-        self.intercepts_ = []
+        coefs, intercepts = [], []
         for i in range(self.n_layers_ - 1):
             # scikit-learn picks the Glorot factor from `activation` for every
             # layer; with a per-layer list, from the activation the layer feeds.
@@ -402,21 +411,18 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 act = hidden_acts[min(i, len(hidden_acts) - 1)] if hidden_acts else "identity"
             coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act,
                                               pieces[i])
-            self.coefs_.append(coef)
-            self.intercepts_.append(intercept)
+            coefs.append(coef)
+            intercepts.append(intercept)
+        bn = None
         if self.batch_norm:
             hidden = layer_units[1:-1]
             # The hidden intercepts are unused under batch norm (beta takes
             # their role): zero, after the draws that keep the stream aligned.
             for i in range(len(hidden)):
-                self.intercepts_[i][...] = 0
-            self.bn_gammas_ = [np.ones(u, dtype) for u in hidden]
-            self.bn_betas_ = [np.zeros(u, dtype) for u in hidden]
-            self.bn_running_means_ = [np.zeros(u, dtype) for u in hidden]
-            self.bn_running_vars_ = [np.ones(u, dtype) for u in hidden]
-        else:
-            self.bn_gammas_ = self.bn_betas_ = None
-            self.bn_running_means_ = self.bn_running_vars_ = None
+                intercepts[i][...] = 0
+            bn = [[np.ones(u, dtype) for u in hidden], [np.zeros(u, dtype) for u in hidden],
+                  [np.zeros(u, dtype) for u in hidden], [np.ones(u, dtype) for u in hidden]]
+        _publish_weights(self, coefs, intercepts, bn)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
         self._best_bn = [a.copy() for a in self._bn_arrays()] if self.batch_norm else None
@@ -458,6 +464,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         if gather_checks and sp.issparse(X):  # a sparse DataFrame: no gather after all
             _assert_all_finite(X.data, input_name="X", estimator_name=type(self).__name__)
             gather_checks = False
+        if incremental and not first_pass:
+            # partial_fit continues in the dtype of the model's weights (as
+            # scikit-learn's keep theirs): a float32 batch for a float64 model
+            # is converted to float64, and the reverse; bfloat16 products have
+            # float32 weights (converted, with the optimizer's state, if the
+            # model was fitted before compute_dtype was set).
+            X = X.astype(self._weights_dtype(), copy=False)
         if self.compute_dtype == "bfloat16":
             _warn_if_bf16_emulated()
         if sp.issparse(X):
@@ -494,15 +507,14 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             validation = self._prepare_validation(validation, X.dtype)
         # The engine updates the weights in place: they must be writeable and
         # C-ordered (they may not be after unpickling from a read-only memmap).
-        self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
-        self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
         if self.batch_norm != (getattr(self, "bn_gammas_", None) is not None):
             raise ValueError("batch_norm changed since the previous fit; refit without "
                              "warm_start")
-        if self.batch_norm:
-            for name in ("bn_gammas_", "bn_betas_", "bn_running_means_", "bn_running_vars_"):
-                setattr(self, name, [np.require(a, X.dtype, ["C", "W"])
-                                     for a in getattr(self, name)])
+        _publish_weights(
+            self, [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_],
+            [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_],
+            [[np.require(a, X.dtype, ["C", "W"]) for a in getattr(self, name)]
+             for name in _BN_ATTRS] if self.batch_norm else None)
 
         if getattr(self, "history_", None) is None:  # from_sklearn, an older pickle
             self.history_ = {key: [] for key in FIRST_COLUMNS}
@@ -536,9 +548,6 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
-        if self.compute_dtype == "bfloat16":
-            # A bfloat16 predictor's packed weights are a snapshot: this fit's.
-            self.__dict__.pop("_cached_predictor", None)
         self._predictor()  # built here, so that predicting leaves __dict__ as it is
         return self
 
@@ -699,8 +708,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             self._optimizer = self._new_optimizer(self._n_trained_params(), X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
-        # (it is not after loading with joblib's mmap_mode="r").
-        opt.writeable()
+        # (it is not after loading with joblib's mmap_mode="r") and of the
+        # weights' dtype (partial_fit may have converted them).
+        opt.writeable(X.dtype)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         X_train, Y_train, sw_train, val = self._split_validation(X, Y, sample_weight, y,
@@ -771,12 +781,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         if not incremental:
             callbacks.on_train_end(self, logs)
         if self.early_stopping:
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
-            if self.batch_norm:
-                best = self._best_bn
-                self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
-                self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+            best = self._best_bn
+            _publish_weights(self, self._best_coefs, self._best_intercepts,
+                             [best[0::4], best[1::4], best[2::4], best[3::4]]
+                             if self.batch_norm else None)
 
     def _n_trained_params(self):
         """Length of the flat parameter vector the optimizer steps."""
@@ -1041,30 +1049,43 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
     def _predictor(self):
         """The C forward pass over the prediction weights (MLPPredictor).
 
-        It references the parameter arrays themselves, so values changed in
-        place (by partial_fit, or a user) are seen, and it is kept in
-        ``_cached_predictor`` while ``coefs_`` and ``intercepts_`` hold the
-        same array objects; replaced arrays get a new one. With batch norm
-        the folded weights are copies, so those models build one per call.
-        With ``compute_dtype="bfloat16"`` the predictor keeps the weights
-        packed in bfloat16 (half the bytes to stream per predicted row): a
-        snapshot, so every fit builds a new one, and a user's in-place edit
-        of ``coefs_`` is seen once the arrays are replaced
-        (``model.coefs_ = [c.copy() for c in model.coefs_]``).
+        Built from one snapshot of the weight lists (_weights_snapshot), so
+        that a concurrent refit gives the old network or the new one, or an
+        error, never a mix. It references the parameter arrays themselves,
+        so values changed in place (by an epoch, set_weights, a user) are
+        seen, and nothing derived from them is kept (the rule above
+        _publish_weights): it is
+        kept in ``_cached_predictor`` while ``coefs_`` and ``intercepts_``
+        hold the same array objects and the parameters it was described with
+        are unchanged. With batch norm the folded weights are copies, so
+        those models build one per call.
         """
-        sources = self.coefs_ + self.intercepts_
+        weights = _weights_snapshot(self)
+        coefs, intercepts, bn = weights
+        description = (getattr(self, "compute_dtype", None), _hashable(self.activation),
+                       getattr(self, "maxout_pieces", 2), self.out_activation_)
         cached = self.__dict__.get("_cached_predictor")
-        if cached is not None and len(cached[0]) == len(sources) and all(
-                a is b for a, b in zip(cached[0], sources)):
-            return cached[1]
-        coefs, intercepts = self._prediction_params(self.coefs_[0].dtype)
-        units, pieces = _fitted_units(coefs)
+        if (cached is not None and bn is None and cached[1] == description
+                and len(cached[0]) == len(coefs) + len(intercepts)
+                and all(a is b for a, b in zip(cached[0], coefs + intercepts))):
+            return cached[2]
+        n_outputs = self.__dict__.get("n_outputs_")
+        if (not coefs or len(coefs) != len(intercepts) or coefs[-1].ndim != 2
+                or (n_outputs is not None and coefs[-1].shape[1] != n_outputs)):
+            raise ValueError(
+                "coefs_ and intercepts_ do not form a network of the model's "
+                f"{n_outputs} outputs (were they replaced while predicting, e.g. by a "
+                "concurrent fit?)")
+        prediction_coefs, prediction_intercepts = self._prediction_params(coefs[0].dtype,
+                                                                          weights)
+        units, pieces = _fitted_units(prediction_coefs)
         hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
         output, out_act, loss, loss_param = self._output_spec()
-        predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param, coefs,
-                                 intercepts, getattr(self, "compute_dtype", None))
-        if all(a is b for a, b in zip(coefs + intercepts, sources)):
-            self._cached_predictor = (sources, predictor)
+        predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param,
+                                 prediction_coefs, prediction_intercepts, description[0])
+        sources = coefs + intercepts
+        if all(a is b for a, b in zip(prediction_coefs + prediction_intercepts, sources)):
+            self._cached_predictor = (sources, description, predictor)
         return predictor
 
     def __getstate__(self):
@@ -1248,6 +1269,49 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         # transform() gives hidden activations, in the model's dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
+
+
+# Derived copies of the weights (packed in bfloat16, folded with batch
+# norm's statistics, converted to another dtype): none outlives the call
+# that makes it. Every C call that multiplies by the weights in bfloat16 packs
+# them itself (an epoch at its start and after each step, a loss or
+# validation loss, each predict), batch norm is folded per predict and
+# validation-loss call, and a cached MLPPredictor holds only references to the
+# live arrays. So no write to the weights, by whatever door (an optimizer
+# step, set_weights, assignment or an in-place edit of coefs_ such as
+# ``coefs_[0][...] = x``, a callback's or early stopping's restore, Ctrl-C,
+# warm_start, partial_fit, unpickling), can leave a stale copy to be used.
+# The price: a bfloat16 predict call reads the float32 weights once to pack
+# them (amortised over its rows). A new cache of a derived copy must be keyed
+# on something every write changes; none cheap and exact exists for in-place
+# edits, hence this rule.
+
+_BN_ATTRS = ("bn_gammas_", "bn_betas_", "bn_running_means_", "bn_running_vars_")
+
+
+def _publish_weights(est, coefs, intercepts, bn=None):
+    """Give the model new weight lists (coefs, intercepts and batch norm's 4
+    lists, or None) in one step, a single dict update (atomic under the GIL):
+    a concurrent predict sees the old network or the new one, never a
+    half-built or mixed one."""
+    new = {"coefs_": list(coefs), "intercepts_": list(intercepts)}
+    new.update(zip(_BN_ATTRS, [None] * 4 if bn is None else [list(a) for a in bn]))
+    est.__dict__.update(new)
+
+
+def _weights_snapshot(est):
+    """(coefs, intercepts, bn) of the model read in one step (a copy of its
+    __dict__), bn being batch norm's 4 lists (gammas, betas, running means,
+    running variances) or None; the lists are copies, the arrays not."""
+    state = est.__dict__.copy()
+    coefs, intercepts = list(state["coefs_"]), list(state["intercepts_"])
+    bn = [state.get(name) for name in _BN_ATTRS]
+    return coefs, intercepts, (None if bn[0] is None else [list(a) for a in bn])
+
+
+def _hashable(value):
+    """A parameter value as a comparable key (lists become tuples)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 _bf16_warned = False

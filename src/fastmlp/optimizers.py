@@ -190,13 +190,19 @@ class BaseOptimizer:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
-    def writeable(self):
-        """Make every state array C-contiguous and writeable.
+    def writeable(self, dtype=None):
+        """Make every state array C-contiguous and writeable (and of `dtype`).
 
         Only the arrays that are not are copied (e.g. after loading with
-        ``mmap_mode='r'``).
+        ``mmap_mode='r'``, or converted when partial_fit changes the
+        weights' dtype).
+
+        Parameters
+        ----------
+        dtype : numpy dtype or None, default=None
+            The dtype the state must have; None keeps each array's.
         """
-        self.state = [np.require(s, requirements=["C", "W"]) for s in self.state]
+        self.state = [np.require(s, dtype, requirements=["C", "W"]) for s in self.state]
 
     def counters(self):
         """The scalars a step or an epoch changes, as a dict.
