@@ -278,6 +278,22 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
  * array's dtype (float32 in float32, constants rounded once per step),
  * fully vectorised. The kinds other than SGD and ADAM have only the plain
  * form (FM_STEP_SKLEARN means plain for them).
+ * FM_STEP_KERAS is Keras 3's form of each rule (keras/src/optimizers/*.py),
+ * in the array's dtype with subnormals flushed, as XLA runs it:
+ *   moments  m += (g - m) * (1 - beta_1); v += (g^2 - v) * (1 - beta_2)
+ *   ADAM     param -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
+ *   ADAMW    ADAM after the decoupled decay (Keras's AdamW is its Adam)
+ *   RMSPROP  s = rho * s + (1 - rho) * g^2; param -= lr * g / sqrt(s + epsilon)
+ *   ADAGRAD  s += g^2; param -= lr * g / sqrt(s + epsilon)
+ *   NADAM    as above with Keras's moments and one division:
+ *            param += (coef_m * m + coef_g * g) / d (Keras's u_t is mu_t with
+ *            momentum_decay = 1; the optimizer object sets it)
+ *   SGD      the plain rule (Keras's is the same expression)
+ * and, per call of fm_optimizer_step_* (one Keras variable), the gradient
+ * clipped first: clipnorm > 0 scales it by clipnorm / max(norm, clipnorm),
+ * clipvalue > 0 clamps it to [-clipvalue, clipvalue]. The training engine
+ * does not read clipnorm and clipvalue yet (a layer's variables are not
+ * separate there); the binding refuses them for it.
  */
 typedef enum {
     FM_OPT_SGD = 0,
@@ -289,7 +305,7 @@ typedef enum {
 } fm_optimizer_kind;
 #define FM_OPT_N_KINDS 6
 
-typedef enum { FM_STEP_SKLEARN = 0, FM_STEP_PLAIN = 1 } fm_step_arithmetic;
+typedef enum { FM_STEP_SKLEARN = 0, FM_STEP_PLAIN = 1, FM_STEP_KERAS = 2 } fm_step_arithmetic;
 
 #define FM_OPT_MAX_STATES 3
 
@@ -307,6 +323,8 @@ typedef struct {
     int64_t t;                      /* steps taken so far; advanced by each step */
     double mu_product;              /* NADAM: mu_1 * ... * mu_t (1 before any step) */
     void *state[FM_OPT_MAX_STATES]; /* fm_optimizer_n_states(kind) arrays, the rest NULL */
+    double clipnorm;                /* FM_STEP_KERAS, one variable per step: 0 for none */
+    double clipvalue;               /* FM_STEP_KERAS: 0 for none */
 } fm_optimizer;
 
 /* How many state arrays a kind keeps (0 for an unknown kind). */
@@ -319,7 +337,8 @@ int fm_optimizer_n_states(fm_optimizer_kind kind);
  * and the kind's own hyper-parameters in range: SGD momentum in [0, 1];
  * ADAM, ADAMW, NADAM beta_1 and beta_2 in [0, 1); RMSPROP rho in [0, 1);
  * every kind but SGD epsilon finite and > 0; NADAM momentum_decay finite
- * and >= 0 and mu_product in [0, 1]. The state arrays are not looked at.
+ * and >= 0 and mu_product in [0, 1]; clipnorm and clipvalue finite and
+ * >= 0, nonzero only with FM_STEP_KERAS. The state arrays are not looked at.
  */
 int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps);
 

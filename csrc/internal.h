@@ -148,6 +148,7 @@ typedef struct {
 typedef struct {
     fm_optimizer_kind kind;
     int exact;    /* scikit-learn's float32 Adam arithmetic (else plain) */
+    int keras;    /* FM_STEP_KERAS: Keras's form of the moments and the divisions */
     int flush;    /* subnormals flushed to zero (plain arithmetic; see below) */
     int nesterov; /* SGD */
     int decay;    /* weight_decay > 0: param *= keep first */

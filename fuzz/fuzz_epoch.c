@@ -124,7 +124,10 @@ static int network_valid(const fm_mlp *net)
 static int optimizer_valid(const fm_optimizer *o, int64_t steps)
 {
     if ((unsigned)o->kind >= FM_OPT_N_KINDS ||
-        (o->arithmetic != FM_STEP_SKLEARN && o->arithmetic != FM_STEP_PLAIN) ||
+        (o->arithmetic != FM_STEP_SKLEARN && o->arithmetic != FM_STEP_PLAIN &&
+         o->arithmetic != FM_STEP_KERAS) ||
+        !in_range(o->clipnorm, 0.0, INFINITY, 0) || !in_range(o->clipvalue, 0.0, INFINITY, 0) ||
+        ((o->clipnorm > 0.0 || o->clipvalue > 0.0) && o->arithmetic != FM_STEP_KERAS) ||
         !in_range(o->learning_rate, 0.0, INFINITY, 0) ||
         !in_range(o->weight_decay, 0.0, INFINITY, 0) || o->t < 0 || o->t > INT64_MAX - steps)
         return 0;
@@ -154,7 +157,7 @@ static fm_optimizer fuzz_optimizer(fuzz_bytes *in)
     fm_optimizer opt;
     memset(&opt, 0, sizeof(opt));
     opt.kind = (fm_optimizer_kind)fuzz_enum(in, FM_OPT_N_KINDS);
-    opt.arithmetic = (fm_step_arithmetic)fuzz_enum(in, 2);
+    opt.arithmetic = (fm_step_arithmetic)fuzz_enum(in, 3);
     opt.learning_rate = fuzz_param(in, 0.0, 0.125);
     opt.momentum = fuzz_param(in, 0.0, 1.0);
     opt.nesterov = (int)(fuzz_u8(in) % 3) - 1; /* any int: nonzero is Nesterov */

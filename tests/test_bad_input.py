@@ -850,7 +850,23 @@ KERNEL_CASES = [
     ("nadam_step m and v overlap", _torch_rule("nadam", t=1, mu_product=1.0, s0=_shared,
                                                s1=_shared), ValueError,
      r"m and v must not overlap"),
+    # one step of an optimizer object (Keras's arithmetic among them)
+    ("optimizer_step state shape", lambda mod: mod.optimizer_step(
+        np.zeros(6), np.ones(6), _keras_adam(state=[np.zeros(6), np.zeros(5)])), ValueError,
+     r"shape"),
+    ("optimizer_step unknown kind", lambda mod: mod.optimizer_step(
+        np.zeros(6), np.ones(6), _keras_adam(kind="sgdd")), ValueError,
+     r"unknown optimizer kind 'sgdd'"),
 ]
+
+
+def _keras_adam(**damage):
+    from fastmlp.optimizers import Adam
+
+    opt = Adam(6, arithmetic="keras")
+    for name, value in damage.items():
+        setattr(opt, name, value)
+    return opt
 
 
 @pytest.mark.parametrize("label,call,exc,pattern", KERNEL_CASES,

@@ -123,7 +123,12 @@ static int in_range(double x, double lo, double hi, int hi_closed)
 int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps)
 {
     if (fm_optimizer_n_states(opt->kind) == 0 ||
-        (opt->arithmetic != FM_STEP_SKLEARN && opt->arithmetic != FM_STEP_PLAIN))
+        (opt->arithmetic != FM_STEP_SKLEARN && opt->arithmetic != FM_STEP_PLAIN &&
+         opt->arithmetic != FM_STEP_KERAS))
+        return 0;
+    /* Keras's per-variable clipping: finite, >= 0 (0 is off), Keras's form only. */
+    if (!in_range(opt->clipnorm, 0.0, HUGE_VAL, 0) || !in_range(opt->clipvalue, 0.0, HUGE_VAL, 0) ||
+        ((opt->clipnorm > 0.0 || opt->clipvalue > 0.0) && opt->arithmetic != FM_STEP_KERAS))
         return 0;
     if (!in_range(opt->learning_rate, 0.0, HUGE_VAL, 0) ||
         !in_range(opt->weight_decay, 0.0, HUGE_VAL, 0))
@@ -187,6 +192,7 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
     const double lr = opt->learning_rate, t = (double)opt->t;
     r.kind = opt->kind;
     r.exact = opt->arithmetic == FM_STEP_SKLEARN;
+    r.keras = opt->arithmetic == FM_STEP_KERAS;
     r.flush = !(r.exact && (opt->kind == FM_OPT_SGD || opt->kind == FM_OPT_ADAM));
     r.nesterov = opt->nesterov;
     r.decay = opt->weight_decay > 0.0;
@@ -202,6 +208,10 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
         r.neg_lr_t = -(lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t)));
         break;
     case FM_OPT_ADAMW:
+        if (r.keras) { /* Keras's AdamW is its Adam */
+            r.neg_lr_t = -(lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t)));
+            break;
+        }
         r.neg_lr_t = -(lr / (1.0 - pow(opt->beta_1, t)));
         r.bc2 = sqrt(1.0 - pow(opt->beta_2, t));
         break;

@@ -9,9 +9,17 @@
  * Per value i: g = finished gradient (finish_), then the decoupled decay
  * p = param * keep (when `decay`), then the rule of fastmlp.h. The flags
  * are compile-time constants in every call (FM_WITH_FLAGS), so each
- * combination is its own loop, vectorised.
+ * combination is its own loop, vectorised. `keras` (FM_STEP_KERAS) selects
+ * Keras's form of the moments and of RMSprop's and AdaGrad's epsilon.
  */
 #define FN(name) FM_CAT(name, SUF)
+
+/* A moment estimate: b * s + c * x (torch, scikit-learn), or
+ * s + (x - s) * c (Keras), c = 1 - b. */
+static FM_ALWAYS_INLINE T FN(moment_)(const int keras, T s, T x, T b, T c)
+{
+    return keras ? s + (x - s) * c : b * s + c * x;
+}
 
 /* fm_grad_finish's constants rounded to T once (as NumPy rounds a Python
  * float meeting an array of T). */
@@ -64,9 +72,10 @@ static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int 
 
 /* scikit-learn's Adam formula in T: the float64 body is scikit-learn's
  * exactly; the float32 one is the plain (vectorised, all-float) variant. */
-static FM_ALWAYS_INLINE void FN(adam_)(const int pen, const int decay, const fm_step_rule *r,
-                                       int64_t n, T *restrict param, const T *restrict grad,
-                                       T *restrict m, T *restrict v, const fm_grad_finish *f)
+static FM_ALWAYS_INLINE void FN(adam_)(const int pen, const int decay, const int keras,
+                                       const fm_step_rule *r, int64_t n, T *restrict param,
+                                       const T *restrict grad, T *restrict m, T *restrict v,
+                                       const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
@@ -75,18 +84,19 @@ static FM_ALWAYS_INLINE void FN(adam_)(const int pen, const int decay, const fm_
     for (int64_t i = 0; i < n; i++) {
         const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         const T p = decay ? param[i] * keep : param[i];
-        const T mi = b1 * m[i] + c1 * g;
-        const T vi = b2 * v[i] + c2 * (g * g);
+        const T mi = FN(moment_)(keras, m[i], g, b1, c1);
+        const T vi = FN(moment_)(keras, v[i], g * g, b2, c2);
         m[i] = mi;
         v[i] = vi;
         param[i] = p + (neg_lr_t * mi) / (SQRT(vi) + eps);
     }
 }
 
-/* RMSprop (AdaGrad when `adagrad`: the squares summed, not averaged). */
+/* RMSprop (AdaGrad when `adagrad`: the squares summed, not averaged);
+ * Keras adds epsilon under the square root, torch after it. */
 static FM_ALWAYS_INLINE void FN(rmsprop_)(const int pen, const int decay, const int adagrad,
-                                          const fm_step_rule *r, int64_t n, T *restrict param,
-                                          const T *restrict grad, T *restrict s,
+                                          const int keras, const fm_step_rule *r, int64_t n,
+                                          T *restrict param, const T *restrict grad, T *restrict s,
                                           const fm_grad_finish *f)
 {
     const T rho = (T)r->rho, c = (T)(1.0 - r->rho);
@@ -97,16 +107,20 @@ static FM_ALWAYS_INLINE void FN(rmsprop_)(const int pen, const int decay, const 
         const T p = decay ? param[i] * keep : param[i];
         const T si = adagrad ? s[i] + g * g : rho * s[i] + c * (g * g);
         s[i] = si;
-        param[i] = p + neg_lr * (g / (SQRT(si) + eps));
+        if (keras)
+            param[i] = p + (neg_lr * g) / SQRT(si + eps);
+        else
+            param[i] = p + neg_lr * (g / (SQRT(si) + eps));
     }
 }
 
 /* AdamW (torch's placement of epsilon and of the bias corrections) and
- * NAdam (when `nadam`): the moments as Adam's. */
+ * NAdam (when `nadam`; Keras's Nadam when `keras` too: its moments, one
+ * division): the moments as Adam's. */
 static FM_ALWAYS_INLINE void FN(adamw_)(const int pen, const int decay, const int nadam,
-                                        const fm_step_rule *r, int64_t n, T *restrict param,
-                                        const T *restrict grad, T *restrict m, T *restrict v,
-                                        const fm_grad_finish *f)
+                                        const int keras, const fm_step_rule *r, int64_t n,
+                                        T *restrict param, const T *restrict grad, T *restrict m,
+                                        T *restrict v, const fm_grad_finish *f)
 {
     const T b1 = (T)r->beta_1, c1 = (T)(1.0 - r->beta_1);
     const T b2 = (T)r->beta_2, c2 = (T)(1.0 - r->beta_2);
@@ -116,11 +130,13 @@ static FM_ALWAYS_INLINE void FN(adamw_)(const int pen, const int decay, const in
     for (int64_t i = 0; i < n; i++) {
         const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         T p = decay ? param[i] * keep : param[i];
-        const T mi = b1 * m[i] + c1 * g;
-        const T vi = b2 * v[i] + c2 * (g * g);
+        const T mi = FN(moment_)(keras, m[i], g, b1, c1);
+        const T vi = FN(moment_)(keras, v[i], g * g, b2, c2);
         m[i] = mi;
         v[i] = vi;
-        if (nadam) {
+        if (nadam && keras) {
+            param[i] = p + (coef_m * mi + coef_g * g) / (SQRT(vi / bc2) + eps);
+        } else if (nadam) {
             const T d = SQRT(vi / bc2) + eps;
             p = p + coef_g * (g / d);
             param[i] = p + coef_m * (mi / d);
@@ -163,7 +179,7 @@ static FM_CLONES FM_NOINLINE void FN(step_body_)(const fm_step_rule *r, int64_t 
                                                  const T *grad_raw, T *const *state,
                                                  const fm_grad_finish *f)
 {
-    const int decay = r->decay, pen = f->penalty;
+    const int decay = r->decay, pen = f->penalty, keras = r->keras;
     T *s0 = state[0], *s1 = state[1];
     switch (r->kind) {
     case FM_OPT_SGD:
@@ -179,19 +195,35 @@ static FM_CLONES FM_NOINLINE void FN(step_body_)(const fm_step_rule *r, int64_t 
             return;
         }
 #endif
-        FM_WITH_FLAGS(FN(adam_), pen, decay, r, n, param, grad_raw, s0, s1, f);
+        if (keras)
+            FM_WITH_FLAGS(FN(adam_), pen, decay, 1, r, n, param, grad_raw, s0, s1, f);
+        else
+            FM_WITH_FLAGS(FN(adam_), pen, decay, 0, r, n, param, grad_raw, s0, s1, f);
         return;
     case FM_OPT_RMSPROP:
-        FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 0, r, n, param, grad_raw, s0, f);
+        if (keras)
+            FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 0, 1, r, n, param, grad_raw, s0, f);
+        else
+            FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 0, 0, r, n, param, grad_raw, s0, f);
         return;
     case FM_OPT_ADAGRAD:
-        FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 1, r, n, param, grad_raw, s0, f);
+        if (keras)
+            FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 1, 1, r, n, param, grad_raw, s0, f);
+        else
+            FM_WITH_FLAGS(FN(rmsprop_), pen, decay, 1, 0, r, n, param, grad_raw, s0, f);
         return;
     case FM_OPT_ADAMW:
-        FM_WITH_FLAGS(FN(adamw_), pen, decay, 0, r, n, param, grad_raw, s0, s1, f);
+        /* Keras's AdamW is its Adam after the decoupled decay. */
+        if (keras)
+            FM_WITH_FLAGS(FN(adam_), pen, decay, 1, r, n, param, grad_raw, s0, s1, f);
+        else
+            FM_WITH_FLAGS(FN(adamw_), pen, decay, 0, 0, r, n, param, grad_raw, s0, s1, f);
         return;
     case FM_OPT_NADAM:
-        FM_WITH_FLAGS(FN(adamw_), pen, decay, 1, r, n, param, grad_raw, s0, s1, f);
+        if (keras)
+            FM_WITH_FLAGS(FN(adamw_), pen, decay, 1, 1, r, n, param, grad_raw, s0, s1, f);
+        else
+            FM_WITH_FLAGS(FN(adamw_), pen, decay, 1, 0, r, n, param, grad_raw, s0, s1, f);
         return;
     }
 }
@@ -282,7 +314,14 @@ fm_status FN(fm_optimizer_step_)(fm_optimizer *opt, int64_t n, T *param, const T
     }
     fm_optimizer_advance(opt);
     const fm_step_rule rule = fm_step_rule_make(opt);
-    const fm_grad_finish f = fm_grad_finish_plain();
+    fm_grad_finish f = fm_grad_finish_plain();
+    if (opt->clipnorm > 0.0) {
+        /* Keras's clip_by_norm: g * clipnorm / max(norm, clipnorm). */
+        const double norm = sqrt(FN(fm_grad_squares_)(n, grad, param, &f));
+        f.scale = opt->clipnorm / (norm > opt->clipnorm ? norm : opt->clipnorm);
+    }
+    if (opt->clipvalue > 0.0)
+        f.clip = opt->clipvalue;
     FN(fm_fused_step_)(&rule, n, param, grad, state, &f);
     return FM_OK;
 }

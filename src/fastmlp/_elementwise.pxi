@@ -525,14 +525,16 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
 
 _OPTIMIZER_KINDS = {"sgd": FM_OPT_SGD, "adam": FM_OPT_ADAM, "rmsprop": FM_OPT_RMSPROP,
                     "adagrad": FM_OPT_ADAGRAD, "adamw": FM_OPT_ADAMW, "nadam": FM_OPT_NADAM}
-_STEP_ARITHMETIC = {"sklearn": FM_STEP_SKLEARN, "plain": FM_STEP_PLAIN}
+_STEP_ARITHMETIC = {"sklearn": FM_STEP_SKLEARN, "plain": FM_STEP_PLAIN, "keras": FM_STEP_KERAS}
 
 
 cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
-                           fm_optimizer *opt) except -1:
+                           fm_optimizer *opt, bint one_variable=False) except -1:
     """Fill `opt` from an optimizer object (``kind``, ``learning_rate``, the
     kind's hyper-parameters, ``t``, ``state``; see fastmlp.optimizers) whose
     state arrays are writeable C-contiguous arrays of `dtype` and `shape`.
+    Keras's per-variable ``clipnorm`` / ``clipvalue`` only with
+    `one_variable` (a single step; the engine does not apply them yet).
     Returns 0; raises ValueError for anything else (an unknown kind too)."""
     kind = getattr(optimizer, "kind", None)
     if kind not in _OPTIMIZER_KINDS:
@@ -540,7 +542,13 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
                          f"{sorted(_OPTIMIZER_KINDS)}")
     arithmetic = getattr(optimizer, "arithmetic", "sklearn")
     if arithmetic not in _STEP_ARITHMETIC:
-        raise ValueError(f"optimizer arithmetic must be 'sklearn' or 'plain', got {arithmetic!r}")
+        raise ValueError(f"optimizer arithmetic must be 'sklearn', 'plain' or 'keras', got "
+                         f"{arithmetic!r}")
+    clipnorm = getattr(optimizer, "clipnorm", None)
+    clipvalue = getattr(optimizer, "clipvalue", None)
+    if (clipnorm is not None or clipvalue is not None) and not one_variable:
+        raise ValueError("the training engine does not apply Keras's per-variable clipnorm / "
+                         "clipvalue yet; use the estimators' clip_grad_norm / clip_grad_value")
     memset(opt, 0, sizeof(fm_optimizer))
     opt.kind = _OPTIMIZER_KINDS[kind]
     opt.arithmetic = _STEP_ARITHMETIC[arithmetic]
@@ -556,6 +564,12 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
     opt.momentum_decay = _real(getattr(optimizer, "momentum_decay", 0.0), "momentum_decay")
     opt.weight_decay = _real(getattr(optimizer, "weight_decay", 0.0), "weight_decay")
     opt.mu_product = _real(getattr(optimizer, "mu_product", 1.0), "mu_product")
+    opt.clipnorm = 0.0 if clipnorm is None else _real(clipnorm, "clipnorm")
+    opt.clipvalue = 0.0 if clipvalue is None else _real(clipvalue, "clipvalue")
+    if not (opt.clipnorm >= 0 and opt.clipvalue >= 0):
+        raise ValueError("clipnorm and clipvalue must be > 0 (or None)")
+    if (opt.clipnorm > 0 or opt.clipvalue > 0) and opt.arithmetic != FM_STEP_KERAS:
+        raise ValueError("clipnorm / clipvalue are Keras's: only with arithmetic='keras'")
     if not 0 <= opt.weight_decay or not opt.epsilon >= 0:
         raise ValueError("weight_decay and epsilon must be >= 0")
     t = optimizer.t
@@ -597,7 +611,7 @@ def optimizer_step(param, grad, optimizer, names=None):
         _check_state(state, dtype, shape, name)
     _check_disjoint([param] + states, ["param"] + names)
     cdef fm_optimizer opt
-    _optimizer_struct(optimizer, dtype, shape, &opt)
+    _optimizer_struct(optimizer, dtype, shape, &opt, True)
     grad = _step_grad(grad, dtype, shape, [param] + states)
     cdef int64_t N = param.size
     cdef void *pp = cnp.PyArray_DATA(param)

@@ -107,6 +107,7 @@ cdef extern from "fastmlp.h" nogil:
     ctypedef enum fm_step_arithmetic:
         FM_STEP_SKLEARN
         FM_STEP_PLAIN
+        FM_STEP_KERAS
 
     enum: FM_OPT_MAX_STATES
 
@@ -121,6 +122,8 @@ cdef extern from "fastmlp.h" nogil:
         int64_t t
         double mu_product
         void *state[FM_OPT_MAX_STATES]
+        double clipnorm
+        double clipvalue
 
     int fm_optimizer_n_states(fm_optimizer_kind kind)
     fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param,

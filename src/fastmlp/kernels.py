@@ -31,6 +31,7 @@ __all__ = [
     "adagrad_step",
     "adamw_step",
     "nadam_step",
+    "optimizer_step",
 ]
 
 
@@ -574,6 +575,40 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     """
     return _kernels.adam_step(param, grad, m, v, t=t, learning_rate=learning_rate,
                               beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+
+def optimizer_step(param, grad, optimizer):
+    """One step of an optimizer object, in place, in C; advances its ``t``.
+
+    ``optimizer`` is a :mod:`fastmlp.optimizers` object, as the training
+    engine takes it: its ``kind``, hyper-parameters, ``arithmetic``
+    ('sklearn', 'plain' or 'keras'), step count ``t``, NAdam's ``mu_product``
+    and ``state`` arrays. With ``arithmetic='keras'`` it is Keras 3's form
+    of the rule, ``param`` being one Keras variable: its ``clipnorm`` or
+    ``clipvalue`` clip ``grad`` first, as Keras clips each variable. Equal
+    to :func:`fastmlp.reference.optimizer_step`.
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters of any shape, float32 or float64, C-contiguous and
+        writeable; updated in place.
+    grad : ndarray of the shape and dtype of param
+        Gradient of the loss (any layout).
+    optimizer : fastmlp.optimizers.BaseOptimizer
+        Its state arrays: ``param``'s shape and dtype, C-contiguous,
+        writeable, not overlapping ``param``; updated, as are ``t`` and
+        ``mu_product``.
+
+    Raises
+    ------
+    ValueError
+        An unknown kind or arithmetic, states of the wrong shape, dtype or
+        layout, overlapping arrays, a learning rate <= 0.
+    TypeError
+        As :func:`sgd_step`.
+    """
+    _kernels.optimizer_step(param, grad, optimizer)
 
 
 def _object_step(param, grad, kind, states, names, t=0, mu_product=1.0, **hyper):

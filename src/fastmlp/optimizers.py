@@ -24,7 +24,14 @@ CPU): a weight whose gradient stays zero, a dead ReLU unit's, has its
 moments decay into the subnormal range, where each operation costs a
 microcode assist; unflushed, a float32 MNIST epoch's Adam step grew 5x over
 eight epochs on Sapphire Rapids. The newer solvers only have the plain
-form.
+form. ``"keras"`` is Keras 3's form of every rule (its moment updates
+``m += (g - m) * (1 - beta_1)``, RMSprop's and AdaGrad's epsilon under the
+square root, AdamW as Keras's Adam after the decoupled decay, Nadam with
+``momentum_decay=1``), plain rounding otherwise; with it, ``clipnorm`` and
+``clipvalue`` clip each step's gradient as Keras clips one variable's
+(:func:`fastmlp.kernels.optimizer_step`, :func:`fastmlp.reference.keras_step`;
+the training engine does not apply them yet). :mod:`fastmlp.keras.optimizers`
+builds these objects with Keras's names and defaults.
 """
 import math
 import numbers
@@ -36,6 +43,12 @@ from fastmlp._validation import check_optimizer_hyper
 __all__ = ["BaseOptimizer", "SGD", "Adam", "RMSprop", "Adagrad", "AdamW", "NAdam"]
 
 _LR_STRINGS = ("constant", "invscaling", "adaptive")
+
+
+def _check_no_sklearn(arithmetic):
+    """The newer rules have no scikit-learn form."""
+    if arithmetic not in ("plain", "keras"):
+        raise ValueError(f"arithmetic must be 'plain' or 'keras', got {arithmetic!r}")
 
 
 class BaseOptimizer:
@@ -59,8 +72,14 @@ class BaseOptimizer:
     weight_decay : float, default=0.0
         Decoupled weight decay, >= 0: before each step every parameter is
         multiplied by ``1 - learning_rate * weight_decay`` (AdamW's rule).
-    arithmetic : {'sklearn', 'plain'}, default='plain'
+    arithmetic : {'sklearn', 'plain', 'keras'}, default='plain'
         How a step rounds (see the module docstring).
+    clipnorm : float or None, default=None
+        With ``arithmetic='keras'``: each step's gradient scaled by
+        ``clipnorm / max(norm, clipnorm)`` (Keras's per-variable clipping).
+    clipvalue : float or None, default=None
+        With ``arithmetic='keras'``: each step's gradient clamped to
+        ``[-clipvalue, clipvalue]``.
 
     Attributes
     ----------
@@ -82,7 +101,8 @@ class BaseOptimizer:
     _counters = ("t", "learning_rate", "epoch")
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001,
-                 lr_schedule="constant", weight_decay=0.0, arithmetic="plain"):
+                 lr_schedule="constant", weight_decay=0.0, arithmetic="plain", clipnorm=None,
+                 clipvalue=None):
         if isinstance(n_params, (bool, np.bool_)) or not isinstance(n_params, numbers.Integral) \
                 or n_params < 0:
             raise ValueError(f"n_params must be an integer >= 0, got {n_params!r}")
@@ -90,8 +110,21 @@ class BaseOptimizer:
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         check_optimizer_hyper(learning_rate_init=learning_rate_init, weight_decay=weight_decay)
-        if arithmetic not in ("sklearn", "plain"):
-            raise ValueError(f"arithmetic must be 'sklearn' or 'plain', got {arithmetic!r}")
+        if arithmetic not in ("sklearn", "plain", "keras"):
+            raise ValueError(f"arithmetic must be 'sklearn', 'plain' or 'keras', got "
+                             f"{arithmetic!r}")
+        for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is None:
+                continue
+            if arithmetic != "keras":
+                raise ValueError(f"{name} is Keras's per-variable clipping: it needs "
+                                 f"arithmetic='keras'")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+                raise ValueError(f"{name} must be a float > 0 or None, got {value!r}")
+        if clipnorm is not None and clipvalue is not None:
+            raise ValueError("set at most one of clipnorm and clipvalue (as Keras)")
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
         self._check_schedule(lr_schedule)
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
@@ -231,8 +264,10 @@ class SGD(BaseOptimizer):
         Exponent of 'invscaling'.
     weight_decay : float, default=0.0
         Decoupled weight decay (see :class:`BaseOptimizer`).
-    arithmetic : {'sklearn', 'plain'}, default='sklearn'
-        scikit-learn's rounding (the same as plain for SGD).
+    arithmetic : {'sklearn', 'plain', 'keras'}, default='sklearn'
+        scikit-learn's rounding (the same as plain and Keras's for SGD).
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
 
     Attributes
     ----------
@@ -245,10 +280,10 @@ class SGD(BaseOptimizer):
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.1,
                  lr_schedule="constant", momentum=0.9, nesterov=True, power_t=0.5,
-                 weight_decay=0.0, arithmetic="sklearn"):
+                 weight_decay=0.0, arithmetic="sklearn", clipnorm=None, clipvalue=None):
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
                          lr_schedule=lr_schedule, weight_decay=weight_decay,
-                         arithmetic=arithmetic)
+                         arithmetic=arithmetic, clipnorm=clipnorm, clipvalue=clipvalue)
         check_optimizer_hyper(momentum=momentum)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
@@ -300,11 +335,13 @@ class Adam(BaseOptimizer):
         > 0, added to ``sqrt(v)``.
     weight_decay : float, default=0.0
         Decoupled weight decay (see :class:`BaseOptimizer`).
-    arithmetic : {'sklearn', 'plain'}, default='sklearn'
+    arithmetic : {'sklearn', 'plain', 'keras'}, default='sklearn'
         'sklearn' computes float32's update in float64 as scikit-learn does;
-        'plain' stays in float32.
+        'plain' stays in float32; 'keras' too, with Keras's moment updates.
     lr_schedule : 'constant' or callable, default='constant'
         See :class:`BaseOptimizer`.
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
 
     Attributes
     ----------
@@ -317,10 +354,10 @@ class Adam(BaseOptimizer):
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, weight_decay=0.0, arithmetic="sklearn",
-                 lr_schedule="constant"):
+                 lr_schedule="constant", clipnorm=None, clipvalue=None):
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
                          lr_schedule=lr_schedule, weight_decay=weight_decay,
-                         arithmetic=arithmetic)
+                         arithmetic=arithmetic, clipnorm=clipnorm, clipvalue=clipvalue)
         check_optimizer_hyper(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
@@ -339,7 +376,8 @@ class RMSprop(BaseOptimizer):
     Per step, with ``g`` the minibatch gradient::
 
         s = rho * s + (1 - rho) * g**2
-        param += -lr * g / (sqrt(s) + epsilon)
+        param += -lr * g / (sqrt(s) + epsilon)       (plain: torch's)
+        param -= lr * g / sqrt(s + epsilon)          (keras)
 
     Parameters
     ----------
@@ -357,15 +395,22 @@ class RMSprop(BaseOptimizer):
         See :class:`BaseOptimizer`.
     weight_decay : float, default=0.0
         Decoupled weight decay (see :class:`BaseOptimizer`).
+    arithmetic : {'plain', 'keras'}, default='plain'
+        torch's epsilon, or Keras's (under the square root).
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
     """
 
     kind = "rmsprop"
     n_states = 1
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, rho=0.99,
-                 epsilon=1e-8, lr_schedule="constant", weight_decay=0.0):
+                 epsilon=1e-8, lr_schedule="constant", weight_decay=0.0, arithmetic="plain",
+                 clipnorm=None, clipvalue=None):
+        _check_no_sklearn(arithmetic)
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
-                         lr_schedule=lr_schedule, weight_decay=weight_decay)
+                         lr_schedule=lr_schedule, weight_decay=weight_decay,
+                         arithmetic=arithmetic, clipnorm=clipnorm, clipvalue=clipvalue)
         check_optimizer_hyper(rho=rho, epsilon=epsilon)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
@@ -376,7 +421,8 @@ class Adagrad(BaseOptimizer):
     Per step, with ``g`` the minibatch gradient::
 
         s = s + g**2                     (s starts at initial_accumulator_value)
-        param += -lr * g / (sqrt(s) + epsilon)
+        param += -lr * g / (sqrt(s) + epsilon)       (plain: torch's)
+        param -= lr * g / sqrt(s + epsilon)          (keras)
 
     Parameters
     ----------
@@ -394,6 +440,10 @@ class Adagrad(BaseOptimizer):
         See :class:`BaseOptimizer`.
     weight_decay : float, default=0.0
         Decoupled weight decay (see :class:`BaseOptimizer`).
+    arithmetic : {'plain', 'keras'}, default='plain'
+        torch's epsilon, or Keras's (under the square root).
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
     """
 
     kind = "adagrad"
@@ -401,13 +451,15 @@ class Adagrad(BaseOptimizer):
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001,
                  initial_accumulator_value=0.0, epsilon=1e-8, lr_schedule="constant",
-                 weight_decay=0.0):
+                 weight_decay=0.0, arithmetic="plain", clipnorm=None, clipvalue=None):
+        _check_no_sklearn(arithmetic)
         check_optimizer_hyper(initial_accumulator_value=initial_accumulator_value,
                               epsilon=epsilon)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init,
-                         lr_schedule=lr_schedule, weight_decay=weight_decay)
+                         lr_schedule=lr_schedule, weight_decay=weight_decay,
+                         arithmetic=arithmetic, clipnorm=clipnorm, clipvalue=clipvalue)
 
     def _initial_state(self, k, n_params, dtype):
         return np.full(n_params, self.initial_accumulator_value, dtype)
@@ -441,14 +493,22 @@ class AdamW(Adam):
         Decoupled weight decay, >= 0.
     lr_schedule : 'constant' or schedule, default='constant'
         See :class:`BaseOptimizer`.
+    arithmetic : {'plain', 'keras'}, default='plain'
+        torch's placement of epsilon, or Keras's AdamW (its Adam after the
+        decay).
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
     """
 
     kind = "adamw"
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, weight_decay=0.01, lr_schedule="constant"):
+                 beta_2=0.999, epsilon=1e-8, weight_decay=0.01, lr_schedule="constant",
+                 arithmetic="plain", clipnorm=None, clipvalue=None):
+        _check_no_sklearn(arithmetic)
         BaseOptimizer.__init__(self, n_params, dtype, learning_rate_init=learning_rate_init,
-                               lr_schedule=lr_schedule, weight_decay=weight_decay)
+                               lr_schedule=lr_schedule, weight_decay=weight_decay,
+                               arithmetic=arithmetic, clipnorm=clipnorm, clipvalue=clipvalue)
         check_optimizer_hyper(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
@@ -485,6 +545,11 @@ class NAdam(AdamW):
         Decoupled weight decay (see :class:`BaseOptimizer`).
     lr_schedule : 'constant' or schedule, default='constant'
         See :class:`BaseOptimizer`.
+    arithmetic : {'plain', 'keras'}, default='plain'
+        torch's NAdam, or Keras's Nadam (its moments and one division; Keras's
+        ``u_t`` is ``mu_t`` with ``momentum_decay=1``).
+    clipnorm, clipvalue : float or None, default=None
+        Keras's clipping (see :class:`BaseOptimizer`).
 
     Attributes
     ----------
@@ -497,10 +562,11 @@ class NAdam(AdamW):
 
     def __init__(self, n_params, dtype=np.float64, *, learning_rate_init=0.001, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, momentum_decay=0.004, weight_decay=0.0,
-                 lr_schedule="constant"):
+                 lr_schedule="constant", arithmetic="plain", clipnorm=None, clipvalue=None):
         super().__init__(n_params, dtype, learning_rate_init=learning_rate_init, beta_1=beta_1,
                          beta_2=beta_2, epsilon=epsilon, weight_decay=weight_decay,
-                         lr_schedule=lr_schedule)
+                         lr_schedule=lr_schedule, arithmetic=arithmetic, clipnorm=clipnorm,
+                         clipvalue=clipvalue)
         check_optimizer_hyper(momentum_decay=momentum_decay)
         self.momentum_decay = float(momentum_decay)
         self.mu_product = 1.0

@@ -36,6 +36,8 @@ __all__ = [
     "adagrad_step",
     "adamw_step",
     "nadam_step",
+    "optimizer_step",
+    "keras_global_clip",
 ]
 
 
@@ -1187,3 +1189,166 @@ def nadam_step(param, grad, m, v, *, t, mu_product, learning_rate=0.001, beta_1=
     p = _decayed(_Flushed(param), learning_rate, weight_decay) + coef_g * (g / d)
     param[...] = (p + coef_m * (m / d)).a
     return mu_product
+
+
+# --- one step of an optimizer object (fastmlp.optimizers), Keras's forms -------
+
+def _squares_in_lanes(x):
+    """sum(x**2) in double as the C step sums it: eight interleaved partial
+    sums, each in order, combined ((0+4)+(2+6))+((1+5)+(3+7))."""
+    sq = np.square(np.ravel(x).astype(np.float64))
+    sq = np.concatenate([sq, np.zeros(-sq.size % 8)]).reshape(-1, 8)
+    lanes = np.zeros(8)
+    for row in sq:  # in order, as the C loop adds them
+        lanes += row
+    return float(((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
+                 + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7])))
+
+
+def _keras_clipped(grad, optimizer):
+    """Keras's per-variable clipping of one gradient (clip_by_norm: g *
+    clipnorm / max(norm, clipnorm), the norm's square summed in double as the
+    C step does; or clip(g, -clipvalue, clipvalue))."""
+    clipnorm = getattr(optimizer, "clipnorm", None)
+    clipvalue = getattr(optimizer, "clipvalue", None)
+    if clipnorm:
+        norm = math.sqrt(_squares_in_lanes(grad))
+        grad = grad * (clipnorm / max(norm, clipnorm))
+    if clipvalue:
+        grad = np.clip(grad, -clipvalue, clipvalue)
+    return np.ascontiguousarray(grad)
+
+
+def keras_global_clip(grads, global_clipnorm):
+    """Keras's ``global_clipnorm``: every gradient scaled by one factor.
+
+    ``scale = global_clipnorm * min(1 / norm, 1 / global_clipnorm)`` with
+    ``norm`` the Euclidean norm of all the gradients together (Keras's
+    ``clip_by_global_norm``; NaN when the norm is not finite). The training
+    engine's form of this is its ``fm_grad_finish.scale`` (csrc/internal.h).
+
+    Parameters
+    ----------
+    grads : list of ndarray
+        One gradient per variable, float32 or float64.
+    global_clipnorm : float
+        > 0.
+
+    Returns
+    -------
+    list of ndarray
+        The scaled gradients, in their dtypes.
+    """
+    if not (isinstance(global_clipnorm, numbers.Real) and global_clipnorm > 0):
+        raise ValueError(f"global_clipnorm must be > 0, got {global_clipnorm!r}")
+    norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
+    scale = global_clipnorm * min(1.0 / norm, 1.0 / global_clipnorm) if norm > 0 else 1.0
+    if not math.isfinite(norm):
+        scale = math.nan
+    return [(g * scale).astype(g.dtype) for g in grads]
+
+
+def _keras_moment(s, x, beta):
+    """Keras's moment update, s + (x - s) * (1 - beta), 1 - beta rounded once."""
+    return s + (x - s) * (1.0 - beta)
+
+
+def optimizer_step(param, grad, optimizer):
+    """One step of an optimizer object, in place; advances its ``t``.
+
+    The twin of :func:`fastmlp.kernels.optimizer_step`. ``optimizer`` is a
+    :mod:`fastmlp.optimizers` object (``kind``, hyper-parameters,
+    ``arithmetic``, ``t``, ``state``, NAdam's ``mu_product``). Its scikit-learn
+    and plain forms are :func:`sgd_step`, :func:`adam_step` and the torch
+    rules above; ``arithmetic='keras'`` is Keras 3's form of each rule
+    (``keras/src/optimizers/*.py``; :mod:`fastmlp.optimizers`), in the arrays'
+    dtype with subnormals flushed, after Keras's per-variable clipping
+    (``clipnorm`` or ``clipvalue``) and the decoupled decay::
+
+        m = m + (g - m) * (1 - beta_1);  v = v + (g**2 - v) * (1 - beta_2)
+        Adam, AdamW: param += (-lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m)
+                              / (sqrt(v) + epsilon)
+        RMSprop:     s = rho * s + (1 - rho) * g**2;  param += (-lr * g) / sqrt(s + epsilon)
+        Adagrad:     s = s + g**2;  param += (-lr * g) / sqrt(s + epsilon)
+        Nadam:       param += (coef_m * m + coef_g * g) / (sqrt(v / (1 - beta_2**t)) + epsilon)
+        SGD:         the plain rule
+
+    Parameters
+    ----------
+    param : ndarray
+        Parameters, float32 or float64, C-contiguous and writeable; updated.
+    grad : ndarray of the shape and dtype of ``param``
+        Gradient of the loss.
+    optimizer : fastmlp.optimizers.BaseOptimizer
+        Its state arrays have ``param``'s shape and dtype; they, ``t`` and
+        ``mu_product`` are updated.
+    """
+    kind, arithmetic = optimizer.kind, getattr(optimizer, "arithmetic", "sklearn")
+    state = list(optimizer.state)
+    lr = float(optimizer.learning_rate)
+    wd = float(getattr(optimizer, "weight_decay", 0.0))
+    t = optimizer.t + 1
+    if arithmetic != "keras":
+        if kind == "sgd":
+            sgd_step(param, grad, state[0], learning_rate=lr, momentum=optimizer.momentum,
+                     nesterov=optimizer.nesterov)
+        elif kind == "adam":
+            adam_step(param, grad, *state, t=t, learning_rate=lr, beta_1=optimizer.beta_1,
+                      beta_2=optimizer.beta_2, epsilon=optimizer.epsilon)
+        elif kind == "rmsprop":
+            rmsprop_step(param, grad, *state, learning_rate=lr, rho=optimizer.rho,
+                         epsilon=optimizer.epsilon, weight_decay=wd)
+        elif kind == "adagrad":
+            adagrad_step(param, grad, *state, learning_rate=lr, epsilon=optimizer.epsilon,
+                         weight_decay=wd)
+        elif kind == "adamw":
+            adamw_step(param, grad, *state, t=t, learning_rate=lr, beta_1=optimizer.beta_1,
+                       beta_2=optimizer.beta_2, epsilon=optimizer.epsilon, weight_decay=wd)
+        elif kind == "nadam":
+            optimizer.mu_product = nadam_step(
+                param, grad, *state, t=t, mu_product=optimizer.mu_product, learning_rate=lr,
+                beta_1=optimizer.beta_1, beta_2=optimizer.beta_2, epsilon=optimizer.epsilon,
+                momentum_decay=optimizer.momentum_decay, weight_decay=wd)
+        else:
+            raise ValueError(f"unknown optimizer kind {kind!r}")
+        optimizer.t = t
+        return
+    _check_step(param, grad, {f"state[{k}]": a for k, a in enumerate(state)},
+                learning_rate=lr, weight_decay=wd)
+    g = _Flushed(_keras_clipped(grad, optimizer).astype(param.dtype))
+    p = _decayed(_Flushed(param), lr, wd)
+    if kind == "sgd":
+        v = _Flushed(state[0])
+        mu = optimizer.momentum
+        v[...] = mu * v - lr * g
+        p = p + (mu * v - lr * g if optimizer.nesterov else v)
+    elif kind in ("adam", "adamw"):
+        b1, b2 = optimizer.beta_1, optimizer.beta_2
+        m, v = _Flushed(state[0]), _Flushed(state[1])
+        m[...] = _keras_moment(m, g, b1)
+        v[...] = _keras_moment(v, g * g, b2)
+        neg_lr_t = -(lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
+        p = p + (neg_lr_t * m) / (np.sqrt(v) + optimizer.epsilon)
+    elif kind in ("rmsprop", "adagrad"):
+        s = _Flushed(state[0])
+        if kind == "adagrad":
+            s[...] = s + g * g
+        else:
+            s[...] = optimizer.rho * s + (1 - optimizer.rho) * (g * g)
+        p = p + ((-lr) * g) / np.sqrt(s + optimizer.epsilon)
+    elif kind == "nadam":
+        b1, b2, psi = optimizer.beta_1, optimizer.beta_2, optimizer.momentum_decay
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        optimizer.mu_product = optimizer.mu_product * mu
+        prod = optimizer.mu_product
+        m, v = _Flushed(state[0]), _Flushed(state[1])
+        m[...] = _keras_moment(m, g, b1)
+        v[...] = _keras_moment(v, g * g, b2)
+        coef_g = (-lr * (1.0 - mu)) / (1.0 - prod)
+        coef_m = (-lr * mu_next) / (1.0 - prod * mu_next)
+        p = p + (coef_m * m + coef_g * g) / (np.sqrt(v / (1.0 - b2 ** t)) + optimizer.epsilon)
+    else:
+        raise ValueError(f"unknown optimizer kind {kind!r}")
+    param[...] = p.a
+    optimizer.t = t

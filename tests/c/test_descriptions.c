@@ -212,11 +212,26 @@ static void optimizer_cases(void)
         OPTIMIZER_CASE(name, (fm_optimizer_kind)kind, opt.learning_rate = 0.0, 1);
         snprintf(name, sizeof(name), "optimizer kind %d sklearn arithmetic", kind);
         OPTIMIZER_CASE(name, (fm_optimizer_kind)kind, opt.arithmetic = FM_STEP_SKLEARN, 1);
+        snprintf(name, sizeof(name), "optimizer kind %d keras arithmetic", kind);
+        OPTIMIZER_CASE(name, (fm_optimizer_kind)kind, opt.arithmetic = FM_STEP_KERAS, 1);
+        snprintf(name, sizeof(name), "optimizer kind %d keras clipnorm", kind);
+        OPTIMIZER_CASE(name, (fm_optimizer_kind)kind,
+                       (opt.arithmetic = FM_STEP_KERAS, opt.clipnorm = 1.0), 1);
     }
+    OPTIMIZER_CASE("optimizer clipnorm without keras arithmetic", FM_OPT_ADAM, opt.clipnorm = 1.0,
+                   0);
+    OPTIMIZER_CASE("optimizer clipvalue without keras arithmetic", FM_OPT_SGD, opt.clipvalue = 0.5,
+                   0);
+    OPTIMIZER_CASE("optimizer clipvalue negative", FM_OPT_SGD,
+                   (opt.arithmetic = FM_STEP_KERAS, opt.clipvalue = -0.5), 0);
+    OPTIMIZER_CASE("optimizer clipnorm NaN", FM_OPT_ADAM,
+                   (opt.arithmetic = FM_STEP_KERAS, opt.clipnorm = NAN), 0);
+    OPTIMIZER_CASE("optimizer clipnorm infinite", FM_OPT_ADAM,
+                   (opt.arithmetic = FM_STEP_KERAS, opt.clipnorm = INFINITY), 0);
     OPTIMIZER_CASE("optimizer kind out of range", (fm_optimizer_kind)FM_OPT_N_KINDS, (void)0, 0);
     OPTIMIZER_CASE("optimizer kind negative", (fm_optimizer_kind)-1, (void)0, 0);
     OPTIMIZER_CASE("optimizer arithmetic out of range", FM_OPT_ADAM,
-                   opt.arithmetic = (fm_step_arithmetic)2, 0);
+                   opt.arithmetic = (fm_step_arithmetic)3, 0);
     OPTIMIZER_CASE("optimizer learning rate negative", FM_OPT_ADAM, opt.learning_rate = -0.01, 0);
     OPTIMIZER_CASE("optimizer learning rate NaN", FM_OPT_SGD, opt.learning_rate = NAN, 0);
     OPTIMIZER_CASE("optimizer learning rate infinite", FM_OPT_SGD, opt.learning_rate = INFINITY, 0);
