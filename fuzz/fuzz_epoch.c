@@ -61,38 +61,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fm_mlp net;
     memset(&net, 0, sizeof(net));
     net.n_layers = (int)fuzz_range(&in, 1, 3);
-    for (int l = 0; l <= net.n_layers; l++)
-        net.units[l] = fuzz_range(&in, 1, 8);
+    net.n_inputs = fuzz_range(&in, 1, 8);
+    for (int l = 0; l < net.n_layers; l++) {
+        net.layer[l].units = fuzz_range(&in, 1, 8);
+        net.layer[l].use_bias = 1;
+    }
     for (int l = 0; l + 1 < net.n_layers; l++) {
         /* Any kind but softmax and heaviside, which hidden layers refuse:
          * those before softmax, and maxout with 1-3 pieces. */
+        fm_layer *ly = &net.layer[l];
         const int kind = fuzz_u8(&in) % (FM_ACT_SOFTMAX + 1);
-        net.hidden[l].kind = kind == FM_ACT_SOFTMAX ? FM_ACT_MAXOUT : (fm_activation_kind)kind;
-        net.hidden[l].param = net.hidden[l].kind == FM_ACT_MAXOUT
-                                  ? (double)(1 + fuzz_u8(&in) % 3)
-                                  : (double)(fuzz_u8(&in) % 17) / 16.0;
-        net.dropout[l] = (fuzz_u8(&in) & 1) ? (double)(fuzz_u8(&in) % 9) / 10.0 : 0.0;
+        ly->activation.kind = kind == FM_ACT_SOFTMAX ? FM_ACT_MAXOUT : (fm_activation_kind)kind;
+        ly->activation.param = ly->activation.kind == FM_ACT_MAXOUT
+                                   ? (double)(1 + fuzz_u8(&in) % 3)
+                                   : (double)(fuzz_u8(&in) % 17) / 16.0;
+        /* dropout on the next layer's input: this layer's output */
+        net.layer[l + 1].dropout = (fuzz_u8(&in) & 1) ? (double)(fuzz_u8(&in) % 9) / 10.0 : 0.0;
     }
     net.output = (fm_output_kind)(fuzz_u8(&in) % 3);
+    fm_layer *out = &net.layer[net.n_layers - 1];
+    out->activation.kind =
+        net.output == FM_OUTPUT_SOFTMAX_LOG_LOSS ? FM_ACT_SOFTMAX : FM_ACT_LOGISTIC;
     if (net.output == FM_OUTPUT_REGRESSION) {
         static const fm_activation_kind outs[] = {FM_ACT_IDENTITY, FM_ACT_RELU, FM_ACT_SOFTPLUS,
                                                   FM_ACT_LOGISTIC, FM_ACT_TANH};
         net.loss = (fm_regression_loss_kind)(fuzz_u8(&in) % FM_LOSS_COUNT);
-        net.out_activation.kind = outs[fuzz_u8(&in) % 5];
+        out->activation.kind = outs[fuzz_u8(&in) % 5];
         net.loss_param = (double)(1 + fuzz_u8(&in) % 16) / 8.0;
     }
     net.alpha = (double)(fuzz_u8(&in) % 4) / 100.0;
-    int maxout = 0; /* batch norm does not combine with maxout (an invalid network) */
-    for (int l = 0; l + 1 < net.n_layers; l++)
-        maxout |= net.hidden[l].kind == FM_ACT_MAXOUT;
-    net.batch_norm = net.n_layers > 1 && !maxout && (fuzz_u8(&in) & 1);
-    net.bn_momentum = 0.1;
-    net.bn_epsilon = 1e-5;
+    /* Batch norm before or after the activation (before does not combine
+     * with maxout: an invalid network), its running variance either way. */
+    const int bn = fuzz_u8(&in) % 3;
+    for (int l = 0; l + 1 < net.n_layers && bn != 0; l++) {
+        fm_layer *ly = &net.layer[l];
+        ly->batch_norm =
+            bn == 1 && ly->activation.kind != FM_ACT_MAXOUT ? FM_BN_BEFORE : FM_BN_AFTER;
+        ly->bn_momentum = 0.1;
+        ly->bn_epsilon = 1e-5;
+        ly->bn_unbiased = bn == 1;
+        ly->use_bias = ly->batch_norm != FM_BN_BEFORE;
+    }
 
     fuzz_data dd;
     memset(&dd, 0, sizeof(dd));
     dd.n = fuzz_range(&in, 1, FUZZ_MAX_ROWS);
-    const int64_t n_out = net.units[net.n_layers];
+    const int64_t n_out = net.layer[net.n_layers - 1].units;
     for (int64_t i = 0; i < dd.n; i++) {
         const int64_t label = fuzz_range(&in, 0, n_out - 1);
         for (int64_t j = 0; j < n_out; j++)
@@ -113,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_u8(&in) & 1) {
         /* Random CSR, mostly valid (sorted offsets, in-range columns), now
          * and then not: what csr_valid refuses is not run. */
-        const int64_t n_cols = net.units[0];
+        const int64_t n_cols = net.n_inputs;
         dd.nnz = fuzz_range(&in, 0, dd.n * n_cols);
         indptr = fuzz_alloc((size_t)(dd.n + 1) * sizeof(int64_t));
         indices = fuzz_alloc((size_t)dd.nnz * sizeof(int64_t));

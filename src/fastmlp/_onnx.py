@@ -448,17 +448,18 @@ def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
     the labels (skl2onnx's ``nocl`` option: the class indices).
     """
     from fastmlp._mlp import MLPClassifier
+    from fastmlp.network import fitted_network
 
     onnx = graph.onnx
     # The weights predict() uses (batch norm folded into them).
-    coefs, intercepts = est._prediction_params(graph.dtype)
-    hidden = est._hidden_activations(len(coefs) - 1)
+    network, coefs, intercepts = fitted_network(est, graph.dtype)
+    hidden = [layer.activation for layer in network.layers[:-1]]
     h = x
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         z = graph.op("Add", graph.op("MatMul", h, graph.const(w, hint=f"coef_{i}")),
                      graph.const(b, hint=f"intercept_{i}"), hint=f"z_{i}")
         if i < len(hidden) and hidden[i] == "maxout":
-            h = _maxout(graph, z, coefs[i + 1].shape[0])
+            h = _maxout(graph, z, network.layers[i].units)
         else:
             h = _activation(graph, hidden[i], z) if i < len(hidden) else z
     n_out = est.n_outputs_
