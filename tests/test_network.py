@@ -234,6 +234,9 @@ def test_batch_norm_folded_for_prediction(placement):
                       Layer(5, "relu", batch_norm=placement, use_bias=placement == "after"),
                       Layer(3, "softmax")], loss="log_loss")
     coefs, intercepts, bn = _params(net, rng)
+    for i, layer in enumerate(net.layers):
+        if not layer.use_bias:  # kept at zero: initialised so, never stepped
+            intercepts[i][...] = 0.0
     X = rng.normal(size=(20, 4))
 
     def norm(v, k):

@@ -279,19 +279,18 @@ static int valid_network(const fm_mlp *net)
         const fm_layer *ly = &net->layer[l];
         const int last = l == L - 1;
         if (ly->units < 1 || (unsigned)ly->activation.kind >= FM_ACT_COUNT ||
-            !(ly->dropout >= 0.0 && ly->dropout < 1.0) || !(ly->max_norm >= 0.0) ||
-            !(ly->kernel_l1 >= 0.0) || !(ly->kernel_l2 >= 0.0) || !(ly->bias_l1 >= 0.0) ||
-            !(ly->bias_l2 >= 0.0) || (unsigned)ly->batch_norm > FM_BN_AFTER)
+            !isfinite(ly->activation.param) || !(ly->dropout >= 0.0 && ly->dropout < 1.0) ||
+            !(ly->max_norm >= 0.0) || !(ly->kernel_l1 >= 0.0 && isfinite(ly->kernel_l1)) ||
+            !(ly->kernel_l2 >= 0.0 && isfinite(ly->kernel_l2)) ||
+            !(ly->bias_l1 >= 0.0 && isfinite(ly->bias_l1)) ||
+            !(ly->bias_l2 >= 0.0 && isfinite(ly->bias_l2)) ||
+            (unsigned)ly->batch_norm > FM_BN_AFTER)
             return 0;
         if (ly->batch_norm != FM_BN_OFF &&
             (last || !(ly->bn_epsilon > 0.0 && ly->bn_momentum >= 0.0 && ly->bn_momentum <= 1.0)))
             return 0; /* no batch norm on the output layer */
-        if (last) {
-            /* maxout changes the output's width */
-            if (ly->activation.kind == FM_ACT_MAXOUT)
-                return 0;
-            continue;
-        }
+        if (last)
+            continue; /* the output's activation: checked with the output below */
         if (ly->activation.kind == FM_ACT_SOFTMAX || ly->activation.kind == FM_ACT_HEAVISIDE)
             return 0;
         /* Batch norm before maxout would normalise each piece. */
@@ -299,11 +298,30 @@ static int valid_network(const fm_mlp *net)
             (fm_maxout_pieces(ly->activation) == 0 || ly->batch_norm == FM_BN_BEFORE))
             return 0;
     }
+    const fm_activation_kind out = net->layer[L - 1].activation.kind;
+    if ((unsigned)net->output > FM_OUTPUT_REGRESSION)
+        return 0;
+    if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS && out != FM_ACT_SOFTMAX)
+        return 0;
+    if (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS && out != FM_ACT_LOGISTIC)
+        return 0;
+    if (net->output == FM_OUTPUT_REGRESSION) {
+        /* The output activations the estimators offer (Poisson's exp is its loss's link). */
+        if ((unsigned)net->loss >= FM_LOSS_COUNT ||
+            (out != FM_ACT_IDENTITY && out != FM_ACT_RELU && out != FM_ACT_SOFTPLUS &&
+             out != FM_ACT_LOGISTIC && out != FM_ACT_TANH))
+            return 0;
+        if (net->loss == FM_LOSS_HUBER && !(net->loss_param > 0.0 && isfinite(net->loss_param)))
+            return 0;
+    }
+    if (!(net->alpha >= 0.0 && isfinite(net->alpha)))
+        return 0;
+    if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
+        return 0;
+    /* 0 turns clipping off; NaN is refused. */
     if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
         !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
         !(net->clip_grad_value >= 0.0))
-        return 0;
-    if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
         return 0;
     return 1;
 }

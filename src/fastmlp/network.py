@@ -303,9 +303,10 @@ class Network:
         """The prediction weights: each batch-normalised layer's running
         statistics folded into weights. With ``s = gamma / sqrt(var +
         epsilon)``: before the activation, into the layer's own,
-        ``W' = W * s``, ``b' = (b - mean) * s + beta`` (b counts only when
-        used); after it, into the next layer's, ``W'_next = s[:, None] *
-        W_next``, ``b'_next = b_next + (beta - mean * s) @ W_next``.
+        ``W' = W * s``, ``b' = (b - mean) * s + beta``; after it, into the
+        next layer's, ``W'_next = s[:, None] * W_next``, ``b'_next = b_next +
+        (beta - mean * s) @ W_next``. b is taken as stored (a layer without
+        bias keeps it at zero: its initial value, never stepped).
 
         Parameters
         ----------
@@ -331,12 +332,9 @@ class Network:
             if after is not None:
                 scale, shift = after
                 w = coefs[i]
-                b = intercepts[i] if layer.use_bias else np.zeros_like(intercepts[i])
-                intercepts[i] = (b + shift @ w).astype(dtype)
+                intercepts[i] = (intercepts[i] + shift @ w).astype(dtype)
                 coefs[i] = np.ascontiguousarray(scale[:, None] * w, dtype=dtype)
                 after = None
-            elif not layer.use_bias and layer.batch_norm:
-                intercepts[i] = np.zeros_like(intercepts[i])
             if i not in bn_index:
                 continue
             k = bn_index[i]
