@@ -90,8 +90,10 @@ static void network_cases(void)
     NETWORK_CASE("network units negative", net.layer[1].units = -3, 0);
     NETWORK_CASE("network hidden softmax", net.layer[0].activation.kind = FM_ACT_SOFTMAX, 0);
     NETWORK_CASE("network hidden heaviside", net.layer[0].activation.kind = FM_ACT_HEAVISIDE, 0);
-    NETWORK_CASE("network hidden kind out of range", net.layer[0].activation.kind = FM_ACT_COUNT, 0);
-    NETWORK_CASE("network hidden kind negative", net.layer[0].activation.kind = (fm_activation_kind)-1, 0);
+    NETWORK_CASE("network hidden kind out of range", net.layer[0].activation.kind = FM_ACT_COUNT,
+                 0);
+    NETWORK_CASE("network hidden kind negative",
+                 net.layer[0].activation.kind = (fm_activation_kind)-1, 0);
     NETWORK_CASE("network hidden param NaN", net.layer[0].activation.param = NAN, 0);
     NETWORK_CASE("network maxout with batch norm", net.layer[0].activation.kind = FM_ACT_MAXOUT;
                  net.layer[0].activation.param = 2, 0);
@@ -104,9 +106,12 @@ static void network_cases(void)
     NETWORK_CASE("network output kind out of range", net.output = (fm_output_kind)3, 0);
     NETWORK_CASE("network output kind negative", net.output = (fm_output_kind)-1, 0);
     NETWORK_CASE("network out_activation maxout", net.layer[1].activation.kind = FM_ACT_MAXOUT, 0);
-    NETWORK_CASE("network out_activation softmax", net.layer[1].activation.kind = FM_ACT_SOFTMAX, 0);
-    NETWORK_CASE("network out_activation out of range", net.layer[1].activation.kind = FM_ACT_COUNT, 0);
-    NETWORK_CASE("network out_activation softplus", net.layer[1].activation.kind = FM_ACT_SOFTPLUS, 1);
+    NETWORK_CASE("network out_activation softmax", net.layer[1].activation.kind = FM_ACT_SOFTMAX,
+                 0);
+    NETWORK_CASE("network out_activation out of range", net.layer[1].activation.kind = FM_ACT_COUNT,
+                 0);
+    NETWORK_CASE("network out_activation softplus", net.layer[1].activation.kind = FM_ACT_SOFTPLUS,
+                 1);
     NETWORK_CASE("network loss out of range", net.loss = FM_LOSS_COUNT, 0);
     NETWORK_CASE("network huber delta 0", net.loss_param = 0.0, 0);
     NETWORK_CASE("network huber delta NaN", net.loss_param = NAN, 0);
@@ -136,8 +141,8 @@ static void network_cases(void)
     NETWORK_CASE("network dropout NaN", net.layer[1].dropout = NAN, 0);
     NETWORK_CASE("network bn_epsilon 0", net.layer[0].bn_epsilon = 0.0, 0);
     NETWORK_CASE("network bn_momentum above 1", net.layer[0].bn_momentum = 1.5, 0);
-    NETWORK_CASE("network bn fields unused without batch norm",
-                 net.layer[0].batch_norm = FM_BN_OFF; net.layer[0].bn_epsilon = 0.0, 1);
+    NETWORK_CASE("network bn fields unused without batch norm", net.layer[0].batch_norm = FM_BN_OFF;
+                 net.layer[0].bn_epsilon = 0.0, 1);
     NETWORK_CASE("network batch norm on the output layer", net.layer[1].batch_norm = FM_BN_AFTER;
                  net.layer[1].bn_epsilon = 1e-3, 0);
     NETWORK_CASE("network batch norm placement out of range",
