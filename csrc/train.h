@@ -18,15 +18,17 @@
  *             sum_rows(delta[l+1]) / sum(w)
  *   updates   fm_optimizer_step's rules (scikit-learn's SGD and Adam, and more).
  *
- * Layout: a network of L weight layers has widths units[0..L]; W[l] is
+ * Layout: a network of L weight layers (fm_layer) has widths
+ * units[0..L] (fm_mlp_width: the input's, then each layer's units); W[l] is
  * (units[l], cols(l)) row-major, b[l] is (cols(l),), where cols(l) =
- * units[l+1] except for a maxout hidden layer l+1 (hidden[l] FM_ACT_MAXOUT
- * with k = hidden[l].param pieces), whose units[l+1] units have k pieces
+ * units[l+1] except for a maxout hidden layer (layer[l].activation
+ * FM_ACT_MAXOUT with k = its param pieces), whose units have k pieces
  * each: cols(l) = units[l+1] * k, unit j's pieces being columns j*k ..
  * j*k + k - 1 (fm_mlp_cols). Inputs X are (n, units[0]), dense rows or CSR
  * (fm_input); targets Y are (n, units[L]) contiguous; sample weights (n,) or
  * NULL. The flat gradient and optimizer state follow scikit-learn's
- * parameter order: W[0..L-1] then b[0..L-1].
+ * parameter order, W[0..L-1] then b[0..L-1], then batch norm's gammas and
+ * betas (fm_mlp_layout).
  *
  * Maxout layers: a = max over each unit's pieces of z = a_prev @ W + b (the
  * first maximum wins ties), computed in the product's output stage, which
@@ -66,14 +68,68 @@ typedef enum {
     FM_COMPUTE_BF16 = 1
 } fm_compute_kind;
 
+/* Where a layer's batch normalisation sits (fm_layer.batch_norm). */
+typedef enum {
+    FM_BN_OFF = 0,
+    FM_BN_BEFORE, /* on the product (+ bias when use_bias), before the activation */
+    FM_BN_AFTER   /* on the activation's output (the layer's output) */
+} fm_bn_placement;
+
+/*
+ * One weight layer: W (fan_in, cols) and b (cols,), fan_in the previous
+ * layer's units (the input's width for layer 0), cols = units, or units *
+ * pieces for maxout (fm_mlp_cols). Its forward pass, stage by stage
+ * (train_tmpl.h, each stage with its NumPy twin in fastmlp.reference):
+ *   x'  = dropout(x)              (training epochs, rate `dropout`)
+ *   z   = x' @ W (+ b)            (product; bias when use_bias)
+ *   z   = batch_norm(z)           (FM_BN_BEFORE)
+ *   a   = activation(z)           (maxout: max over each unit's pieces)
+ *   a   = batch_norm(a)           (FM_BN_AFTER)
+ * The output layer's activation is the output's (softmax, logistic or the
+ * regression output activation), its loss fm_mlp.loss; it takes neither
+ * batch norm nor dropout of its own output.
+ */
 typedef struct {
-    int n_layers;                            /* L >= 1 weight layers */
-    int64_t units[FM_MLP_MAX_LAYERS + 1];    /* widths of the L + 1 layers */
-    fm_activation hidden[FM_MLP_MAX_LAYERS]; /* activation of layers 1..L-1 */
+    int64_t units; /* output units */
+    fm_activation activation;
+    /* Inverted dropout on the layer's INPUT (layer 0: the network's input),
+     * 0 <= rate < 1, training epochs only: kept values are scaled by
+     * 1 / (1 - rate), so prediction and the L-BFGS / validation losses use
+     * the plain network. */
+    double dropout;
+    /* Batch normalisation, training epochs: per unit,
+     * y = gamma * (v - mean_batch) / sqrt(var_batch + bn_epsilon) + beta with
+     * the batch's biased variance; the running statistics move as
+     * running = (1 - bn_momentum) * running + bn_momentum * batch (PyTorch's
+     * momentum; Keras's momentum m is 1 - m here), the running variance from
+     * the unbiased batch variance when bn_unbiased (PyTorch) or the biased
+     * one (Keras). Prediction folds the running statistics (the caller). */
+    fm_bn_placement batch_norm;
+    double bn_momentum, bn_epsilon;
+    int bn_unbiased;
+    /* Penalties at Keras's scale, added to the mean minibatch loss (not
+     * divided by sum(w)): kernel_l2 * sum(W^2) + kernel_l1 * sum|W| (and
+     * the same on b); on top of fm_mlp's scikit-learn-scaled alpha. */
+    double kernel_l1, kernel_l2, bias_l1, bias_l2;
+    /* After each step, every column of W (a unit's incoming weights, a
+     * maxout piece's) with L2 norm above max_norm is scaled to it (0: off). */
+    double max_norm;
+    /* W and b keep their values (no weight gradient, no step); deltas
+     * still flow through. */
+    int frozen;
+    /* b is added to the product; without it b stays in the flat layout
+     * (scikit-learn's order) but is neither used nor moved (zero gradient). */
+    int use_bias;
+} fm_layer;
+
+typedef struct {
+    int n_layers;     /* L >= 1 weight layers */
+    int64_t n_inputs; /* the input's width */
+    fm_layer layer[FM_MLP_MAX_LAYERS];
     fm_output_kind output;
-    /* FM_OUTPUT_REGRESSION only: the output activation (identity, relu,
-     * softplus, logistic or tanh; exp when loss is Poisson) and the loss. */
-    fm_activation out_activation;
+    /* FM_OUTPUT_REGRESSION only: the loss (the output activation is
+     * layer[L-1].activation: identity, relu, softplus, logistic or tanh;
+     * identity with Poisson's log link, whose exp the engine applies). */
     fm_regression_loss_kind loss;
     double loss_param; /* huber's delta */
     /* The penalty of strength alpha on the coefficients, divided by sum(w)
@@ -89,26 +145,34 @@ typedef struct {
      * clip_grad_norm / (norm + 1e-6) when its global L2 norm exceeds
      * clip_grad_norm (torch.nn.utils.clip_grad_norm_; the norm summed block
      * by block in a fixed order). clip_grad_value: each gradient value then
-     * clamped to [-clip_grad_value, clip_grad_value]. max_norm: after each
-     * step, every column of W[l] (a unit's incoming weights) with L2 norm
-     * above max_norm is scaled to max_norm. frozen[l]: W[l] and b[l] keep
-     * their values (no weight gradient, no step); deltas still flow. */
-    double clip_grad_norm, clip_grad_value, max_norm;
-    unsigned char frozen[FM_MLP_MAX_LAYERS];
-    /* Inverted dropout on the output of hidden layer l + 1 (0 <= rate < 1),
-     * in training epochs only: kept units are scaled by 1 / (1 - rate), so
-     * prediction and the L-BFGS / validation losses use the plain network. */
-    double dropout[FM_MLP_MAX_LAYERS];
-    /* Batch normalisation of every hidden layer's pre-activation, in training
-     * epochs: z = x @ W (the intercept is not used: beta takes its role),
-     * y = gamma * (z - mean_batch) / sqrt(var_batch + bn_epsilon) + beta,
-     * a = act(y); the running mean and (unbiased) variance move by
-     * bn_momentum towards the batch's. Prediction folds the running
-     * statistics into W and b (done by the caller). */
-    int batch_norm;
-    double bn_momentum, bn_epsilon;
+     * clamped to [-clip_grad_value, clip_grad_value]. */
+    double clip_grad_norm, clip_grad_value;
     fm_compute_kind compute;
 } fm_mlp;
+
+/* Width of layer l (0..L): the input's for 0, else weight layer l-1's units. */
+static inline int64_t fm_mlp_width(const fm_mlp *net, int l)
+{
+    return l == 0 ? net->n_inputs : net->layer[l - 1].units;
+}
+
+/*
+ * The flat parameter vector (gradient, optimizer state) of a network, in
+ * scikit-learn's order: W[0..L-1], b[0..L-1], then the gammas of every
+ * batch-normalised layer, then their betas. Offsets in values; -1 where a
+ * layer has no batch norm. Computed by fm_mlp_fill_layout alone (llm.c's
+ * fill_in_parameter_sizes), which the engine, the binding and the Python
+ * Network all read.
+ */
+typedef struct {
+    int64_t coef[FM_MLP_MAX_LAYERS], intercept[FM_MLP_MAX_LAYERS];
+    int64_t gamma[FM_MLP_MAX_LAYERS], beta[FM_MLP_MAX_LAYERS];
+    int64_t n_params;
+} fm_mlp_layout;
+
+/* Fill `out`; 0 if a size overflows int64 or a maxout piece count is not
+ * an integer >= 1 (out undefined then), else 1. */
+int fm_mlp_fill_layout(const fm_mlp *net, fm_mlp_layout *out);
 
 /* The training or prediction inputs: dense rows, or a CSR matrix whose
  * first-layer products are computed sparse x dense (never densified). */
@@ -128,9 +192,9 @@ typedef struct {
  * checked by fm_mlp_workspace_new (an integer >= 1). */
 static inline int64_t fm_mlp_cols(const fm_mlp *net, int l)
 {
-    if (l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT)
-        return net->units[l + 1] * (int64_t)net->hidden[l].param;
-    return net->units[l + 1];
+    if (l + 1 < net->n_layers && net->layer[l].activation.kind == FM_ACT_MAXOUT)
+        return net->layer[l].units * (int64_t)net->layer[l].activation.param;
+    return net->layer[l].units;
 }
 
 /*
@@ -197,16 +261,28 @@ enum {
 void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
 
 /*
+ * The training accuracy of a workspace's epochs, off unless enabled (a
+ * Keras front end's per-epoch "accuracy"): each minibatch's forward pass,
+ * before its step, counts its right predictions, weighted by the sample
+ * weights. Softmax outputs: argmax(p) == argmax(y) (the first maximum);
+ * logistic outputs: (p > 0.5) == (y > 0.5) per output, a row counting the
+ * fraction it gets right (Keras's binary_accuracy); regression: none.
+ * out (when not NULL) receives {sum of w * right, sum of w} since the last
+ * call, then both restart at zero.
+ */
+void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out);
+
+/*
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into
  * X's rows, or NULL for 0..n-1), each followed by an optimizer step.
  * `seed` drives the dropout masks (unused without dropout): the same seed
- * gives the same masks. With batch_norm, `bn` holds 4 arrays per hidden
- * layer i (units[i+1] values each): bn[4i] gamma, bn[4i+1] beta,
- * bn[4i+2] running mean, bn[4i+3] running variance; the flat gradient and
- * optimizer state then continue after the intercepts with all gammas, then
- * all betas. Without batch_norm, bn is NULL.
+ * gives the same masks. `bn` holds 4 arrays per weight layer l (units
+ * values each): bn[4l] gamma, bn[4l+1] beta, bn[4l+2] running mean,
+ * bn[4l+3] running variance, NULL for a layer without batch norm (bn itself
+ * may be NULL when no layer has it); gammas and betas take their gradient
+ * and optimizer state at fm_mlp_fill_layout's offsets.
  * *loss_sum receives sum over minibatches of (minibatch loss x its rows), as
- * scikit-learn accumulates it. (The binding splits a long epoch into
+(The binding splits a long epoch into
  * several calls, checking for Ctrl-C between them.)
  */
 /* A minibatch (or the whole batch of fm_mlp_loss_grad) whose sample weights
@@ -227,13 +303,16 @@ fm_status fm_mlp_epoch_f64(const fm_mlp *net, double *const *coefs, double *cons
                            fm_mlp_workspace *ws, int n_threads, uint64_t seed, double *loss_sum);
 
 /* Full-batch loss and flat gradient (into the workspace, which must hold n
- * rows), for L-BFGS. Not with batch_norm (FM_ERR_ARGUMENT). */
+ * rows), for L-BFGS and the gradient checks. With batch norm (`bn` as for
+ * the epochs) the statistics are the whole batch's, and its running
+ * statistics move once. No dropout. */
 fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
-                               const fm_input *X, const float *Y, const float *sw, int64_t n,
-                               fm_mlp_workspace *ws, int n_threads, double *loss);
+                               float *const *bn, const fm_input *X, const float *Y, const float *sw,
+                               int64_t n, fm_mlp_workspace *ws, int n_threads, double *loss);
 fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs, double *const *intercepts,
-                               const fm_input *X, const double *Y, const double *sw, int64_t n,
-                               fm_mlp_workspace *ws, int n_threads, double *loss);
+                               double *const *bn, const fm_input *X, const double *Y,
+                               const double *sw, int64_t n, fm_mlp_workspace *ws, int n_threads,
+                               double *loss);
 
 /* Loss (as in the epochs, L2 term included) of n rows, forward passes only,
  * in chunks of the workspace's max_rows: for validation data. Without batch

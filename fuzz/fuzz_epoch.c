@@ -82,42 +82,52 @@ static int in_range(double x, double lo, double hi, int hi_closed)
 /* The engine's rules for a network description (train.h), restated. */
 static int network_valid(const fm_mlp *net)
 {
-    if (net->n_layers < 1 || net->n_layers > FM_MLP_MAX_LAYERS)
+    const int L = net->n_layers;
+    if (L < 1 || L > FM_MLP_MAX_LAYERS || net->n_inputs < 1)
         return 0;
-    for (int l = 0; l <= net->n_layers; l++)
-        if (net->units[l] < 1)
+    for (int l = 0; l < L; l++) {
+        const fm_layer *ly = &net->layer[l];
+        const fm_activation a = ly->activation;
+        if (ly->units < 1 || (unsigned)a.kind >= FM_ACT_COUNT || !isfinite(a.param) ||
+            !in_range(ly->dropout, 0.0, 1.0, 0) || !(ly->max_norm >= 0.0) ||
+            !in_range(ly->kernel_l1, 0.0, INFINITY, 0) ||
+            !in_range(ly->kernel_l2, 0.0, INFINITY, 0) ||
+            !in_range(ly->bias_l1, 0.0, INFINITY, 0) || !in_range(ly->bias_l2, 0.0, INFINITY, 0) ||
+            (unsigned)ly->batch_norm > FM_BN_AFTER)
             return 0;
-    for (int l = 0; l + 1 < net->n_layers; l++) {
-        const fm_activation a = net->hidden[l];
-        if ((unsigned)a.kind >= FM_ACT_COUNT || a.kind == FM_ACT_SOFTMAX ||
-            a.kind == FM_ACT_HEAVISIDE || !isfinite(a.param) ||
-            !in_range(net->dropout[l], 0.0, 1.0, 0))
+        if (ly->batch_norm != FM_BN_OFF &&
+            (l == L - 1 || !(ly->bn_epsilon > 0.0 && in_range(ly->bn_momentum, 0.0, 1.0, 1))))
+            return 0;
+        if (l == L - 1)
+            continue;
+        if (a.kind == FM_ACT_SOFTMAX || a.kind == FM_ACT_HEAVISIDE)
             return 0;
         if (a.kind == FM_ACT_MAXOUT &&
-            (net->batch_norm || !(a.param >= 1.0 && a.param <= 3.0 && a.param == floor(a.param))))
+            (ly->batch_norm == FM_BN_BEFORE ||
+             !(a.param >= 1.0 && a.param <= 3.0 && a.param == floor(a.param))))
             return 0; /* the fuzzer draws pieces in 0..3, 1.5 and NaN */
     }
-    if (net->out_activation.kind == FM_ACT_MAXOUT || (unsigned)net->output > FM_OUTPUT_REGRESSION)
+    const fm_activation_kind k = net->layer[L - 1].activation.kind;
+    if ((unsigned)net->output > FM_OUTPUT_REGRESSION)
+        return 0;
+    if ((net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS && k != FM_ACT_SOFTMAX) ||
+        (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS && k != FM_ACT_LOGISTIC))
         return 0;
     if (net->output == FM_OUTPUT_REGRESSION) {
-        const fm_activation_kind k = net->out_activation.kind;
         if ((unsigned)net->loss >= FM_LOSS_COUNT ||
             (k != FM_ACT_IDENTITY && k != FM_ACT_RELU && k != FM_ACT_SOFTPLUS &&
-             k != FM_ACT_LOGISTIC && k != FM_ACT_TANH) ||
-            !isfinite(net->out_activation.param))
+             k != FM_ACT_LOGISTIC && k != FM_ACT_TANH))
             return 0;
         if (net->loss == FM_LOSS_HUBER && !(net->loss_param > 0.0 && isfinite(net->loss_param)))
             return 0;
     }
     if (!(net->alpha >= 0.0 && isfinite(net->alpha)))
         return 0;
-    if (net->batch_norm && !(net->bn_epsilon > 0.0 && in_range(net->bn_momentum, 0.0, 1.0, 1)))
-        return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
         return 0;
     return (unsigned)net->penalty <= FM_PENALTY_ELASTICNET &&
            in_range(net->l1_ratio, 0.0, 1.0, 1) && net->clip_grad_norm >= 0.0 &&
-           net->clip_grad_value >= 0.0 && net->max_norm >= 0.0;
+           net->clip_grad_value >= 0.0;
 }
 
 /* The engine's rules for an optimizer taking `steps` steps (fastmlp.h). */
@@ -202,29 +212,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned layers = fuzz_u8(&in) % 16;
     net.n_layers = layers == 15 ? FM_MLP_MAX_LAYERS + 1 : layers == 14 ? 0 : 1 + (int)layers % 3;
     const int L = net.n_layers < FM_MLP_MAX_LAYERS ? net.n_layers : FM_MLP_MAX_LAYERS;
-    for (int l = 0; l <= L; l++)
-        net.units[l] =
-            fuzz_u8(&in) % 32 == 31 ? -(int64_t)(fuzz_u8(&in) % 2) : fuzz_range(&in, 1, 8);
-    for (int l = 0; l + 1 < L; l++) {
+    net.n_inputs = fuzz_u8(&in) % 32 == 31 ? -(int64_t)(fuzz_u8(&in) % 2) : fuzz_range(&in, 1, 8);
+    for (int l = 0; l < L; l++) {
+        fm_layer *ly = &net.layer[l];
+        ly->units = fuzz_u8(&in) % 32 == 31 ? -(int64_t)(fuzz_u8(&in) % 2) : fuzz_range(&in, 1, 8);
+        ly->use_bias = 1;
+        ly->frozen = fuzz_u8(&in) % 4 == 0;
+        /* Dropout of the layer's input (layer 0: the network's; not with
+         * CSR input, below). */
+        ly->dropout = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.0, 0.8) : 0.0;
+        ly->max_norm = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
+        if (fuzz_u8(&in) % 4 == 0) { /* the layer's own penalties (Keras's scale) */
+            ly->kernel_l1 = fuzz_param(&in, 0.0, 0.04);
+            ly->kernel_l2 = fuzz_param(&in, 0.0, 0.04);
+            ly->bias_l1 = fuzz_param(&in, 0.0, 0.04);
+            ly->bias_l2 = fuzz_param(&in, 0.0, 0.04);
+        }
+        if (l + 1 == L)
+            continue;
         /* Any kind (the two hidden layers refuse too), maxout with 0-3
          * pieces or a fraction, the others' parameter in [0, 1]. */
-        net.hidden[l].kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
-        if (net.hidden[l].kind == FM_ACT_MAXOUT) {
+        ly->activation.kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
+        if (ly->activation.kind == FM_ACT_MAXOUT) {
             static const double pieces[] = {1, 2, 3, 2, 1, 3, 0, 1.5};
-            net.hidden[l].param = fuzz_u8(&in) % 16 == 0 ? NAN : pieces[fuzz_u8(&in) % 8];
+            ly->activation.param = fuzz_u8(&in) % 16 == 0 ? NAN : pieces[fuzz_u8(&in) % 8];
         } else {
-            net.hidden[l].param = fuzz_param(&in, 0.0, 1.0);
+            ly->activation.param = fuzz_param(&in, 0.0, 1.0);
         }
-        net.dropout[l] = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.0, 0.8) : 0.0;
-        net.frozen[l] = (unsigned char)(fuzz_u8(&in) % 4 == 0);
+        /* Batch norm off, before or after the activation (or out of range). */
+        ly->batch_norm = (fm_bn_placement)fuzz_enum(&in, 3);
+        ly->bn_momentum = fuzz_param(&in, 0.0, 1.0);
+        ly->bn_epsilon = fuzz_u8(&in) % 16 == 0 ? fuzz_param(&in, -1.0, 0.0) : 1e-5;
+        ly->bn_unbiased = fuzz_u8(&in) & 1;
+        ly->use_bias = ly->batch_norm != FM_BN_BEFORE || (fuzz_u8(&in) & 1);
     }
-    if (L >= 1)
-        net.frozen[L - 1] = (unsigned char)(fuzz_u8(&in) % 4 == 0);
     net.output = (fm_output_kind)fuzz_enum(&in, 3);
     /* Set whatever the output kind: classification ignores them. */
     net.loss = (fm_regression_loss_kind)fuzz_enum(&in, FM_LOSS_COUNT);
-    net.out_activation.kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
-    net.out_activation.param = fuzz_u8(&in) % 16 == 0 ? NAN : 0.0;
+    if (L >= 1) {
+        /* The output's activation: mostly the one its kind needs, now and then any. */
+        fm_activation *out = &net.layer[L - 1].activation;
+        out->kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
+        if (fuzz_u8(&in) % 8 != 0 && net.output == FM_OUTPUT_SOFTMAX_LOG_LOSS)
+            out->kind = FM_ACT_SOFTMAX;
+        if (fuzz_u8(&in) % 8 != 0 && net.output == FM_OUTPUT_LOGISTIC_LOG_LOSS)
+            out->kind = FM_ACT_LOGISTIC;
+        out->param = fuzz_u8(&in) % 16 == 0 ? NAN : 0.0;
+        if (fuzz_u8(&in) % 16 == 0) { /* the output layer takes no batch norm */
+            net.layer[L - 1].batch_norm = FM_BN_AFTER;
+            net.layer[L - 1].bn_epsilon = 1e-3;
+        }
+    }
     net.loss_param = fuzz_param(&in, 0.125, 2.0);
     net.alpha = fuzz_param(&in, 0.0, 0.04);
     net.penalty = (fm_penalty_kind)fuzz_enum(&in, FM_PENALTY_ELASTICNET + 1);
@@ -232,10 +270,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 0 (off) half the time. */
     net.clip_grad_norm = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
     net.clip_grad_value = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
-    net.max_norm = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
-    net.batch_norm = net.n_layers > 1 && (fuzz_u8(&in) & 1);
-    net.bn_momentum = fuzz_param(&in, 0.0, 1.0);
-    net.bn_epsilon = fuzz_u8(&in) % 16 == 0 ? fuzz_param(&in, -1.0, 0.0) : 1e-5;
     const int use_f64 = fuzz_u8(&in) & 1;
     /* bfloat16 products: float parameters only (the binding's rule too). */
     net.compute = (fm_compute_kind)fuzz_enum(&in, 2);
@@ -262,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_data dd;
     memset(&dd, 0, sizeof(dd));
     dd.n = fuzz_range(&in, 1, FUZZ_MAX_ROWS);
-    const int64_t n_out = net.units[net.n_layers];
+    const int64_t n_out = net.layer[net.n_layers - 1].units;
     for (int64_t i = 0; i < dd.n; i++) {
         const int64_t label = fuzz_range(&in, 0, n_out - 1);
         for (int64_t j = 0; j < n_out; j++)
@@ -283,7 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_u8(&in) & 1) {
         /* Random CSR, mostly valid (sorted offsets, in-range columns), now
          * and then not: what csr_valid refuses is not run. */
-        const int64_t n_cols = net.units[0];
+        const int64_t n_cols = net.n_inputs;
         dd.nnz = fuzz_range(&in, 0, dd.n * n_cols);
         indptr = fuzz_alloc((size_t)(dd.n + 1) * sizeof(int64_t));
         indices = fuzz_alloc((size_t)dd.nnz * sizeof(int64_t));
@@ -294,6 +328,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              : indptr[r - 1] + fuzz_range(&in, 0, (dd.nnz - indptr[r - 1]));
         for (int64_t p = 0; p < dd.nnz; p++)
             indices[p] = wild ? fuzz_range(&in, -2, n_cols + 2) : fuzz_range(&in, 0, n_cols - 1);
+        net.layer[0].dropout = 0.0; /* the binding refuses dropout of CSR input */
         if (!csr_valid(dd.n, n_cols, indptr, indices, dd.nnz)) {
             free(indptr);
             free(indices);

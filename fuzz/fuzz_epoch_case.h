@@ -10,13 +10,13 @@
 static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz_data *dd)
 {
     const int L = net->n_layers;
-    const int64_t n = dd->n, d = net->units[0], n_out = net->units[L];
+    const int64_t n = dd->n, d = net->n_inputs, n_out = net->layer[L - 1].units;
     const int64_t n_params = fm_mlp_n_params(net);
     T *coefs[FM_MLP_MAX_LAYERS], *intercepts[FM_MLP_MAX_LAYERS];
     T *bn[4 * FM_MLP_MAX_LAYERS];
     for (int l = 0; l < L; l++) {
         /* fm_mlp_cols: a maxout layer's weights have a column per piece. */
-        const int64_t fan_in = net->units[l], fan_out = fm_mlp_cols(net, l);
+        const int64_t fan_in = fm_mlp_width(net, l), fan_out = fm_mlp_cols(net, l);
         coefs[l] = fuzz_alloc((size_t)(fan_in * fan_out) * sizeof(T));
         intercepts[l] = fuzz_alloc((size_t)fan_out * sizeof(T));
         for (int64_t i = 0; i < fan_in * fan_out; i++)
@@ -24,9 +24,15 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         for (int64_t j = 0; j < fan_out; j++)
             intercepts[l][j] = (T)(fuzz_value(in) / 4.0);
     }
-    const int n_bn = net->batch_norm ? 4 * (L - 1) : 0;
-    for (int i = 0; i < n_bn; i++) {
-        const int64_t width = net->units[i / 4 + 1];
+    /* Batch norm's 4 arrays per layer (NULL where it has none). */
+    int has_bn = 0;
+    for (int l = 0; l < L; l++)
+        has_bn |= net->layer[l].batch_norm != FM_BN_OFF;
+    for (int i = 0; i < 4 * L; i++) {
+        bn[i] = NULL;
+        if (net->layer[i / 4].batch_norm == FM_BN_OFF)
+            continue;
+        const int64_t width = net->layer[i / 4].units;
         bn[i] = fuzz_alloc((size_t)width * sizeof(T));
         for (int64_t j = 0; j < width; j++) /* gamma, beta, mean, variance (> 0) */
             bn[i][j] = (T)(i % 4 == 3 ? 1.0 + fabs(fuzz_value(in)) : fuzz_value(in));
@@ -72,7 +78,7 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
     const int opt_ok = optimizer_valid(&opt, n / batch_size + 1);
     const T first_weight = coefs[0][0];
     double loss = 0.0;
-    fm_status st = FZ_CAT(fm_mlp_epoch_, SUF)(net, coefs, intercepts, n_bn ? bn : NULL, &input, Y,
+    fm_status st = FZ_CAT(fm_mlp_epoch_, SUF)(net, coefs, intercepts, has_bn ? bn : NULL, &input, Y,
                                               with_sw ? sw : NULL, shuffled ? dd->order : NULL, n,
                                               batch_size, &opt, ws, 1, fuzz_u8(in), &loss);
     if (!opt_ok) {
@@ -92,13 +98,13 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         abort();
     fm_mlp_workspace_free(ws);
 
-    if (!net->batch_norm) {
+    if (!has_bn) {
         /* L-BFGS's full batch, the validation loss, prediction. */
         ws = fm_mlp_workspace_new(net, n, sizeof(T), 0);
         if (ws == NULL)
             abort();
-        st = FZ_CAT(fm_mlp_loss_grad_, SUF)(net, coefs, intercepts, &input, Y, with_sw ? sw : NULL,
-                                            n, ws, 1, &loss);
+        st = FZ_CAT(fm_mlp_loss_grad_, SUF)(net, coefs, intercepts, NULL, &input, Y,
+                                            with_sw ? sw : NULL, n, ws, 1, &loss);
         if (st != FM_OK && !(with_sw && st == (fm_status)FM_ERR_ZERO_WEIGHT))
             abort();
         st = FZ_CAT(fm_mlp_loss_, SUF)(net, coefs, intercepts, &input, Y, with_sw ? sw : NULL, n,
@@ -108,7 +114,7 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         fm_mlp_workspace_free(ws);
         /* The output layer, or (transform) a hidden layer's activations. */
         const int n_run = (int)fuzz_range(in, 1, L);
-        T *out = fuzz_alloc((size_t)(n * net->units[n_run]) * sizeof(T));
+        T *out = fuzz_alloc((size_t)(n * fm_mlp_width(net, n_run)) * sizeof(T));
         st = FZ_CAT(fm_mlp_predict_, SUF)(net, coefs, intercepts, &input, n, out, NULL, NULL, 1,
                                           n_run);
         if (st != FM_OK)
@@ -120,7 +126,7 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         free(coefs[l]);
         free(intercepts[l]);
     }
-    for (int i = 0; i < n_bn; i++)
+    for (int i = 0; i < 4 * L; i++)
         free(bn[i]);
     free(X);
     free(Y);

@@ -68,3 +68,56 @@ def digits_split():
 
     X, y = load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def plain_network(units, hidden, output="softmax", out_activation=("identity", {}),
+                  loss="squared_error", loss_param=0.0, alpha=0.0, dropout=None,
+                  batch_norm=False, bn_momentum=0.1, bn_epsilon=1e-5, max_norm=None,
+                  frozen_layers=(), **network_kw):
+    """A fastmlp.network.Network from layer widths and (name, params) hidden
+    activations, as the engine tests describe their small networks: output
+    "softmax" / "logistic" (log losses) or "regression" (out_activation and
+    loss); dropout one rate per hidden layer (on its output, i.e. the next
+    layer's input); batch_norm before every hidden activation, without bias."""
+    from fastmlp.network import Layer, Network
+
+    n_hidden = len(units) - 2
+    rates = [0.0] + list(dropout or [0.0] * n_hidden)
+    layers = [Layer(units[i + 1], name, activation_params=dict(params) or None,
+                    dropout=rates[i], batch_norm="before" if batch_norm else None,
+                    bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, use_bias=not batch_norm)
+              for i, (name, params) in enumerate(hidden)]
+    if output == "regression":
+        out_name, out_params = out_activation
+        out_loss = loss
+    else:
+        out_name, out_params = output, {}
+        out_loss = "log_loss" if output == "softmax" else "binary_log_loss"
+    layers.append(Layer(units[-1], out_name, activation_params=dict(out_params) or None,
+                        dropout=rates[n_hidden]))
+    for i, layer in enumerate(layers):
+        layer.max_norm = max_norm
+        layer.frozen = i in [f % len(layers) for f in frozen_layers]
+    return Network(units[0], layers, loss=out_loss, loss_param=loss_param, alpha=alpha,
+                   **network_kw)
+
+
+def plain_engine(units, hidden, output, out_activation, loss, loss_param, alpha, max_rows,
+                 dtype, dropout=None, gather_rows=False, batch_norm=False, bn_momentum=0.1,
+                 bn_epsilon=1e-5, **network_kw):
+    """MLPEngine of plain_network (the engine tests' small networks)."""
+    from fastmlp._kernels import MLPEngine
+
+    net = plain_network(units, hidden, output, out_activation, loss, loss_param, alpha,
+                        dropout, batch_norm, bn_momentum, bn_epsilon, **network_kw)
+    return MLPEngine(net, max_rows, dtype, gather_rows)
+
+
+def plain_predictor(units, hidden, output, out_activation, loss, loss_param, coefs, intercepts,
+                    compute_dtype=None):
+    """MLPPredictor of plain_network."""
+    from fastmlp._kernels import MLPPredictor
+
+    net = plain_network(units, hidden, output, out_activation, loss, loss_param,
+                        compute_dtype=compute_dtype)
+    return MLPPredictor(net, list(coefs), list(intercepts))

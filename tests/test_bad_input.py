@@ -1113,7 +1113,7 @@ def test_engine_epoch_check_finite_flag():
 
     X, X_bad, y = _gather_problem(True, np.nan, 7, n=40)
     est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(X, y)
-    engine = est._engine(20, np.float64, training=True, gather_rows=True)
+    engine = est.network_.engine(20, np.float64, gather_rows=True)
     assert isinstance(engine, MLPEngine)
     Y = y.reshape(-1, 1)
     order = np.arange(40)

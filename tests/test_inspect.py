@@ -3,7 +3,7 @@ early) and summary() (the table of layers).
 
 Tolerances: transform runs the same C forward pass as predict, held against
 a NumPy forward pass through fastmlp.reference.dense with the folded weights
-(_prediction_params): a few ulps for these shallow nets with inputs in
+(fastmlp.network.fitted_network): a few ulps for these shallow nets with inputs in
 [0, 1], rtol 1e-5 in float32 and 1e-12 in float64, as in test_predict.py.
 """
 
@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp import reference
+from fastmlp.network import fitted_network
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -30,8 +31,8 @@ def _data(n=300, d=12, dtype=np.float64, seed=0):
 
 def _numpy_hidden(est, X, layer):
     """Hidden layer `layer`'s activations in NumPy, from the weights predict uses."""
-    coefs, intercepts = est._prediction_params(est.coefs_[0].dtype)
-    acts = est._hidden_activations(len(coefs) - 1)
+    network, coefs, intercepts = fitted_network(est)
+    acts = [layer.activation for layer in network.layers]
     a = X
     for i in range(layer + 1):
         a = reference.dense(a, coefs[i], intercepts[i], acts[i])
@@ -104,8 +105,8 @@ def test_summary_prints_and_returns_the_table(capsys):
     rows = {line.split()[0] + (line.split()[1] if line.startswith("hidden") else ""): line
             for line in lines[4:8]}
     # 12*16 + 16 weights and biases + 16 gammas + 16 betas = 240.
-    assert rows["hidden1"].split() == ["hidden", "1", "16", "relu", "0.25", "yes", "240"]
-    assert rows["hidden2"].split() == ["hidden", "2", "8", "gelu", "yes", "152"]
+    assert rows["hidden1"].split() == ["hidden", "1", "16", "relu", "0.25", "before", "240"]
+    assert rows["hidden2"].split() == ["hidden", "2", "8", "gelu", "before", "152"]
     assert rows["output"].split() == ["output", "3", "softmax", "27"]
     assert rows["input"].split() == ["input", "12", "0"]
     n_trained = sum(a.size for a in clf.coefs_ + clf.intercepts_ + clf.bn_gammas_

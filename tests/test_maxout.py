@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, kernels, reference
-from fastmlp._kernels import MLPEngine, MLPPredictor
+from conftest import plain_engine, plain_predictor
 
 from elementwise_helpers import FLOAT_DTYPES
 from test_mlp import _splitmix64_uniforms, central_difference_check
@@ -227,7 +227,7 @@ NETWORKS = [
 
 def _engine(units, acts, pieces, alpha, rows, dtype, dropout=None):
     hidden = [(a, {"pieces": k} if a == "maxout" else {}) for a, k in zip(acts, pieces)]
-    return MLPEngine(units, hidden, "softmax", ("identity", {}), "squared_error", 0.0, alpha,
+    return plain_engine(units, hidden, "softmax", ("identity", {}), "squared_error", 0.0, alpha,
                      rows, dtype, dropout)
 
 
@@ -264,7 +264,7 @@ def test_engine_matches_numpy_network(acts, pieces, dtype, sparse):
     np.testing.assert_allclose(grad, want_grad, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(engine.loss(coefs, intercepts, Xin, Y, sw), want_loss, rtol=rtol)
     hidden = [(a, {"pieces": k} if a == "maxout" else {}) for a, k in zip(acts, pieces)]
-    predictor = MLPPredictor(units, hidden, "softmax", ("identity", {}), "squared_error", 0.0,
+    predictor = plain_predictor(units, hidden, "softmax", ("identity", {}), "squared_error", 0.0,
                              coefs, intercepts)
     _, zs = _numpy_forward(X, coefs, intercepts, acts, pieces)
     np.testing.assert_allclose(predictor.predict(Xin), reference.activation(zs[-1], "softmax"),
@@ -316,7 +316,7 @@ def test_prediction_paths_and_threads(rows, fan_in, units, pieces, dtype, thread
     X = rng.normal(size=(rows, fan_in)).astype(dtype)
     coefs, intercepts = _draw(rng, net, [pieces, 1], dtype, scale=0.3)
     hidden = [("maxout", {"pieces": pieces})]
-    predictor = MLPPredictor(net, hidden, "softmax", ("identity", {}), "squared_error", 0.0,
+    predictor = plain_predictor(net, hidden, "softmax", ("identity", {}), "squared_error", 0.0,
                              coefs, intercepts)
     z0 = X.astype(np.float64) @ coefs[0] + intercepts[0]
     a1 = z0.reshape(rows, units, pieces).max(axis=-1)
@@ -517,10 +517,10 @@ def test_parameter_validation(cls):
 
 def test_binding_refuses_what_the_engine_cannot_do():
     with pytest.raises(ValueError, match="batch_norm is not supported with maxout"):
-        MLPEngine([3, 4, 2], [("maxout", {"pieces": 2})], "softmax", ("identity", {}),
+        plain_engine([3, 4, 2], [("maxout", {"pieces": 2})], "softmax", ("identity", {}),
                   "squared_error", 0.0, 0.0, 5, np.float64, None, False, True)
     with pytest.raises(ValueError, match="hidden activation only"):
-        MLPEngine([3, 4, 2], [("relu", {})], "regression", ("maxout", {}), "squared_error",
+        plain_engine([3, 4, 2], [("relu", {})], "regression", ("maxout", {}), "squared_error",
                   0.0, 0.0, 5, np.float64)
     engine = _engine([3, 4, 2], ["maxout"], [3, 1], 0.0, 5, np.float64)
     with pytest.raises(ValueError, match=r"coefs\[0\] must be .* of shape \(3, 12\)"):

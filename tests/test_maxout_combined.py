@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from fastmlp.network import fitted_network
 from fastmlp import MLPClassifier, MLPRegressor, reference
 from test_bf16_training import _fit_in_subprocess
 
@@ -61,8 +62,8 @@ def _act(z, name, pieces):
 def _numpy_forward(model, X, n_layers=None, bf16=False):
     """The first n_layers layers (all by default) of a fitted model in
     float64, product operands rounded to bfloat16 when `bf16`."""
-    coefs, intercepts = model._prediction_params(model.coefs_[0].dtype)
-    acts = model._hidden_activations(len(coefs) - 1)
+    network, coefs, intercepts = fitted_network(model)
+    acts = [layer.activation for layer in network.layers[:-1]]
     n_layers = len(coefs) if n_layers is None else n_layers
     a = np.asarray(X, dtype=coefs[0].dtype)
     for i in range(n_layers):

@@ -138,7 +138,7 @@ def test_engine_gradient_matches_finite_differences(output, hidden, out_act, los
     """Every activation, output and loss: the C backward pass is the exact
     gradient of the C loss (one output for regression, where scikit-learn's
     reported loss averages over outputs but its gradient does not)."""
-    from fastmlp._kernels import MLPEngine
+    from conftest import plain_engine
 
     rng = np.random.default_rng(0)
     n_out = 3 if output == "softmax" else (2 if output == "logistic" else 1)
@@ -155,7 +155,7 @@ def test_engine_gradient_matches_finite_differences(output, hidden, out_act, los
         if out_act[0] in ("relu", "softplus", "logistic"):
             Y = np.abs(Y)
     sw = rng.uniform(0.5, 2.0, 7)
-    engine = MLPEngine(units, [hidden, hidden], output, out_act, loss, 0.7, 0.01, 7, np.float64)
+    engine = plain_engine(units, [hidden, hidden], output, out_act, loss, 0.7, 0.01, 7, np.float64)
     _engine_loss_grad_check(engine, units, X, Y, sw, rng)
 
 
@@ -572,14 +572,14 @@ def test_dropout_step_matches_numpy(activation):
     """One SGD step with dropout equals the same step written in NumPy with
     the same masks: the forward pass, the scaling and the backward pass."""
     from fastmlp import reference
-    from fastmlp._kernels import MLPEngine
+    from conftest import plain_engine
 
     rng = np.random.default_rng(0)
     n, rate, lr, seed = 6, 0.4, 0.1, 12345
     X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
     W0, b0 = rng.normal(size=(3, 5)), rng.normal(size=5)
     W1, b1 = rng.normal(size=(5, 2)), rng.normal(size=2)
-    engine = MLPEngine([3, 5, 2], [(activation, {})], "regression", ("identity", {}),
+    engine = plain_engine([3, 5, 2], [(activation, {})], "regression", ("identity", {}),
                        "squared_error", 1.0, 0.0, n, np.float64, [rate])
     coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
     opt = optimizers.SGD(3 * 5 + 5 * 2 + 5 + 2, learning_rate_init=lr, momentum=0.0,
@@ -641,7 +641,7 @@ def test_batch_norm_gradient_matches_finite_differences(activation):
     plain NumPy batch-norm network's loss. The running statistics must move
     by momentum 0.1 towards the batch's (unbiased) statistics."""
     from fastmlp import reference
-    from fastmlp._kernels import MLPEngine
+    from conftest import plain_engine
 
     rng = np.random.default_rng(0)
     n, eps = 8, 1e-5
@@ -669,7 +669,7 @@ def test_batch_norm_gradient_matches_finite_differences(activation):
             g.flat[i] = (loss(*up) - loss(*down)) / 2e-6
         numeric.append(g)
 
-    engine = MLPEngine([3, 4, 1], [(activation, {})], "regression", ("identity", {}),
+    engine = plain_engine([3, 4, 1], [(activation, {})], "regression", ("identity", {}),
                        "squared_error", 1.0, 0.0, n, np.float64, None, False, True, 0.1, eps)
     coefs, intercepts = [W0.copy(), W1.copy()], [b0.copy(), b1.copy()]
     bn = [gamma.copy(), beta.copy(), mean0.copy(), var0.copy()]

@@ -274,9 +274,9 @@ def test_property_adam_bit_for_bit(dtype, n, learning_rate, beta_1, beta_2, epsi
 # --- the optimizer as one object (fastmlp.optimizers) --------------------------
 
 def _tiny_engine(dtype=np.float64):
-    from fastmlp._kernels import MLPEngine
+    from conftest import plain_engine
 
-    engine = MLPEngine([3, 4, 2], [("relu", {})], "regression", ("identity", {}),
+    engine = plain_engine([3, 4, 2], [("relu", {})], "regression", ("identity", {}),
                        "squared_error", 1.0, 1e-4, 8, dtype)
     rng = np.random.default_rng(0)
     coefs = [rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(4, 2)).astype(dtype)]

@@ -223,7 +223,7 @@ def test_engine_refuses_read_only_optimizer_state():
     (as joblib's mmap_mode="r" loads it) is a ValueError, never a crash."""
     X, y = _digits()
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
-    engine = est._engine(50, X.dtype, training=True)
+    engine = est.network_.engine(50, X.dtype)
     Y = est._target_matrix(y, X.dtype)
     opt = copy.deepcopy(est._optimizer)
     opt.state[0].flags.writeable = False

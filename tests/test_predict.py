@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import LabelBinarizer
 
+from fastmlp.network import fitted_network
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp import reference
 
@@ -115,7 +116,7 @@ def test_batch_norm_predictions_follow_training():
     clf.partial_fit(X, y)
     p2 = clf.predict_proba(X)
     assert not np.array_equal(p1, p2)
-    coefs, intercepts = clf._prediction_params(np.float64)
+    _, coefs, intercepts = fitted_network(clf, np.float64)
     a = X
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         a = reference.dense(a, w, b, "softmax" if i == len(coefs) - 1 else "relu")

@@ -377,6 +377,8 @@ def test_regressor_fit_predict_never_crash(data):
         # of 25 can already push z past exp's range (to 0 or inf), exactly
         # as scikit-learn does (same weights, same predictions).
         assert (pred >= 0).all() and not np.isnan(pred).any()
+        if not np.isfinite(pred).all():
+            return  # r2 of an infinite prediction: -inf, or scikit-learn's ValueError
     else:
         assert np.isfinite(pred).all()
     score = est.score(X, y)

@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLP
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, optimizers, reference
-from fastmlp._kernels import MLPEngine
+from conftest import plain_engine
 
 
 
@@ -32,7 +32,7 @@ def _problem(dtype=np.float64, seed=0, **engine_kw):
              (sign((3, 1)) * rng.uniform(0.1, 1.0, (3, 1))).astype(dtype)]
     intercepts = [rng.normal(size=3).astype(dtype), rng.normal(size=1).astype(dtype)]
     X, Y = rng.normal(size=(7, 5)).astype(dtype), rng.normal(size=(7, 1)).astype(dtype)
-    engine = MLPEngine([5, 3, 1], [("tanh", {})], "regression", ("identity", {}),
+    engine = plain_engine([5, 3, 1], [("tanh", {})], "regression", ("identity", {}),
                        "squared_error", 1.0, engine_kw.pop("alpha", 0.3), 7, dtype, **engine_kw)
     return engine, coefs, intercepts, X, Y
 
@@ -61,7 +61,7 @@ def test_penalty_gradient_matches_finite_differences(penalty):
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
     # The loss reports the penalty it differentiates, as validation losses do.
     assert engine.loss(coefs, intercepts, X, Y, None) == pytest.approx(loss, rel=1e-12)
-    data = MLPEngine([5, 3, 1], [("tanh", {})], "regression", ("identity", {}),
+    data = plain_engine([5, 3, 1], [("tanh", {})], "regression", ("identity", {}),
                      "squared_error", 1.0, 0.0, 7, np.float64).loss(coefs, intercepts, X, Y, None)
     w = _flat(coefs)
     term = {"l2": 0.5 * w @ w, "l1": np.abs(w).sum(),
@@ -188,11 +188,11 @@ def test_penalties_train_and_report_their_loss(penalty, solver):
     assert small(other) > small(l2)
     # The reported loss is the data loss plus the penalty (lbfgs: of the end point).
     if solver == "lbfgs":
-        engine = other._engine(X.shape[0], X.dtype, alpha=0.0)
+        engine = other.network_.for_prediction().replace(alpha=0.0).engine(X.shape[0], X.dtype)
         data_loss = engine.loss(other.coefs_, other.intercepts_, X,
                                 other._target_matrix(y, X.dtype), None)
         assert other.loss_ == pytest.approx(
-            data_loss + other._penalty_value(other.coefs_) / X.shape[0], rel=1e-9)
+            data_loss + other.network_.penalty_value(other.coefs_, weight=X.shape[0]), rel=1e-9)
 
 
 def test_clip_and_max_norm_estimator_options():

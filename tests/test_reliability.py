@@ -109,11 +109,11 @@ def test_absurd_sizes_fail_cleanly(digits):
     X, y = digits
     with pytest.raises((MemoryError, ValueError)):
         MLPClassifier(hidden_layer_sizes=(10**12,), max_iter=1).fit(X, y)
-    from fastmlp._kernels import MLPEngine
+    from conftest import plain_engine
 
     # Workspace sizes whose byte count overflows are refused, not wrapped.
     with pytest.raises(MemoryError):
-        MLPEngine([2**40, 2**30, 2], [("relu", {})], "softmax", ("identity", {}),
+        plain_engine([2**40, 2**30, 2], [("relu", {})], "softmax", ("identity", {}),
                   "squared_error", 1.0, 0.0, 2**30, np.float64, None, True)
 
 

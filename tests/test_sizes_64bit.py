@@ -34,7 +34,7 @@ from numpy.lib.stride_tricks import as_strided
 
 import fastmlp
 from fastmlp import MLPClassifier, Perceptron, kernels
-from fastmlp._kernels import MLPEngine
+from conftest import plain_engine
 from fastmlp._validation import check_network_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,13 +245,13 @@ def test_engine_refuses_workspaces_that_overflow_or_cannot_be_allocated(units):
     engine (the C size checks refuse what overflows; the rest fails to
     allocate), never a crash or a wrapped size."""
     with pytest.raises(MemoryError, match=r"cannot allocate the training workspace"):
-        MLPEngine(units, [("relu", {})], "softmax", ("identity", {}), "squared_error", 1.0,
+        plain_engine(units, [("relu", {})], "softmax", ("identity", {}), "squared_error", 1.0,
                   0.0, 2**20, np.float64, None, True)
 
 
 def test_engine_refuses_widths_beyond_int64():
     with pytest.raises(OverflowError):
-        MLPEngine([2**64, 2, 2], [("relu", {})], "softmax", ("identity", {}), "squared_error",
+        plain_engine([2**64, 2, 2], [("relu", {})], "softmax", ("identity", {}), "squared_error",
                   1.0, 0.0, 1, np.float64, None, False)
 
 

@@ -52,10 +52,12 @@ def test_untrusted_types_are_fastmlps_own(tmp_path):
             assert list(loaded.history_) == list(est.history_)
             for key, values in est.history_.items():
                 np.testing.assert_array_equal(loaded.history_[key], values)
-    assert listed["sgd regressor"] == ["fastmlp._mlp.MLPRegressor", "fastmlp.optimizers.SGD"]
-    assert listed["lbfgs"] == ["fastmlp._mlp.MLPClassifier"]
+    network = ["fastmlp.network.Layer", "fastmlp.network.Network"]  # network_
+    assert listed["sgd regressor"] == ["fastmlp._mlp.MLPRegressor", *network,
+                                       "fastmlp.optimizers.SGD"]
+    assert listed["lbfgs"] == ["fastmlp._mlp.MLPClassifier", *network]
     assert listed["nadam, cosine schedule"] == [
-        "fastmlp._mlp.MLPClassifier", "fastmlp.optimizers.NAdam",
+        "fastmlp._mlp.MLPClassifier", *network, "fastmlp.optimizers.NAdam",
         "fastmlp.schedules.CosineAnnealing"]
     assert "fastmlp.callbacks.CSVLogger" in listed["adam, batch norm, callbacks"]
 

@@ -90,7 +90,8 @@ struct fm_mlp_workspace {
     void *delta[FM_MLP_MAX_LAYERS + 1];   /* delta[l], l = 1..L */
     void *mask[FM_MLP_MAX_LAYERS + 1];    /* dropout: 0 or 1 / (1 - rate) per unit */
     void *drop[FM_MLP_MAX_LAYERS + 1];    /* dropout: act * mask, the next layer's input */
-    void *zhat[FM_MLP_MAX_LAYERS + 1];    /* batch norm: normalised pre-activations */
+    void *zhat[FM_MLP_MAX_LAYERS + 1];    /* batch norm: its normalised input */
+    void *hid[FM_MLP_MAX_LAYERS + 1];     /* batch norm after the activation: a before it */
     void *inv_std[FM_MLP_MAX_LAYERS + 1]; /* batch norm: 1 / sqrt(var + eps) per unit */
     void *winner[FM_MLP_MAX_LAYERS + 1];  /* maxout: int32 winning piece (0..k-1) per unit */
     void *y, *sw;                         /* gathered targets and weights */
@@ -103,11 +104,14 @@ struct fm_mlp_workspace {
     double *step_abs;     /* their sum of absolute values (L1 penalties), */
     double *grad_squares; /* sum of squares of the gradient (clip_grad_norm) */
     double *col_squares;  /* max_norm: a layer's column sums of squares */
+    fm_mlp_layout layout; /* the flat vector's offsets (fm_mlp_fill_layout) */
     int64_t n_steps;
     int64_t n_params;                 /* fm_mlp_n_params(net) */
     int bf16;                         /* FM_COMPUTE_BF16: the products' compute type */
     fm_mlp_packed *own_packed;        /* bf16: the weights packed by this workspace */
     const fm_mlp_packed *weights;     /* bf16: the packed weights the products read */
+    int accuracy_on;                  /* fm_mlp_workspace_accuracy */
+    double right, weight;             /* its sums of w * right and of w */
     int profile_on;                   /* fm_mlp_workspace_profile */
     double profile[FM_PROFILE_COUNT]; /* seconds per part while profile_on */
 };
@@ -140,6 +144,16 @@ static inline void profile_add(fm_mlp_workspace *ws, int part, double since)
         ws->profile[part] += profile_clock(ws) - since;
 }
 
+void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
+{
+    if (out != NULL) {
+        out[0] = ws->right;
+        out[1] = ws->weight;
+    }
+    ws->right = ws->weight = 0.0;
+    ws->accuracy_on = enable != 0;
+}
+
 void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
 {
     for (int i = 0; i < FM_PROFILE_COUNT; i++) {
@@ -151,18 +165,24 @@ void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
 }
 
 /* The optimizer step's blocks of `net` into `out` (when not NULL); returns
- * their number. Flat order is scikit-learn's: all coefficients, all
- * intercepts, then (batch norm) all gammas and all betas. */
-static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
+ * their number. Flat order is the layout's (fm_mlp_fill_layout): all
+ * coefficients, all intercepts, then batch norm's gammas and betas. */
+static int64_t step_blocks(const fm_mlp *net, const fm_mlp_layout *layout, fm_step_block *out)
 {
     const int L = net->n_layers;
-    int64_t count = 0, flat = 0;
-    for (int pass = 0; pass < (net->batch_norm ? 4 : 2); pass++) {
+    int64_t count = 0;
+    for (int pass = 0; pass < 4; pass++) {
         for (int l = 0; l < L; l++) {
-            if (pass >= 2 && l == L - 1)
-                continue; /* no batch norm on the output layer */
+            const int64_t *offsets = pass == 0   ? layout->coef
+                                     : pass == 1 ? layout->intercept
+                                     : pass == 2 ? layout->gamma
+                                                 : layout->beta;
+            if (offsets[l] < 0)
+                continue; /* no batch norm on this layer */
             const int64_t cols = fm_mlp_cols(net, l);
-            const int64_t size = pass == 0 ? net->units[l] * cols : cols;
+            const int64_t size = pass == 0   ? fm_mlp_width(net, l) * cols
+                                 : pass == 1 ? cols
+                                             : net->layer[l].units;
             const int64_t block = pass == 0 ? coef_block_len(net, cols) : FM_STEP_BLOCK;
             for (int64_t start = 0; start < size; start += block) {
                 if (out != NULL) {
@@ -170,11 +190,10 @@ static int64_t step_blocks(const fm_mlp *net, fm_step_block *out)
                     out[count].layer = l;
                     out[count].start = start;
                     out[count].len = size - start < block ? size - start : block;
-                    out[count].flat = flat + start;
+                    out[count].flat = offsets[l] + start;
                 }
                 count++;
             }
-            flat += size;
         }
     }
     return count;
@@ -191,28 +210,49 @@ static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
  * integer >= 1 or the product overflows. */
 static int checked_cols(const fm_mlp *net, int l, int64_t *cols)
 {
-    if (l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT) {
-        const int64_t k = fm_maxout_pieces(net->hidden[l]);
-        return k > 0 && checked_mul_add(net->units[l + 1], k, 0, cols);
+    if (l + 1 < net->n_layers && net->layer[l].activation.kind == FM_ACT_MAXOUT) {
+        const int64_t k = fm_maxout_pieces(net->layer[l].activation);
+        return k > 0 && checked_mul_add(net->layer[l].units, k, 0, cols);
     }
-    *cols = net->units[l + 1];
+    *cols = net->layer[l].units;
+    return 1;
+}
+
+/* The one place the flat layout is computed (see train.h). */
+int fm_mlp_fill_layout(const fm_mlp *net, fm_mlp_layout *out)
+{
+    const int L = net->n_layers;
+    int64_t at = 0, cols;
+    if (L < 1 || L > FM_MLP_MAX_LAYERS)
+        return 0;
+    for (int l = 0; l < L; l++) { /* W[0..L-1] */
+        out->coef[l] = at;
+        if (!checked_cols(net, l, &cols) || !checked_mul_add(fm_mlp_width(net, l), cols, at, &at))
+            return 0;
+    }
+    for (int l = 0; l < L; l++) { /* b[0..L-1] */
+        out->intercept[l] = at;
+        if (!checked_cols(net, l, &cols) || fm_add_overflow_i64(at, cols, &at))
+            return 0;
+    }
+    for (int pass = 0; pass < 2; pass++) /* gammas, then betas */
+        for (int l = 0; l < L; l++) {
+            int64_t *offset = pass == 0 ? &out->gamma[l] : &out->beta[l];
+            *offset = -1;
+            if (net->layer[l].batch_norm == FM_BN_OFF)
+                continue;
+            *offset = at;
+            if (fm_add_overflow_i64(at, net->layer[l].units, &at))
+                return 0;
+        }
+    out->n_params = at;
     return 1;
 }
 
 int64_t fm_mlp_n_params(const fm_mlp *net)
 {
-    int64_t total = 0, cols;
-    /* (units[l] + 1) * cols per layer, as units[l] * cols + cols: the "+ 1"
-     * on its own would overflow for units[l] = INT64_MAX. */
-    for (int l = 0; l < net->n_layers; l++)
-        if (!checked_cols(net, l, &cols) || !checked_mul_add(net->units[l], cols, total, &total) ||
-            fm_add_overflow_i64(total, cols, &total))
-            return -1;
-    if (net->batch_norm) /* gamma and beta of every hidden unit */
-        for (int l = 1; l < net->n_layers; l++)
-            if (!checked_mul_add(2, net->units[l], total, &total))
-                return -1;
-    return total;
+    fm_mlp_layout layout;
+    return fm_mlp_fill_layout(net, &layout) ? layout.n_params : -1;
 }
 
 /* Hidden activations whose derivative needs the pre-activation (those
@@ -225,51 +265,67 @@ static int needs_preactivation(fm_activation_kind kind)
              kind == FM_ACT_TANH);
 }
 
+/* Whether any layer has a max-norm constraint. */
+static int any_max_norm(const fm_mlp *net)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layer[l].max_norm > 0.0)
+            return 1;
+    return 0;
+}
+
 static int valid_network(const fm_mlp *net)
 {
-    if (net->n_layers < 1 || net->n_layers > FM_MLP_MAX_LAYERS)
+    const int L = net->n_layers;
+    if (L < 1 || L > FM_MLP_MAX_LAYERS || net->n_inputs < 1)
         return 0;
-    for (int l = 0; l <= net->n_layers; l++)
-        if (net->units[l] < 1)
+    for (int l = 0; l < L; l++) {
+        const fm_layer *ly = &net->layer[l];
+        const int last = l == L - 1;
+        if (ly->units < 1 || (unsigned)ly->activation.kind >= FM_ACT_COUNT ||
+            !isfinite(ly->activation.param) || !(ly->dropout >= 0.0 && ly->dropout < 1.0) ||
+            !(ly->max_norm >= 0.0) || !(ly->kernel_l1 >= 0.0 && isfinite(ly->kernel_l1)) ||
+            !(ly->kernel_l2 >= 0.0 && isfinite(ly->kernel_l2)) ||
+            !(ly->bias_l1 >= 0.0 && isfinite(ly->bias_l1)) ||
+            !(ly->bias_l2 >= 0.0 && isfinite(ly->bias_l2)) ||
+            (unsigned)ly->batch_norm > FM_BN_AFTER)
             return 0;
-    for (int l = 0; l + 1 < net->n_layers; l++) {
-        if ((unsigned)net->hidden[l].kind >= FM_ACT_COUNT ||
-            net->hidden[l].kind == FM_ACT_SOFTMAX || net->hidden[l].kind == FM_ACT_HEAVISIDE ||
-            !isfinite(net->hidden[l].param))
+        if (ly->batch_norm != FM_BN_OFF &&
+            (last || !(ly->bn_epsilon > 0.0 && ly->bn_momentum >= 0.0 && ly->bn_momentum <= 1.0)))
+            return 0; /* no batch norm on the output layer */
+        if (last)
+            continue; /* the output's activation: checked with the output below */
+        if (ly->activation.kind == FM_ACT_SOFTMAX || ly->activation.kind == FM_ACT_HEAVISIDE)
             return 0;
-        if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
-            return 0;
-        /* Batch norm would normalise each piece: not supported with maxout. */
-        if (net->hidden[l].kind == FM_ACT_MAXOUT &&
-            (fm_maxout_pieces(net->hidden[l]) == 0 || net->batch_norm))
+        /* Batch norm before maxout would normalise each piece. */
+        if (ly->activation.kind == FM_ACT_MAXOUT &&
+            (fm_maxout_pieces(ly->activation) == 0 || ly->batch_norm == FM_BN_BEFORE))
             return 0;
     }
-    if (net->out_activation.kind == FM_ACT_MAXOUT) /* changes the output's width */
-        return 0;
+    const fm_activation_kind out = net->layer[L - 1].activation.kind;
     if ((unsigned)net->output > FM_OUTPUT_REGRESSION)
+        return 0;
+    if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS && out != FM_ACT_SOFTMAX)
+        return 0;
+    if (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS && out != FM_ACT_LOGISTIC)
         return 0;
     if (net->output == FM_OUTPUT_REGRESSION) {
         /* The output activations the estimators offer (Poisson's exp is its loss's link). */
-        const fm_activation_kind out = net->out_activation.kind;
         if ((unsigned)net->loss >= FM_LOSS_COUNT ||
             (out != FM_ACT_IDENTITY && out != FM_ACT_RELU && out != FM_ACT_SOFTPLUS &&
-             out != FM_ACT_LOGISTIC && out != FM_ACT_TANH) ||
-            !isfinite(net->out_activation.param))
+             out != FM_ACT_LOGISTIC && out != FM_ACT_TANH))
             return 0;
         if (net->loss == FM_LOSS_HUBER && !(net->loss_param > 0.0 && isfinite(net->loss_param)))
             return 0;
     }
     if (!(net->alpha >= 0.0 && isfinite(net->alpha)))
         return 0;
-    if (net->batch_norm &&
-        !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 && net->bn_momentum <= 1.0))
-        return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
         return 0;
-    /* 0 turns clipping and max_norm off; NaN is refused. */
+    /* 0 turns clipping off; NaN is refused. */
     if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
         !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
-        !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
+        !(net->clip_grad_value >= 0.0))
         return 0;
     return 1;
 }
@@ -280,7 +336,7 @@ static int valid_network(const fm_mlp *net)
 static int64_t packed_job_bytes(const fm_mlp *net, int job)
 {
     const int l = job / 2;
-    const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
+    const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
     return job % 2 == 0 ? fm_bf16_packed_b_bytes(0, k, n) : fm_bf16_packed_b_bytes(1, n, k);
 }
 
@@ -340,7 +396,7 @@ void fm_mlp_packed_free(fm_mlp_packed *p)
 static void pack_rows_f32(const fm_mlp *net, const fm_mlp_packed *p, int l, const float *w,
                           int64_t r0, int64_t r1)
 {
-    const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
+    const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
     for (int64_t j = 0; j < n; j += FM_BF16_PANEL) {
         uint16_t *dst = (uint16_t *)fm_bf16_packed_b_columns(p->fwd[l], k, j) +
                         r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS;
@@ -364,8 +420,8 @@ fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed 
         const int64_t cols = fm_mlp_cols(net, l);
         const int64_t rows = coef_block_len(net, cols) / cols;
         first[l] = n_blocks;
-        n_blocks += (net->units[l] + rows - 1) / rows;
-        values += net->units[l] * cols;
+        n_blocks += (fm_mlp_width(net, l) + rows - 1) / rows;
+        values += fm_mlp_width(net, l) * cols;
     }
     first[net->n_layers] = n_blocks;
     const int threads = step_threads(n_threads, values);
@@ -380,7 +436,7 @@ fm_status fm_mlp_pack_f32(const fm_mlp *net, float *const *coefs, fm_mlp_packed 
         const int64_t cols = fm_mlp_cols(net, l);
         const int64_t rows = coef_block_len(net, cols) / cols;
         const int64_t r0 = (i - first[l]) * rows;
-        const int64_t r1 = r0 + rows < net->units[l] ? r0 + rows : net->units[l];
+        const int64_t r1 = r0 + rows < fm_mlp_width(net, l) ? r0 + rows : fm_mlp_width(net, l);
         pack_rows_f32(net, p, l, coefs[l], r0, r1);
     }
     return FM_OK;
@@ -447,7 +503,8 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     if (ws == NULL)
         return NULL;
     ws->max_rows = max_rows;
-    ws->n_params = fm_mlp_n_params(net);
+    fm_mlp_fill_layout(net, &ws->layout);
+    ws->n_params = ws->layout.n_params;
     ws->elem = elem_size;
 
     /* Lay every buffer out in one block, each 64-byte aligned. Sizes in
@@ -458,10 +515,13 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
     int count = 0;
     for (int l = 0; l <= L; l++) {
         /* Width of layer l's pre-activations and deltas: its pieces for maxout. */
-        const int64_t cols = l >= 1 ? fm_mlp_cols(net, l - 1) : net->units[0];
-        const int maxout = l >= 1 && l < L && net->hidden[l - 1].kind == FM_ACT_MAXOUT;
+        const int64_t cols = l >= 1 ? fm_mlp_cols(net, l - 1) : net->n_inputs;
+        const int64_t width = fm_mlp_width(net, l);
+        const fm_layer *ly = l >= 1 ? &net->layer[l - 1] : NULL; /* the layer that outputs l */
+        const int hidden = l >= 1 && l < L;
+        const int maxout = hidden && ly->activation.kind == FM_ACT_MAXOUT;
         if ((l > 0 || gather_rows) && !(forward_only && l == L)) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+            if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->act[l];
         }
@@ -470,35 +530,41 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
                 goto too_big;
             slots[count++] = &ws->delta[l];
         }
-        if (l >= 1 && l < L && needs_preactivation(net->hidden[l - 1].kind)) {
+        if (hidden && needs_preactivation(ly->activation.kind)) {
             if (!checked_mul_add(max_rows, cols, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->pre[l];
         }
         if (maxout && !forward_only) {
             /* int32 winners in elements of elem_size >= 4 bytes: enough room. */
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+            if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->winner[l];
         }
-        if (l >= 1 && l < L && net->batch_norm) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+        if (hidden && ly->batch_norm != FM_BN_OFF) {
+            if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->zhat[l];
-            sizes[count] = net->units[l];
+            sizes[count] = width;
             slots[count++] = &ws->inv_std[l];
+            if (ly->batch_norm == FM_BN_AFTER) {
+                if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
+                    goto too_big;
+                slots[count++] = &ws->hid[l];
+            }
         }
-        if (l >= 1 && l < L && net->dropout[l - 1] > 0.0) {
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+        if (l < L && net->layer[l].dropout > 0.0 && !forward_only) {
+            /* Dropout on weight layer l's input (layer 0: the network's). */
+            if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->mask[l];
-            if (!checked_mul_add(max_rows, net->units[l], 0, &sizes[count]))
+            if (!checked_mul_add(max_rows, width, 0, &sizes[count]))
                 goto too_big;
             slots[count++] = &ws->drop[l];
         }
     }
     if (!forward_only) {
-        if (!checked_mul_add(max_rows, net->units[L], 0, &sizes[count]))
+        if (!checked_mul_add(max_rows, net->layer[L - 1].units, 0, &sizes[count]))
             goto too_big;
         slots[count++] = &ws->y;
         sizes[count] = max_rows;
@@ -521,7 +587,7 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
             goto too_big;
     }
     ws->block = fm_malloc(total);
-    ws->n_steps = forward_only ? 0 : step_blocks(net, NULL);
+    ws->n_steps = forward_only ? 0 : step_blocks(net, &ws->layout, NULL);
     if (ws->block != NULL) {
         int64_t widest = 0; /* W's most columns (a maxout layer's pieces) */
         for (int l = 0; l < L; l++)
@@ -541,7 +607,7 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
         return NULL;
     }
     if (!forward_only)
-        step_blocks(net, ws->steps);
+        step_blocks(net, &ws->layout, ws->steps);
     char *p = ws->block;
     for (int i = 0; i < count; i++) {
         *slots[i] = p;
@@ -606,29 +672,74 @@ static double penalty_value(const fm_mlp *net, fm_coef_norms norms)
     }
 }
 
-/* How a coefficient gradient is finished: the penalty's derivative,
- * / sum(w), no clipping (the epoch sets scale and clip). */
-static fm_grad_finish coef_finish(const fm_mlp *net, double divisor)
+/* How layer l's coefficient gradient (or, `bias`, its intercept gradient)
+ * is finished: the penalties' derivative, / sum(w), no clipping (the epoch
+ * sets scale and clip). scikit-learn's alpha acts on coefficients before
+ * the division; the layer's Keras-scaled l1 / l2 act after it, so they
+ * enter multiplied by sum(w) (2 l2 W: the derivative of l2 sum(W^2)). */
+static fm_grad_finish layer_finish(const fm_mlp *net, int l, int bias, double divisor)
 {
     fm_grad_finish f = {FM_FINISH_NONE, 0.0, 0.0, divisor, 1.0, INFINITY};
-    switch (net->penalty) {
-    case FM_PENALTY_L2:
-        f.penalty = FM_FINISH_L2;
-        f.l2 = net->alpha;
-        break;
-    case FM_PENALTY_L1:
-        f.penalty = FM_FINISH_L1;
-        f.l1 = net->alpha;
-        break;
-    case FM_PENALTY_ELASTICNET:
-        f.penalty = FM_FINISH_ELASTICNET;
-        f.l2 = net->alpha * (1.0 - net->l1_ratio);
-        f.l1 = net->alpha * net->l1_ratio;
-        break;
-    default:
-        break;
+    double l2 = 0.0, l1 = 0.0;
+    if (!bias) {
+        switch (net->penalty) {
+        case FM_PENALTY_L2:
+            l2 = net->alpha;
+            break;
+        case FM_PENALTY_L1:
+            l1 = net->alpha;
+            break;
+        case FM_PENALTY_ELASTICNET:
+            l2 = net->alpha * (1.0 - net->l1_ratio);
+            l1 = net->alpha * net->l1_ratio;
+            break;
+        default:
+            break;
+        }
     }
+    const fm_layer *ly = &net->layer[l];
+    const double own_l2 = bias ? ly->bias_l2 : ly->kernel_l2;
+    const double own_l1 = bias ? ly->bias_l1 : ly->kernel_l1;
+    if (own_l2 > 0.0) /* x + 0 is x: alpha alone keeps its bits */
+        l2 += 2.0 * own_l2 * divisor;
+    if (own_l1 > 0.0)
+        l1 += own_l1 * divisor;
+    /* scikit-learn's penalty keeps its kind (the same operations) */
+    const int both = (l2 != 0.0 || net->penalty == FM_PENALTY_ELASTICNET) && l1 != 0.0;
+    if (both || (!bias && net->penalty == FM_PENALTY_ELASTICNET))
+        f.penalty = FM_FINISH_ELASTICNET;
+    else if (l1 != 0.0 || (!bias && net->penalty == FM_PENALTY_L1))
+        f.penalty = FM_FINISH_L1;
+    else if (l2 != 0.0 || (!bias && net->penalty == FM_PENALTY_L2))
+        f.penalty = FM_FINISH_L2;
+    f.l2 = l2;
+    f.l1 = l1;
     return f;
+}
+
+/* How an optimizer-step block's gradient is finished: its layer's
+ * coefficient or intercept finish (batch norm's gammas and betas: none),
+ * with the clipping's scale and bound. */
+static fm_grad_finish block_finish(const fm_mlp *net, const fm_step_block *blk, double divisor,
+                                   double scale, double clip)
+{
+    fm_grad_finish f = {FM_FINISH_NONE, 0.0, 0.0, divisor, 1.0, INFINITY};
+    if (blk->kind == FM_SEG_COEF || blk->kind == FM_SEG_INTERCEPT)
+        f = layer_finish(net, blk->layer, blk->kind == FM_SEG_INTERCEPT, divisor);
+    f.scale = scale;
+    f.clip = clip;
+    return f;
+}
+
+/* Whether any layer has penalties of its own (Keras's scale). */
+static int any_layer_penalty(const fm_mlp *net)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        const fm_layer *ly = &net->layer[l];
+        if (ly->kernel_l1 > 0.0 || ly->kernel_l2 > 0.0 || ly->bias_l1 > 0.0 || ly->bias_l2 > 0.0)
+            return 1;
+    }
+    return 0;
 }
 
 #define T float

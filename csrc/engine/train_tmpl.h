@@ -16,6 +16,7 @@
 #define ZHAT(ws, l) ((T *)(ws)->zhat[l])
 #define INV_STD(ws, l) ((T *)(ws)->inv_std[l])
 #define DROP(ws, l) ((T *)(ws)->drop[l])
+#define HID(ws, l) ((T *)(ws)->hid[l])
 /* FM_COMPUTE_BF16: layer l's weights packed as the B operand of the forward
  * product (W) and of the delta passed back (W^T); NULL otherwise. */
 #define PACKED_W(ws, l) ((ws)->weights != NULL ? (const void *)(ws)->weights->fwd[l] : NULL)
@@ -27,8 +28,8 @@
  * (MNIST's 3 KB rows: 2, 4 and 8 measured, 8 kept; 30.5 -> 27-28 ms). */
 #define FM_GATHER_AHEAD 8
 
-/* Dropout applies to hidden layer l (1..L-1) in this pass. */
-#define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->dropout[(l) - 1] > 0.0)
+/* Dropout applies to weight layer l's input (0..L-1) in this pass. */
+#define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->layer[l].dropout > 0.0)
 
 /*
  * The rows of one minibatch or chunk: dense rows (gathered or in place), or
@@ -85,42 +86,43 @@ static void FN(sparse_t_dense_)(const FN(batch_) *b, int64_t nb, int64_t d, cons
 }
 
 /*
- * Batch normalisation of hidden layer l's pre-activations z (nb, n), held in
- * ZHAT: per unit, the batch mean and (biased) variance, zhat = (z - mean) *
- * inv_std in place, y = gamma * zhat + beta into `y`; the running mean and
- * unbiased variance move towards the batch's by bn_momentum. Statistics are
- * accumulated in double.
+ * Stage batch_norm (forward; twin: reference.batch_norm_forward). The
+ * layer's values x (nb, n): per unit, the batch mean and biased variance,
+ * zhat = (x - mean) * inv_std into `zhat` (may be x), y = gamma * zhat +
+ * beta into `y`; the running mean and (unbiased or biased, bn_unbiased)
+ * variance move towards the batch's by bn_momentum. Statistics in double.
  */
-static void FN(batch_norm_forward_)(const fm_mlp *net, int64_t nb, int64_t n, T *zhat,
-                                    T *inv_std, const T *gamma, const T *beta, T *running_mean,
-                                    T *running_var, T *y)
+static void FN(batch_norm_forward_)(const fm_layer *ly, int64_t nb, int64_t n, const T *x,
+                                    T *zhat, T *inv_std, const T *gamma, const T *beta,
+                                    T *running_mean, T *running_var, T *y)
 {
-    const double m = net->bn_momentum;
+    const double m = ly->bn_momentum;
     for (int64_t j = 0; j < n; j++) {
         double mean = 0.0, var = 0.0;
         for (int64_t i = 0; i < nb; i++)
-            mean += zhat[i * n + j];
+            mean += x[i * n + j];
         mean /= (double)nb;
         for (int64_t i = 0; i < nb; i++) {
-            const double c = zhat[i * n + j] - mean;
+            const double c = x[i * n + j] - mean;
             var += c * c;
         }
         var /= (double)nb;
-        const double is = 1.0 / sqrt(var + net->bn_epsilon);
+        const double is = 1.0 / sqrt(var + ly->bn_epsilon);
         inv_std[j] = (T)is;
         for (int64_t i = 0; i < nb; i++) {
-            const T zh = (T)((zhat[i * n + j] - mean) * is);
+            const T zh = (T)((x[i * n + j] - mean) * is);
             zhat[i * n + j] = zh;
             y[i * n + j] = gamma[j] * zh + beta[j];
         }
-        const double unbiased = nb > 1 ? var * (double)nb / (double)(nb - 1) : var;
+        const double moving =
+            ly->bn_unbiased && nb > 1 ? var * (double)nb / (double)(nb - 1) : var;
         running_mean[j] = (T)((1.0 - m) * running_mean[j] + m * mean);
-        running_var[j] = (T)((1.0 - m) * running_var[j] + m * unbiased);
+        running_var[j] = (T)((1.0 - m) * running_var[j] + m * moving);
     }
 }
 
 /*
- * Backward through batch normalisation: d (nb, n) holds dL/dy on entry and
+ * Stage batch_norm (backward; twin: reference.batch_norm_backward): d (nb, n) holds dL/dy on entry and
  * dL/dz on exit; dgamma and dbeta (n) receive sum_i d*zhat and sum_i d:
  *   dz = gamma * inv_std / nb * (nb * d - dbeta - zhat * dgamma).
  */
@@ -139,6 +141,28 @@ static void FN(batch_norm_backward_)(int64_t nb, int64_t n, const T *zhat, const
         for (int64_t i = 0; i < nb; i++)
             d[i * n + j] = (T)(scale * ((double)nb * d[i * n + j] - sb - zhat[i * n + j] * sg));
     }
+}
+
+/* Stage dropout (forward; twin: reference.dropout_forward): inverted
+ * dropout of x (nb, k) with leading dimension ldx: mask = 1 / (1 - rate)
+ * with probability 1 - rate (the rng's uniform draws in row order), else
+ * 0, into `mask`; x * mask into `out` (nb, k). */
+static void FN(dropout_forward_)(uint64_t *rng, double rate, int64_t nb, int64_t k, const T *x,
+                                 int64_t ldx, T *mask, T *out)
+{
+    const T scale = (T)(1.0 / (1.0 - rate));
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t j = 0; j < k; j++) {
+            mask[i * k + j] = next_uniform(rng) >= rate ? scale : (T)0;
+            out[i * k + j] = x[i * ldx + j] * mask[i * k + j];
+        }
+}
+
+/* Stage dropout (backward; twin: reference.dropout_backward): d *= mask. */
+static void FN(dropout_backward_)(int64_t size, const T *mask, T *d)
+{
+    for (int64_t i = 0; i < size; i++)
+        d[i] = d[i] * mask[i];
 }
 
 /* The engine's products: c = act(op(a) @ op(b) + bias) through the native
@@ -173,16 +197,16 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
 {
     int64_t most = 0;
     for (int l = 0; l < net->n_layers; l++) {
-        const int64_t k = net->units[l], n = fm_mlp_cols(net, l);
+        const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
         FM_CAT(fm_gemm_problem_, SUF) pr = {0, 0, rows, n, k, (T)1, NULL, k, NULL, n, (T)0,
                                            NULL, n, NULL, {FM_ACT_IDENTITY, 0.0}, NULL, 0,
                                            net->compute == FM_COMPUTE_BF16, NULL, NULL, 0,
                                            NULL};
-        const int maxout = l + 1 < net->n_layers && net->hidden[l].kind == FM_ACT_MAXOUT;
+        const int maxout = l + 1 < net->n_layers && net->layer[l].activation.kind == FM_ACT_MAXOUT;
         for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
             FM_CAT(fm_gemm_problem_, SUF) p = pr;
             if (pass == 1 && maxout) /* whole units per column slice */
-                p.act = net->hidden[l];
+                p.act = net->layer[l].activation;
             else if (pass == 1) /* softmax splits rows among threads, not columns */
                 p.act.kind = FM_ACT_SOFTMAX;
             if (pass == 2) { /* weight gradient (k, n) = a^T (k, rows) @ delta (rows, n) */
@@ -199,18 +223,55 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
 }
 
 /*
- * Forward pass of nb rows: ACT(ws, l) for l = 1..L (layer L into `out` when
- * out != NULL, with leading dimension units[L]). x: (nb, units[0]) with ldx.
- * Hidden activations scikit-learn has (identity, relu, logistic, tanh) are
- * fused into the dense layer; the others keep their pre-activation in PRE,
- * which their derivative needs; maxout keeps its pieces' z there and its
- * winners in WIN (training). With `rng` (training), hidden layers with
- * dropout draw a mask into MASK and pass ACT * MASK (in DROP) onwards.
+ * Stage product (twin: reference.dense, reference.maxout): layer l's
+ * z = in @ W (+ bias) (nb, cols) into z, and, when `a` is not NULL, the
+ * activation a = act(z) (nb, units) too, fused into the product's output
+ * stage where the GEMM does it (a == z: scikit-learn's activations; maxout:
+ * the max over pieces, the winners into `win` when not NULL). `in` NULL:
+ * the CSR rows of xb (the first layer), a sparse x dense product.
  */
-/* The forward pass through the first n_run layers (1..L; L for the whole
- * network). The last layer run is written to out when given (else to its
- * workspace activation); when n_run < L that is a hidden layer, activated
- * as in training (for transform: features for another model). */
+static fm_status FN(product_stage_)(const fm_mlp *net, fm_mlp_workspace *ws, int n_threads,
+                                    const FN(batch_) *xb, int l, const T *in, int64_t ld_in,
+                                    const T *w, const T *bias, fm_activation act, int64_t nb,
+                                    T *z, T *a, int32_t *win)
+{
+    const int64_t k = fm_mlp_width(net, l), n = net->layer[l].units, cols = fm_mlp_cols(net, l);
+    const fm_activation identity = {FM_ACT_IDENTITY, 0.0};
+    const int maxout = a != NULL && act.kind == FM_ACT_MAXOUT;
+    if (in == NULL) {
+        FN(sparse_dense_)(xb, nb, w, bias, cols, z);
+        if (maxout)
+            FN(fm_maxout_forward_)(nb, n, cols / n, z, cols, a, n, win, n);
+        else if (a != NULL && (act.kind != FM_ACT_IDENTITY || a != z))
+            FN(fm_activation_forward_)(act, nb, n, z, n, a, n);
+        return FM_OK;
+    }
+    if (maxout)
+        return FN(product_)(ws, n_threads, 0, 0, nb, cols, k, in, ld_in, w, cols, PACKED_W(ws, l),
+                            z, cols, bias, act, a, n, win);
+    if (a == z) /* the fused path: bias and activation in the output stage */
+        return FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, w, n, PACKED_W(ws, l), z, n,
+                            bias, act, NULL, 0, NULL);
+    fm_status st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, w, n, PACKED_W(ws, l),
+                                z, n, bias, identity, NULL, 0, NULL);
+    if (st == FM_OK && a != NULL)
+        FN(fm_activation_forward_)(act, nb, n, z, n, a, n);
+    return st;
+}
+
+/*
+ * The forward pass through the first n_run layers (1..L; L for the whole
+ * network) of nb rows (xb: dense rows with ldx, or CSR): ACT(ws, l) for
+ * l = 1..n_run, the last into `out` when given (leading dimension its
+ * units); with n_run < L that is a hidden layer, activated as in training
+ * (transform: features for another model). Per layer, the stages of
+ * fm_layer (train.h): dropout of the input (training: `rng` given), product
+ * (+ bias), batch norm before, activation, batch norm after. Kept for
+ * backward: PRE the activation's input where its derivative needs it (the
+ * activations scikit-learn lacks; maxout's pieces), WIN maxout's winners,
+ * ZHAT / INV_STD batch norm's, HID the activation's output under a batch
+ * norm after it, MASK and DROP the dropout masks and dropped inputs.
+ */
 static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                               T *const *bn, const FN(batch_) *xb, int64_t nb,
                               fm_mlp_workspace *ws, T *out, int n_threads, uint64_t *rng,
@@ -220,89 +281,49 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
     const T *in = xb->x;
     int64_t ld_in = xb->ldx;
     for (int l = 0; l < n_run; l++) {
-        const int64_t k = net->units[l], n = net->units[l + 1];
-        const int last = l == L - 1;
+        const fm_layer *ly = &net->layer[l];
+        const int64_t k = fm_mlp_width(net, l), n = ly->units;
         T *dst = l == n_run - 1 && out != NULL ? out : ACT(ws, l + 1);
-        fm_activation act;
-        if (!last) {
-            act = net->hidden[l];
-        } else if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS) {
-            act.kind = FM_ACT_SOFTMAX;
-            act.param = 0.0;
-        } else if (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS) {
-            act.kind = FM_ACT_LOGISTIC;
-            act.param = 0.0;
-        } else {
-            act = net->out_activation;
+        if (DROPOUT_ON(net, rng, l)) {
+            if (in == NULL) /* CSR input: no dropout of its values */
+                return FM_ERR_ARGUMENT;
+            FN(dropout_forward_)(rng, ly->dropout, nb, k, in, ld_in, MASK(ws, l), DROP(ws, l));
+            in = DROP(ws, l);
+            ld_in = k;
         }
-        fm_status st = FM_OK;
-        if (!last && bn != NULL) {
-            /* Batch norm: z = in @ W (no intercept) into ZHAT, normalised;
-             * y into PRE (kept for the derivative) or dst; then act(y). */
-            T *z = ZHAT(ws, l + 1);
-            if (l == 0 && xb->x == NULL)
-                FN(sparse_dense_)(xb, nb, coefs[0], NULL, n, z);
-            else
-                st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
-                                  PACKED_W(ws, l), z, n, NULL,
-                                  (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
+        if (ly->batch_norm != FM_BN_OFF && (bn == NULL || bn[4 * l] == NULL))
+            return FM_ERR_ARGUMENT;
+        const T *bias = ly->use_bias ? intercepts[l] : NULL;
+        /* a: the activation's output (the layer's, unless batch norm follows). */
+        T *a = ly->batch_norm == FM_BN_AFTER ? HID(ws, l + 1) : dst;
+        fm_status st;
+        if (ly->batch_norm == FM_BN_BEFORE) {
+            T *z = ZHAT(ws, l + 1), *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : a;
+            st = FN(product_stage_)(net, ws, n_threads, xb, l, in, ld_in, coefs[l], bias,
+                                    ly->activation, nb, z, NULL, NULL);
             if (st != FM_OK)
                 return st;
-            T *y = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : dst;
-            FN(batch_norm_forward_)(net, nb, n, z, INV_STD(ws, l + 1), bn[4 * l], bn[4 * l + 1],
-                                    bn[4 * l + 2], bn[4 * l + 3], y);
-            if (act.kind != FM_ACT_IDENTITY || y != dst)
-                FN(fm_activation_forward_)(act, nb, n, y, n, dst, n);
-        } else if (!last && act.kind == FM_ACT_MAXOUT) {
-            /* Maxout: z (nb, cols) into PRE, reduced to the units (and the
-             * winning pieces, for backward; WIN is NULL when predicting) in
-             * the product's output stage, block of rows by block of rows. */
-            const int64_t cols = fm_mlp_cols(net, l);
-            T *z = PRE(ws, l + 1);
-            if (l == 0 && xb->x == NULL) {
-                FN(sparse_dense_)(xb, nb, coefs[0], intercepts[0], cols, z);
-                FN(fm_maxout_forward_)(nb, n, cols / n, z, cols, dst, n, WIN(ws, 1), n);
-            } else {
-                st = FN(product_)(ws, n_threads, 0, 0, nb, cols, k, in, ld_in, coefs[l], cols,
-                                  PACKED_W(ws, l), z, cols, intercepts[l], act, dst, n,
-                                  WIN(ws, l + 1));
-            }
-        } else if (l == 0 && xb->x == NULL) {
-            /* Sparse input: the product, then the activation in place. */
-            T *z = PRE(ws, 1) != NULL && !last ? PRE(ws, 1) : dst;
-            FN(sparse_dense_)(xb, nb, coefs[0], intercepts[0], n, z);
-            if (act.kind != FM_ACT_IDENTITY)
-                FN(fm_activation_forward_)(act, nb, n, z, n, dst, n);
-        } else if (PRE(ws, l + 1) != NULL && !last) {
-            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
-                              PACKED_W(ws, l), PRE(ws, l + 1), n, intercepts[l],
-                              (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
-            if (st == FM_OK)
-                FN(fm_activation_forward_)(act, nb, n, PRE(ws, l + 1), n, dst, n);
+            FN(batch_norm_forward_)(ly, nb, n, z, z, INV_STD(ws, l + 1), bn[4 * l],
+                                    bn[4 * l + 1], bn[4 * l + 2], bn[4 * l + 3], y);
+            if (ly->activation.kind != FM_ACT_IDENTITY || y != a)
+                FN(fm_activation_forward_)(ly->activation, nb, n, y, n, a, n);
         } else {
-            st = FN(product_)(ws, n_threads, 0, 0, nb, n, k, in, ld_in, coefs[l], n,
-                              PACKED_W(ws, l), dst, n, intercepts[l], act, NULL, 0, NULL);
+            T *z = PRE(ws, l + 1) != NULL ? PRE(ws, l + 1) : a;
+            st = FN(product_stage_)(net, ws, n_threads, xb, l, in, ld_in, coefs[l], bias,
+                                    ly->activation, nb, z, a, WIN(ws, l + 1));
+            if (st != FM_OK)
+                return st;
         }
-        if (st != FM_OK)
-            return st;
-        if (last && net->output == FM_OUTPUT_REGRESSION && net->loss == FM_LOSS_POISSON) {
+        if (ly->batch_norm == FM_BN_AFTER)
+            FN(batch_norm_forward_)(ly, nb, n, a, ZHAT(ws, l + 1), INV_STD(ws, l + 1), bn[4 * l],
+                                    bn[4 * l + 1], bn[4 * l + 2], bn[4 * l + 3], dst);
+        if (l == L - 1 && net->output == FM_OUTPUT_REGRESSION && net->loss == FM_LOSS_POISSON) {
             /* Poisson's log link: scikit-learn's inplace_exp on the output. */
             for (int64_t i = 0; i < nb * n; i++)
                 dst[i] = (T)exp((double)dst[i]);
         }
         in = dst;
         ld_in = n;
-        if (!last && DROPOUT_ON(net, rng, l + 1)) {
-            /* Inverted dropout: keep with probability 1 - rate, scaled up. */
-            const double rate = net->dropout[l];
-            const T scale = (T)(1.0 / (1.0 - rate));
-            T *mask = MASK(ws, l + 1), *dropped = DROP(ws, l + 1);
-            for (int64_t i = 0; i < nb * n; i++) {
-                mask[i] = next_uniform(rng) >= rate ? scale : (T)0;
-                dropped[i] = dst[i] * mask[i];
-            }
-            in = dropped;
-        }
     }
     return FM_OK;
 }
@@ -344,7 +365,7 @@ static inline T FN(out_derivative_)(fm_activation_kind kind, T p)
 static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, const T *sw,
                                      int64_t nb, double sw_sum, T *delta)
 {
-    const int64_t n_out = net->units[net->n_layers];
+    const int64_t n_out = net->layer[net->n_layers - 1].units;
     const T eps = T_EPS;
     double total = 0.0;
     for (int64_t i = 0; i < nb; i++) {
@@ -381,7 +402,7 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
                 /* g rounded once: for p - y the same bits as d above. */
                 d = (T)g;
                 if (net->loss != FM_LOSS_POISSON)
-                    d = d * FN(out_derivative_)(net->out_activation.kind, pij);
+                    d = d * FN(out_derivative_)(net->layer[net->n_layers - 1].activation.kind, pij);
                 break;
             }
             }
@@ -399,6 +420,35 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
     if (net->output == FM_OUTPUT_REGRESSION && net->loss != FM_LOSS_POISSON)
         total /= (double)n_out;
     return total;
+}
+
+/* The minibatch's right predictions (fm_mlp_workspace_accuracy): p the
+ * output layer's (nb, n_out), y the targets, sw the weights or NULL. */
+static void FN(count_right_)(const fm_mlp *net, const T *p, const T *y, const T *sw, int64_t nb,
+                             double *right, double *weight)
+{
+    const int64_t n_out = net->layer[net->n_layers - 1].units;
+    for (int64_t i = 0; i < nb; i++) {
+        const T *pi = p + i * n_out, *yi = y + i * n_out;
+        const double w = sw != NULL ? (double)sw[i] : 1.0;
+        double r = 0.0;
+        if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS) {
+            int64_t bp = 0, by = 0;
+            for (int64_t j = 1; j < n_out; j++) {
+                bp = pi[j] > pi[bp] ? j : bp;
+                by = yi[j] > yi[by] ? j : by;
+            }
+            r = bp == by;
+        } else if (net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS) {
+            for (int64_t j = 0; j < n_out; j++)
+                r += (pi[j] > (T)0.5) == (yi[j] > (T)0.5);
+            r /= (double)n_out;
+        } else {
+            return; /* regression: no accuracy */
+        }
+        *right += w * r;
+        *weight += w;
+    }
 }
 
 /* delta = 0 where relu's output a is 0: a select, not a branch, so that it
@@ -459,7 +509,7 @@ static fm_coef_norms FN(coef_norms_)(const fm_mlp *net, T *const *coefs)
 {
     fm_coef_norms norms = {0.0, 0.0};
     for (int l = 0; l < net->n_layers; l++) {
-        const int64_t size = net->units[l] * fm_mlp_cols(net, l);
+        const int64_t size = fm_mlp_width(net, l) * fm_mlp_cols(net, l);
         const int64_t block = coef_block_len(net, fm_mlp_cols(net, l));
         for (int64_t start = 0; start < size; start += block) {
             const int64_t len = size - start < block ? size - start : block;
@@ -469,6 +519,26 @@ static fm_coef_norms FN(coef_norms_)(const fm_mlp *net, T *const *coefs)
         }
     }
     return norms;
+}
+
+/* The layers' own penalties (Keras's scale, not divided by sum(w)):
+ * sum over layers of kernel_l2 sum(W^2) + kernel_l1 sum|W| + the same on b. */
+static double FN(layer_penalties_)(const fm_mlp *net, T *const *coefs, T *const *intercepts)
+{
+    double total = 0.0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const fm_layer *ly = &net->layer[l];
+        const int64_t cols = fm_mlp_cols(net, l), size = fm_mlp_width(net, l) * cols;
+        if (ly->kernel_l2 > 0.0)
+            total += ly->kernel_l2 * FN(fm_sum_squares_)(size, coefs[l]);
+        if (ly->kernel_l1 > 0.0)
+            total += ly->kernel_l1 * FN(fm_sum_abs_)(size, coefs[l]);
+        if (ly->bias_l2 > 0.0)
+            total += ly->bias_l2 * FN(fm_sum_squares_)(cols, intercepts[l]);
+        if (ly->bias_l1 > 0.0)
+            total += ly->bias_l1 * FN(fm_sum_abs_)(cols, intercepts[l]);
+    }
+    return total;
 }
 
 /*
@@ -494,32 +564,29 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
 
     double value = FN(output_loss_delta_)(net, ACT(ws, L), y, sw, nb, sw_sum, DELTA(ws, L));
     *loss = value + penalty_value(net, norms) / sw_sum;
+    if (ws->accuracy_on && rng != NULL) /* training epochs */
+        FN(count_right_)(net, ACT(ws, L), y, sw, nb, &ws->right, &ws->weight);
+    if (any_layer_penalty(net))
+        *loss += FN(layer_penalties_)(net, coefs, intercepts);
 
-    /* Backward: gradients of layer l from a[l] and delta[l+1], then delta[l]. */
+    /* Backward, layer by layer from the output: the gradients of W[l] and
+     * b[l] from layer l's input and its delta (dL/dz, DELTA(ws, l + 1)),
+     * then the delta of the layer below, through its stages in reverse. */
     T *grad = (T *)ws->grad;
+    const fm_mlp_layout *layout = &ws->layout;
     const T divisor = (T)sw_sum;
-    const fm_grad_finish finish = coef_finish(net, sw_sum);
-    int64_t b_offset = 0;
-    for (int l = 0; l < L; l++)
-        b_offset += net->units[l] * fm_mlp_cols(net, l);
-    int64_t w_offset = b_offset;
-    /* Batch norm's gammas, then betas, follow the intercepts. */
-    int64_t gamma_offset = b_offset, hidden_units = 0;
-    for (int l = 0; l < L; l++)
-        gamma_offset += fm_mlp_cols(net, l);
-    for (int l = 1; l < L; l++)
-        hidden_units += net->units[l];
     for (int l = L - 1; l >= 0; l--) {
+        const fm_layer *ly = &net->layer[l];
         /* fan_out: W[l]'s columns (maxout: the pieces), d's width. */
-        const int64_t fan_in = net->units[l], fan_out = fm_mlp_cols(net, l);
+        const int64_t fan_in = fm_mlp_width(net, l), fan_out = fm_mlp_cols(net, l);
         /* The layer's actual input: after dropout where it was applied. */
-        const T *a_in = l == 0 ? xb->x : (DROPOUT_ON(net, rng, l) ? DROP(ws, l) : ACT(ws, l));
-        const int64_t ld_in = l == 0 ? xb->ldx : fan_in;
+        const int dropped = DROPOUT_ON(net, rng, l);
+        const T *a_in = dropped ? DROP(ws, l) : l == 0 ? xb->x : ACT(ws, l);
+        const int64_t ld_in = l == 0 && !dropped ? xb->ldx : fan_in;
         const T *d = DELTA(ws, l + 1);
-        w_offset -= fan_in * fan_out;
-        T *gw = grad + w_offset;
+        T *gw = grad + layout->coef[l], *gb = grad + layout->intercept[l];
         /* A frozen layer's epochs need its delta, not its gradient. */
-        const int frozen = raw && net->frozen[l];
+        const int frozen = raw && ly->frozen;
         if (!frozen && a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else if (!frozen) {
@@ -530,60 +597,66 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                 return st;
         }
         const T *w = coefs[l];
-        if (!raw)
+        if (!raw) {
+            const fm_grad_finish finish = layer_finish(net, l, 0, sw_sum);
             FN(fm_grad_finish_)(fan_in * fan_out, gw, w, &finish);
-        /* Intercepts after all coefficients: their offset counts down from the end. */
-        int64_t bo = b_offset;
-        for (int j = 0; j < l; j++)
-            bo += fm_mlp_cols(net, j);
-        T *gb = grad + bo;
-        if (frozen)
+        }
+        /* Stage bias (backward): column sums of d; none without a bias. */
+        if (frozen || !ly->use_bias)
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = 0;
         else
             FN(column_sums_)(nb, fan_out, d, gb);
-        if (!raw)
+        if (!raw && (ly->bias_l1 > 0.0 || ly->bias_l2 > 0.0)) {
+            const fm_grad_finish finish = layer_finish(net, l, 1, sw_sum);
+            FN(fm_grad_finish_)(fan_out, gb, intercepts[l], &finish);
+        } else if (!raw) {
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] / divisor;
-        if (bn != NULL && l < L - 1) /* unused under batch norm: keep it still */
-            for (int64_t j = 0; j < fan_out; j++)
-                gb[j] = 0;
-        if (l > 0) {
-            T *d_prev = DELTA(ws, l);
-            /* Maxout: dL/da of the units into ACT (layer l's output, not
-             * needed after gw above), routed to the pieces into d_prev. */
-            const int maxout = net->hidden[l - 1].kind == FM_ACT_MAXOUT;
-            T *d_units = maxout ? ACT(ws, l) : d_prev;
-            st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
-                              PACKED_WT(ws, l), d_units, fan_in, NULL,
-                              (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
-            if (st != FM_OK)
-                return st;
-            if (DROPOUT_ON(net, rng, l)) {
-                const T *mask = MASK(ws, l);
-                for (int64_t i = 0; i < nb * fan_in; i++)
-                    d_units[i] = d_units[i] * mask[i];
-            }
+        }
+        if (l == 0)
+            break;
+        /* The layer below (its output is layer l's input), stages reversed. */
+        const fm_layer *below = &net->layer[l - 1];
+        const int64_t units = below->units;
+        T *d_prev = DELTA(ws, l);
+        /* dL/d(output) of the units: into ACT (layer l's input, not needed
+         * after gw above) when a maxout layer routes it to its pieces. */
+        const int maxout = below->activation.kind == FM_ACT_MAXOUT;
+        T *d_units = maxout ? ACT(ws, l) : d_prev;
+        st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
+                          PACKED_WT(ws, l), d_units, fan_in, NULL,
+                          (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
+        if (st != FM_OK)
+            return st;
+        if (dropped)
+            FN(dropout_backward_)(nb * fan_in, MASK(ws, l), d_units);
+        if (below->batch_norm != FM_BN_OFF) {
+            T *dgamma = grad + layout->gamma[l - 1], *dbeta = grad + layout->beta[l - 1];
+            /* After the activation: dL/da from dL/dy, before the derivative. */
+            if (below->batch_norm == FM_BN_AFTER)
+                FN(batch_norm_backward_)(nb, units, ZHAT(ws, l), INV_STD(ws, l),
+                                         bn[4 * (l - 1)], d_units, dgamma, dbeta);
             if (maxout)
-                FN(fm_maxout_backward_)(nb, fan_in, fm_mlp_cols(net, l - 1) / fan_in, WIN(ws, l),
+                FN(fm_maxout_backward_)(nb, units, fm_mlp_cols(net, l - 1) / units, WIN(ws, l),
                                         d_units, d_prev);
             else
-                FN(hidden_derivative_)(net->hidden[l - 1], nb, fan_in, ACT(ws, l), PRE(ws, l),
-                                       d_prev);
-            if (bn != NULL) {
-                int64_t unit = 0; /* first unit of hidden layer l among all hidden units */
-                for (int j = 1; j < l; j++)
-                    unit += net->units[j];
-                T *dgamma = grad + gamma_offset + unit;
-                T *dbeta = grad + gamma_offset + hidden_units + unit;
-                FN(batch_norm_backward_)(nb, fan_in, ZHAT(ws, l), INV_STD(ws, l),
+                FN(hidden_derivative_)(below->activation, nb, units,
+                                       below->batch_norm == FM_BN_AFTER ? HID(ws, l) : ACT(ws, l),
+                                       PRE(ws, l), d_prev);
+            if (below->batch_norm == FM_BN_BEFORE)
+                FN(batch_norm_backward_)(nb, units, ZHAT(ws, l), INV_STD(ws, l),
                                          bn[4 * (l - 1)], d_prev, dgamma, dbeta);
-                if (!raw)
-                    for (int64_t j = 0; j < fan_in; j++) {
-                        dgamma[j] = dgamma[j] / divisor;
-                        dbeta[j] = dbeta[j] / divisor;
-                    }
-            }
+            if (!raw)
+                for (int64_t j = 0; j < units; j++) {
+                    dgamma[j] = dgamma[j] / divisor;
+                    dbeta[j] = dbeta[j] / divisor;
+                }
+        } else if (maxout) {
+            FN(fm_maxout_backward_)(nb, units, fm_mlp_cols(net, l - 1) / units, WIN(ws, l),
+                                    d_units, d_prev);
+        } else {
+            FN(hidden_derivative_)(below->activation, nb, units, ACT(ws, l), PRE(ws, l), d_prev);
         }
     }
     return FM_OK;
@@ -592,7 +665,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
 /* Whether block `blk` belongs to a frozen layer's W or b (no step). */
 static inline int FN(block_frozen_)(const fm_mlp *net, const fm_step_block *blk)
 {
-    return (blk->kind == FM_SEG_COEF || blk->kind == FM_SEG_INTERCEPT) && net->frozen[blk->layer];
+    return (blk->kind == FM_SEG_COEF || blk->kind == FM_SEG_INTERCEPT) &&
+           net->layer[blk->layer].frozen;
 }
 
 static inline T *FN(block_param_)(const fm_step_block *blk, T *const *coefs,
@@ -612,9 +686,10 @@ static inline T *FN(block_param_)(const fm_step_block *blk, T *const *coefs,
 static void FN(apply_max_norm_)(const fm_mlp *net, T *const *coefs, double *col_squares)
 {
     for (int l = 0; l < net->n_layers; l++) {
-        if (net->frozen[l])
+        const double max_norm = net->layer[l].max_norm;
+        if (net->layer[l].frozen || max_norm <= 0.0)
             continue;
-        const int64_t fan_in = net->units[l], fan_out = fm_mlp_cols(net, l);
+        const int64_t fan_in = fm_mlp_width(net, l), fan_out = fm_mlp_cols(net, l);
         T *w = coefs[l];
         for (int64_t j = 0; j < fan_out; j++)
             col_squares[j] = 0.0;
@@ -623,7 +698,7 @@ static void FN(apply_max_norm_)(const fm_mlp *net, T *const *coefs, double *col_
                 col_squares[j] += (double)w[i * fan_out + j] * (double)w[i * fan_out + j];
         for (int64_t j = 0; j < fan_out; j++) {
             const double norm = sqrt(col_squares[j]);
-            col_squares[j] = norm > net->max_norm ? net->max_norm / norm : 1.0;
+            col_squares[j] = norm > max_norm ? max_norm / norm : 1.0;
         }
         for (int64_t i = 0; i < fan_in; i++)
             for (int64_t j = 0; j < fan_out; j++)
@@ -656,10 +731,10 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
     double *block_squares = ws->step_squares, *block_abs = ws->step_abs;
     const int threads = step_threads(n_threads, ws->n_params);
     (void)threads;
-    fm_grad_finish coef = coef_finish(net, sw_sum), other = coef;
-    other.penalty = FM_FINISH_NONE;
+    /* Clipping's scale and bound, the same for every block. */
+    double clip_scale = 1.0, clip = INFINITY;
     if (net->clip_grad_value > 0.0)
-        coef.clip = other.clip = net->clip_grad_value;
+        clip = net->clip_grad_value;
     if (net->clip_grad_norm > 0.0) {
         double *block_grad = ws->grad_squares;
 #ifdef FASTMLP_OPENMP
@@ -667,18 +742,19 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
 #endif
         for (int64_t i = 0; i < n_blocks; i++) {
             const fm_step_block *blk = &blocks[i];
+            const fm_grad_finish finish = block_finish(net, blk, sw_sum, 1.0, clip);
             block_grad[i] = FN(block_frozen_)(net, blk)
                                 ? 0.0
                                 : FN(fm_grad_squares_)(blk->len, grad + blk->flat,
                                                        FN(block_param_)(blk, coefs, intercepts, bn),
-                                                       blk->kind == FM_SEG_COEF ? &coef : &other);
+                                                       &finish);
         }
         double total = 0.0;
         for (int64_t i = 0; i < n_blocks; i++)
             total += block_grad[i];
         /* torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), at most 1. */
         const double factor = net->clip_grad_norm / (sqrt(total) + 1e-6);
-        coef.scale = other.scale = factor < 1.0 ? factor : 1.0;
+        clip_scale = factor < 1.0 ? factor : 1.0;
     }
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -690,8 +766,8 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
             T *state[FM_OPT_MAX_STATES] = {NULL};
             for (int k = 0; k < n_states; k++)
                 state[k] = (T *)opt->state[k] + blk->flat;
-            FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state,
-                               blk->kind == FM_SEG_COEF ? &coef : &other);
+            const fm_grad_finish finish = block_finish(net, blk, sw_sum, clip_scale, clip);
+            FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state, &finish);
         }
         const int is_coef = blk->kind == FM_SEG_COEF;
         block_squares[i] = is_coef ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
@@ -700,7 +776,7 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
          * this block's rows of a coefficient matrix). */
         FN(pack_block_)(net, ws, blk, blk->kind == FM_SEG_COEF ? coefs[blk->layer] : NULL);
     }
-    if (net->max_norm > 0.0) {
+    if (any_max_norm(net)) {
         FN(apply_max_norm_)(net, coefs, ws->col_squares);
         /* bfloat16 products: max_norm rescaled columns after the blocks
          * packed their rows: pack the final weights. */
@@ -740,9 +816,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                             uint64_t seed, double *loss_sum)
 {
     uint64_t rng = seed;
-    const int64_t d = net->units[0], n_out = net->units[net->n_layers];
-    if (net->batch_norm != (bn != NULL))
-        return FM_ERR_ARGUMENT;
+    const int64_t d = net->n_inputs, n_out = net->layer[net->n_layers - 1].units;
     if (batch_size < 1 || batch_size > ws->max_rows || ws->elem != sizeof(T) ||
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
@@ -831,10 +905,10 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
 }
 
 fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
-                                const fm_input *X, const T *Y, const T *sw, int64_t n,
+                                T *const *bn, const fm_input *X, const T *Y, const T *sw, int64_t n,
                                 fm_mlp_workspace *ws, int n_threads, double *loss)
 {
-    if (n > ws->max_rows || ws->elem != sizeof(T) || net->batch_norm)
+    if (n > ws->max_rows || ws->elem != sizeof(T))
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
     const double sw_sum = FN(weight_sum_)(sw, n);
@@ -843,7 +917,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     const fm_status st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
     if (st != FM_OK)
         return st;
-    return FN(loss_grad_rows_)(net, coefs, intercepts, NULL, &xb, Y, sw, sw_sum, n, ws,
+    return FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, Y, sw, sw_sum, n, ws,
                                n_threads, NULL, FN(coef_norms_)(net, coefs), 0, loss);
 }
 
@@ -852,7 +926,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
                            fm_mlp_workspace *ws, int n_threads, double *loss)
 {
     const int L = net->n_layers;
-    const int64_t n_out = net->units[L];
+    const int64_t n_out = net->layer[L - 1].units;
     if (ws->elem != sizeof(T) || n < 1)
         return FM_ERR_ARGUMENT;
     fm_status pst = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
@@ -874,6 +948,8 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
         weight += chunk_weight;
     }
     *loss = total / weight + penalty_value(net, FN(coef_norms_)(net, coefs)) / weight;
+    if (any_layer_penalty(net))
+        *loss += FN(layer_penalties_)(net, coefs, intercepts);
     return FM_OK;
 }
 
@@ -886,7 +962,7 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
         n_run > net->n_layers ||
         (packed != NULL && (net->compute != FM_COMPUTE_BF16 || packed->n_layers != net->n_layers)))
         return FM_ERR_ARGUMENT;
-    const int64_t n_out = net->units[n_run];
+    const int64_t n_out = fm_mlp_width(net, n_run);
     fm_mlp_workspace *own = NULL;
     if (ws == NULL) {
         own = workspace_new(net, n < FM_PREDICT_CHUNK ? (n > 0 ? n : 1) : FM_PREDICT_CHUNK,
@@ -918,6 +994,7 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
 #undef ZHAT
 #undef INV_STD
 #undef DROP
+#undef HID
 #undef WIN
 #undef DROPOUT_ON
 #undef PACKED_W

@@ -36,11 +36,11 @@ def _optimizer_to_sklearn(ours, theirs):
     if state is None or ours.solver not in ("sgd", "adam"):
         return
     params = theirs.coefs_ + theirs.intercepts_
-    bounds = np.cumsum([0] + [p.size for p in params])
+    network = ours.network_
 
-    def split(flat):
-        return [flat[lo:hi].reshape(p.shape).copy()
-                for p, lo, hi in zip(params, bounds[:-1], bounds[1:])]
+    def split(flat):  # W and b views of the flat state, in the engine's layout
+        coefs, intercepts, _, _ = network.unflatten(flat)
+        return [a.copy() for a in coefs + intercepts]
 
     if ours.solver == "sgd":
         opt = SGDOptimizer(params, ours.learning_rate_init, ours.learning_rate, ours.momentum,
@@ -101,6 +101,7 @@ def to_sklearn(estimator):
         a solver or learning-rate schedule object scikit-learn does not have.
     """
     from fastmlp._mlp import MLPClassifier, MLPRegressor
+    from fastmlp.network import fitted_network
 
     check_is_fitted(estimator)
     if estimator.solver not in ("lbfgs", "sgd", "adam"):
@@ -135,7 +136,7 @@ def to_sklearn(estimator):
     names = cls().get_params().keys()
     params = {k: v for k, v in estimator.get_params().items() if k in names}
     dtype = estimator.coefs_[0].dtype
-    coefs, intercepts = estimator._prediction_params(dtype)
+    _, coefs, intercepts = fitted_network(estimator, dtype)
     theirs = _copy_fitted(estimator, cls(**params), coefs, intercepts)
     if getattr(estimator, "bn_gammas_", None) is None:
         # With batch norm the folded network is another one: no optimizer
@@ -173,6 +174,7 @@ def from_sklearn(estimator):
     ours = _copy_fitted(estimator, ours, estimator.coefs_, estimator.intercepts_)
     ours._hidden_sizes = [c.shape[1] for c in estimator.coefs_[:-1]]
     ours.bn_gammas_ = ours.bn_betas_ = ours.bn_running_means_ = ours.bn_running_vars_ = None
+    ours.network_ = ours._fitted_network()
     ours.validation_loss_curve_ = None
     _optimizer_from_sklearn(estimator, ours)
     return ours

@@ -204,23 +204,45 @@ cdef extern from "train.h" nogil:
         FM_COMPUTE_NATIVE
         FM_COMPUTE_BF16
 
+    ctypedef enum fm_bn_placement:
+        FM_BN_OFF
+        FM_BN_BEFORE
+        FM_BN_AFTER
+
+    ctypedef struct fm_layer:
+        int64_t units
+        fm_activation activation
+        double dropout
+        fm_bn_placement batch_norm
+        double bn_momentum, bn_epsilon
+        int bn_unbiased
+        double kernel_l1, kernel_l2, bias_l1, bias_l2
+        double max_norm
+        int frozen
+        int use_bias
+
     ctypedef struct fm_mlp:
         int n_layers
-        int64_t units[FM_MLP_MAX_LAYERS + 1]
-        fm_activation hidden[FM_MLP_MAX_LAYERS]
+        int64_t n_inputs
+        fm_layer layer[FM_MLP_MAX_LAYERS]
         fm_output_kind output
-        fm_activation out_activation
         fm_regression_loss_kind loss
         double loss_param
         double alpha
         fm_penalty_kind penalty
         double l1_ratio
-        double clip_grad_norm, clip_grad_value, max_norm
-        unsigned char frozen[FM_MLP_MAX_LAYERS]
-        double dropout[FM_MLP_MAX_LAYERS]
-        int batch_norm
-        double bn_momentum, bn_epsilon
+        double clip_grad_norm, clip_grad_value
         fm_compute_kind compute
+
+    ctypedef struct fm_mlp_layout:
+        int64_t coef[FM_MLP_MAX_LAYERS]
+        int64_t intercept[FM_MLP_MAX_LAYERS]
+        int64_t gamma[FM_MLP_MAX_LAYERS]
+        int64_t beta[FM_MLP_MAX_LAYERS]
+        int64_t n_params
+
+    int fm_mlp_fill_layout(const fm_mlp *net, fm_mlp_layout *out)
+    int64_t fm_mlp_width(const fm_mlp *net, int l)
 
     ctypedef struct fm_input:
         const void *dense
@@ -254,6 +276,7 @@ cdef extern from "train.h" nogil:
         FM_PROFILE_GATHER
         FM_PROFILE_COUNT
     void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
+    void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                                float *const *bn,
@@ -268,11 +291,11 @@ cdef extern from "train.h" nogil:
                                fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads,
                                uint64_t seed, double *loss_sum)
     fm_status fm_mlp_loss_grad_f32(const fm_mlp *net, float *const *coefs,
-                                   float *const *intercepts, const fm_input *X,
+                                   float *const *intercepts, float *const *bn, const fm_input *X,
                                    const float *Y, const float *sw, int64_t n,
                                    fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_loss_grad_f64(const fm_mlp *net, double *const *coefs,
-                                   double *const *intercepts, const fm_input *X,
+                                   double *const *intercepts, double *const *bn, const fm_input *X,
                                    const double *Y, const double *sw, int64_t n,
                                    fm_mlp_workspace *ws, int n_threads, double *loss)
     fm_status fm_mlp_loss_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,

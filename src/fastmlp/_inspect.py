@@ -20,39 +20,36 @@ def summary_table(est):
     -------
     table : str
         One row per layer (input, each hidden layer, output) with its units,
-        activation (maxout with its pieces per unit), dropout rate, batch
-        normalisation and parameter count (a maxout layer's weights and
-        biases for every piece), then the totals.
+        activation (maxout with its pieces per unit), the dropout rate of its
+        output, batch normalisation (its placement) and parameter count (a
+        maxout layer's weights and biases for every piece), then the totals.
     """
-    n_hidden = len(est.coefs_) - 1
-    acts = est._hidden_activations(n_hidden)
-    rates = est._dropout_rates(n_hidden) if n_hidden else []
-    bn = getattr(est, "bn_gammas_", None) is not None
+    network = est.network_
+    layers = network.layers
+    n_hidden = len(layers) - 1
     header = ("Layer", "Units", "Activation", "Dropout", "Batch norm", "Params")
-    rows = [("input", str(est.n_features_in_), "", "", "", "0")]
+    # Dropout acts on a layer's input: the input's rate is the first layer's.
+    rows = [("input", str(network.n_inputs), "",
+             f"{layers[0].dropout:g}" if layers[0].dropout else "", "", "0")]
     trained = stats = 0
-    for i, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+    for i, (layer, w, b) in enumerate(zip(layers, est.coefs_, est.intercepts_)):
         params = w.size + b.size
-        hidden = i < n_hidden
-        norm = ""
-        if hidden and bn:
+        norm = layer.batch_norm or ""
+        if layer.batch_norm:
             # gamma and beta are trained; the running mean and variance are
             # statistics (Keras's "non-trainable" parameters).
-            params += est.bn_gammas_[i].size + est.bn_betas_[i].size
-            stats += est.bn_running_means_[i].size + est.bn_running_vars_[i].size
-            norm = "yes"
+            params += 2 * layer.units
+            stats += 2 * layer.units
         trained += params
-        if hidden:
-            # A hidden layer's units are the next layer's fan-in; a maxout
-            # layer's weights have a column per piece of each unit.
-            units = est.coefs_[i + 1].shape[0]
-            act = acts[i]
-            if act == "maxout":
-                act = f"maxout ({w.shape[1] // units} pieces)"
-            rows.append((f"hidden {i + 1}", str(units), act,
-                         f"{rates[i]:g}" if rates[i] else "", norm, _count(params)))
+        if i < n_hidden:
+            act = layer.activation
+            if act == "maxout":  # a column per piece of each unit
+                act = f"maxout ({layer.pieces} pieces)"
+            rate = layers[i + 1].dropout  # on this layer's output
+            rows.append((f"hidden {i + 1}", str(layer.units), act, f"{rate:g}" if rate else "",
+                         norm, _count(params)))
         else:
-            rows.append(("output", str(w.shape[1]), est.out_activation_, "", "",
+            rows.append(("output", str(layer.units), est.out_activation_, "", "",
                          _count(params)))
     widths = [max(len(r[c]) for r in rows + [header]) for c in range(len(header))]
     right = {1, 5}  # numbers right-aligned

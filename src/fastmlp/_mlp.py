@@ -11,6 +11,8 @@ loss, backward pass, optimizer steps) is one call into C
 released; Python runs once per epoch. L-BFGS uses SciPy with one C call per
 loss-and-gradient evaluation.
 """
+import dataclasses
+import inspect
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -53,7 +55,8 @@ from sklearn.utils.validation import (
 )
 
 from fastmlp import _kernels
-from fastmlp._kernels import MLPEngine, MLPPredictor, NonFiniteInput
+from fastmlp._kernels import NonFiniteInput
+from fastmlp.network import Layer, Network
 from fastmlp._persist import VersionedPickleMixin
 from fastmlp._validation import (
     LabelCheckedScoreMixin,
@@ -171,64 +174,14 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(_INITS)],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "batch_norm": ["boolean"],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean", list, tuple],
+        "activation_params": [dict, list, tuple, None],
         "callbacks": [list, tuple, None],
         "progress": ["boolean"],
         "scoring": [str, callable, list, tuple, dict, None],
         "compute_dtype": [StrOptions({"bfloat16"}), None],
     }
-
-    @abstractmethod
-    def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
-                 learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
-                 verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
-                 validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init,
-                 dropout, batch_norm, callbacks, progress, scoring, rho,
-                 initial_accumulator_value, momentum_decay, weight_decay, penalty, l1_ratio,
-                 clip_grad_norm, clip_grad_value, max_norm, frozen_layers, compute_dtype,
-                 maxout_pieces):
-        self.activation = activation
-        self.maxout_pieces = maxout_pieces
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.init = init
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.callbacks = callbacks
-        self.progress = progress
-        self.scoring = scoring
-        self.rho = rho
-        self.initial_accumulator_value = initial_accumulator_value
-        self.momentum_decay = momentum_decay
-        self.weight_decay = weight_decay
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.clip_grad_norm = clip_grad_norm
-        self.clip_grad_value = clip_grad_value
-        self.max_norm = max_norm
-        self.frozen_layers = frozen_layers
-        self.compute_dtype = compute_dtype
 
     # -- the network --------------------------------------------------------
 
@@ -255,9 +208,12 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
 
     def _check_maxout(self, n_hidden):
         """What maxout does not combine with, before any work."""
-        if "maxout" in self._hidden_activations(n_hidden) and self.batch_norm:
-            raise ValueError("batch_norm is not supported with maxout layers: it would "
-                             "normalise each piece, not each unit")
+        for act, place in zip(self._hidden_activations(n_hidden),
+                              self._batch_norm_placements(n_hidden)):
+            if act == "maxout" and place == "before":
+                raise ValueError("batch_norm is not supported with maxout layers: it would "
+                                 "normalise each piece, not each unit (batch norm 'after' "
+                                 "the activation normalises the units)")
 
     def _dropout_rates(self, n_hidden):
         """The dropout rate of each hidden layer, validated."""
@@ -270,7 +226,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                                  "hidden layers")
         if not all(0.0 <= r < 1.0 for r in rates):
             raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}")
-        if any(rates) and self.solver == "lbfgs":
+        if not 0.0 <= float(self.input_dropout) < 1.0:
+            raise ValueError(f"input_dropout must be in [0, 1), got {self.input_dropout}")
+        if (any(rates) or self.input_dropout) and self.solver == "lbfgs":
             raise ValueError(f"dropout needs {_STOCHASTIC_NAMES}: it makes the loss random, "
                              "which L-BFGS's line search cannot use")
         if self.solver == "lbfgs":
@@ -278,34 +236,109 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 if getattr(self, name) is not None:
                     raise ValueError(f"{name} acts on the minibatch steps of "
                                      f"{_STOCHASTIC_NAMES}; L-BFGS takes none")
-        if self.batch_norm and self.solver == "lbfgs":
+        if any(self._batch_norm_placements(n_hidden)) and self.solver == "lbfgs":
             raise ValueError(f"batch_norm needs {_STOCHASTIC_NAMES}: its statistics are per "
                              "minibatch")
         return rates
 
-    @abstractmethod
-    def _output_spec(self):
-        """(engine output kind, (out activation, params), loss, loss parameter)."""
+    def _batch_norm_placements(self, n_hidden):
+        """Where each hidden layer's batch norm sits: None, 'before' or
+        'after' its activation (batch_norm True: 'before' on every layer)."""
+        if isinstance(self.batch_norm, (bool, np.bool_)):
+            return ["before" if self.batch_norm else None] * n_hidden
+        places = list(self.batch_norm)
+        if len(places) != n_hidden:
+            raise ValueError(f"batch_norm has {len(places)} entries but there are {n_hidden} "
+                             "hidden layers")
+        out = []
+        for p in places:
+            if p is None or p is False:
+                out.append(None)
+            elif p is True or p == "before":
+                out.append("before")
+            elif p == "after":
+                out.append("after")
+            else:
+                raise ValueError(f"batch_norm entries must be False, True, 'before' or 'after',"
+                                 f" got {p!r}")
+        return out
 
-    def _engine(self, max_rows, dtype, training=False, gather_rows=False, alpha=None):
-        """A C engine for this network with a workspace of `max_rows` rows:
-        for training (dropout, batch norm, a buffer to gather shuffled dense
-        rows into when `gather_rows`) or for the plain, folded network."""
-        units = [self.n_features_in_] + list(self._hidden_sizes) + [self.n_outputs_]
-        pieces = self._layer_pieces(len(units) - 2)
-        hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
-        output, out_act, loss, loss_param = self._output_spec()
-        dropout = self._dropout_rates(len(units) - 2) if training else None
-        frozen = self._frozen_layers(len(units) - 1)
-        # Clipping, max_norm and frozen layers act in the epochs only.
-        return MLPEngine(units, hidden, output, out_act, loss, loss_param,
-                         self.alpha if alpha is None else alpha, max_rows, dtype, dropout,
-                         gather_rows, training and self.batch_norm, _BN_MOMENTUM, _BN_EPSILON,
-                         self.penalty, self.l1_ratio,
-                         self.clip_grad_norm if training else None,
-                         self.clip_grad_value if training else None,
-                         self.max_norm if training else None, frozen if training else (),
-                         compute_dtype=self.compute_dtype)
+    def _layer_activation_params(self, n_hidden):
+        """Each hidden layer's activation parameters (a dict, or None)."""
+        params = self.activation_params
+        if params is None or isinstance(params, dict):
+            return [dict(params) if params else None] * n_hidden
+        params = list(params)
+        if len(params) != n_hidden:
+            raise ValueError(f"activation_params has {len(params)} entries but there are "
+                             f"{n_hidden} hidden layers")
+        for p in params:
+            if p is not None and not isinstance(p, dict):
+                raise ValueError(f"activation_params entries must be dicts or None, got {p!r}")
+        return [dict(p) if p else None for p in params]
+
+    @abstractmethod
+    def _output_layer(self):
+        """(output activation, loss, loss parameter) of the Network."""
+
+    def _network(self, layer_units, pieces):
+        """The Network these parameters describe (fastmlp.network): the
+        estimator's scikit-learn parameters translated, layer by layer.
+
+        scikit-learn picks the Glorot factor from `activation` for every
+        layer (2 for logistic, else 6); with a per-layer list, from the
+        activation the layer feeds. ``batch_norm=True`` normalises every
+        hidden layer's product before its activation, whose bias is then
+        unused (beta takes its role)."""
+        n_hidden = len(layer_units) - 2
+        acts = self._hidden_activations(n_hidden)
+        rates = [float(self.input_dropout)] + self._dropout_rates(n_hidden)
+        places = self._batch_norm_placements(n_hidden) + [None]
+        act_params = self._layer_activation_params(n_hidden)
+        frozen = set(self._frozen_layers(n_hidden + 1))
+        out_act, loss, loss_param = self._output_layer()
+        layers = []
+        for i in range(n_hidden + 1):
+            last = i == n_hidden
+            act = out_act if last else acts[i]
+            init_act = (self.activation if isinstance(self.activation, str)
+                        else acts[min(i, n_hidden - 1)] if acts else "identity")
+            kernel_init = self.init
+            if self.init == "glorot_uniform" and init_act == "logistic":
+                kernel_init = "glorot_uniform_logistic"
+            params = None if last else act_params[i]
+            if act == "maxout":
+                params = {**(params or {}), "pieces": int(pieces[i])}
+            layers.append(Layer(
+                layer_units[i + 1], act, activation_params=params, dropout=rates[i],
+                batch_norm=places[i], bn_momentum=_BN_MOMENTUM,
+                bn_epsilon=_BN_EPSILON, kernel_initializer=kernel_init,
+                bias_initializer="glorot_uniform" if self.init == "glorot_uniform" else "zeros",
+                max_norm=self.max_norm, frozen=i in frozen, use_bias=places[i] != "before"))
+        return Network(layer_units[0], layers, loss=loss, loss_param=loss_param,
+                       alpha=self.alpha, penalty=self.penalty, l1_ratio=self.l1_ratio,
+                       clip_grad_norm=self.clip_grad_norm, clip_grad_value=self.clip_grad_value,
+                       compute_dtype=self.compute_dtype)
+
+    def _fitted_network(self):
+        """The fitted model's Network: the one its fit built, or (a model
+        unpickled from an older fastmlp, or from_sklearn) the one its
+        parameters and fitted shapes describe."""
+        network = self.__dict__.get("network_")
+        if network is not None:
+            compute_dtype = getattr(self, "compute_dtype", None)
+            if network.compute_dtype != compute_dtype:
+                # What the products multiply may change between fit and
+                # predict (set_params): prediction follows the parameter.
+                network = network.replace(compute_dtype=compute_dtype)
+            return network
+        units, pieces = _fitted_units(self.coefs_)
+        network = self._network(units, pieces)
+        if getattr(self, "bn_gammas_", None) is None:
+            network = network.replace(layers=[
+                dataclasses.replace(layer, batch_norm=None, use_bias=True)
+                for layer in network.layers])
+        return network
 
     def _frozen_layers(self, n_layers):
         """The frozen weight layers' indices, validated (negative ones count
@@ -322,16 +355,6 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             raise ValueError("frozen_layers freezes every weight layer: nothing would train")
         return sorted(set(frozen))
 
-    def _penalty_value(self, coefs):
-        """alpha's penalty of `coefs` (times sum(w)), as the C engine adds it."""
-        squares = sum(float(np.dot(c.ravel(), c.ravel())) for c in coefs)
-        if self.penalty == "l2":
-            return 0.5 * self.alpha * squares
-        abs_sum = sum(float(np.abs(c).sum()) for c in coefs)
-        if self.penalty == "l1":
-            return self.alpha * abs_sum
-        return self.alpha * (self.l1_ratio * abs_sum + 0.5 * (1.0 - self.l1_ratio) * squares)
-
     def _input_dtypes(self):
         """The float dtypes X is trained in: its own (float64 or float32), or
         float32 with bfloat16 products, whose master weights are float32."""
@@ -344,88 +367,34 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
 
     def _bn_arrays(self):
         """Batch norm's arrays in the engine's order (4 per hidden layer)."""
-        if not self.batch_norm:
+        if getattr(self, "bn_gammas_", None) is None:
             return None
         return [a for group in zip(self.bn_gammas_, self.bn_betas_, self.bn_running_means_,
                                    self.bn_running_vars_) for a in group]
 
     def _prediction_params(self, dtype, weights=None):
-        """(coefs, intercepts) for prediction: with batch norm, the running
-        statistics folded into each hidden layer's weights,
-        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
+        """(coefs, intercepts) for prediction: batch norm folded
+        (Network.fold).
 
         `weights` is a :func:`_weights_snapshot` (default: taken now). The
         folded arrays are copies, made per call (the rule on derived
         copies, above _publish_weights)."""
         coefs, intercepts, bn = _weights_snapshot(self) if weights is None else weights
-        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]
-        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
-        if bn is None:
-            return coefs, intercepts
-        gammas, betas, means, variances = bn
-        for i in range(len(gammas)):
-            scale = gammas[i] / np.sqrt(variances[i] + _BN_EPSILON)
-            coefs[i] = np.ascontiguousarray(coefs[i] * scale, dtype=dtype)
-            intercepts[i] = ((intercepts[i] - means[i]) * scale + betas[i]).astype(dtype)
-        return coefs, intercepts
+        flat_bn = [] if bn is None else [a for group in zip(*bn) for a in group]
+        return self._fitted_network().fold(coefs, intercepts, flat_bn, dtype)
 
-    def _init_coef(self, fan_in, fan_out, dtype, activation, pieces=1):
-        """scikit-learn's Glorot-uniform draw (coefficients, then intercepts,
-        from self._random_state), or He initialisation.
-
-        A maxout layer of fan_out units draws (fan_in, fan_out * pieces)
-        weights and fan_out * pieces intercepts, in the same order, with the
-        bound of its fan_out units (each input reaches fan_out units, and
-        backward only through one piece of each)."""
-        rs = self._random_state
-        cols = fan_out * pieces
-        if self.init == "glorot_uniform":
-            factor = 2.0 if activation == "logistic" else 6.0
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coef = rs.uniform(-bound, bound, (fan_in, cols))
-            intercept = rs.uniform(-bound, bound, cols)
-        elif self.init == "he_uniform":
-            bound = np.sqrt(6.0 / fan_in)
-            coef = rs.uniform(-bound, bound, (fan_in, cols))
-            intercept = np.zeros(cols)
-        else:  # he_normal
-            coef = rs.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, cols))
-            intercept = np.zeros(cols)
-        return coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
-
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, y, layer_units, dtype, network):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
-        self.out_activation_ = self._out_activation_name(y)
-        hidden_acts = self._hidden_activations(len(layer_units) - 2)
-        pieces = self._layer_pieces(len(layer_units) - 2)
-        coefs, intercepts = [], []
-        for i in range(self.n_layers_ - 1):
-            # scikit-learn picks the Glorot factor from `activation` for every
-            # layer; with a per-layer list, from the activation the layer feeds.
-            if isinstance(self.activation, str):
-                act = self.activation
-            else:
-                act = hidden_acts[min(i, len(hidden_acts) - 1)] if hidden_acts else "identity"
-            coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act,
-                                              pieces[i])
-            coefs.append(coef)
-            intercepts.append(intercept)
-        bn = None
-        if self.batch_norm:
-            hidden = layer_units[1:-1]
-            # The hidden intercepts are unused under batch norm (beta takes
-            # their role): zero, after the draws that keep the stream aligned.
-            for i in range(len(hidden)):
-                intercepts[i][...] = 0
-            bn = [[np.ones(u, dtype) for u in hidden], [np.zeros(u, dtype) for u in hidden],
-                  [np.zeros(u, dtype) for u in hidden], [np.ones(u, dtype) for u in hidden]]
-        _publish_weights(self, coefs, intercepts, bn)
+        # scikit-learn's draws, from the stream that goes on to shuffle.
+        coefs, intercepts, bn = network.init_params(self._random_state, dtype)
+        _publish_weights(self, coefs, intercepts,
+                         [bn[0::4], bn[1::4], bn[2::4], bn[3::4]] if bn else None)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
-        self._best_bn = [a.copy() for a in self._bn_arrays()] if self.batch_norm else None
+        self._best_bn = [a.copy() for a in bn] if bn else None
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -449,7 +418,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         self._hidden_activations(len(hidden_layer_sizes))  # validate before any work
         self._check_maxout(len(hidden_layer_sizes))
         check_callbacks(self.callbacks)
-        use_dropout = any(self._dropout_rates(len(hidden_layer_sizes)))
+        use_dropout = any(self._dropout_rates(len(hidden_layer_sizes))) or bool(
+            self.input_dropout)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         # Shuffled dense rows are checked for NaN and infinity by the first
@@ -473,6 +443,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             X = X.astype(self._weights_dtype(), copy=False)
         if self.compute_dtype == "bfloat16":
             _warn_if_bf16_emulated()
+        if sp.issparse(X) and self.input_dropout:
+            raise ValueError("input_dropout drops input values, which sparse X does not "
+                             "store: pass dense X, or input_dropout=0")
         if sp.issparse(X):
             # The engine multiplies CSR rows by the first layer's weights
             # directly (sparse x dense in C): X is never densified.
@@ -489,8 +462,15 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         self._hidden_sizes = hidden_layer_sizes
         self._random_state = check_random_state(self.random_state)
         if first_pass:
+            self.out_activation_ = self._out_activation_name(y)
+        # The network, built once per fit and handed down.
+        network = self._network(layer_units, pieces)
+        if self.__dict__.get("network_") == network:  # the same: keep it (and its predictor)
+            network = self.network_
+        self.network_ = network
+        if first_pass:
             try:
-                self._initialize(y, layer_units, X.dtype)
+                self._initialize(y, layer_units, X.dtype, network)
             except MemoryError as exc:
                 raise MemoryError(
                     f"hidden_layer_sizes={self.hidden_layer_sizes!r}: cannot allocate the "
@@ -507,14 +487,14 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             validation = self._prepare_validation(validation, X.dtype)
         # The engine updates the weights in place: they must be writeable and
         # C-ordered (they may not be after unpickling from a read-only memmap).
-        if self.batch_norm != (getattr(self, "bn_gammas_", None) is not None):
+        if len(network.bn_layers) != len(getattr(self, "bn_gammas_", None) or []):
             raise ValueError("batch_norm changed since the previous fit; refit without "
                              "warm_start")
         _publish_weights(
             self, [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_],
             [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_],
             [[np.require(a, X.dtype, ["C", "W"]) for a in getattr(self, name)]
-             for name in _BN_ATTRS] if self.batch_norm else None)
+             for name in _BN_ATTRS] if network.bn_layers else None)
 
         if getattr(self, "history_", None) is None:  # from_sklearn, an older pickle
             self.history_ = {key: [] for key in FIRST_COLUMNS}
@@ -597,18 +577,20 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         """Loss on validation data, as loss_curve_ measures the training loss
         (the penalty on the trained weights, the data term on the network as
         it predicts: batch norm folded, no dropout)."""
-        engine = self._engine(min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype, alpha=0.0)
+        network = self._fitted_network()
+        engine = network.for_prediction().replace(alpha=0.0).engine(
+            min(X_val.shape[0], _PREDICT_CHUNK), X_val.dtype)
         coefs, intercepts = self._prediction_params(X_val.dtype)
         data_loss = engine.loss(coefs, intercepts, X_val, Y_val, sample_weight)
         weight = X_val.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        return data_loss + self._penalty_value(self.coefs_) / weight
+        return data_loss + network.penalty_value(self.coefs_, self.intercepts_, weight)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         params = self.coefs_ + self.intercepts_
         packed = np.concatenate([p.ravel() for p in params]).astype(np.float64)
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
         # One engine (workspace of all rows) for every evaluation of this fit.
-        self._lbfgs_engine = self._engine(X.shape[0], X.dtype)
+        self._lbfgs_engine = self.network_.for_prediction().engine(X.shape[0], X.dtype)
         try:
             opt_res = scipy.optimize.minimize(
                 self._loss_grad_lbfgs, packed, method="L-BFGS-B", jac=True,
@@ -625,10 +607,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
     def _unpack(self, packed):
         """Copy the flat parameter vector (coefs then intercepts, scikit-learn's
         order) into coefs_ and intercepts_, in place."""
-        start = 0
-        for p in self.coefs_ + self.intercepts_:
-            p.ravel()[...] = packed[start:start + p.size]
-            start += p.size
+        coefs, intercepts, _, _ = self._fitted_network().unflatten(packed)
+        for p, v in zip(self.coefs_ + self.intercepts_, coefs + intercepts):
+            p[...] = v
 
     def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations=None,
                          deltas=None, coef_grads=None, intercept_grads=None):
@@ -672,20 +653,19 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
         engine = getattr(self, "_lbfgs_engine", None)
         if engine is None:  # called outside fit (scikit-learn's test_gradient does)
-            engine = self._engine(X.shape[0], dtype)
+            engine = self._fitted_network().for_prediction().engine(X.shape[0], dtype)
         loss, grad = engine.loss_grad(self.coefs_, self.intercepts_, X, Y, sample_weight)
         grad = grad.astype(np.float64)
         # Frozen layers: a zero gradient keeps L-BFGS's steps off them.
-        sizes = np.cumsum([0] + [p.size for p in self.coefs_ + self.intercepts_])
-        n_layers = len(self.coefs_)
-        for layer in self._frozen_layers(n_layers):
-            for i in (layer, n_layers + layer):
-                grad[sizes[i]:sizes[i + 1]] = 0.0
+        network = self._fitted_network()
+        views = network.unflatten(grad)
+        for i, layer in enumerate(network.layers):
+            if layer.frozen:
+                views[0][i][...] = 0.0
+                views[1][i][...] = 0.0
         if coef_grads is not None and intercept_grads is not None:
-            start = 0
-            for g, p in zip(coef_grads + intercept_grads, self.coefs_ + self.intercepts_):
-                g[...] = grad[start:start + p.size].reshape(p.shape)
-                start += p.size
+            for g, v in zip(coef_grads + intercept_grads, views[0] + views[1]):
+                g[...] = v
         return loss, grad
 
     def _gather_checks_finite(self, X):
@@ -705,7 +685,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         if not incremental or not hasattr(self, "_optimizer"):
             # scikit-learn's optimizer (velocities, or moments and step
             # count), in its parameter order, kept across partial_fit.
-            self._optimizer = self._new_optimizer(self._n_trained_params(), X.dtype)
+            self._optimizer = self._new_optimizer(self.network_.n_params, X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
         # (it is not after loading with joblib's mmap_mode="r") and of the
@@ -719,8 +699,8 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
         batch_size = self._batch_size(n_samples)
-        engine = self._engine(batch_size, X.dtype, training=True,
-                              gather_rows=self.shuffle and not sp.issparse(X_train))
+        engine = self.network_.engine(batch_size, X.dtype,
+                                      gather_rows=self.shuffle and not sp.issparse(X_train))
         callbacks = CallbackList(self.callbacks)
         if not incremental or not self.history_["epoch"]:
             callbacks.on_train_begin(self, {"epoch": len(self.history_["epoch"])})
@@ -781,17 +761,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         if not incremental:
             callbacks.on_train_end(self, logs)
         if self.early_stopping:
-            best = self._best_bn
+            best = getattr(self, "_best_bn", None)
             _publish_weights(self, self._best_coefs, self._best_intercepts,
                              [best[0::4], best[1::4], best[2::4], best[3::4]]
-                             if self.batch_norm else None)
-
-    def _n_trained_params(self):
-        """Length of the flat parameter vector the optimizer steps."""
-        n = sum(c.size for c in self.coefs_) + sum(b.size for b in self.intercepts_)
-        if self.batch_norm:
-            n += 2 * sum(g.size for g in self.bn_gammas_)
-        return n
+                             if best is not None else None)
 
     def _batch_size(self, n_samples):
         """scikit-learn's minibatch size for n_samples training rows."""
@@ -1034,7 +1007,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 self.best_validation_score_ = last_valid_score
                 self._best_coefs = [c.copy() for c in self.coefs_]
                 self._best_intercepts = [i.copy() for i in self.intercepts_]
-                if self.batch_norm:
+                if self._bn_arrays() is not None:
                     self._best_bn = [a.copy() for a in self._bn_arrays()]
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -1062,8 +1035,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         """
         weights = _weights_snapshot(self)
         coefs, intercepts, bn = weights
-        description = (getattr(self, "compute_dtype", None), _hashable(self.activation),
-                       getattr(self, "maxout_pieces", 2), self.out_activation_)
+        # What the predictor's description depends on: the fitted network
+        # (network_, replaced by every fit) and compute_dtype, which
+        # prediction follows (set_params after fit).
+        description = (getattr(self, "compute_dtype", None), id(self.__dict__.get("network_")))
         cached = self.__dict__.get("_cached_predictor")
         if (cached is not None and bn is None and cached[1] == description
                 and len(cached[0]) == len(coefs) + len(intercepts)
@@ -1076,13 +1051,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 "coefs_ and intercepts_ do not form a network of the model's "
                 f"{n_outputs} outputs (were they replaced while predicting, e.g. by a "
                 "concurrent fit?)")
+        network = self._fitted_network()
         prediction_coefs, prediction_intercepts = self._prediction_params(coefs[0].dtype,
                                                                           weights)
-        units, pieces = _fitted_units(prediction_coefs)
-        hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
-        output, out_act, loss, loss_param = self._output_spec()
-        predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param,
-                                 prediction_coefs, prediction_intercepts, description[0])
+        predictor = network.predictor(prediction_coefs, prediction_intercepts)
         sources = coefs + intercepts
         if all(a is b for a, b in zip(prediction_coefs + prediction_intercepts, sources)):
             self._cached_predictor = (sources, description, predictor)
@@ -1096,7 +1068,15 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
     def __setstate__(self, state):
         if isinstance(state.get("_optimizer"), dict):  # pickled by an older fastmlp
             state = {**state, "_optimizer": _optimizer_from_legacy(state)}
+        # Parameters added since the model was saved take their defaults.
+        defaults = {name: p.default for name, p in
+                    inspect.signature(type(self).__init__).parameters.items() if name != "self"}
+        state = {**defaults, **state}
         super().__setstate__(state)
+        if "coefs_" in state and "network_" not in state:
+            # Pickled before the network was one description: the one its
+            # parameters and fitted shapes describe.
+            self.network_ = self._fitted_network()
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
@@ -1197,7 +1177,16 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                     f"activations, but the output is set to {container!r}, whose columns "
                     "(get_feature_names_out) are the last hidden layer's; use "
                     "set_output(transform='default') for the other layers")
-        return self._forward_pass_fast(X, n_layers=layer % n_hidden + 1)
+        index = layer % n_hidden
+        h = self._forward_pass_fast(X, n_layers=index + 1)
+        network = self._fitted_network()
+        if network.layers[index].batch_norm == "after":
+            # Folded into the next layer's weights for predict: applied here.
+            k = network.bn_layers.index(index)
+            gamma, beta, mean, var = self._bn_arrays()[4 * k:4 * k + 4]
+            scale = gamma / np.sqrt(var + network.layers[index].bn_epsilon)
+            h = (h * scale + (beta - mean * scale)).astype(h.dtype, copy=False)
+        return h
 
     def summary(self):
         """Print and return a table of the fitted network, as Keras's summary.
@@ -1332,6 +1321,17 @@ def _warn_if_bf16_emulated():
         UserWarning, stacklevel=3)
 
 
+def _store_parameters(estimator, params):
+    """The estimators' one ``__init__`` body: each parameter stored under
+    its own name, nothing else (scikit-learn's contract). The parameters'
+    constraints are BaseMultilayerPerceptron._parameter_constraints, their
+    text _COMMON_DOC; tests/test_parameters.py holds the signatures, the
+    constraints and the docstrings together."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def _fitted_units(coefs):
     """(layer widths, pieces per weight layer) of fitted weights: a hidden
     layer's width is the next layer's fan-in, its pieces the columns per
@@ -1339,11 +1339,6 @@ def _fitted_units(coefs):
     units = [coefs[0].shape[0]] + [c.shape[0] for c in coefs[1:]] + [coefs[-1].shape[1]]
     pieces = [c.shape[1] // u for c, u in zip(coefs[:-1], units[1:-1])] + [1]
     return units, pieces
-
-
-def _engine_activations(names, pieces):
-    """The engine's (name, params) per hidden layer: maxout with its pieces."""
-    return [(a, {"pieces": int(k)} if a == "maxout" else {}) for a, k in zip(names, pieces)]
 
 
 def _lbfgs_iprint(iprint):
@@ -1448,12 +1443,23 @@ _COMMON_DOC = """
         hidden layer), in [0, 1): during training each hidden unit is dropped
         with this probability and the kept ones scaled by 1 / (1 - rate);
         prediction uses the whole network. Stochastic solvers only.
-    batch_norm : bool, default=False
-        Batch-normalise every hidden layer before its activation: in
-        training, by the minibatch's mean and variance, with a learned scale
-        (gamma) and shift (beta, which replaces the layer's intercept); for
-        prediction, by running averages (momentum 0.1, epsilon 1e-5) folded
-        into the layer's weights. Stochastic solvers only.
+    input_dropout : float, default=0.0
+        Inverted dropout rate of the input features, in [0, 1), before the
+        first layer (training only, dense X, stochastic solvers).
+    batch_norm : bool or list, default=False
+        Batch normalisation of the hidden layers: True normalises every
+        hidden layer before its activation; a list gives one entry per hidden
+        layer, False, 'before' or 'after' (the activation). In training, by
+        the minibatch's mean and variance, with a learned scale (gamma) and
+        shift (beta; before the activation it replaces the layer's
+        intercept); for prediction, by running averages (momentum 0.1,
+        epsilon 1e-5) folded into the weights (the layer's own, or after the
+        activation the next layer's). Stochastic solvers only.
+    activation_params : dict or list of dict, default=None
+        Parameters of the hidden activations: one dict for every hidden
+        layer or one per hidden layer (None for the defaults), e.g.
+        ``{'negative_slope': 0.1}`` for 'leaky_relu', ``{'alpha': 0.5}`` for
+        'elu'.
     callbacks : list or None, default=None
         :class:`fastmlp.callbacks.Callback` objects (hooks at the beginning
         and end of training and of every epoch) or callables
@@ -1555,12 +1561,17 @@ _ATTRIBUTES_DOC = """
     n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
         As in scikit-learn.
     bn_gammas_, bn_betas_, bn_running_means_, bn_running_vars_ : list of ndarray or None
-        Batch normalisation's parameters and statistics per hidden layer
-        (None without batch_norm).
+        Batch normalisation's parameters and statistics, one array per
+        batch-normalised hidden layer (None without batch_norm).
+    network_ : fastmlp.network.Network
+        The network the last fit trained (layers, output, penalties), which
+        prediction, ``transform``, ``summary`` and the exports read.
 """
 
 
 class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerceptron):
+    loss = "log_loss"  # scikit-learn's attribute (not a parameter)
+
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -1625,32 +1636,17 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                  callbacks=None, progress=False, scoring=None, rho=0.99,
                  initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
                  penalty="l2", l1_ratio=0.15, clip_grad_norm=None, clip_grad_value=None,
-                 max_norm=None, frozen_layers=(),
-                 compute_dtype=None):
-        self.class_weight = class_weight
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            loss="log_loss", shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            dropout=dropout, batch_norm=batch_norm, callbacks=callbacks, progress=progress,
-            scoring=scoring, rho=rho,
-            initial_accumulator_value=initial_accumulator_value,
-            momentum_decay=momentum_decay, weight_decay=weight_decay, penalty=penalty,
-            l1_ratio=l1_ratio, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
-            max_norm=max_norm, frozen_layers=frozen_layers, compute_dtype=compute_dtype,
-            maxout_pieces=maxout_pieces)
+                 max_norm=None, frozen_layers=(), compute_dtype=None, activation_params=None,
+                 input_dropout=0.0):
+        _store_parameters(self, locals())
 
     def _out_activation_name(self, y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _output_spec(self):
-        output = "softmax" if self.out_activation_ == "softmax" else "logistic"
-        return output, ("identity", {}), "squared_error", 0.0
+    def _output_layer(self):
+        if self.out_activation_ == "softmax":
+            return "softmax", "log_loss", 0.0
+        return "logistic", "binary_log_loss", 0.0
 
     def _validation_targets(self, Y_val):
         return self._label_binarizer.inverse_transform(Y_val)
@@ -1961,33 +1957,18 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                  huber_delta=1.0, callbacks=None, progress=False, scoring=None, rho=0.99,
                  initial_accumulator_value=0.0, momentum_decay=0.004, weight_decay="auto",
                  penalty="l2", l1_ratio=0.15, clip_grad_norm=None, clip_grad_value=None,
-                 max_norm=None, frozen_layers=(), compute_dtype=None):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            loss=loss, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, init=init, dropout=dropout, batch_norm=batch_norm,
-            callbacks=callbacks, progress=progress, scoring=scoring, rho=rho,
-            initial_accumulator_value=initial_accumulator_value,
-            momentum_decay=momentum_decay, weight_decay=weight_decay, penalty=penalty,
-            l1_ratio=l1_ratio, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
-            max_norm=max_norm, frozen_layers=frozen_layers, compute_dtype=compute_dtype,
-            maxout_pieces=maxout_pieces)
-        self.out_activation = out_activation
-        self.huber_delta = huber_delta
+                 max_norm=None, frozen_layers=(), compute_dtype=None, activation_params=None,
+                 input_dropout=0.0):
+        _store_parameters(self, locals())
 
     def _out_activation_name(self, y):
         if self.loss == "poisson":
             return "exp"
         return self.out_activation or "identity"
 
-    def _output_spec(self):
+    def _output_layer(self):
         act = "identity" if self.out_activation_ == "exp" else self.out_activation_
-        return "regression", (act, {}), self.loss, self.huber_delta
+        return act, self.loss, self.huber_delta
 
     def _validation_targets(self, Y_val):
         return Y_val.ravel() if Y_val.shape[1] == 1 else Y_val

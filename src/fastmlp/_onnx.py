@@ -448,18 +448,19 @@ def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
     the labels (skl2onnx's ``nocl`` option: the class indices).
     """
     from fastmlp._mlp import MLPClassifier
+    from fastmlp.network import fitted_network
 
     onnx = graph.onnx
     # The weights predict() uses (batch norm folded into them).
-    coefs, intercepts = est._prediction_params(graph.dtype)
-    hidden = est._hidden_activations(len(coefs) - 1)
+    network, coefs, intercepts = fitted_network(est, graph.dtype)
+    hidden = [layer.activation for layer in network.layers[:-1]]
     # bfloat16 products (compute_dtype): predict rounds both operands of
     # every product to bfloat16 (nearest even) and sums in float32. The graph
     # does the same, so that it computes predict's numbers and not a float32
     # neighbour (off by up to 0.03 on probabilities with batch norm's larger
     # logits, issue 18): the weights stored rounded, the activations cast to
     # BFLOAT16 and back (onnxruntime rounds to nearest even too).
-    bf16 = getattr(est, "compute_dtype", None) == "bfloat16"
+    bf16 = network.compute_dtype == "bfloat16"
     elem = _tensor_type(onnx, graph.dtype)
     h = x
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
@@ -472,7 +473,7 @@ def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
         z = graph.op("Add", graph.op("MatMul", h, graph.const(w, hint=f"coef_{i}")),
                      graph.const(b, hint=f"intercept_{i}"), hint=f"z_{i}")
         if i < len(hidden) and hidden[i] == "maxout":
-            h = _maxout(graph, z, coefs[i + 1].shape[0])
+            h = _maxout(graph, z, network.layers[i].units)
         else:
             h = _activation(graph, hidden[i], z) if i < len(hidden) else z
     n_out = est.n_outputs_

@@ -119,10 +119,11 @@ def trusted_types():
 
     skops (``skops.io``) loads only types it is told to trust: scikit-learn's
     and NumPy's by default, not fastmlp's. A fastmlp model holds its
-    estimator class, its optimizer (:mod:`fastmlp.optimizers`), its
-    learning-rate schedule (:mod:`fastmlp.schedules`) and the callbacks
-    passed to it (:mod:`fastmlp.callbacks`); this is the list of all of
-    them, for ``skops.io.load(path, trusted=fastmlp.trusted_types())``.
+    estimator class, its network (:mod:`fastmlp.network`), its optimizer
+    (:mod:`fastmlp.optimizers`), its learning-rate schedule
+    (:mod:`fastmlp.schedules`) and the callbacks passed to it
+    (:mod:`fastmlp.callbacks`); this is the list of all of them, for
+    ``skops.io.load(path, trusted=fastmlp.trusted_types())``.
     ``skops.io.get_untrusted_types(file=path)`` lists what a given file
     needs; anything it lists that is not here (a callback class of your own,
     say) is not fastmlp's to vouch for.
@@ -140,13 +141,15 @@ def trusted_types():
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = fastmlp.MLPClassifier(hidden_layer_sizes=(8,), max_iter=300).fit(X, y)
     >>> sio.dump(clf, "iris.skops")
-    >>> sio.get_untrusted_types(file="iris.skops")
-    ['fastmlp._mlp.MLPClassifier', 'fastmlp.optimizers.Adam']
+    >>> sio.get_untrusted_types(file="iris.skops")  # doctest: +NORMALIZE_WHITESPACE
+    ['fastmlp._mlp.MLPClassifier', 'fastmlp.network.Layer',
+     'fastmlp.network.Network', 'fastmlp.optimizers.Adam']
     >>> clf2 = sio.load("iris.skops", trusted=fastmlp.trusted_types())
     """
-    from fastmlp import _mlp, _perceptron, callbacks, optimizers, schedules
+    from fastmlp import _mlp, _perceptron, callbacks, network, optimizers, schedules
 
     classes = [_mlp.MLPClassifier, _mlp.MLPRegressor, _perceptron.Perceptron]
+    classes += [network.Layer, network.Network]
     classes += [getattr(optimizers, name) for name in optimizers.__all__]
     classes += [getattr(callbacks, name) for name in callbacks.__all__]
     classes += [getattr(schedules, name) for name in schedules.__all__]

@@ -5,7 +5,7 @@
 # epoch, loss_grad() once per L-BFGS evaluation, loss() for validation data.
 # MLPPredictor holds a fitted network's description and parameter pointers,
 # checked once; the estimators keep one and call predict() once per call.
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -35,68 +35,147 @@ _COMPUTE_KINDS = {None: FM_COMPUTE_NATIVE, "bfloat16": FM_COMPUTE_BF16}
 _PENALTIES = {"l2": FM_PENALTY_L2, "l1": FM_PENALTY_L1, "elasticnet": FM_PENALTY_ELASTICNET}
 
 
-cdef int _describe_network(fm_mlp *net, units, hidden, output, out_activation, loss,
-                           loss_param, alpha, dropout, batch_norm, bn_momentum,
-                           bn_epsilon, penalty="l2", l1_ratio=0.15, clip_grad_norm=None,
-                           clip_grad_value=None, max_norm=None, frozen_layers=(),
-                           compute_dtype=None, dtype=None) except -1:
-    """Fill `net` from the Python description (see MLPEngine), checking it."""
+_BN_PLACEMENTS = {None: FM_BN_OFF, False: FM_BN_OFF, "before": FM_BN_BEFORE,
+                  "after": FM_BN_AFTER}
+# The output layer's activation and loss that the engine's output kinds pair.
+_CLASSIFIER_LOSSES = {"log_loss": ("softmax", FM_OUTPUT_SOFTMAX_LOG_LOSS),
+                      "binary_log_loss": ("logistic", FM_OUTPUT_LOGISTIC_LOG_LOSS)}
+
+
+def _optional_positive(value, name):
+    if value is None:
+        return 0.0
+    if not float(value) > 0.0:
+        raise ValueError(f"{name} must be None or > 0, got {value}")
+    return float(value)
+
+
+def _non_negative(value, name):
+    value = float(value)
+    if not value >= 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+cdef int _describe_layer(fm_layer *ly, layer, int index, bint last) except -1:
+    """Fill one fm_layer from a layer description (fastmlp.network.Layer's
+    fields), checking it."""
+    where = f"layers[{index}]"
+    ly.units = int(layer.units)
+    if ly.units < 1:
+        raise ValueError(f"{where}.units must be >= 1, got {layer.units}")
+    ly.activation = _parse_activation(layer.activation, dict(layer.activation_params or {}),
+                                      f"{where}.activation")
+    ly.dropout = float(layer.dropout)
+    if not 0.0 <= ly.dropout < 1.0:
+        raise ValueError(f"{where}.dropout must be in [0, 1), got {layer.dropout}")
+    if layer.batch_norm not in _BN_PLACEMENTS:
+        raise ValueError(f"{where}.batch_norm must be None, 'before' or 'after', got "
+                         f"{layer.batch_norm!r}")
+    ly.batch_norm = _BN_PLACEMENTS[layer.batch_norm]
+    ly.bn_momentum = float(layer.bn_momentum)
+    ly.bn_epsilon = float(layer.bn_epsilon)
+    if ly.batch_norm != FM_BN_OFF:
+        if last:
+            raise ValueError("batch_norm is for hidden layers; the output layer takes none")
+        if not (ly.bn_epsilon > 0.0 and 0.0 <= ly.bn_momentum <= 1.0):
+            raise ValueError(f"{where}: bn_momentum must be in [0, 1] and bn_epsilon > 0")
+        if ly.activation.kind == FM_ACT_MAXOUT and ly.batch_norm == FM_BN_BEFORE:
+            raise ValueError("batch_norm is not supported with maxout layers (it would "
+                             "normalise each piece)")
+    if layer.bn_moving_variance not in ("unbiased", "biased"):
+        raise ValueError(f"{where}.bn_moving_variance must be 'unbiased' or 'biased'")
+    ly.bn_unbiased = 1 if layer.bn_moving_variance == "unbiased" else 0
+    ly.kernel_l1 = _non_negative(layer.kernel_l1, f"{where}.kernel_l1")
+    ly.kernel_l2 = _non_negative(layer.kernel_l2, f"{where}.kernel_l2")
+    ly.bias_l1 = _non_negative(layer.bias_l1, f"{where}.bias_l1")
+    ly.bias_l2 = _non_negative(layer.bias_l2, f"{where}.bias_l2")
+    ly.max_norm = _optional_positive(layer.max_norm, "max_norm")
+    ly.frozen = 1 if layer.frozen else 0
+    ly.use_bias = 1 if layer.use_bias else 0
+    if last and ly.activation.kind == FM_ACT_MAXOUT:
+        raise ValueError("maxout is a hidden activation only: it changes the layer's width")
+    if not last and ly.activation.kind in (FM_ACT_SOFTMAX, FM_ACT_HEAVISIDE):
+        raise ValueError(f"{where}.activation {layer.activation!r} is not a hidden activation")
+    return 0
+
+
+cdef int _describe_network(fm_mlp *net, network, dtype) except -1:
+    """Fill `net` from a network description (fastmlp.network.Network: read
+    field by field, as _optimizer_struct reads the optimizer), checking it."""
     memset(net, 0, sizeof(fm_mlp))
+    compute_dtype = network.compute_dtype
     if compute_dtype not in _COMPUTE_KINDS:
         raise ValueError(f"compute_dtype must be None or 'bfloat16', got {compute_dtype!r}")
     if compute_dtype is not None and np.dtype(dtype) != np.float32:
         raise ValueError(f"compute_dtype={compute_dtype!r} needs float32 parameters (its "
                          f"master weights), got {np.dtype(dtype)}")
     net.compute = _COMPUTE_KINDS[compute_dtype]
-    units = [int(u) for u in units]
-    if len(units) < 2 or len(units) - 1 > FM_MLP_MAX_LAYERS:
+    layers = list(network.layers)
+    if not 1 <= len(layers) <= FM_MLP_MAX_LAYERS:
         raise ValueError(f"a network needs 1 to {FM_MLP_MAX_LAYERS} weight layers, "
-                         f"got {len(units) - 1}")
-    if len(hidden) != len(units) - 2:
-        raise ValueError("one hidden activation per hidden layer is needed")
-    net.n_layers = len(units) - 1
-    for i, u in enumerate(units):
-        net.units[i] = u
-    for i, (name, params) in enumerate(hidden):
-        net.hidden[i] = _parse_activation(name, dict(params), "activation")
-    rates = [0.0] * len(hidden) if dropout is None else [float(r) for r in dropout]
-    if len(rates) != len(hidden) or not all(0.0 <= r < 1.0 for r in rates):
-        raise ValueError(f"dropout needs one rate in [0, 1) per hidden layer, got {dropout}")
-    for i, r in enumerate(rates):
-        net.dropout[i] = r
-    net.batch_norm = 1 if batch_norm else 0
-    net.bn_momentum = float(bn_momentum)
-    net.bn_epsilon = float(bn_epsilon)
-    net.output = _OUTPUTS[output]
-    name, params = out_activation
-    net.out_activation = _parse_activation(name, dict(params), "out_activation")
-    net.loss = _TRAIN_LOSSES[loss]
-    net.loss_param = float(loss_param)
-    net.alpha = float(alpha)
+                         f"got {len(layers)}")
+    net.n_layers = len(layers)
+    net.n_inputs = int(network.n_inputs)
+    if net.n_inputs < 1:
+        raise ValueError(f"n_inputs must be >= 1, got {network.n_inputs}")
+    for l, layer in enumerate(layers):
+        _describe_layer(&net.layer[l], layer, l, l == len(layers) - 1)
+    loss = network.loss
+    out_activation = layers[len(layers) - 1].activation  # (no wraparound here)
+    if loss in _CLASSIFIER_LOSSES:
+        activation, net.output = _CLASSIFIER_LOSSES[loss]
+        if out_activation != activation:
+            raise ValueError(f"loss {loss!r} needs the {activation!r} output activation, got "
+                             f"{out_activation!r}")
+    elif loss in _TRAIN_LOSSES:
+        net.output = FM_OUTPUT_REGRESSION
+        net.loss = _TRAIN_LOSSES[loss]
+    else:
+        raise ValueError(f"loss must be one of {sorted(_CLASSIFIER_LOSSES) + sorted(_TRAIN_LOSSES)}"
+                         f", got {loss!r}")
+    net.loss_param = float(network.loss_param)
+    net.alpha = float(network.alpha)
+    penalty = network.penalty
     if penalty not in _PENALTIES:
         raise ValueError(f"penalty must be one of {sorted(_PENALTIES)}, got {penalty!r}")
     net.penalty = _PENALTIES[penalty]
-    net.l1_ratio = float(l1_ratio)
+    net.l1_ratio = float(network.l1_ratio)
     if not 0.0 <= net.l1_ratio <= 1.0:
-        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio}")
-    for name, value in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value),
-                        ("max_norm", max_norm)):
-        if value is not None and not float(value) > 0.0:
-            raise ValueError(f"{name} must be None or > 0, got {value}")
-    net.clip_grad_norm = 0.0 if clip_grad_norm is None else float(clip_grad_norm)
-    net.clip_grad_value = 0.0 if clip_grad_value is None else float(clip_grad_value)
-    net.max_norm = 0.0 if max_norm is None else float(max_norm)
-    for l in frozen_layers:
-        if not 0 <= int(l) < net.n_layers:
-            raise ValueError(f"frozen layer indices must be in [0, {net.n_layers}), got {l}")
-        net.frozen[int(l)] = 1
-    # What the C engine would refuse (as an invalid network), said here.
-    if net.out_activation.kind == FM_ACT_MAXOUT:
-        raise ValueError("maxout is a hidden activation only: it changes the layer's width")
-    if batch_norm and any(net.hidden[i].kind == FM_ACT_MAXOUT for i in range(len(hidden))):
-        raise ValueError("batch_norm is not supported with maxout layers (it would normalise "
-                         "each piece)")
+        raise ValueError(f"l1_ratio must be in [0, 1], got {network.l1_ratio}")
+    net.clip_grad_norm = _optional_positive(network.clip_grad_norm, "clip_grad_norm")
+    net.clip_grad_value = _optional_positive(network.clip_grad_value, "clip_grad_value")
     return 0
+
+
+def network_layout(network):
+    """The flat parameter layout of a network description, from the engine's
+    one function (fm_mlp_fill_layout).
+
+    Parameters
+    ----------
+    network : fastmlp.network.Network
+        The description (read as MLPEngine reads it).
+
+    Returns
+    -------
+    dict
+        ``coef``, ``intercept``, ``gamma``, ``beta``: the offset of each
+        layer's array in the flat vector (-1 without batch norm), and
+        ``n_params``.
+    """
+    cdef fm_mlp net
+    cdef fm_mlp_layout layout
+    _describe_network(&net, network, np.float64 if network.compute_dtype is None
+                      else np.float32)
+    if not fm_mlp_fill_layout(&net, &layout):
+        raise OverflowError("the network's parameter count overflows int64")
+    cdef int L = net.n_layers
+    return {"coef": [layout.coef[l] for l in range(L)],
+            "intercept": [layout.intercept[l] for l in range(L)],
+            "gamma": [layout.gamma[l] for l in range(L)],
+            "beta": [layout.beta[l] for l in range(L)],
+            "n_params": layout.n_params}
 
 
 cdef Py_ssize_t _network_input(const fm_mlp *net, object dtype, X, fm_input *inp,
@@ -104,7 +183,7 @@ cdef Py_ssize_t _network_input(const fm_mlp *net, object dtype, X, fm_input *inp
     """Describe X (dense rows, or a SciPy CSR/CSC matrix used as CSR) for
     C; arrays that must outlive the call go into `keep`. Returns n."""
     import scipy.sparse as sp
-    cdef Py_ssize_t d = net.units[0]
+    cdef Py_ssize_t d = net.n_inputs
     inp.dense = NULL
     inp.ld = 0
     inp.indptr = NULL
@@ -158,7 +237,7 @@ cdef void **_parameter_pointers(const fm_mlp *net, object dtype, list arrays, bi
         arr = arrays[l]
         # fm_mlp_cols: a maxout layer's weights have a column per piece.
         if coefs:
-            shape = (net.units[l], fm_mlp_cols(net, l))
+            shape = (fm_mlp_width(net, l), fm_mlp_cols(net, l))
         else:
             shape = (fm_mlp_cols(net, l),)
         if (not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape
@@ -199,50 +278,26 @@ def _epoch_profile(enable):
 
 
 cdef class MLPEngine:
-    """A network (layer widths, activations, output and loss, L2 penalty) and
-    its workspace for up to `max_rows` rows of `dtype`.
+    """A network description and its workspace for up to `max_rows` rows
+    of `dtype`: the training epochs, L-BFGS's loss and gradient, and
+    validation losses.
 
     Parameters
     ----------
-    units : sequence of int
-        Widths of all layers, input first.
-    hidden : sequence of (name, params) pairs
-        Activation of each hidden layer; ``("maxout", {"pieces": k})`` gives
-        a layer whose ``units[i]`` units have k pieces each: its weights are
-        ``(units[i - 1], units[i] * k)``, unit j's pieces in columns
-        ``j * k .. j * k + k - 1``.
-    output : {"softmax", "logistic", "regression"}
-    out_activation : (name, params)
-        Output activation for "regression" (identity for Poisson's log link).
-    loss : str
-        Regression loss (ignored for classification).
-    loss_param : float
-        Huber's delta.
-    alpha : float
-        L2 penalty.
+    network : fastmlp.network.Network
+        The network, read field by field (its layers' units, activations
+        and parameters, dropout, batch norm, penalties, max-norm, frozen
+        flags and biases; the output's loss; alpha and the penalty kind,
+        clipping, ``compute_dtype``). What acts in training epochs only
+        (dropout, batch norm's batch statistics, clipping, max-norm, frozen
+        layers) is off in a description for prediction
+        (``Network.for_prediction``).
     max_rows : int
         Rows the workspace holds: the batch size, or n for L-BFGS.
     dtype : numpy dtype
         float32 or float64.
-    dropout : sequence of float, optional
-        Dropout rate of each hidden layer (training epochs only).
     gather_rows : bool, default=False
         Reserve the buffer that epochs gather shuffled dense rows into.
-    batch_norm : bool, default=False
-        Batch-normalise the hidden layers in training epochs.
-    bn_momentum, bn_epsilon : float
-        Running-statistics momentum and variance offset of batch norm.
-    penalty : {'l2', 'l1', 'elasticnet'}, default='l2'
-        The penalty of strength alpha (train.h, fm_mlp).
-    l1_ratio : float, default=0.15
-        Elastic-net mixing, in [0, 1].
-    clip_grad_norm, clip_grad_value, max_norm : float or None
-        Gradient clipping and the column max-norm constraint, in epochs.
-    frozen_layers : sequence of int, default=()
-        Weight layers whose W and b epochs leave as they are.
-    compute_dtype : {None, "bfloat16"}, default=None
-        What the products multiply: the dtype's own values, or (float32 only)
-        bfloat16 roundings of them, accumulated in float32.
     """
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
@@ -250,16 +305,9 @@ cdef class MLPEngine:
     cdef readonly Py_ssize_t max_rows
     cdef readonly Py_ssize_t n_params
 
-    def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, alpha,
-                  max_rows, dtype, dropout=None, gather_rows=False, batch_norm=False,
-                  bn_momentum=0.1, bn_epsilon=1e-5, penalty="l2", l1_ratio=0.15,
-                  clip_grad_norm=None, clip_grad_value=None, max_norm=None, frozen_layers=(),
-                  compute_dtype=None):
+    def __cinit__(self, network, max_rows, dtype, gather_rows=False):
         self.ws = NULL
-        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          alpha, dropout, batch_norm, bn_momentum, bn_epsilon, penalty,
-                          l1_ratio, clip_grad_norm, clip_grad_value, max_norm, frozen_layers,
-                          compute_dtype, dtype)
+        _describe_network(&self.net, network, dtype)
         self.dtype = np.dtype(dtype)
         self.max_rows = max(int(max_rows), 1)
         self.n_params = fm_mlp_n_params(&self.net)
@@ -268,7 +316,7 @@ cdef class MLPEngine:
         if self.ws == NULL:
             raise MemoryError(
                 f"cannot allocate the training workspace for {self.max_rows} rows of a "
-                f"network with layers {units}")
+                f"network with layers {[self.net.n_inputs] + [l.units for l in network.layers]}")
         if _profile_totals is not None:
             fm_mlp_workspace_profile(self.ws, 1, NULL)
 
@@ -290,34 +338,39 @@ cdef class MLPEngine:
         return p
 
     cdef void **_bn_pointers(self, bn) except? NULL:
-        """Batch norm's 4 arrays per hidden layer (gamma, beta, running mean,
-        running variance), or NULL without batch norm."""
-        cdef int hidden = self.net.n_layers - 1
-        if not self.net.batch_norm:
-            if bn is not None:
+        """Batch norm's 4 arrays per batch-normalised layer, in layer order
+        (gamma, beta, running mean, running variance), spread into the
+        engine's 4 slots per weight layer (NULL for the others); NULL when
+        no layer has batch norm."""
+        cdef int L = self.net.n_layers
+        bn_layers = [l for l in range(L) if self.net.layer[l].batch_norm != FM_BN_OFF]
+        if not bn_layers:
+            if bn:
                 raise ValueError("bn given to a network without batch_norm")
             return NULL
-        if bn is None or len(bn) != 4 * hidden:
-            raise ValueError(f"batch norm needs 4 arrays per hidden layer ({4 * hidden})")
-        cdef void **ptrs = <void **>malloc(max(4 * hidden, 1) * sizeof(void *))
+        if bn is None or len(bn) != 4 * len(bn_layers):
+            raise ValueError(f"batch norm needs 4 arrays per batch-normalised layer "
+                             f"({4 * len(bn_layers)})")
+        cdef void **ptrs = <void **>calloc(4 * L, sizeof(void *))
         if ptrs == NULL:
             raise MemoryError()
-        for i in range(4 * hidden):
+        for i in range(4 * len(bn_layers)):
             arr = bn[i]
-            shape = (self.net.units[i // 4 + 1],)
+            l = bn_layers[i // 4]
+            shape = (self.net.layer[l].units,)
             if (not isinstance(arr, np.ndarray) or arr.dtype != self.dtype or arr.shape != shape
                     or not arr.flags.c_contiguous or not arr.flags.writeable):
                 free(ptrs)
                 raise ValueError(f"bn[{i}] must be a writeable C-contiguous {self.dtype} array "
                                  f"of shape {shape}")
-            ptrs[i] = cnp.PyArray_DATA(arr)
+            ptrs[4 * l + i % 4] = cnp.PyArray_DATA(arr)
         return ptrs
 
     cdef object _targets(self, Y, Py_ssize_t n):
         Y = _contiguous(_same_dtype(Y, self.dtype, "Y"))
-        if Y.shape != (n, self.net.units[self.net.n_layers]):
-            raise ValueError(f"Y must have shape ({n}, {self.net.units[self.net.n_layers]}), "
-                             f"got {Y.shape}")
+        cdef int64_t n_out = self.net.layer[self.net.n_layers - 1].units
+        if Y.shape != (n, n_out):
+            raise ValueError(f"Y must have shape ({n}, {n_out}), got {Y.shape}")
         return Y
 
     cdef object _weights(self, sw, Py_ssize_t n):
@@ -344,6 +397,9 @@ cdef class MLPEngine:
         cdef fm_input inp
         cdef list keep = []
         cdef Py_ssize_t n = self._input(X, &inp, keep)
+        if inp.dense == NULL and self.net.layer[0].dropout > 0.0:
+            raise ValueError("dropout of the input (layers[0].dropout) needs dense X: CSR "
+                             "input does not store the values it would drop")
         inp.check_finite = 1 if check_finite else 0
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
@@ -368,7 +424,7 @@ cdef class MLPEngine:
         cdef Py_ssize_t item = self.dtype.itemsize
         cdef int l
         for l in range(self.net.n_layers):
-            macs_per_row += 3 * self.net.units[l] * fm_mlp_cols(&self.net, l)
+            macs_per_row += 3 * fm_mlp_width(&self.net, l) * fm_mlp_cols(&self.net, l)
         cdef Py_ssize_t chunk_rows = batch_size * max(
             1, _CHUNK_MACS // max(macs_per_row * batch_size, 1))
         cdef Py_ssize_t done = 0, rows, chunk_index = 0
@@ -382,7 +438,7 @@ cdef class MLPEngine:
         cdef fm_status status = FM_OK
         cdef int threads = _n_threads
         cdef bint single = self.dtype.itemsize == 4
-        cdef Py_ssize_t n_out = self.net.units[self.net.n_layers]
+        cdef Py_ssize_t n_out = self.net.layer[self.net.n_layers - 1].units
         # Steps taken before an error or Ctrl-C count too: the arrays hold them.
         try:
             while done < n:
@@ -433,8 +489,26 @@ cdef class MLPEngine:
         _raise_status(status, "training epoch")
         return loss_sum
 
-    def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight):
-        """Full-batch loss and flat gradient (a new array, scikit-learn's order)."""
+    def accuracy(self, enable=True):
+        """The training accuracy counted by the epochs since the last call
+        (fm_mlp_workspace_accuracy: each minibatch's forward pass before its
+        step; softmax outputs by argmax, logistic ones per output at 0.5),
+        then counting restarts, on with `enable`, off without.
+
+        Returns
+        -------
+        tuple of float
+            (sum of sample weight x right, sum of sample weight); both 0 for
+            regression, or before counting was enabled.
+        """
+        cdef double out[2]
+        fm_mlp_workspace_accuracy(self.ws, 1 if enable else 0, out)
+        return out[0], out[1]
+
+    def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight, bn=None):
+        """Full-batch loss and flat gradient (a new array, the layout's
+        order); with batch norm, `bn` as for `epoch` (whole-batch
+        statistics; the running ones move once)."""
         cdef fm_input inp
         cdef list keep = []
         cdef Py_ssize_t n = self._input(X, &inp, keep)
@@ -442,7 +516,7 @@ cdef class MLPEngine:
             raise ValueError(f"the workspace holds {self.max_rows} rows, got {n}")
         Y = self._targets(Y, n)
         sample_weight = self._weights(sample_weight, n)
-        cdef _ParamPointers p = self._params(coefs, intercepts, True)
+        cdef _ParamPointers p = self._params(coefs, intercepts, True, bn)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL
         cdef double loss = 0.0
@@ -452,11 +526,12 @@ cdef class MLPEngine:
         with nogil:
             if single:
                 status = fm_mlp_loss_grad_f32(&self.net, <float *const *>p.coefs, <float *const *>p.intercepts,
-                                              &inp, <const float *>py,
+                                              <float *const *>p.bn, &inp, <const float *>py,
                                               <const float *>psw, n, self.ws, threads, &loss)
             else:
                 status = fm_mlp_loss_grad_f64(&self.net, <double *const *>p.coefs,
-                                              <double *const *>p.intercepts, &inp,
+                                              <double *const *>p.intercepts,
+                                              <double *const *>p.bn, &inp,
                                               <const double *>py, <const double *>psw, n,
                                               self.ws, threads, &loss)
         _raise_status(status, "loss and gradient")
@@ -511,13 +586,12 @@ cdef class MLPPredictor:
 
     Parameters
     ----------
-    units, hidden, output, out_activation, loss, loss_param
-        As for :class:`MLPEngine`.
+    network : fastmlp.network.Network
+        The network's description for prediction (batch norm folded into
+        the weights: ``Network.for_prediction``); its ``compute_dtype``
+        None or "bfloat16" (float32 parameters).
     coefs, intercepts : list of ndarray
-        C-contiguous parameter arrays of one float dtype (read-only is fine;
-        batch norm already folded in).
-    compute_dtype : {None, "bfloat16"}, default=None
-        As for :class:`MLPEngine` (bfloat16 needs float32 parameters).
+        C-contiguous parameter arrays of one float dtype (read-only is fine).
     """
     cdef fm_mlp net
     cdef readonly object dtype
@@ -526,14 +600,15 @@ cdef class MLPPredictor:
     cdef readonly list intercepts
     cdef _ParamPointers params
 
-    def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, list coefs,
-                  list intercepts, compute_dtype=None):
+    def __cinit__(self, network, list coefs, list intercepts):
         if not coefs or not isinstance(coefs[0], np.ndarray):
             raise ValueError("coefs must be a non-empty list of arrays")
-        _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
-                          0.0, None, False, 0.1, 1e-5, "l2", 0.15, None, None, None, (),
-                          compute_dtype, coefs[0].dtype)
-        self.compute_dtype = compute_dtype
+        _describe_network(&self.net, network, coefs[0].dtype)
+        for l in range(self.net.n_layers):
+            if self.net.layer[l].batch_norm != FM_BN_OFF:
+                raise ValueError("a predictor's network has batch norm folded into its weights "
+                                 "(Network.for_prediction)")
+        self.compute_dtype = network.compute_dtype
         self.dtype = coefs[0].dtype
         if self.dtype not in _FLOAT_DTYPES:
             raise TypeError(f"coefs must have dtype float32 or float64, got {self.dtype}")
@@ -559,7 +634,7 @@ cdef class MLPPredictor:
         if not 1 <= n_run <= self.net.n_layers:
             raise ValueError(f"n_layers must be in [1, {self.net.n_layers}], got {n_layers}")
         cdef Py_ssize_t n = _network_input(&self.net, self.dtype, X, &inp, keep)
-        out = np.empty((n, self.net.units[n_run]), dtype=self.dtype)
+        out = np.empty((n, fm_mlp_width(&self.net, n_run)), dtype=self.dtype)
         cdef void *po = cnp.PyArray_DATA(out)
         cdef fm_status status
         cdef int threads = _n_threads

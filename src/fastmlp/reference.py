@@ -38,6 +38,12 @@ __all__ = [
     "nadam_step",
     "optimizer_step",
     "keras_global_clip",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "dropout_uniforms",
+    "dropout_forward",
+    "dropout_backward",
+    "network_loss",
 ]
 
 
@@ -1352,3 +1358,171 @@ def optimizer_step(param, grad, optimizer):
         raise ValueError(f"unknown optimizer kind {kind!r}")
     param[...] = p.a
     optimizer.t = t
+
+
+# --- the engine's layer stages (csrc/engine/train_tmpl.h) ---------------------
+#
+# Each stage of a layer's forward and backward pass (fastmlp.network.Layer)
+# has its twin here; network_loss composes them as the engine's loss does.
+
+
+def batch_norm_forward(x, gamma, beta, running_mean, running_var, *, momentum=0.1,
+                       epsilon=1e-5, unbiased=True):
+    """Batch normalisation of a minibatch, as the engine trains it.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, units)
+        The values normalised (a layer's product, or its activation).
+    gamma, beta : ndarray of shape (units,)
+        Scale and shift.
+    running_mean, running_var : ndarray of shape (units,)
+        The running statistics before this batch.
+    momentum : float, default=0.1
+        Weight of the batch's statistics in the running ones.
+    epsilon : float, default=1e-5
+        Added to the variance.
+    unbiased : bool, default=True
+        The running variance moves towards the unbiased batch variance
+        (PyTorch), else the biased one (Keras).
+
+    Returns
+    -------
+    y : ndarray of shape (n, units)
+        ``gamma * zhat + beta``.
+    zhat : ndarray of shape (n, units)
+        ``(x - mean) / sqrt(var + epsilon)``, var the biased batch variance.
+    inv_std : ndarray of shape (units,)
+        ``1 / sqrt(var + epsilon)``.
+    new_mean, new_var : ndarray of shape (units,)
+        The running statistics after this batch.
+    """
+    xd = np.asarray(x, dtype=np.float64)
+    n = xd.shape[0]
+    mean = xd.mean(0)
+    var = ((xd - mean) ** 2).mean(0)
+    inv_std = 1.0 / np.sqrt(var + epsilon)
+    zhat = (xd - mean) * inv_std
+    y = gamma * zhat + beta
+    moving = var * n / (n - 1) if unbiased and n > 1 else var
+    new_mean = (1.0 - momentum) * running_mean + momentum * mean
+    new_var = (1.0 - momentum) * running_var + momentum * moving
+    return y, zhat, inv_std, new_mean, new_var
+
+
+def batch_norm_backward(d, zhat, inv_std, gamma):
+    """Backward through batch_norm_forward.
+
+    Parameters
+    ----------
+    d : ndarray of shape (n, units)
+        dL/dy.
+    zhat, inv_std, gamma : ndarray
+        As batch_norm_forward gave and took them.
+
+    Returns
+    -------
+    dx : ndarray of shape (n, units)
+        ``gamma * inv_std / n * (n * d - dbeta - zhat * dgamma)``.
+    dgamma, dbeta : ndarray of shape (units,)
+        ``sum(d * zhat)``, ``sum(d)`` over rows.
+    """
+    n = d.shape[0]
+    dgamma = (d * zhat).sum(0)
+    dbeta = d.sum(0)
+    dx = gamma * inv_std / n * (n * d - dbeta - zhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def dropout_uniforms(seed, size):
+    """The engine's dropout draws: splitmix64 from `seed`, the top 53 bits
+    as a float in [0, 1), `size` of them in order (row-major over a layer's
+    input, layer after layer)."""
+    mask64 = (1 << 64) - 1
+    state = int(seed) & mask64
+    out = np.empty(size)
+    for i in range(size):
+        state = (state + 0x9E3779B97F4A7C15) & mask64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+        z ^= z >> 31
+        out[i] = (z >> 11) * 2.0 ** -53
+    return out
+
+
+def dropout_forward(x, rate, uniforms):
+    """Inverted dropout of `x` (n, k) given its uniforms (n * k, row-major):
+    ``mask = (u >= rate) / (1 - rate)``. Returns ``(x * mask, mask)``."""
+    keep = np.asarray(uniforms).reshape(x.shape) >= rate
+    mask = (keep / (1.0 - rate)).astype(x.dtype)
+    return x * mask, mask
+
+
+def dropout_backward(d, mask):
+    """Backward through dropout_forward: ``d * mask``."""
+    return d * mask
+
+
+def network_loss(network, coefs, intercepts, bn, X, Y, sample_weight=None):
+    """The loss the engine's full-batch ``loss_grad`` reports, stage by stage.
+
+    Parameters
+    ----------
+    network : fastmlp.network.Network
+        The description (dropout is not applied: the engine's full batch
+        has none). Losses "log_loss", "binary_log_loss" and "squared_error".
+    coefs, intercepts : list of ndarray
+        The parameters.
+    bn : list of ndarray
+        4 arrays per batch-normalised layer (gamma, beta, running mean,
+        running variance); batch statistics are the whole batch's.
+    X, Y : ndarray
+        Inputs (n, n_inputs) and targets (n, n_outputs).
+    sample_weight : ndarray of shape (n,), default=None
+
+    Returns
+    -------
+    loss : float
+        The weighted data loss, alpha's penalty / sum(w) and the layers'
+        own penalties.
+    """
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    a = np.asarray(X, dtype=np.float64)
+    bn_layers = network.bn_layers
+    last = len(network.layers) - 1
+    for i, layer in enumerate(network.layers):
+        z = a @ coefs[i] + (intercepts[i] if layer.use_bias else 0.0)
+        params = dict(layer.activation_params or {})
+        stats = None
+        if i in bn_layers:
+            k = bn_layers.index(i)
+            stats = bn[4 * k:4 * k + 4]
+            opts = dict(momentum=layer.bn_momentum, epsilon=layer.bn_epsilon,
+                        unbiased=layer.bn_moving_variance == "unbiased")
+        if layer.batch_norm == "before":
+            z = batch_norm_forward(z, *stats, **opts)[0]
+        if i == last:
+            a = z
+            break
+        if layer.activation == "maxout":
+            a = _maxout_pieces(z, layer.pieces).max(axis=-1)
+        else:
+            a = activation(z, layer.activation, **params)
+        if layer.batch_norm == "after":
+            a = batch_norm_forward(a, *stats, **opts)[0]
+    eps = np.finfo(np.asarray(coefs[0]).dtype).eps
+    if network.loss == "log_loss":
+        p = np.clip(activation(a, "softmax"), eps, 1 - eps)
+        rows = -(Y * np.log(p)).sum(1)
+    elif network.loss == "binary_log_loss":
+        p = np.clip(activation(a, "logistic"), eps, 1 - eps)
+        rows = -(Y * np.log(p) + (1 - Y) * np.log(1 - p)).sum(1)
+    elif network.loss == "squared_error":
+        p = activation(a, network.layers[-1].activation)
+        rows = 0.5 * ((p - Y) ** 2).mean(1)
+    else:
+        raise ValueError(f"network_loss computes log_loss, binary_log_loss and squared_error, "
+                         f"not {network.loss!r}")
+    value = float((w * rows).sum() / w.sum())
+    return value + network.penalty_value(coefs, intercepts, w.sum())

@@ -34,13 +34,27 @@ static fm_mlp valid_network(void)
     fm_mlp net;
     memset(&net, 0, sizeof(net));
     net.n_layers = 2;
-    net.units[0] = 3;
-    net.units[1] = 4;
-    net.units[2] = 2;
-    net.hidden[0].kind = FM_ACT_LEAKY_RELU;
-    net.hidden[0].param = 0.01;
+    net.n_inputs = 3;
+    fm_layer *hidden = &net.layer[0], *out = &net.layer[1];
+    hidden->units = 4;
+    hidden->activation.kind = FM_ACT_LEAKY_RELU;
+    hidden->activation.param = 0.01;
+    hidden->dropout = 0.1;
+    hidden->batch_norm = FM_BN_BEFORE;
+    hidden->bn_momentum = 0.1;
+    hidden->bn_epsilon = 1e-5;
+    hidden->bn_unbiased = 1;
+    hidden->kernel_l1 = 0.01;
+    hidden->kernel_l2 = 0.02;
+    hidden->bias_l2 = 0.01;
+    hidden->max_norm = 3.0;
+    hidden->frozen = 1;
+    out->units = 2;
+    out->activation.kind = FM_ACT_IDENTITY;
+    out->dropout = 0.2;
+    out->max_norm = 3.0;
+    out->use_bias = 1;
     net.output = FM_OUTPUT_REGRESSION;
-    net.out_activation.kind = FM_ACT_IDENTITY;
     net.loss = FM_LOSS_HUBER;
     net.loss_param = 1.0;
     net.alpha = 1e-4;
@@ -48,12 +62,6 @@ static fm_mlp valid_network(void)
     net.l1_ratio = 0.15;
     net.clip_grad_norm = 1.0;
     net.clip_grad_value = 0.5;
-    net.max_norm = 3.0;
-    net.frozen[0] = 1;
-    net.dropout[0] = 0.2;
-    net.batch_norm = 1;
-    net.bn_momentum = 0.1;
-    net.bn_epsilon = 1e-5;
     net.compute = FM_COMPUTE_NATIVE;
     return net;
 }
@@ -77,25 +85,33 @@ static void network_cases(void)
     NETWORK_CASE("network valid", (void)0, 1);
     NETWORK_CASE("network n_layers 0", net.n_layers = 0, 0);
     NETWORK_CASE("network n_layers above the maximum", net.n_layers = FM_MLP_MAX_LAYERS + 1, 0);
-    NETWORK_CASE("network units 0", net.units[1] = 0, 0);
-    NETWORK_CASE("network units negative", net.units[2] = -3, 0);
-    NETWORK_CASE("network hidden softmax", net.hidden[0].kind = FM_ACT_SOFTMAX, 0);
-    NETWORK_CASE("network hidden heaviside", net.hidden[0].kind = FM_ACT_HEAVISIDE, 0);
-    NETWORK_CASE("network hidden kind out of range", net.hidden[0].kind = FM_ACT_COUNT, 0);
-    NETWORK_CASE("network hidden kind negative", net.hidden[0].kind = (fm_activation_kind)-1, 0);
-    NETWORK_CASE("network hidden param NaN", net.hidden[0].param = NAN, 0);
-    NETWORK_CASE("network maxout with batch norm", net.hidden[0].kind = FM_ACT_MAXOUT;
-                 net.hidden[0].param = 2, 0);
-    NETWORK_CASE("network maxout", net.hidden[0].kind = FM_ACT_MAXOUT; net.hidden[0].param = 2;
-                 net.batch_norm = 0, 1);
-    NETWORK_CASE("network maxout 1.5 pieces", net.hidden[0].kind = FM_ACT_MAXOUT;
-                 net.hidden[0].param = 1.5; net.batch_norm = 0, 0);
+    NETWORK_CASE("network units 0", net.layer[0].units = 0, 0);
+    NETWORK_CASE("network n_inputs 0", net.n_inputs = 0, 0);
+    NETWORK_CASE("network units negative", net.layer[1].units = -3, 0);
+    NETWORK_CASE("network hidden softmax", net.layer[0].activation.kind = FM_ACT_SOFTMAX, 0);
+    NETWORK_CASE("network hidden heaviside", net.layer[0].activation.kind = FM_ACT_HEAVISIDE, 0);
+    NETWORK_CASE("network hidden kind out of range", net.layer[0].activation.kind = FM_ACT_COUNT,
+                 0);
+    NETWORK_CASE("network hidden kind negative",
+                 net.layer[0].activation.kind = (fm_activation_kind)-1, 0);
+    NETWORK_CASE("network hidden param NaN", net.layer[0].activation.param = NAN, 0);
+    NETWORK_CASE("network maxout with batch norm", net.layer[0].activation.kind = FM_ACT_MAXOUT;
+                 net.layer[0].activation.param = 2, 0);
+    NETWORK_CASE("network maxout", net.layer[0].activation.kind = FM_ACT_MAXOUT;
+                 net.layer[0].activation.param = 2; net.layer[0].batch_norm = FM_BN_OFF, 1);
+    NETWORK_CASE("network maxout, batch norm after", net.layer[0].activation.kind = FM_ACT_MAXOUT;
+                 net.layer[0].activation.param = 2; net.layer[0].batch_norm = FM_BN_AFTER, 1);
+    NETWORK_CASE("network maxout 1.5 pieces", net.layer[0].activation.kind = FM_ACT_MAXOUT;
+                 net.layer[0].activation.param = 1.5; net.layer[0].batch_norm = FM_BN_OFF, 0);
     NETWORK_CASE("network output kind out of range", net.output = (fm_output_kind)3, 0);
     NETWORK_CASE("network output kind negative", net.output = (fm_output_kind)-1, 0);
-    NETWORK_CASE("network out_activation maxout", net.out_activation.kind = FM_ACT_MAXOUT, 0);
-    NETWORK_CASE("network out_activation softmax", net.out_activation.kind = FM_ACT_SOFTMAX, 0);
-    NETWORK_CASE("network out_activation out of range", net.out_activation.kind = FM_ACT_COUNT, 0);
-    NETWORK_CASE("network out_activation softplus", net.out_activation.kind = FM_ACT_SOFTPLUS, 1);
+    NETWORK_CASE("network out_activation maxout", net.layer[1].activation.kind = FM_ACT_MAXOUT, 0);
+    NETWORK_CASE("network out_activation softmax", net.layer[1].activation.kind = FM_ACT_SOFTMAX,
+                 0);
+    NETWORK_CASE("network out_activation out of range", net.layer[1].activation.kind = FM_ACT_COUNT,
+                 0);
+    NETWORK_CASE("network out_activation softplus", net.layer[1].activation.kind = FM_ACT_SOFTPLUS,
+                 1);
     NETWORK_CASE("network loss out of range", net.loss = FM_LOSS_COUNT, 0);
     NETWORK_CASE("network huber delta 0", net.loss_param = 0.0, 0);
     NETWORK_CASE("network huber delta NaN", net.loss_param = NAN, 0);
@@ -103,7 +119,9 @@ static void network_cases(void)
                  net.loss_param = 0.0, 1);
     /* Classification outputs ignore the regression fields. */
     NETWORK_CASE("network softmax output", net.output = FM_OUTPUT_SOFTMAX_LOG_LOSS;
-                 net.loss = FM_LOSS_COUNT, 1);
+                 net.layer[1].activation.kind = FM_ACT_SOFTMAX; net.loss = FM_LOSS_COUNT, 1);
+    NETWORK_CASE("network softmax output without softmax", net.output = FM_OUTPUT_SOFTMAX_LOG_LOSS,
+                 0);
     NETWORK_CASE("network alpha negative", net.alpha = -1e-4, 0);
     NETWORK_CASE("network alpha NaN", net.alpha = NAN, 0);
     NETWORK_CASE("network penalty out of range", net.penalty = FM_PENALTY_ELASTICNET + 1, 0);
@@ -114,17 +132,24 @@ static void network_cases(void)
     NETWORK_CASE("network clip_grad_norm NaN", net.clip_grad_norm = NAN, 0);
     NETWORK_CASE("network clip_grad_value negative", net.clip_grad_value = -1.0, 0);
     NETWORK_CASE("network clip_grad_value NaN", net.clip_grad_value = NAN, 0);
-    NETWORK_CASE("network max_norm negative", net.max_norm = -1.0, 0);
-    NETWORK_CASE("network max_norm NaN", net.max_norm = NAN, 0);
+    NETWORK_CASE("network max_norm negative", net.layer[0].max_norm = -1.0, 0);
+    NETWORK_CASE("network max_norm NaN", net.layer[1].max_norm = NAN, 0);
     NETWORK_CASE("network clipping and max_norm off", net.clip_grad_norm = 0.0;
-                 net.clip_grad_value = 0.0; net.max_norm = 0.0, 1);
-    NETWORK_CASE("network dropout 1", net.dropout[0] = 1.0, 0);
-    NETWORK_CASE("network dropout negative", net.dropout[0] = -0.1, 0);
-    NETWORK_CASE("network dropout NaN", net.dropout[0] = NAN, 0);
-    NETWORK_CASE("network bn_epsilon 0", net.bn_epsilon = 0.0, 0);
-    NETWORK_CASE("network bn_momentum above 1", net.bn_momentum = 1.5, 0);
-    NETWORK_CASE("network bn fields unused without batch norm", net.batch_norm = 0;
-                 net.bn_epsilon = 0.0, 1);
+                 net.clip_grad_value = 0.0; net.layer[0].max_norm = 0.0, 1);
+    NETWORK_CASE("network dropout 1", net.layer[1].dropout = 1.0, 0);
+    NETWORK_CASE("network dropout negative", net.layer[1].dropout = -0.1, 0);
+    NETWORK_CASE("network dropout NaN", net.layer[1].dropout = NAN, 0);
+    NETWORK_CASE("network bn_epsilon 0", net.layer[0].bn_epsilon = 0.0, 0);
+    NETWORK_CASE("network bn_momentum above 1", net.layer[0].bn_momentum = 1.5, 0);
+    NETWORK_CASE("network bn fields unused without batch norm", net.layer[0].batch_norm = FM_BN_OFF;
+                 net.layer[0].bn_epsilon = 0.0, 1);
+    NETWORK_CASE("network batch norm on the output layer", net.layer[1].batch_norm = FM_BN_AFTER;
+                 net.layer[1].bn_epsilon = 1e-3, 0);
+    NETWORK_CASE("network batch norm placement out of range",
+                 net.layer[0].batch_norm = (fm_bn_placement)3, 0);
+    NETWORK_CASE("network input dropout", net.layer[0].dropout = 0.5, 1);
+    NETWORK_CASE("network kernel_l2 negative", net.layer[0].kernel_l2 = -1.0, 0);
+    NETWORK_CASE("network bias_l1 NaN", net.layer[1].bias_l1 = NAN, 0);
     NETWORK_CASE("network compute kind out of range", net.compute = (fm_compute_kind)2, 0);
     NETWORK_CASE("network compute kind negative", net.compute = (fm_compute_kind)-1, 0);
 }
@@ -159,10 +184,12 @@ static void check_optimizer(const char *name, fm_optimizer opt, int valid)
     fm_mlp net;
     memset(&net, 0, sizeof(net));
     net.n_layers = 2;
-    net.units[0] = 2;
-    net.units[1] = 3;
-    net.units[2] = 2;
-    net.hidden[0].kind = FM_ACT_TANH;
+    net.n_inputs = 2;
+    net.layer[0].units = 3;
+    net.layer[1].units = 2;
+    net.layer[0].activation.kind = FM_ACT_TANH;
+    net.layer[1].activation.kind = FM_ACT_SOFTMAX;
+    net.layer[0].use_bias = net.layer[1].use_bias = 1;
     net.output = FM_OUTPUT_SOFTMAX_LOG_LOSS;
     double W0[6] = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6}, b0[3] = {0.1, 0.2, 0.3};
     double W1[6] = {0.5, -0.5, 0.25, 0.75, -0.25, 0.1}, b1[2] = {0.0, 0.1};

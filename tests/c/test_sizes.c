@@ -28,14 +28,19 @@ static fm_mlp network(int n_layers, const int64_t *units, int batch_norm)
     fm_mlp net;
     memset(&net, 0, sizeof(net));
     net.n_layers = n_layers;
-    for (int l = 0; l <= n_layers; l++)
-        net.units[l] = units[l];
-    for (int l = 0; l + 1 < n_layers; l++)
-        net.hidden[l].kind = FM_ACT_RELU;
+    net.n_inputs = units[0];
+    for (int l = 0; l < n_layers; l++) {
+        fm_layer *ly = &net.layer[l];
+        ly->units = units[l + 1];
+        ly->activation.kind = l + 1 < n_layers ? FM_ACT_RELU : FM_ACT_SOFTMAX;
+        ly->use_bias = 1;
+        if (batch_norm && l + 1 < n_layers) {
+            ly->batch_norm = FM_BN_BEFORE;
+            ly->bn_momentum = 0.1;
+            ly->bn_epsilon = 1e-5;
+        }
+    }
     net.output = FM_OUTPUT_SOFTMAX_LOG_LOSS;
-    net.batch_norm = batch_norm;
-    net.bn_momentum = 0.1;
-    net.bn_epsilon = 1e-5;
     return net;
 }
 

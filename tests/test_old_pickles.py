@@ -1,0 +1,51 @@
+"""Models pickled by fastmlp before the network became one description
+(commit 232a889, tests/data/pickles/make_pickles.py) load, predict exactly
+what they predicted then, and keep training (their optimizer state fits the
+flat layout the engine computes now)."""
+import pathlib
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from fastmlp import MLPClassifier
+
+HERE = pathlib.Path(__file__).parent / "data" / "pickles"
+CASES = sorted(p.stem for p in HERE.glob("*.pkl"))
+
+
+def _load(name):
+    with open(HERE / f"{name}.pkl", "rb") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a version warning is fine
+        return pickle.load(f)
+
+
+def test_the_fixtures_are_there():
+    assert len(CASES) == 11
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_old_pickle_predicts_the_same(name):
+    record = _load(name)
+    model, X = record["model"], record["X"]
+    for method, expected in record["outputs"].items():
+        # Bit for bit: the same weights through the same kernels.
+        np.testing.assert_array_equal(getattr(model, method)(X), expected, err_msg=method)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_old_pickle_keeps_training(name):
+    record = _load(name)
+    model, X, y = record["model"], record["X"], record["y"]
+    if model.solver == "lbfgs":
+        model.set_params(max_iter=2, warm_start=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+    else:
+        classes = {"classes": model.classes_} if isinstance(model, MLPClassifier) else {}
+        model.partial_fit(X, y, **classes)
+    assert model.network_.n_params == len(model._optimizer.state[0]) if hasattr(
+        model, "_optimizer") else True
+    assert all(np.isfinite(c).all() for c in model.coefs_)
