@@ -33,6 +33,9 @@ static const fm_kernel_table *detect(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return &fm_kernels_avx2;
 #endif
+#ifdef FASTMLP_NEON_KERNELS
+    return &fm_kernels_neon; /* ASIMD is mandatory on AArch64 */
+#endif
     return &fm_kernels_generic;
 }
 
@@ -42,6 +45,9 @@ static const fm_kernel_table *const by_width[] = {
 #ifdef FASTMLP_X86_KERNELS
     &fm_kernels_avx2,
     &fm_kernels_avx512,
+#endif
+#ifdef FASTMLP_NEON_KERNELS
+    &fm_kernels_neon,
 #endif
 };
 #define N_SETS (sizeof(by_width) / sizeof(by_width[0]))
