@@ -4,6 +4,7 @@ The kernel set is chosen once at import, so each one is exercised in a fresh
 interpreter with FASTMLP_ISA forcing it.
 """
 import os
+import platform
 import subprocess
 import sys
 
@@ -33,6 +34,8 @@ print(fastmlp._kernels._runtime_info()["isa"])
 
 def _supported():
     sets = ["generic"]
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        sets.append("neon")  # ASIMD is mandatory on AArch64
     if sys.platform.startswith("linux") and os.path.exists("/proc/cpuinfo"):
         flags = set()
         with open("/proc/cpuinfo") as f:
