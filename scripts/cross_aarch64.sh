@@ -15,9 +15,10 @@
 # as root. It also prints the NEON micro-kernel's disassembly figures
 # (FMAs, stack spills) that docs/guide/config.md quotes.
 #
-# Cost (2 cores shared with other jobs, Zen 4): about 1 minute of cross
-# builds and 15 s of CPU under qemu (1-2 minutes of wall clock when the
-# machine is busy), plus apt-get on a fresh machine (about 1 minute).
+# Cost (Zen 4, 2 cores): 1 min 45 s of CPU in all (the two builds of csrc/
+# most of it, the tests 2 s natively and about 25 s under qemu); 5.5 minutes
+# of wall clock measured with the 2 cores shared by seven jobs, about 2
+# minutes alone; plus apt-get on a fresh machine (about 1 minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${FASTMLP_CROSS_BUILD:-build/cross}"
@@ -49,3 +50,14 @@ cmake -S tests/c -B "$root/aarch64" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
     -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" > /dev/null
 cmake --build "$root/aarch64" > /dev/null
 qemu-aarch64 -L "$sysroot" "$root/aarch64/test_kernels" | grep -v '^ok '
+
+# The micro-kernels' inner loops in figures (docs/guide/config.md, "on
+# paper"): FMAs, instructions, spills and registers from the disassembly.
+echo "== float32 micro-kernels' inner loops (aarch64-linux-gnu-objdump -d)"
+objs="$root/aarch64/csrc/CMakeFiles/fastmlp_c.dir/kernels"
+listing="$root/aarch64/kernels.dis"
+aarch64-linux-gnu-objdump -d "$objs/gemm_neon.c.o" "$objs/gemm_generic.c.o" > "$listing"
+python3 scripts/disasm_loops.py "$listing" neon_f32_microkernel 1
+python3 scripts/disasm_loops.py "$listing" neon_f64_microkernel 1
+generic="$(grep -o '<generic_f32_microkernel[^>]*>:' "$listing" | head -1 | tr -d '<>:')"
+python3 scripts/disasm_loops.py "$listing" "$generic" 1

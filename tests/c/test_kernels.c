@@ -111,8 +111,8 @@ static void check_bf16_emulated(const char *isa)
                         differ += memcmp(&acc, &c[i * n + j], sizeof acc) != 0;
                     }
                 check(st == FM_OK && differ == 0,
-                      "%s bf16 emulated m=%lld n=%lld k=%lld ta=%d tb=%d: %lld values differ",
-                      isa, (long long)m, (long long)n, (long long)k, ta, tb, (long long)differ);
+                      "%s bf16 emulated m=%lld n=%lld k=%lld ta=%d tb=%d: %lld values differ", isa,
+                      (long long)m, (long long)n, (long long)k, ta, tb, (long long)differ);
                 free(a);
                 free(b);
                 free(c);

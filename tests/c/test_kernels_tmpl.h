@@ -65,10 +65,9 @@ static void NAME(check_gemm_)(const char *isa)
          * (dot), narrow C (column tiles), few rows with B in place, ragged
          * tiles, several KC blocks, packed A (n >= 512), a product big enough
          * for two threads. */
-        {1, 70, 300},  {1, 1, 50},   {9, 1, 300},   {13, 10, 257}, {7, 3, 33},
-        {20, 2, 40},   {20, 4, 10},  {65, 17, 33},  {5, 7, 3},     {2, 2, 2},
-        {33, 12, 5},   {16, 100, 64}, {96, 40, 520}, {40, 520, 24}, {37, 25, 600},
-        {128, 96, 384},
+        {1, 70, 300},  {1, 1, 50},    {9, 1, 300},   {13, 10, 257},  {7, 3, 33},  {20, 2, 40},
+        {20, 4, 10},   {65, 17, 33},  {5, 7, 3},     {2, 2, 2},      {33, 12, 5}, {16, 100, 64},
+        {96, 40, 520}, {40, 520, 24}, {37, 25, 600}, {128, 96, 384},
     };
     static const double scalars[][2] = {{1.0, 0.0}, {0.5, 1.0}, {-1.5, -0.75}};
     const int n_shapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
@@ -88,22 +87,22 @@ static void NAME(check_gemm_)(const char *isa)
                     double *ref = malloc((size_t)(m * n) * sizeof(double));
                     double *bound = malloc((size_t)(m * n) * sizeof(double));
                     const double alpha = scalars[sc][0], beta = scalars[sc][1];
-                    NAME(reference_)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc, ref,
-                                     bound);
+                    NAME(reference_)
+                    (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc, ref, bound);
                     memcpy(c1, c0, (size_t)(m * ldc) * sizeof(T));
                     memcpy(c2, c0, (size_t)(m * ldc) * sizeof(T));
                     const fm_status st1 =
-                        CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, ta, tb, m, n, k, (T)alpha, a, lda,
-                                           b, ldb, (T)beta, c1, ldc);
+                        CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, ta, tb, m, n, k, (T)alpha, a, lda, b,
+                                           ldb, (T)beta, c1, ldc);
                     const fm_status st2 =
-                        CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 2, ta, tb, m, n, k, (T)alpha, a, lda,
-                                           b, ldb, (T)beta, c2, ldc);
+                        CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 2, ta, tb, m, n, k, (T)alpha, a, lda, b,
+                                           ldb, (T)beta, c2, ldc);
                     double worst = 0.0;
                     int same = 1, padding = 1;
                     for (int64_t i = 0; i < m; i++) {
                         for (int64_t j = 0; j < n; j++) {
-                            const double e = fabs((double)c1[i * ldc + j] - ref[i * n + j]) /
-                                             bound[i * n + j];
+                            const double e =
+                                fabs((double)c1[i * ldc + j] - ref[i * n + j]) / bound[i * n + j];
                             worst = e > worst || e != e ? e : worst;
                             same &= memcmp(&c1[i * ldc + j], &c2[i * ldc + j], sizeof(T)) == 0;
                         }
@@ -113,10 +112,11 @@ static void NAME(check_gemm_)(const char *isa)
                     if (worst > NAME(worst_gemm_)[0])
                         NAME(worst_gemm_)[0] = worst;
                     check(st1 == FM_OK && st2 == FM_OK && worst <= 1.0 && same && padding,
-                          "%s gemm_" STR(SUF) " m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g "
-                          "beta=%g: error/bound %.3g, 1 vs 2 threads %s, padding %s",
-                          isa, (long long)m, (long long)n, (long long)k, ta, tb, alpha, beta,
-                          worst, same ? "same" : "DIFFER", padding ? "kept" : "WRITTEN");
+                          "%s gemm_" STR(
+                              SUF) " m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g "
+                                   "beta=%g: error/bound %.3g, 1 vs 2 threads %s, padding %s",
+                          isa, (long long)m, (long long)n, (long long)k, ta, tb, alpha, beta, worst,
+                          same ? "same" : "DIFFER", padding ? "kept" : "WRITTEN");
                     free(a);
                     free(b);
                     free(c0);
@@ -138,16 +138,17 @@ static void NAME(check_vs_generic_)(const char *isa)
     for (int s = 0; s < 4; s++) {
         const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         T *a = NAME(random_array_)(m * k), *b = NAME(random_array_)(k * n);
-        T *c_isa = malloc((size_t)(m * n) * sizeof(T)), *c_gen = malloc((size_t)(m * n) * sizeof(T));
+        T *c_isa = malloc((size_t)(m * n) * sizeof(T)),
+          *c_gen = malloc((size_t)(m * n) * sizeof(T));
         double *ref = malloc((size_t)(m * n) * sizeof(double));
         double *bound = malloc((size_t)(m * n) * sizeof(double));
         NAME(reference_)(0, 0, m, n, k, 1.0, a, k, b, n, 0.0, NULL, n, ref, bound);
-        fm_status st = CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 0, 0, m, n, k, (T)1, a, k, b, n, (T)0,
-                                          c_isa, n);
+        fm_status st =
+            CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 0, 0, m, n, k, (T)1, a, k, b, n, (T)0, c_isa, n);
         fm_init("generic");
         if (st == FM_OK)
-            st = CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 0, 0, m, n, k, (T)1, a, k, b, n, (T)0,
-                                    c_gen, n);
+            st = CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 0, 0, m, n, k, (T)1, a, k, b, n, (T)0, c_gen,
+                                    n);
         fm_init(isa);
         double worst = 0.0;
         int64_t differ = 0;
@@ -158,7 +159,7 @@ static void NAME(check_vs_generic_)(const char *isa)
         }
         check(st == FM_OK && worst <= 2.0,
               "%s vs generic gemm_" STR(SUF) " m=%lld n=%lld k=%lld: |difference|/bound %.3g, "
-              "%lld of %lld values differ",
+                                             "%lld of %lld values differ",
               isa, (long long)m, (long long)n, (long long)k, worst, (long long)differ,
               (long long)(m * n));
         free(a);
@@ -198,8 +199,8 @@ static double NAME(activation_ref_)(fm_activation_kind kind, double z)
 static void NAME(check_dense_)(const char *isa)
 {
     static const int64_t shapes[][3] = {{1, 30, 20}, {50, 10, 33}, {64, 40, 100}, {20, 3, 17}};
-    static const fm_activation_kind kinds[] = {FM_ACT_IDENTITY, FM_ACT_RELU,    FM_ACT_TANH,
-                                               FM_ACT_LOGISTIC, FM_ACT_ELU,     FM_ACT_SOFTMAX};
+    static const fm_activation_kind kinds[] = {FM_ACT_IDENTITY, FM_ACT_RELU, FM_ACT_TANH,
+                                               FM_ACT_LOGISTIC, FM_ACT_ELU,  FM_ACT_SOFTMAX};
     static const char *const kind_names[] = {"identity", "relu", "tanh",
                                              "logistic", "elu",  "softmax"};
     for (int s = 0; s < 4; s++)
@@ -212,8 +213,8 @@ static void NAME(check_dense_)(const char *isa)
                 T *out = malloc((size_t)(m * n) * sizeof(T));
                 double *ref = malloc((size_t)(m * n) * sizeof(double));
                 double *bound = malloc((size_t)(m * n) * sizeof(double));
-                NAME(reference_)(0, tw, m, n, k, 1.0, x, k, w, tw ? k : n, 0.0, NULL, n, ref,
-                                 bound);
+                NAME(reference_)
+                (0, tw, m, n, k, 1.0, x, k, w, tw ? k : n, 0.0, NULL, n, ref, bound);
                 const fm_activation act = {kinds[q], 1.0};
                 const fm_status st = CAT(fm_dense_forward_, SUF)(
                     FM_GEMM_NATIVE, 1, 0, tw, m, n, k, x, k, w, tw ? k : n, bias, act, out, n);
@@ -236,9 +237,8 @@ static void NAME(check_dense_)(const char *isa)
                         const double want = kinds[q] == FM_ACT_SOFTMAX
                                                 ? exp(z - row_max) / sum
                                                 : NAME(activation_ref_)(kinds[q], z);
-                        const double slope_bound = kinds[q] == FM_ACT_SOFTMAX
-                                                       ? 2.0 * row_bound
-                                                       : bound[i * n + j];
+                        const double slope_bound =
+                            kinds[q] == FM_ACT_SOFTMAX ? 2.0 * row_bound : bound[i * n + j];
                         const double tol = slope_bound + 16.0 * 2.0 * U * fmax(fabs(want), 1e-3);
                         const double e = fabs((double)out[i * n + j] - want) / tol;
                         worst = e > worst || e != e ? e : worst;
@@ -246,7 +246,7 @@ static void NAME(check_dense_)(const char *isa)
                 }
                 check(st == FM_OK && worst <= 1.0,
                       "%s dense_forward_" STR(SUF) " %s m=%lld n=%lld k=%lld tw=%d: error/bound "
-                      "%.3g",
+                                                   "%.3g",
                       isa, kind_names[q], (long long)m, (long long)n, (long long)k, tw, worst);
                 free(x);
                 free(w);
@@ -302,15 +302,14 @@ static void NAME(check_optimizers_)(void)
                     r0[i] = v;
                     want[i] = p + (which == 1 ? tmu * v - tlr * g : v);
                 } else if (which == 2) {
-                    const double neg_lr_t =
-                        -(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
+                    const double neg_lr_t = -(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
                     const T mi = (T)b1 * r0[i] + (T)(1.0 - b1) * g;
                     const T vi = (T)b2 * r1[i] + (T)(1.0 - b2) * (g * g);
                     r0[i] = mi;
                     r1[i] = vi;
                     if (sizeof(T) == 4) /* lr_t a float64 scalar: NumPy promotes */
-                        want[i] = (T)((double)p + (neg_lr_t * (double)mi) /
-                                                      (double)((T)sqrt(vi) + (T)eps));
+                        want[i] = (T)((double)p +
+                                      (neg_lr_t * (double)mi) / (double)((T)sqrt(vi) + (T)eps));
                     else
                         want[i] = p + ((T)neg_lr_t * mi) / ((T)sqrt(vi) + (T)eps);
                 } else {
@@ -324,7 +323,8 @@ static void NAME(check_optimizers_)(void)
         same = memcmp(param, want, (size_t)n * sizeof(T)) == 0 &&
                memcmp(s0, r0, (size_t)n * sizeof(T)) == 0 &&
                (which != 2 || memcmp(s1, r1, (size_t)n * sizeof(T)) == 0);
-        check(st == FM_OK && same, "optimizer_step_" STR(SUF) " %s: 3 steps bit for bit", names[which]);
+        check(st == FM_OK && same, "optimizer_step_" STR(SUF) " %s: 3 steps bit for bit",
+              names[which]);
         free(param);
         free(want);
         free(s0);
@@ -410,9 +410,9 @@ static void NAME(check_training_)(const char *isa)
         in.ld = D;
         for (int e = 0; e < EPOCHS && ws != NULL; e++) {
             double loss_sum = 0.0;
-            const fm_status s = CAT(fm_mlp_epoch_, SUF)(&net, coefs, intercepts, NULL, &in, y,
-                                                        NULL, order, N, BATCH, &opt, ws,
-                                                        run + 1, 7, &loss_sum);
+            const fm_status s =
+                CAT(fm_mlp_epoch_, SUF)(&net, coefs, intercepts, NULL, &in, y, NULL, order, N,
+                                        BATCH, &opt, ws, run + 1, 7, &loss_sum);
             st = st == FM_OK ? s : st;
             losses[run][e] = loss_sum / N;
         }
