@@ -11,8 +11,8 @@
 # Usage: bash scripts/cross_aarch64.sh
 #   FASTMLP_CROSS_BUILD  build directory root (default build/cross)
 # Needs cmake, ninja or make, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross,
-# qemu-user; installs the last three with apt-get when missing and running
-# as root. It also prints the NEON micro-kernel's disassembly figures
+# qemu-user and python3; installs cmake and the aarch64 packages with apt-get
+# when missing and running as root. It also prints the NEON micro-kernel's disassembly figures
 # (FMAs, stack spills) that docs/guide/config.md quotes.
 #
 # Cost (Zen 4, 2 cores): 1 min 45 s of CPU in all (the two builds of csrc/
@@ -25,15 +25,16 @@ root="${FASTMLP_CROSS_BUILD:-build/cross}"
 sysroot=/usr/aarch64-linux-gnu
 
 if ! command -v aarch64-linux-gnu-gcc > /dev/null || ! command -v qemu-aarch64 > /dev/null ||
-    [ ! -e "$sysroot/lib/ld-linux-aarch64.so.1" ]; then
+    ! command -v cmake > /dev/null || [ ! -e "$sysroot/lib/ld-linux-aarch64.so.1" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
         echo "cross_aarch64.sh: installing the aarch64 cross compiler and qemu-user (apt-get)"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu \
-            libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user > /dev/null
+            libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user cmake > /dev/null
     fi
-    command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null || {
-        echo "cross_aarch64.sh: need gcc-aarch64-linux-gnu and qemu-user" >&2
+    command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null &&
+        command -v cmake > /dev/null || {
+        echo "cross_aarch64.sh: need gcc-aarch64-linux-gnu, qemu-user and cmake" >&2
         exit 1
     }
 fi
