@@ -313,10 +313,22 @@ typedef struct {
 int fm_optimizer_n_states(fm_optimizer_kind kind);
 
 /*
+ * 1 if `opt` describes a step that can be taken `steps` more times, else 0:
+ * a known kind and arithmetic, learning_rate and weight_decay finite and
+ * >= 0 (a rate of 0 is legal, as in torch), 0 <= t <= INT64_MAX - steps,
+ * and the kind's own hyper-parameters in range: SGD momentum in [0, 1];
+ * ADAM, ADAMW, NADAM beta_1 and beta_2 in [0, 1); RMSPROP rho in [0, 1);
+ * every kind but SGD epsilon finite and > 0; NADAM momentum_decay finite
+ * and >= 0 and mu_product in [0, 1]. The state arrays are not looked at.
+ */
+int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps);
+
+/*
  * One step of `opt` over n contiguous parameters with gradient grad (same
  * dtype as the states): advances opt->t (and NADAM's mu_product), then
  * applies the rule above. param, grad and the states must not overlap.
- * FM_ERR_ARGUMENT for an unknown kind or a missing state array.
+ * FM_ERR_ARGUMENT for an invalid optimizer (fm_optimizer_valid) or a
+ * missing state array.
  */
 fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param, const float *grad);
 fm_status fm_optimizer_step_f64(fm_optimizer *opt, int64_t n, double *param, const double *grad);

@@ -138,8 +138,12 @@ static inline int64_t fm_mlp_cols(const fm_mlp *net, int l)
  * tier's layout for the B operand (fm_bf16_pack_b, internal.h): per layer l,
  * W[l] for the forward product a @ W[l] and, with `backward`, W[l]^T for the
  * delta passed back, delta @ W[l]^T (layers l >= 1). Training workspaces own
- * one (refreshed after every optimizer step); a predictor packs its weights
- * once and shares them read-only with concurrent predict calls.
+ * one, refreshed after every optimizer step. It is a copy that lives within
+ * one call: every entry point that multiplies by the weights (epoch,
+ * loss_grad, loss, predict without `packed`) packs them first, so writes to
+ * coefs between calls (by the caller, a user, a restore) are always seen.
+ * A caller that passes its own `packed` to fm_mlp_predict answers for its
+ * freshness; the Python predictor does not keep one (fastmlp/_mlp.py).
  */
 typedef struct fm_mlp_packed fm_mlp_packed;
 

@@ -7,11 +7,16 @@ would make the configuration unpicklable, a warning under -W).
 CURRICULUM = [
     "perceptron_xor.py",
     "activations.py",
+    "maxout.py",
+    "regression.py",
     "optimizers.py",
     "learning_rate_schedules.py",
     "overfitting.py",
+    "class_weight.py",
     "learning_curve.py",
     "cross_validation.py",
+    "bfloat16.py",
+    "onnx_export.py",
     "keras_workflow.py",
 ]
 

@@ -28,10 +28,13 @@ version = release = fastmlp.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    # The tutorial's code runs during the build, its output shown (local).
+    "_run_code",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 templates_path = ["_templates"]
@@ -41,6 +44,16 @@ exclude_patterns = ["_build", "_repo", "_templates", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.json"]
 suppress_warnings = []
 nitpicky = False
+
+# Links to scikit-learn's, NumPy's and SciPy's pages ({class}`sklearn...`).
+# The build has no internet access, so the inventories are the files in
+# _inventories/, written from the installed packages by
+# _inventories/make_inventories.py, not downloaded.
+intersphinx_mapping = {
+    "sklearn": ("https://scikit-learn.org/stable/", os.path.join("_inventories", "sklearn.inv")),
+    "numpy": ("https://numpy.org/doc/stable/", os.path.join("_inventories", "numpy.inv")),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", os.path.join("_inventories", "scipy.inv")),
+}
 
 # The API page: written here, from the package's __all__ lists, so a new
 # public name or module appears without editing the docs.
@@ -92,7 +105,8 @@ sphinx_gallery_conf = {
     "examples_dirs": os.path.join(_repo, "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r".*\.py$",
-    # Helpers of the examples (_datasets.py) are modules, not examples.
+    # A file starting with _ would be a helper module, not an example (there
+    # are none: every example runs on its own).
     "ignore_pattern": r"(^|[/\\])_[^/\\]*\.py$",
     "within_subsection_order": "_gallery_order.CurriculumOrder",
     "download_all_examples": False,
@@ -104,6 +118,12 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "reset_modules": ("matplotlib",),
     "capture_repr": ("_repr_html_", "__repr__"),
+    # "Examples using ..." on the API pages (the minigallery directive of
+    # _templates/autosummary): which examples use each fastmlp name.
+    "doc_module": ("fastmlp",),
+    "backreferences_dir": os.path.join("generated", "backreferences"),
+    "reference_url": {"fastmlp": None},
+    "inspect_global_variables": True,
 }
 
 myst_heading_anchors = 3
@@ -115,5 +135,18 @@ html_static_path = []
 html_show_sourcelink = False
 
 
+def _public_bases(app, name, obj, options, bases):
+    """Show only public base classes ("Bases: ClassifierMixin, BaseEstimator",
+    linked to scikit-learn's pages): fastmlp's private mixins and base
+    classes (in its _modules, or named _Name) have no page to link to, and
+    ``object`` says nothing."""
+    def private(base):
+        parts = base.__module__.split(".") + base.__qualname__.split(".")
+        return parts[0] == "fastmlp" and any(part.startswith("_") for part in parts)
+
+    bases[:] = [base for base in bases if base is not object and not private(base)]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    app.connect("autodoc-process-bases", _public_bases)

@@ -8,15 +8,15 @@ tanh, relu) and the five it declined to add (leaky_relu, elu, selu, gelu,
 softplus). The identity makes the network linear (a softmax regression);
 the others bend.
 
-Run: ``python examples/activations.py``
+Run: ``python activations.py``
 """
 import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-
-from _datasets import digits
+from sklearn.model_selection import train_test_split
 
 from fastmlp import MLPClassifier, kernels
 
@@ -45,7 +45,9 @@ fig.tight_layout()
 # Training with each
 # ------------------
 # 32 hidden units, Adam, 40 epochs: the loss curves and the test accuracy.
-X_train, X_test, y_train, y_test = digits()
+X, y = load_digits(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.3, random_state=0,
+                                                    stratify=y)
 accuracy = {}
 fig, ax = plt.subplots(figsize=(6, 4))
 for name in ACTIVATIONS:

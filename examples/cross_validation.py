@@ -7,7 +7,7 @@ tools apply as they are: 5-fold cross-validation on the digits, where
 fastmlp and scikit-learn's own ``MLPClassifier`` with the same parameters
 give the same five scores, and a learning curve over the training-set size.
 
-Run: ``python examples/cross_validation.py``
+Run: ``python cross_validation.py``
 """
 import time
 import warnings

@@ -10,7 +10,7 @@ separates them from (0, 0) and (1, 1), and at most 3 of the 4 points come
 out right however long it trains. One hidden layer of two units bends the
 boundary: a 2-2-1 MLP gets all four.
 
-Run: ``python examples/perceptron_xor.py``
+Run: ``python perceptron_xor.py``
 """
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,17 +1,27 @@
 /*
- * libFuzzer target: the training engine (train.h) on random small networks
- * (1-3 weight layers of 1-8 units, any hidden activation the engine takes,
- * every output kind, regression loss and output activation, L2, dropout,
- * batch normalisation, maxout, every optimizer) over random data (1-16 rows, dense or
- * CSR, in order or shuffled, with or without sample weights), float and
- * double, on every kernel set the CPU runs. An epoch, then (without batch
- * norm) the full-batch loss and gradient, the loss and the prediction
- * (of the output layer or, as transform, of a hidden one).
- * The CSR matrices are random too, and fed to the engine only when they
- * pass the binding's check (src/fastmlp/_train.pxi), written again here as
- * csr_valid: the engine follows indptr and indices unchecked, so this
- * target also shows that the check is enough. AddressSanitizer and UBSan
- * do the checking; the numbers are the test suite's business.
+ * libFuzzer target: the training engine (train.h) on random small
+ * descriptions. Every field of the network (fm_mlp: layers and widths, each
+ * hidden activation and its parameter, dropout, output kind, regression loss
+ * and its parameter, output activation, alpha, penalty, l1_ratio,
+ * clip_grad_norm, clip_grad_value, max_norm, frozen layers, batch
+ * normalisation and its momentum and epsilon, compute type) and of the
+ * optimizer (fm_optimizer: kind, arithmetic, learning rate, momentum,
+ * nesterov, betas, epsilon, rho, momentum_decay, weight_decay, step count,
+ * mu_product) is drawn, now and then outside its range (NaN, infinities,
+ * negative, out-of-range enumerations). network_valid and optimizer_valid
+ * restate the engine's rules (train.h, fastmlp.h): an invalid network must
+ * get no workspace and no prediction, an invalid optimizer an epoch that
+ * returns FM_ERR_ARGUMENT without touching the weights; never a crash.
+ * Valid descriptions train over random data (1-16 rows, dense or CSR, in
+ * order or shuffled, with or without sample weights), float and double
+ * (bfloat16 products with float), on every kernel set the CPU runs: an
+ * epoch, then (without batch norm) the full-batch loss and gradient, the
+ * loss and the prediction (of the output layer or, as transform, of a
+ * hidden one). The CSR matrices are random too, and fed to the engine only
+ * when they pass the binding's check (src/fastmlp/_train.pxi), written
+ * again here as csr_valid: the engine follows indptr and indices unchecked,
+ * so this target also shows that the check is enough. AddressSanitizer and
+ * UBSan do the checking; the numbers are the test suite's business.
  */
 #include <math.h>
 
@@ -43,6 +53,131 @@ static int csr_valid(int64_t n_rows, int64_t n_cols, const int64_t *indptr, cons
     return 1;
 }
 
+/* A real parameter: mostly lo + (hi - lo) * k / 16, k in 0..16; one time in
+ * 32 an edge value (NaN, infinities, negative, 0, 1, 2), valid or not (rare
+ * enough per field that most cases, with some 25 fields, still train). */
+static double fuzz_param(fuzz_bytes *in, double lo, double hi)
+{
+    static const double edges[] = {NAN, INFINITY, -INFINITY, -1.0, 0.0, 1.0, 2.0, -0.5};
+    if (fuzz_u8(in) % 32 != 0)
+        return lo + (hi - lo) * (double)(fuzz_u8(in) % 17) / 16.0;
+    return edges[fuzz_u8(in) % 8];
+}
+
+/* An enumeration: mostly one of its n values, one time in 32 one past them
+ * (or, rarely, negative). */
+static int fuzz_enum(fuzz_bytes *in, int n)
+{
+    const unsigned v = fuzz_u8(in);
+    if (v % 32 == 31)
+        return v % 64 == 63 ? -1 : n;
+    return (int)(v % (unsigned)n);
+}
+
+static int in_range(double x, double lo, double hi, int hi_closed)
+{
+    return x >= lo && (hi_closed ? x <= hi : x < hi);
+}
+
+/* The engine's rules for a network description (train.h), restated. */
+static int network_valid(const fm_mlp *net)
+{
+    if (net->n_layers < 1 || net->n_layers > FM_MLP_MAX_LAYERS)
+        return 0;
+    for (int l = 0; l <= net->n_layers; l++)
+        if (net->units[l] < 1)
+            return 0;
+    for (int l = 0; l + 1 < net->n_layers; l++) {
+        const fm_activation a = net->hidden[l];
+        if ((unsigned)a.kind >= FM_ACT_COUNT || a.kind == FM_ACT_SOFTMAX ||
+            a.kind == FM_ACT_HEAVISIDE || !isfinite(a.param) ||
+            !in_range(net->dropout[l], 0.0, 1.0, 0))
+            return 0;
+        if (a.kind == FM_ACT_MAXOUT &&
+            (net->batch_norm || !(a.param >= 1.0 && a.param <= 3.0 && a.param == floor(a.param))))
+            return 0; /* the fuzzer draws pieces in 0..3, 1.5 and NaN */
+    }
+    if (net->out_activation.kind == FM_ACT_MAXOUT || (unsigned)net->output > FM_OUTPUT_REGRESSION)
+        return 0;
+    if (net->output == FM_OUTPUT_REGRESSION) {
+        const fm_activation_kind k = net->out_activation.kind;
+        if ((unsigned)net->loss >= FM_LOSS_COUNT ||
+            (k != FM_ACT_IDENTITY && k != FM_ACT_RELU && k != FM_ACT_SOFTPLUS &&
+             k != FM_ACT_LOGISTIC && k != FM_ACT_TANH) ||
+            !isfinite(net->out_activation.param))
+            return 0;
+        if (net->loss == FM_LOSS_HUBER && !(net->loss_param > 0.0 && isfinite(net->loss_param)))
+            return 0;
+    }
+    if (!(net->alpha >= 0.0 && isfinite(net->alpha)))
+        return 0;
+    if (net->batch_norm && !(net->bn_epsilon > 0.0 && in_range(net->bn_momentum, 0.0, 1.0, 1)))
+        return 0;
+    if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
+        return 0;
+    return (unsigned)net->penalty <= FM_PENALTY_ELASTICNET &&
+           in_range(net->l1_ratio, 0.0, 1.0, 1) && net->clip_grad_norm >= 0.0 &&
+           net->clip_grad_value >= 0.0 && net->max_norm >= 0.0;
+}
+
+/* The engine's rules for an optimizer taking `steps` steps (fastmlp.h). */
+static int optimizer_valid(const fm_optimizer *o, int64_t steps)
+{
+    if ((unsigned)o->kind >= FM_OPT_N_KINDS ||
+        (o->arithmetic != FM_STEP_SKLEARN && o->arithmetic != FM_STEP_PLAIN) ||
+        !in_range(o->learning_rate, 0.0, INFINITY, 0) ||
+        !in_range(o->weight_decay, 0.0, INFINITY, 0) || o->t < 0 || o->t > INT64_MAX - steps)
+        return 0;
+    switch (o->kind) {
+    case FM_OPT_SGD:
+        return in_range(o->momentum, 0.0, 1.0, 1);
+    case FM_OPT_RMSPROP:
+        return in_range(o->rho, 0.0, 1.0, 0) && in_range(o->epsilon, 0.0, INFINITY, 0) &&
+               o->epsilon > 0.0;
+    case FM_OPT_ADAGRAD:
+        return o->epsilon > 0.0 && o->epsilon < INFINITY;
+    case FM_OPT_ADAM:
+    case FM_OPT_ADAMW:
+    case FM_OPT_NADAM:
+        if (!(in_range(o->beta_1, 0.0, 1.0, 0) && in_range(o->beta_2, 0.0, 1.0, 0) &&
+              o->epsilon > 0.0 && o->epsilon < INFINITY))
+            return 0;
+        return o->kind != FM_OPT_NADAM || (in_range(o->momentum_decay, 0.0, INFINITY, 0) &&
+                                           in_range(o->mu_product, 0.0, 1.0, 1));
+    }
+    return 0;
+}
+
+/* Every field of an optimizer description, drawn. */
+static fm_optimizer fuzz_optimizer(fuzz_bytes *in)
+{
+    fm_optimizer opt;
+    memset(&opt, 0, sizeof(opt));
+    opt.kind = (fm_optimizer_kind)fuzz_enum(in, FM_OPT_N_KINDS);
+    opt.arithmetic = (fm_step_arithmetic)fuzz_enum(in, 2);
+    opt.learning_rate = fuzz_param(in, 0.0, 0.125);
+    opt.momentum = fuzz_param(in, 0.0, 1.0);
+    opt.nesterov = (int)(fuzz_u8(in) % 3) - 1; /* any int: nonzero is Nesterov */
+    opt.beta_1 = fuzz_param(in, 0.0, 0.95);
+    opt.beta_2 = fuzz_param(in, 0.5, 0.999);
+    opt.epsilon = fuzz_param(in, 1e-8, 1e-3);
+    opt.rho = fuzz_param(in, 0.0, 0.99);
+    opt.momentum_decay = fuzz_param(in, 0.0, 0.01);
+    opt.weight_decay = fuzz_param(in, 0.0, 0.04);
+    switch (fuzz_u8(in) % 8) { /* steps taken: none, a few, or near overflow */
+    case 0:
+        opt.t = INT64_MAX - fuzz_range(in, 0, 20);
+        break;
+    case 1:
+        opt.t = -fuzz_range(in, 1, 2);
+        break;
+    default:
+        opt.t = fuzz_range(in, 0, 100);
+    }
+    opt.mu_product = opt.t == 0 ? 1.0 : fuzz_param(in, 0.0, 1.0);
+    return opt;
+}
+
 #define T float
 #define SUF f32
 #include "fuzz_epoch_case.h"
@@ -60,34 +195,66 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_pick_isa(&in);
     fm_mlp net;
     memset(&net, 0, sizeof(net));
-    net.n_layers = (int)fuzz_range(&in, 1, 3);
-    for (int l = 0; l <= net.n_layers; l++)
-        net.units[l] = fuzz_range(&in, 1, 8);
-    for (int l = 0; l + 1 < net.n_layers; l++) {
-        /* Any kind but softmax and heaviside, which hidden layers refuse:
-         * those before softmax, and maxout with 1-3 pieces. */
-        const int kind = fuzz_u8(&in) % (FM_ACT_SOFTMAX + 1);
-        net.hidden[l].kind = kind == FM_ACT_SOFTMAX ? FM_ACT_MAXOUT : (fm_activation_kind)kind;
-        net.hidden[l].param = net.hidden[l].kind == FM_ACT_MAXOUT
-                                  ? (double)(1 + fuzz_u8(&in) % 3)
-                                  : (double)(fuzz_u8(&in) % 17) / 16.0;
-        net.dropout[l] = (fuzz_u8(&in) & 1) ? (double)(fuzz_u8(&in) % 9) / 10.0 : 0.0;
+    /* Mostly 1-3 layers; now and then 0 or one more than the engine takes. */
+    const unsigned layers = fuzz_u8(&in) % 16;
+    net.n_layers = layers == 15 ? FM_MLP_MAX_LAYERS + 1 : layers == 14 ? 0 : 1 + (int)layers % 3;
+    const int L = net.n_layers < FM_MLP_MAX_LAYERS ? net.n_layers : FM_MLP_MAX_LAYERS;
+    for (int l = 0; l <= L; l++)
+        net.units[l] =
+            fuzz_u8(&in) % 32 == 31 ? -(int64_t)(fuzz_u8(&in) % 2) : fuzz_range(&in, 1, 8);
+    for (int l = 0; l + 1 < L; l++) {
+        /* Any kind (the two hidden layers refuse too), maxout with 0-3
+         * pieces or a fraction, the others' parameter in [0, 1]. */
+        net.hidden[l].kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
+        if (net.hidden[l].kind == FM_ACT_MAXOUT) {
+            static const double pieces[] = {1, 2, 3, 2, 1, 3, 0, 1.5};
+            net.hidden[l].param = fuzz_u8(&in) % 16 == 0 ? NAN : pieces[fuzz_u8(&in) % 8];
+        } else {
+            net.hidden[l].param = fuzz_param(&in, 0.0, 1.0);
+        }
+        net.dropout[l] = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.0, 0.8) : 0.0;
+        net.frozen[l] = (unsigned char)(fuzz_u8(&in) % 4 == 0);
     }
-    net.output = (fm_output_kind)(fuzz_u8(&in) % 3);
-    if (net.output == FM_OUTPUT_REGRESSION) {
-        static const fm_activation_kind outs[] = {FM_ACT_IDENTITY, FM_ACT_RELU, FM_ACT_SOFTPLUS,
-                                                  FM_ACT_LOGISTIC, FM_ACT_TANH};
-        net.loss = (fm_regression_loss_kind)(fuzz_u8(&in) % FM_LOSS_COUNT);
-        net.out_activation.kind = outs[fuzz_u8(&in) % 5];
-        net.loss_param = (double)(1 + fuzz_u8(&in) % 16) / 8.0;
+    if (L >= 1)
+        net.frozen[L - 1] = (unsigned char)(fuzz_u8(&in) % 4 == 0);
+    net.output = (fm_output_kind)fuzz_enum(&in, 3);
+    /* Set whatever the output kind: classification ignores them. */
+    net.loss = (fm_regression_loss_kind)fuzz_enum(&in, FM_LOSS_COUNT);
+    net.out_activation.kind = (fm_activation_kind)fuzz_enum(&in, FM_ACT_COUNT);
+    net.out_activation.param = fuzz_u8(&in) % 16 == 0 ? NAN : 0.0;
+    net.loss_param = fuzz_param(&in, 0.125, 2.0);
+    net.alpha = fuzz_param(&in, 0.0, 0.04);
+    net.penalty = (fm_penalty_kind)fuzz_enum(&in, FM_PENALTY_ELASTICNET + 1);
+    net.l1_ratio = fuzz_param(&in, 0.0, 1.0);
+    /* 0 (off) half the time. */
+    net.clip_grad_norm = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
+    net.clip_grad_value = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
+    net.max_norm = (fuzz_u8(&in) & 1) ? fuzz_param(&in, 0.25, 4.0) : 0.0;
+    net.batch_norm = net.n_layers > 1 && (fuzz_u8(&in) & 1);
+    net.bn_momentum = fuzz_param(&in, 0.0, 1.0);
+    net.bn_epsilon = fuzz_u8(&in) % 16 == 0 ? fuzz_param(&in, -1.0, 0.0) : 1e-5;
+    const int use_f64 = fuzz_u8(&in) & 1;
+    /* bfloat16 products: float parameters only (the binding's rule too). */
+    net.compute = (fm_compute_kind)fuzz_enum(&in, 2);
+
+    if (!network_valid(&net)) {
+        /* Refused everywhere, before any array is read (there are none). */
+        if (fm_mlp_workspace_new(&net, 4, use_f64 ? sizeof(double) : sizeof(float), 1) != NULL ||
+            fm_mlp_packed_new(&net, 1) != NULL)
+            abort();
+        fm_input none = {0};
+        const fm_status st =
+            use_f64 ? fm_mlp_predict_f64(&net, NULL, NULL, &none, 1, NULL, NULL, NULL, 1, 1)
+                    : fm_mlp_predict_f32(&net, NULL, NULL, &none, 1, NULL, NULL, NULL, 1, 1);
+        if (st != (fm_status)FM_ERR_ARGUMENT)
+            abort();
+        return 0;
     }
-    net.alpha = (double)(fuzz_u8(&in) % 4) / 100.0;
-    int maxout = 0; /* batch norm does not combine with maxout (an invalid network) */
-    for (int l = 0; l + 1 < net.n_layers; l++)
-        maxout |= net.hidden[l].kind == FM_ACT_MAXOUT;
-    net.batch_norm = net.n_layers > 1 && !maxout && (fuzz_u8(&in) & 1);
-    net.bn_momentum = 0.1;
-    net.bn_epsilon = 1e-5;
+    if (use_f64 && net.compute == FM_COMPUTE_BF16) {
+        if (fm_mlp_workspace_new(&net, 4, sizeof(double), 1) != NULL)
+            abort(); /* bfloat16 products need float master weights */
+        return 0;
+    }
 
     fuzz_data dd;
     memset(&dd, 0, sizeof(dd));
@@ -132,7 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dd.indptr = indptr;
         dd.indices = indices;
     }
-    if (fuzz_u8(&in) & 1)
+    if (use_f64)
         run_case_f64(&in, &net, &dd);
     else
         run_case_f32(&in, &net, &dd);

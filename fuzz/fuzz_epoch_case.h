@@ -55,20 +55,9 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         input.ld = d;
     }
 
-    fm_optimizer opt = {0};
-    opt.kind = (fm_optimizer_kind)(fuzz_u8(in) % FM_OPT_N_KINDS);
-    opt.arithmetic = (fm_step_arithmetic)(fuzz_u8(in) & 1);
-    opt.learning_rate = (double)(1 + fuzz_u8(in) % 8) / 64.0;
-    opt.momentum = (double)(fuzz_u8(in) % 10) / 10.0;
-    opt.nesterov = fuzz_u8(in) & 1;
-    opt.beta_1 = 0.9;
-    opt.beta_2 = 0.999;
-    opt.epsilon = 1e-8;
-    opt.rho = 0.9;
-    opt.momentum_decay = 0.004;
-    opt.weight_decay = (double)(fuzz_u8(in) % 3) / 100.0;
-    opt.mu_product = 1.0;
-    for (int k = 0; k < fm_optimizer_n_states(opt.kind); k++)
+    fm_optimizer opt = fuzz_optimizer(in);
+    const int opt_states = fm_optimizer_n_states(opt.kind); /* 0 for an unknown kind */
+    for (int k = 0; k < opt_states; k++)
         opt.state[k] = calloc((size_t)n_params, sizeof(T));
     const int64_t batch_size = fuzz_range(in, 1, n);
     const int shuffled = fuzz_u8(in) & 1;
@@ -78,15 +67,24 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         X[fuzz_range(in, 0, n * d - 1)] = (T)NAN;
     fm_mlp_workspace *ws = fm_mlp_workspace_new(net, batch_size, sizeof(T), shuffled);
     if (ws == NULL)
-        abort(); /* the network was built valid: a small workspace must succeed */
+        abort(); /* the network is valid: a small workspace must succeed */
+    /* The engine's step count: one step per minibatch (its rule for t's room). */
+    const int opt_ok = optimizer_valid(&opt, n / batch_size + 1);
+    const T first_weight = coefs[0][0];
     double loss = 0.0;
     fm_status st = FZ_CAT(fm_mlp_epoch_, SUF)(net, coefs, intercepts, n_bn ? bn : NULL, &input, Y,
                                               with_sw ? sw : NULL, shuffled ? dd->order : NULL, n,
                                               batch_size, &opt, ws, 1, fuzz_u8(in), &loss);
+    if (!opt_ok) {
+        /* Refused before anything changed (the first weight stands for them). */
+        if (st != (fm_status)FM_ERR_ARGUMENT || memcmp(&first_weight, &coefs[0][0], sizeof(T)))
+            abort();
+        st = FM_OK;
+    }
     /* Sample weights u8 % 4 can make a minibatch's sum 0: refused, as the binding does. */
     const int zero_weight_ok = with_sw && st == (fm_status)FM_ERR_ZERO_WEIGHT;
-    /* A NaN in shuffled rows that are checked must be reported. */
-    const int must_find = has_nan && shuffled && input.check_finite;
+    /* A NaN in shuffled rows that are checked must be reported (by an epoch that ran). */
+    const int must_find = opt_ok && has_nan && shuffled && input.check_finite;
     const int nonfinite_ok = must_find && st == (fm_status)FM_ERR_NONFINITE_INPUT;
     if (st != FM_OK && !zero_weight_ok && !nonfinite_ok)
         abort();

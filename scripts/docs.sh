@@ -26,7 +26,10 @@ ln -s "$repo" "$src/_repo"
 # examples write nothing there (keras_workflow.py saves into a temporary
 # folder it removes). MPLBACKEND: no display needed.
 cd "$build"
-# PYTHONDONTWRITEBYTECODE: no __pycache__ beside examples/_datasets.py.
+# PYTHONDONTWRITEBYTECODE: no __pycache__ in the repository.
 export FASTMLP_DOCS_REPO="$repo" MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
 python -m sphinx -W --keep-going -b html -d "$build/doctrees" "$@" "$src" "$build/html"
+# What -W does not catch: Markdown tables rendered as raw pipes, '*' in a
+# formula turned into italics, references that did not resolve.
+python "$repo/docs/_check_html.py" "$build/html"
 echo "documentation: $build/html/index.html"

@@ -32,7 +32,7 @@ def test_callbacks_see_every_epoch_and_can_stop(digits_split):
 
 def test_early_stopping_callback_restores_the_best_epoch(digits_split):
     X_tr, X_val, y_tr, y_val = digits_split
-    stopper = EarlyStopping(monitor="validation_loss", patience=3)
+    stopper = EarlyStopping(monitor="validation_loss", patience=3, restore_best_weights=True)
     est = MLPClassifier(hidden_layer_sizes=(100,), max_iter=400, learning_rate_init=0.01,
                         alpha=0.0, random_state=0, callbacks=[stopper])
     est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
@@ -46,6 +46,28 @@ def test_early_stopping_callback_restores_the_best_epoch(digits_split):
     assert clone(est).callbacks[0].best_ is None
     with pytest.raises(ValueError, match="monitors 'validation_loss'"):
         MLPClassifier(max_iter=3, callbacks=[EarlyStopping()]).fit(X_tr, y_tr)
+
+
+def test_early_stopping_has_keras_defaults(digits_split):
+    """Keras's defaults, as the docstring promises: patience=0 (stop at the
+    first epoch that does not improve) and restore_best_weights=False (keep
+    the last epoch's weights)."""
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(EarlyStopping).parameters.items()}
+    assert defaults == {"monitor": "validation_loss", "patience": 0, "min_delta": 0.0,
+                        "mode": "auto", "restore_best_weights": False}
+    X_tr, X_val, y_tr, y_val = digits_split
+    stopper = EarlyStopping(monitor="validation_score")
+    est = MLPClassifier(hidden_layer_sizes=(30,), max_iter=300, learning_rate_init=0.05,
+                        random_state=0, callbacks=[stopper])
+    est.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    scores = est.validation_scores_
+    # Stopped at the first epoch whose score is not above the best before it.
+    first_miss = next(i for i in range(1, len(scores)) if scores[i] <= max(scores[:i]))
+    assert stopper.stopped_epoch_ == est.n_iter_ == first_miss + 1
+    # The weights are the last epoch's, not the best one's.
+    assert est.score(X_val, y_val) == scores[-1] < stopper.best_
 
 
 def test_checkpoint_saves_loadable_models(tmp_path, digits_split):
@@ -91,9 +113,36 @@ def test_plot_learning_curve(tmp_path, digits_split):
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), est.loss_curve_)
     ax.figure.savefig(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match="no loss_curve_"):
+    with pytest.raises(ValueError, match=r"no loss_curve_: fit it with a stochastic solver "
+                       r"\('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)"):
         plot_learning_curve(MLPClassifier(solver="lbfgs", max_iter=5).fit(X_tr, y_tr))
 
+
+
+def test_plot_learning_curve_losses_left_metrics_right_each_its_colour(digits_split):
+    """The README's scoring=["accuracy", "neg_log_loss"]: neg_log_loss is a
+    metric (a score, higher is better), drawn on the right axis; no two
+    curves share a colour."""
+    matplotlib = require_module("matplotlib")
+    matplotlib.use("Agg")
+    from fastmlp.plot import plot_learning_curve
+
+    X_tr, X_val, y_tr, y_val = digits_split
+    est = MLPClassifier(hidden_layer_sizes=(20,), max_iter=4, random_state=0,
+                        scoring=["accuracy", "neg_log_loss"]).fit(
+        X_tr, y_tr, validation_data=(X_val, y_val))
+    ax = plot_learning_curve(est)
+    left, right = ax.get_lines(), ax.right_ax.get_lines()
+    assert [line.get_label() for line in left] == ["training loss", "validation loss"]
+    assert [line.get_label() for line in right] == ["validation accuracy",
+                                                    "validation neg log loss"]
+    np.testing.assert_allclose(right[1].get_ydata(), est.history_["validation_neg_log_loss"])
+    colors = [matplotlib.colors.to_hex(line.get_color()) for line in left + right]
+    assert len(set(colors)) == 4, colors
+    assert ax.get_ylabel() == "loss" and ax.right_ax.get_ylabel() == "metrics"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [line.get_label() for line in left + right]
+    matplotlib.pyplot.close(ax.figure)
 
 # --- the Callback base, the public surface, the Keras callbacks ------------------
 
@@ -163,8 +212,10 @@ def test_weights_and_learning_rate_surface(digits_split):
     assert est.get_learning_rate() == 0.001
     est.set_learning_rate(0.5)
     assert est.get_learning_rate() == 0.5 == est._optimizer.learning_rate
-    with pytest.raises(ValueError, match="positive number"):
-        est.set_learning_rate(0.0)
+    est.set_learning_rate(0.0)  # legal, as in torch
+    assert est.get_learning_rate() == 0.0
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        est.set_learning_rate(-0.1)
 
 
 SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
@@ -187,7 +238,7 @@ def test_scheduler_sets_the_rate_each_epoch_uses(solver, digits_split):
         ref.partial_fit(X_tr, y_tr, classes=np.arange(10))
     for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="positive number"):
+    with pytest.raises(ValueError, match="finite number >= 0"):
         MLPClassifier(max_iter=2, callbacks=[LearningRateScheduler(lambda e, lr: -1.0)]).fit(
             X_tr, y_tr)
 
@@ -242,7 +293,8 @@ def test_reduce_lr_on_plateau_in_training(solver, digits_split):
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_early_stopping_on_any_logged_key(solver, digits_split):
     X_tr, X_val, y_tr, y_val = digits_split
-    stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2)
+    stopper = EarlyStopping(monitor="validation_balanced_accuracy", patience=2,
+                            restore_best_weights=True)
     est = MLPClassifier((30,), solver=solver, learning_rate_init=0.01, max_iter=300,
                         scoring=["balanced_accuracy"], random_state=0, callbacks=[stopper])
     est.fit(X_tr, y_tr, validation_data=(X_val, y_val))

@@ -10,6 +10,7 @@ a NumPy forward pass through fastmlp.reference.dense with the folded weights
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -66,7 +67,10 @@ def test_transform_spans_prediction_chunks_and_feeds_another_model():
                          LogisticRegression(max_iter=200))
     pipe.fit(X[:500], y[:500])
     assert pipe.predict(X[:5]).shape == (5,)
-    assert not hasattr(MLPClassifier(), "fit_transform")
+    # A transformer too: fit_transform is fit(X, y).transform(X).
+    a = MLPClassifier((10,), max_iter=5, random_state=0)
+    np.testing.assert_array_equal(a.fit_transform(X[:500], y[:500]),
+                                  clone(a).fit(X[:500], y[:500]).transform(X[:500]))
 
 
 def test_transform_errors():

@@ -14,7 +14,12 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_estimator,
+    check_global_output_transform_pandas,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+)
 
 from fastmlp import MLPClassifier, MLPRegressor, optimizers
 from conftest import require_module
@@ -317,26 +322,95 @@ def test_clone_pipeline_and_search():
     assert scores.mean() > 0.9
 
 
-# scikit-learn takes any estimator with a transform method for a transformer
-# and then calls fit_transform. The MLPs' transform (hidden activations,
-# tests/test_inspect.py) is deliberately not TransformerMixin's: no
-# fit_transform, no set_output. These checks fail on that alone.
-NO_FIT_TRANSFORM = "transform() gives hidden activations; not a TransformerMixin (no fit_transform)"
+# Messages that send a user to another solver name every one that works.
+EVERY_STOCHASTIC_SOLVER = (r"needs a stochastic solver "
+                           r"\('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\)")
 
 
-def expected_failed_checks(estimator):
-    return {name: NO_FIT_TRANSFORM for name in (
-        "check_transformer_data_not_an_array", "check_transformer_general",
-        "check_transformer_preserve_dtypes")}
+# The checks scikit-learn skips itself, with why: array API input only under
+# SCIPY_ARRAY_API=1 (and the MLPs do not claim array API support), and a
+# decision_function check for classifiers that have one.
+SKIPPED_BY_SKLEARN = {"check_array_api_input",
+                      "check_classifiers_multilabel_output_format_decision_function"}
 
 
-@parametrize_with_checks([MLPClassifier(max_iter=100, random_state=0),
-                          MLPRegressor(max_iter=100, random_state=0)],
-                         expected_failed_checks=expected_failed_checks)
-def test_scikit_learn_estimator_checks(estimator, check):
+@pytest.mark.parametrize("estimator", [MLPClassifier(max_iter=100, random_state=0),
+                                       MLPRegressor(max_iter=100, random_state=0)],
+                         ids=["MLPClassifier", "MLPRegressor"])
+def test_scikit_learn_estimator_checks(estimator):
+    """check_estimator whole, nothing expected to fail: the MLPs are
+    classifiers / regressors and transformers (their hidden activations).
+    Then scikit-learn's set_output checks, which its own suite runs on its
+    transformers but check_estimator does not yield (pandas is a test
+    dependency)."""
+    pd = require_module("pandas")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+        results = check_estimator(estimator, on_fail=None)
+        name = type(estimator).__name__
+        for check in (check_set_output_transform, check_set_output_transform_pandas,
+                      check_global_output_transform_pandas):
+            check(name, clone(estimator))
+    failed = [(r["check_name"], repr(r["exception"])) for r in results
+              if r["status"] not in ("passed", "skipped")]
+    assert not failed, failed
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= SKIPPED_BY_SKLEARN, skipped
+    assert "check_transformer_general" in {r["check_name"] for r in results}
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    frame = clone(estimator).set_output(transform="pandas").fit_transform(X, y)
+    assert isinstance(frame, pd.DataFrame) and frame.shape == (len(X), 100)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_mlp_as_an_intermediate_pipeline_step_with_pandas_output(cls):
+    """A network as a feature extractor inside a Pipeline: fit_transform
+    with the targets, the hidden units named as scikit-learn names a
+    transformer's own features, pandas output through set_output."""
+    pd = require_module("pandas")
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    last = LogisticRegression(max_iter=1000) if cls is MLPClassifier else LinearRegression()
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("mlp", cls(hidden_layer_sizes=(12, 6), max_iter=300, random_state=0)),
+                     ("last", last)]).set_output(transform="pandas")
+    pipe.fit(X, y)
+    prefix = cls.__name__.lower()
+    names = [f"{prefix}{i}" for i in range(6)]
+    assert list(pipe[:-1].get_feature_names_out()) == names
+    assert list(pipe.named_steps["last"].feature_names_in_) == names
+    features = pipe[:-1].transform(X)
+    assert isinstance(features, pd.DataFrame) and list(features.columns) == names
+    assert (features.index == X.index).all()
+    assert pipe.score(X, y) > 0.8
+    mlp = pipe.named_steps["mlp"]
+    scaled = pipe[0].transform(X)
+    np.testing.assert_array_equal(features.to_numpy(), mlp.set_output(transform="default")
+                                  .transform(scaled))
+    # Another hidden layer's activations come as an array only.
+    np.testing.assert_array_equal(mlp.transform(scaled, layer=0).shape, (len(X), 12))
+    mlp.set_output(transform="pandas")
+    with pytest.raises(ValueError, match="set_output.transform='default'. for the other layers"):
+        mlp.transform(scaled, layer=0)
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        mlp.get_feature_names_out(["a", "b"])  # not the names it was fitted with
+    with pytest.raises(NotFittedError):
+        cls().get_feature_names_out()
+    # As an intermediate step too, X_val routed through transform_input
+    # reaches the network scaled (fit_transform passes it to fit).
+    import sklearn
+
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp = cls(hidden_layer_sizes=(12, 6), max_iter=5, random_state=0)
+        mlp.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp), ("last", clone(last))],
+                        transform_input=["X_val"]).set_output(transform="pandas")
+        pipe.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    assert mlp.history_["validation_score"][-1] == pytest.approx(
+        mlp.score(pipe[0].transform(X_val), y_val), rel=1e-12)
 
 
 # --- class_weight and validation_data -------------------------------------------
@@ -386,6 +460,94 @@ def test_validation_data_curves_and_early_stopping():
         MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=X_val)
     with pytest.raises(ValueError, match="X has 10 features"):
         MLPClassifier(max_iter=2).fit(X_tr, y_tr, validation_data=(X_val[:, :10], y_val))
+
+
+
+def test_x_val_y_val_and_validation_data_are_one_thing():
+    """scikit-learn's X_val / y_val (HistGradientBoosting's convention) and
+    the validation_data alias log the same numbers; sample_weight_val
+    weights the validation loss and metrics; wrong combinations refused."""
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_val, y_tr, y_val = train_test_split(X / 16.0, y, test_size=0.3, random_state=0)
+    params = dict(hidden_layer_sizes=(20,), max_iter=4, random_state=0, alpha=0.0,
+                  scoring=["accuracy", "neg_log_loss"])
+    a = MLPClassifier(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    b = MLPClassifier(**params).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    assert a.history_["validation_loss"] == b.history_["validation_loss"]
+    assert a.history_["validation_accuracy"] == b.history_["validation_accuracy"]
+    w = np.random.default_rng(0).uniform(0, 3, len(y_val))
+    c = MLPClassifier(**params).fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w)
+    from sklearn.metrics import accuracy_score, log_loss
+    proba = c.predict_proba(X_val)
+    assert c.history_["validation_loss"][-1] == pytest.approx(
+        log_loss(y_val, proba, sample_weight=w), rel=1e-12)
+    assert c.history_["validation_accuracy"][-1] == pytest.approx(
+        accuracy_score(y_val, c.predict(X_val), sample_weight=w), rel=1e-12)
+    assert c.history_["validation_neg_log_loss"][-1] == pytest.approx(
+        -log_loss(y_val, proba, sample_weight=w), rel=1e-12)
+    assert c.history_["validation_loss"] != a.history_["validation_loss"]
+    lb = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=5, random_state=0,
+                       alpha=0.0).fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w)
+    assert lb.validation_loss_curve_[-1] == pytest.approx(
+        log_loss(y_val, lb.predict_proba(X_val), sample_weight=w), rel=1e-12)
+    est = MLPClassifier(max_iter=2)
+    with pytest.raises(ValueError, match="not both"):
+        est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, validation_data=(X_val, y_val))
+    with pytest.raises(ValueError, match="X_val is provided, but y_val was not provided"):
+        est.fit(X_tr, y_tr, X_val=X_val)
+    with pytest.raises(ValueError, match="y_val is provided, but X_val was not provided"):
+        est.fit(X_tr, y_tr, y_val=y_val)
+    with pytest.raises(ValueError, match="sample_weight_val is provided, but X_val and y_val"):
+        est.fit(X_tr, y_tr, sample_weight_val=w)
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w[:-1])
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_pipeline_transforms_x_val_before_the_mlp_logs_it(cls, solver):
+    """X_val routed as metadata through Pipeline(transform_input=["X_val"]):
+    what the network logs for an epoch (validation loss and score, what
+    callbacks act on) is what the whole pipeline gives on (X_val, y_val)
+    with that epoch's weights (read inside a callback)."""
+    import sklearn
+    from sklearn.metrics import log_loss, mean_squared_error
+    from sklearn.pipeline import Pipeline
+
+    X, y = (load_digits if cls is MLPClassifier else load_diabetes)(return_X_y=True)
+    if cls is MLPRegressor:
+        y = (y - y.mean()) / y.std()
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
+    w_val = np.random.default_rng(1).uniform(0.5, 2.0, len(y_val))
+    seen = []
+
+    def record(est, logs):
+        proba_or_pred = (pipe.predict_proba(X_val) if cls is MLPClassifier
+                         else pipe.predict(X_val))
+        seen.append((logs["validation_loss"], logs["validation_score"], proba_or_pred,
+                     pipe.score(X_val, y_val, sample_weight=w_val)))
+
+    mlp = cls(hidden_layer_sizes=(16,), max_iter=3, random_state=0, alpha=0.0, solver=solver,
+              callbacks=[record] if solver != "lbfgs" else None)
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp.set_fit_request(X_val=True, y_val=True, sample_weight_val=True)
+        mlp.set_score_request(sample_weight=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
+        pipe.fit(X_tr, y_tr, X_val=X_val, y_val=y_val, sample_weight_val=w_val)
+        if solver == "lbfgs":  # one row, after the fit
+            record(mlp, {k: v[-1] for k, v in mlp.history_.items()})
+    assert len(seen) == (3 if solver != "lbfgs" else 1)
+    for loss, score, out, pipe_score in seen:
+        assert score == pytest.approx(pipe_score, rel=1e-12)
+        want = (log_loss(y_val, out, sample_weight=w_val) if cls is MLPClassifier
+                else 0.5 * mean_squared_error(y_val, out, sample_weight=w_val))
+        assert loss == pytest.approx(want, rel=1e-12)
+    # Without routing, validation_data reaches the step untransformed (its
+    # documented limit): the numbers are not the pipeline's.
+    plain = Pipeline([("scale", StandardScaler()), ("mlp", clone(mlp).set_params(
+        callbacks=None))]).fit(X_tr, y_tr, mlp__validation_data=(X_val, y_val))
+    assert plain[-1].history_["validation_score"][-1] != pytest.approx(
+        plain.score(X_val, y_val), rel=1e-6)
 
 
 # --- dropout ----------------------------------------------------------------------
@@ -448,7 +610,7 @@ def test_dropout_is_reproducible_and_off_at_predict():
     np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))  # no masks at predict
     c = MLPClassifier(**{**params, "random_state": 1}).fit(X, y)
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
-    with pytest.raises(ValueError, match="dropout needs a stochastic solver"):
+    with pytest.raises(ValueError, match="dropout " + EVERY_STOCHASTIC_SOLVER):
         MLPClassifier(dropout=0.2, solver="lbfgs").fit(X, y)
     with pytest.raises(ValueError, match="dropout has 1 entries but there are 2 hidden layers"):
         MLPClassifier(hidden_layer_sizes=(5, 5), dropout=[0.1]).fit(X, y)
@@ -556,7 +718,7 @@ def test_batch_norm_estimator():
     pf.partial_fit(X_tr, y_tr)
     pf2.partial_fit(X_tr, y_tr)
     np.testing.assert_array_equal(pf.bn_running_means_[0], pf2.bn_running_means_[0])
-    with pytest.raises(ValueError, match="batch_norm needs a stochastic solver"):
+    with pytest.raises(ValueError, match="batch_norm " + EVERY_STOCHASTIC_SOLVER):
         MLPClassifier(batch_norm=True, solver="lbfgs").fit(X_tr, y_tr)
     reg = MLPRegressor(batch_norm=True, hidden_layer_sizes=(20,), max_iter=50,
                        random_state=0).fit(X_tr, y_tr.astype(float))
@@ -630,3 +792,58 @@ def test_predict_fast_path_still_rejects_bad_input():
     for variant in [np.asfortranarray(X[:20]), X[:20].tolist(), X[:20].astype(np.float32),
                     (X[:20] * 16).astype(int) / 16.0]:
         np.testing.assert_allclose(est.predict_proba(variant), expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("first, then", [(np.float64, np.float32), (np.float32, np.float64)],
+                         ids=["float64-then-float32", "float32-then-float64"])
+@pytest.mark.parametrize("compute_dtype", [None, "bfloat16"])
+@pytest.mark.parametrize("kind, solver", [("classifier", "adam"), ("classifier", "sgd"),
+                                          ("regressor", "nadam")])
+def test_partial_fit_in_another_dtype_continues_in_the_models(first, then, compute_dtype, kind,
+                                                              solver):
+    """partial_fit on float32 data after a fit on float64 (or the reverse)
+    raised in the binding ("optimizer state[0] must be a writeable
+    C-contiguous float64 array", issue 18). Like scikit-learn's, the model
+    keeps its weights' dtype (float32 with bfloat16 products): the batch is
+    converted, and the step is the one the model's own dtype would take."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]  # multiples of 1/16: the same values in both dtypes
+    cls = MLPClassifier if kind == "classifier" else MLPRegressor
+    est = cls(hidden_layer_sizes=(16,), solver=solver, max_iter=2, random_state=0,
+              compute_dtype=compute_dtype)
+    if kind == "regressor":
+        y = X[:, 20:30].sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X.astype(first), y)
+    dtype = est.coefs_[0].dtype
+    assert dtype == (np.float32 if compute_dtype else first)
+    twin = pickle.loads(pickle.dumps(est))
+    est.partial_fit(X.astype(then), y)
+    twin.partial_fit(X.astype(dtype), y)
+    for a, b in zip(est.get_weights() + est._optimizer.state,
+                    twin.get_weights() + twin._optimizer.state):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est.predict(X.astype(then)), twin.predict(X.astype(dtype)))
+    # And back: the model still trains in its dtype.
+    est.partial_fit(X.astype(first), y)
+    assert all(a.dtype == dtype for a in est.get_weights() + est._optimizer.state)
+
+
+def test_partial_fit_after_setting_bfloat16_converts_the_weights_and_state():
+    """A float64 model given compute_dtype='bfloat16' afterwards continues
+    in float32 (bfloat16's master weights), weights and optimizer state
+    converted, instead of failing in the binding."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+    est = MLPClassifier((16,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    est.set_params(compute_dtype="bfloat16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the emulated tier's notice
+        est.partial_fit(X, y)
+    assert all(a.dtype == np.float32 for a in est.get_weights() + est._optimizer.state)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]  # it trained on

@@ -238,7 +238,9 @@ def test_float32_and_regressor_take_the_options():
     (dict(frozen_layers=(2,)), "out of range"),
     (dict(frozen_layers=(0, 1)), "every weight layer"),
     (dict(frozen_layers=(0.5,)), "indices"),
-    (dict(solver="lbfgs", clip_grad_norm=1.0), "L-BFGS takes none"),
+    (dict(solver="lbfgs", clip_grad_norm=1.0),
+     r"stochastic solver \('sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'\); "
+     "L-BFGS takes none"),
     (dict(solver="lbfgs", max_norm=1.0), "L-BFGS takes none"),
 ])
 def test_option_constraints(params, match):

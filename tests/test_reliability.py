@@ -1,5 +1,6 @@
 """Reliability: concurrency, determinism, memory, absurd sizes."""
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -114,3 +115,93 @@ def test_absurd_sizes_fail_cleanly(digits):
     with pytest.raises(MemoryError):
         MLPEngine([2**40, 2**30, 2], [("relu", {})], "softmax", ("identity", {}),
                   "squared_error", 1.0, 0.0, 2**30, np.float64, None, True)
+
+
+def _check_prediction(result, n_rows, n_classes):
+    """A concurrent predict_proba: an exception, or probabilities of the
+    right shape (from the old network or the new one)."""
+    if isinstance(result, Exception):
+        return
+    assert result.shape == (n_rows, n_classes), f"silently wrong shape {result.shape}"
+    np.testing.assert_allclose(result.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_predict_at_every_line_of_a_refit_with_other_layers(digits):
+    """Deterministic: at every line the refit executes in fastmlp/_mlp.py
+    (traced), another thread predicts with the shared model, so every
+    intermediate state a concurrent predict could see is tried. Each gives
+    the right shape or an exception, never a half-built network's outputs
+    (issue 18: wrong shapes in 4 of 7 runs)."""
+    import sys
+
+    X, y = digits
+    X = X[:300]
+    est = MLPClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y[:300])
+    results = []
+
+    def predict():
+        try:
+            results.append(est.predict_proba(X[:5]))
+        except Exception as exc:
+            results.append(exc)
+
+    def trace(frame, event, arg):
+        if not frame.f_code.co_filename.endswith("_mlp.py"):
+            return None
+        if event == "line":
+            t = threading.Thread(target=predict)
+            t.start()
+            t.join()
+        return trace
+
+    est.set_params(hidden_layer_sizes=(12, 8, 4))
+    sys.settrace(trace)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y[:300])
+    finally:
+        sys.settrace(None)
+    assert len(results) > 100
+    for r in results:
+        _check_prediction(r, 5, 10)
+    # The last predictions see the new network.
+    np.testing.assert_array_equal(results[-1], est.predict_proba(X[:5]))
+
+
+def test_refit_with_other_layers_while_threads_predict(digits):
+    """The same with real threads: four predict in a loop while the model is
+    refitted with other hidden_layer_sizes."""
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(64,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    done = threading.Event()
+    results = []
+
+    def work(i):
+        while not done.is_set():
+            try:
+                results.append(est.predict_proba(X[:7]))
+            except Exception as exc:
+                results.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for sizes in [(32, 16), (128,), (8, 8, 8), (64,)] * 3:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.set_params(hidden_layer_sizes=sizes).fit(X, y)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert results
+    for r in results:
+        _check_prediction(r, 7, 10)

@@ -180,3 +180,22 @@ from skl2onnx._supported_operators import sklearn_operator_name_map
 assert sklearn_operator_name_map[fastmlp.MLPClassifier] == "FastmlpMLPClassifier"
 """
     subprocess.run([sys.executable, "-c", code_first], check=True)
+
+
+def test_bfloat16_batch_norm_pipeline_gives_predict_proba():
+    """A bfloat16 model with batch norm through skl2onnx: the graph rounds
+    the products' operands to bfloat16 as predict does, so it gives
+    predict_proba's numbers (atol 1e-3, tests/test_bf16_training.py says
+    why), not float32's, which differed by 0.030 (issue 18)."""
+    import warnings
+
+    X, y = _digits()
+    X = X.astype(np.float32)
+    mlp = fastmlp.MLPClassifier((32, 16), batch_norm=True, max_iter=20, random_state=0,
+                                compute_dtype="bfloat16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)]).fit(X, y)
+    out = _run(skl2onnx.to_onnx(pipe, X[:1], options={id(mlp): {"zipmap": False}}), X)
+    np.testing.assert_allclose(out["probabilities"], mlp.predict_proba(_features(pipe, X)),
+                               atol=1e-3)

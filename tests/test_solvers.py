@@ -167,6 +167,46 @@ def test_schedules_give_torchs_per_epoch_values(schedule, first):
     np.testing.assert_allclose([schedule(e, 1.0) for e in range(5)], first, atol=1e-15)
 
 
+MAX_ITER = 6
+
+
+def _schedule_ending_at(name, n_epochs):
+    """Each schedule of fastmlp.schedules in its documented use: its
+    length (T_max, total_epochs) the fit's max_iter; eta_min 0 by default."""
+    cls = getattr(schedules, name)
+    length = {"CosineAnnealing": "T_max", "WarmupCosine": "total_epochs",
+              "OneCycle": "total_epochs"}.get(name)
+    return cls(**({length: n_epochs} if length else {}))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"])
+@pytest.mark.parametrize("name", schedules.__all__)
+def test_every_schedule_runs_past_its_last_epoch(name, solver):
+    """A schedule reaching 0 (CosineAnnealing's eta_min, by default) or
+    asked for epochs beyond its length never fails: fit max_iter epochs,
+    then 5 partial_fit epochs beyond it. A rate of 0 is legal (torch's
+    rule) and leaves the weights as they are (no weight decay here, and no
+    momentum: scikit-learn's SGD velocity would carry on moving them)."""
+    Xtr, _, ytr, _ = _digits()
+    schedule = _schedule_ending_at(name, MAX_ITER)
+    rates = [schedule(e, 0.01) for e in range(MAX_ITER + 5)]
+    assert all(np.isfinite(r) and r >= 0 for r in rates)
+    est = MLPClassifier((8,), solver=solver, learning_rate=schedule, learning_rate_init=0.01,
+                        max_iter=MAX_ITER, weight_decay=0.0, momentum=0.0, random_state=0,
+                        n_iter_no_change=1000).fit(Xtr, ytr)
+    for _ in range(5):
+        before = [c.copy() for c in est.coefs_]
+        rate = est.get_learning_rate()
+        est.partial_fit(Xtr, ytr)
+        if rate == 0.0:
+            for a, b in zip(before, est.coefs_):
+                np.testing.assert_array_equal(a, b)
+    # Epoch 0 trains at learning_rate_init (the module's convention), the others at f(e).
+    np.testing.assert_allclose(est.history_["learning_rate"], [0.01] + rates[1:], rtol=1e-12)
+    if name in ("CosineAnnealing", "WarmupCosine"):
+        assert est.history_["learning_rate"][MAX_ITER:] == [0.0] * 5
+
+
 def test_one_cycle_rises_to_max_then_falls_below_the_start():
     s = schedules.OneCycle(max_lr=0.1, total_epochs=11, pct_start=0.3)
     rates = [s(e, 0.004) for e in range(12)]
@@ -217,9 +257,10 @@ def test_schedules_follow_scikit_learns_parameter_rules():
     assert pickle.loads(pickle.dumps(s)).get_params() == s.get_params()
     with pytest.raises(ValueError, match="step_size"):
         schedules.StepDecay(step_size=0)(1, 0.1)
-    with pytest.raises(ValueError, match="must be > 0"):
-        Xtr, _, ytr, _ = _digits()
-        MLPClassifier((4,), learning_rate=lambda e, lr: 0.0, max_iter=2).fit(Xtr, ytr)
+    Xtr, _, ytr, _ = _digits()
+    for bad in (-1e-3, np.nan, np.inf):
+        with pytest.raises(ValueError, match="must be finite and >= 0"):
+            MLPClassifier((4,), learning_rate=lambda e, lr: bad, max_iter=2).fit(Xtr, ytr)
 
 
 def test_schedule_object_is_not_adaptive():

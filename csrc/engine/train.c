@@ -230,7 +230,8 @@ static int valid_network(const fm_mlp *net)
             return 0;
     for (int l = 0; l + 1 < net->n_layers; l++) {
         if ((unsigned)net->hidden[l].kind >= FM_ACT_COUNT ||
-            net->hidden[l].kind == FM_ACT_SOFTMAX || net->hidden[l].kind == FM_ACT_HEAVISIDE)
+            net->hidden[l].kind == FM_ACT_SOFTMAX || net->hidden[l].kind == FM_ACT_HEAVISIDE ||
+            !isfinite(net->hidden[l].param))
             return 0;
         if (!(net->dropout[l] >= 0.0 && net->dropout[l] < 1.0))
             return 0;
@@ -241,14 +242,31 @@ static int valid_network(const fm_mlp *net)
     }
     if (net->out_activation.kind == FM_ACT_MAXOUT) /* changes the output's width */
         return 0;
+    if ((unsigned)net->output > FM_OUTPUT_REGRESSION)
+        return 0;
+    if (net->output == FM_OUTPUT_REGRESSION) {
+        /* The output activations the estimators offer (Poisson's exp is its loss's link). */
+        const fm_activation_kind out = net->out_activation.kind;
+        if ((unsigned)net->loss >= FM_LOSS_COUNT ||
+            (out != FM_ACT_IDENTITY && out != FM_ACT_RELU && out != FM_ACT_SOFTPLUS &&
+             out != FM_ACT_LOGISTIC && out != FM_ACT_TANH) ||
+            !isfinite(net->out_activation.param))
+            return 0;
+        if (net->loss == FM_LOSS_HUBER && !(net->loss_param > 0.0 && isfinite(net->loss_param)))
+            return 0;
+    }
+    if (!(net->alpha >= 0.0 && isfinite(net->alpha)))
+        return 0;
     if (net->batch_norm &&
         !(net->bn_epsilon > 0.0 && net->bn_momentum >= 0.0 && net->bn_momentum <= 1.0))
         return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
-        if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
-            !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
-            !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
-            return 0;
+        return 0;
+    /* 0 turns clipping and max_norm off; NaN is refused. */
+    if ((unsigned)net->penalty > FM_PENALTY_ELASTICNET ||
+        !(net->l1_ratio >= 0.0 && net->l1_ratio <= 1.0) || !(net->clip_grad_norm >= 0.0) ||
+        !(net->clip_grad_value >= 0.0) || !(net->max_norm >= 0.0))
+        return 0;
     return 1;
 }
 

@@ -747,7 +747,8 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
     const int n_states = fm_optimizer_n_states(opt->kind);
-    if (n_states == 0)
+    /* One step per minibatch: t must have room for all of this call's. */
+    if (n < 0 || !fm_optimizer_valid(opt, n / batch_size + 1))
         return FM_ERR_ARGUMENT;
     for (int k = 0; k < n_states; k++)
         if (opt->state[k] == NULL)
@@ -881,7 +882,8 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
                               fm_mlp_workspace *ws, const fm_mlp_packed *packed, int n_threads,
                               int n_run)
 {
-    if (n < 0 || (ws != NULL && ws->elem != sizeof(T)) || n_run < 1 || n_run > net->n_layers ||
+    if (!valid_network(net) || n < 0 || (ws != NULL && ws->elem != sizeof(T)) || n_run < 1 ||
+        n_run > net->n_layers ||
         (packed != NULL && (net->compute != FM_COMPUTE_BF16 || packed->n_layers != net->n_layers)))
         return FM_ERR_ARGUMENT;
     const int64_t n_out = net->units[n_run];

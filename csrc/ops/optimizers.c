@@ -114,6 +114,39 @@ static fm_grad_finish fm_grad_finish_plain(void)
     return f;
 }
 
+/* x in [lo, hi) (hi_closed = 0) or [lo, hi]; false for NaN. */
+static int in_range(double x, double lo, double hi, int hi_closed)
+{
+    return x >= lo && (hi_closed ? x <= hi : x < hi);
+}
+
+int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps)
+{
+    if (fm_optimizer_n_states(opt->kind) == 0 ||
+        (opt->arithmetic != FM_STEP_SKLEARN && opt->arithmetic != FM_STEP_PLAIN))
+        return 0;
+    if (!in_range(opt->learning_rate, 0.0, HUGE_VAL, 0) ||
+        !in_range(opt->weight_decay, 0.0, HUGE_VAL, 0))
+        return 0;
+    /* t counts steps and is advanced once per step: it must not overflow. */
+    if (steps < 0 || opt->t < 0 || opt->t > INT64_MAX - steps)
+        return 0;
+    const int adam_like =
+        opt->kind == FM_OPT_ADAM || opt->kind == FM_OPT_ADAMW || opt->kind == FM_OPT_NADAM;
+    if (opt->kind == FM_OPT_SGD && !in_range(opt->momentum, 0.0, 1.0, 1))
+        return 0;
+    if (adam_like && !(in_range(opt->beta_1, 0.0, 1.0, 0) && in_range(opt->beta_2, 0.0, 1.0, 0)))
+        return 0;
+    if (opt->kind == FM_OPT_RMSPROP && !in_range(opt->rho, 0.0, 1.0, 0))
+        return 0;
+    if (opt->kind != FM_OPT_SGD && !(opt->epsilon > 0.0 && opt->epsilon < HUGE_VAL))
+        return 0;
+    if (opt->kind == FM_OPT_NADAM && !(in_range(opt->momentum_decay, 0.0, HUGE_VAL, 0) &&
+                                       in_range(opt->mu_product, 0.0, 1.0, 1)))
+        return 0;
+    return 1;
+}
+
 int fm_optimizer_n_states(fm_optimizer_kind kind)
 {
     switch (kind) {

@@ -279,7 +279,7 @@ FM_CLONES double FN(fm_grad_squares_)(int64_t n, const T *grad, const T *param,
 fm_status FN(fm_optimizer_step_)(fm_optimizer *opt, int64_t n, T *param, const T *grad)
 {
     const int n_states = fm_optimizer_n_states(opt->kind);
-    if (n_states == 0 || n < 0)
+    if (!fm_optimizer_valid(opt, 1) || n < 0)
         return FM_ERR_ARGUMENT;
     T *state[FM_OPT_MAX_STATES] = {NULL};
     for (int k = 0; k < n_states; k++) {

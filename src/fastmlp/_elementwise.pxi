@@ -458,8 +458,8 @@ def sgd_step(param, grad, velocity, *, learning_rate, momentum=0.9, nesterov=Tru
     grad = _step_grad(grad, dtype, shape, [param, velocity])
     cdef double lr = _real(learning_rate, "learning_rate")
     cdef double mu = _real(momentum, "momentum")
-    if not lr > 0:
-        raise ValueError(f"learning_rate must be > 0, got {lr}")
+    if not lr >= 0:  # 0 is legal (as in torch): where a schedule ends
+        raise ValueError(f"learning_rate must be >= 0, got {lr}")
     if not 0 <= mu <= 1:
         raise ValueError(f"momentum must be in [0, 1], got {mu}")
 
@@ -493,8 +493,8 @@ def adam_step(param, grad, m, v, *, t, learning_rate=0.001, beta_1=0.9, beta_2=0
     cdef double b1 = _real(beta_1, "beta_1")
     cdef double b2 = _real(beta_2, "beta_2")
     cdef double eps = _real(epsilon, "epsilon")
-    if not lr > 0:
-        raise ValueError(f"learning_rate must be > 0, got {lr}")
+    if not lr >= 0:  # 0 is legal (as in torch): where a schedule ends
+        raise ValueError(f"learning_rate must be >= 0, got {lr}")
     if not 0 <= b1 < 1:
         raise ValueError(f"beta_1 must be in [0, 1), got {b1}")
     if not 0 <= b2 < 1:
@@ -545,8 +545,8 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
     opt.kind = _OPTIMIZER_KINDS[kind]
     opt.arithmetic = _STEP_ARITHMETIC[arithmetic]
     opt.learning_rate = _real(optimizer.learning_rate, "learning_rate")
-    if not opt.learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {opt.learning_rate}")
+    if not opt.learning_rate >= 0:  # 0 is legal (as in torch): where a schedule ends
+        raise ValueError(f"learning_rate must be >= 0, got {opt.learning_rate}")
     opt.momentum = _real(getattr(optimizer, "momentum", 0.0), "momentum")
     opt.nesterov = bool(getattr(optimizer, "nesterov", False))
     opt.beta_1 = _real(getattr(optimizer, "beta_1", 0.0), "beta_1")

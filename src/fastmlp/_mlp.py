@@ -19,7 +19,16 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn import get_config
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+    is_classifier,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -60,6 +69,8 @@ from fastmlp._history import FIRST_COLUMNS, append_row, validation_metrics, vali
 from fastmlp.callbacks import CallbackList
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam"]
+# For messages: every solver that trains by minibatches, named.
+_STOCHASTIC_NAMES = "a stochastic solver (%s)" % ", ".join(repr(s) for s in _STOCHASTIC_SOLVERS)
 # scikit-learn's hidden activations, and those it declined to add.
 _SKLEARN_ACTIVATIONS = {"identity", "logistic", "tanh", "relu"}
 _HIDDEN_ACTIVATIONS = _SKLEARN_ACTIVATIONS | {"leaky_relu", "elu", "selu", "gelu", "softplus",
@@ -113,8 +124,15 @@ class _Clock:
         return self._offset + (time.perf_counter() - self._start)
 
 
-class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base class for the MLP classifier and regressor (not for direct use)."""
+class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
+                               TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class for the MLP classifier and regressor (not for direct use).
+
+    Also a transformer (the last hidden layer's activations): ``transform``,
+    ``fit_transform(X, y)``, ``get_feature_names_out`` (scikit-learn's
+    prefixed names, "mlpclassifier0", ...) and ``set_output``, so that a
+    fitted network can be a step of a Pipeline, intermediate or last.
+    """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -253,16 +271,16 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not all(0.0 <= r < 1.0 for r in rates):
             raise ValueError(f"dropout rates must be in [0, 1), got {self.dropout}")
         if any(rates) and self.solver == "lbfgs":
-            raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): it makes "
-                             "the loss random, which L-BFGS's line search cannot use")
+            raise ValueError(f"dropout needs {_STOCHASTIC_NAMES}: it makes the loss random, "
+                             "which L-BFGS's line search cannot use")
         if self.solver == "lbfgs":
             for name in ("clip_grad_norm", "clip_grad_value", "max_norm"):
                 if getattr(self, name) is not None:
-                    raise ValueError(f"{name} acts on the minibatch steps of a stochastic "
-                                     "solver; L-BFGS takes none")
+                    raise ValueError(f"{name} acts on the minibatch steps of "
+                                     f"{_STOCHASTIC_NAMES}; L-BFGS takes none")
         if self.batch_norm and self.solver == "lbfgs":
-            raise ValueError("batch_norm needs a stochastic solver ('sgd' or 'adam'): its "
-                             "statistics are per minibatch")
+            raise ValueError(f"batch_norm needs {_STOCHASTIC_NAMES}: its statistics are per "
+                             "minibatch")
         return rates
 
     @abstractmethod
@@ -319,6 +337,11 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         float32 with bfloat16 products, whose master weights are float32."""
         return np.float32 if self.compute_dtype == "bfloat16" else (np.float64, np.float32)
 
+    def _weights_dtype(self):
+        """The dtype incremental fits keep: the weights', float32 with
+        bfloat16 products."""
+        return np.dtype(np.float32) if self.compute_dtype == "bfloat16" else self.coefs_[0].dtype
+
     def _bn_arrays(self):
         """Batch norm's arrays in the engine's order (4 per hidden layer)."""
         if not self.batch_norm:
@@ -326,19 +349,24 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         return [a for group in zip(self.bn_gammas_, self.bn_betas_, self.bn_running_means_,
                                    self.bn_running_vars_) for a in group]
 
-    def _prediction_params(self, dtype):
+    def _prediction_params(self, dtype, weights=None):
         """(coefs, intercepts) for prediction: with batch norm, the running
         statistics folded into each hidden layer's weights,
-        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps)."""
-        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
-        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
-        if getattr(self, "bn_gammas_", None) is None:
+        W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
+
+        `weights` is a :func:`_weights_snapshot` (default: taken now). The
+        folded arrays are copies, made per call (the rule on derived
+        copies, above _publish_weights)."""
+        coefs, intercepts, bn = _weights_snapshot(self) if weights is None else weights
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
+        if bn is None:
             return coefs, intercepts
-        for i in range(len(self.bn_gammas_)):
-            scale = self.bn_gammas_[i] / np.sqrt(self.bn_running_vars_[i] + _BN_EPSILON)
+        gammas, betas, means, variances = bn
+        for i in range(len(gammas)):
+            scale = gammas[i] / np.sqrt(variances[i] + _BN_EPSILON)
             coefs[i] = np.ascontiguousarray(coefs[i] * scale, dtype=dtype)
-            intercepts[i] = ((intercepts[i] - self.bn_running_means_[i]) * scale
-                             + self.bn_betas_[i]).astype(dtype)
+            intercepts[i] = ((intercepts[i] - means[i]) * scale + betas[i]).astype(dtype)
         return coefs, intercepts
 
     def _init_coef(self, fan_in, fan_out, dtype, activation, pieces=1):
@@ -373,8 +401,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         self.out_activation_ = self._out_activation_name(y)
         hidden_acts = self._hidden_activations(len(layer_units) - 2)
         pieces = self._layer_pieces(len(layer_units) - 2)
-        self.coefs_ = []
-        self.intercepts_ = []
+        coefs, intercepts = [], []
         for i in range(self.n_layers_ - 1):
             # scikit-learn picks the Glorot factor from `activation` for every
             # layer; with a per-layer list, from the activation the layer feeds.
@@ -384,21 +411,18 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 act = hidden_acts[min(i, len(hidden_acts) - 1)] if hidden_acts else "identity"
             coef, intercept = self._init_coef(layer_units[i], layer_units[i + 1], dtype, act,
                                               pieces[i])
-            self.coefs_.append(coef)
-            self.intercepts_.append(intercept)
+            coefs.append(coef)
+            intercepts.append(intercept)
+        bn = None
         if self.batch_norm:
             hidden = layer_units[1:-1]
             # The hidden intercepts are unused under batch norm (beta takes
             # their role): zero, after the draws that keep the stream aligned.
             for i in range(len(hidden)):
-                self.intercepts_[i][...] = 0
-            self.bn_gammas_ = [np.ones(u, dtype) for u in hidden]
-            self.bn_betas_ = [np.zeros(u, dtype) for u in hidden]
-            self.bn_running_means_ = [np.zeros(u, dtype) for u in hidden]
-            self.bn_running_vars_ = [np.ones(u, dtype) for u in hidden]
-        else:
-            self.bn_gammas_ = self.bn_betas_ = None
-            self.bn_running_means_ = self.bn_running_vars_ = None
+                intercepts[i][...] = 0
+            bn = [[np.ones(u, dtype) for u in hidden], [np.zeros(u, dtype) for u in hidden],
+                  [np.zeros(u, dtype) for u in hidden], [np.ones(u, dtype) for u in hidden]]
+        _publish_weights(self, coefs, intercepts, bn)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
         self._best_bn = [a.copy() for a in self._bn_arrays()] if self.batch_norm else None
@@ -418,7 +442,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
 
     # -- fitting ------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         hidden_layer_sizes = check_layer_sizes(self.hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
@@ -440,6 +464,13 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if gather_checks and sp.issparse(X):  # a sparse DataFrame: no gather after all
             _assert_all_finite(X.data, input_name="X", estimator_name=type(self).__name__)
             gather_checks = False
+        if incremental and not first_pass:
+            # partial_fit continues in the dtype of the model's weights (as
+            # scikit-learn's keep theirs): a float32 batch for a float64 model
+            # is converted to float64, and the reverse; bfloat16 products have
+            # float32 weights (converted, with the optimizer's state, if the
+            # model was fitted before compute_dtype was set).
+            X = X.astype(self._weights_dtype(), copy=False)
         if self.compute_dtype == "bfloat16":
             _warn_if_bf16_emulated()
         if sp.issparse(X):
@@ -472,20 +503,18 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 "The network's shape changed since the previous fit (hidden_layer_sizes, "
                 "maxout layers or the number of features/outputs); refit without warm_start.")
         Y = np.ascontiguousarray(y, dtype=X.dtype)
-        validation = None
-        if validation_data is not None:
-            validation = self._prepare_validation(validation_data, X.dtype)
+        if validation is not None:  # fit's (X_val, y_val, sample_weight_val)
+            validation = self._prepare_validation(validation, X.dtype)
         # The engine updates the weights in place: they must be writeable and
         # C-ordered (they may not be after unpickling from a read-only memmap).
-        self.coefs_ = [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_]
-        self.intercepts_ = [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_]
         if self.batch_norm != (getattr(self, "bn_gammas_", None) is not None):
             raise ValueError("batch_norm changed since the previous fit; refit without "
                              "warm_start")
-        if self.batch_norm:
-            for name in ("bn_gammas_", "bn_betas_", "bn_running_means_", "bn_running_vars_"):
-                setattr(self, name, [np.require(a, X.dtype, ["C", "W"])
-                                     for a in getattr(self, name)])
+        _publish_weights(
+            self, [np.require(c, X.dtype, ["C", "W"]) for c in self.coefs_],
+            [np.require(b, X.dtype, ["C", "W"]) for b in self.intercepts_],
+            [[np.require(a, X.dtype, ["C", "W"]) for a in getattr(self, name)]
+             for name in _BN_ATTRS] if self.batch_norm else None)
 
         if getattr(self, "history_", None) is None:  # from_sklearn, an older pickle
             self.history_ = {key: [] for key in FIRST_COLUMNS}
@@ -505,10 +534,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             logs = {"epoch": len(self.history_["epoch"]) + 1, "loss": self.loss_,
                     "learning_rate": np.nan, "time": clock()}
             if validation is not None:
-                X_val, y_val, Y_val = validation
-                logs["validation_loss"] = self._validation_loss(X_val, Y_val)
+                X_val, y_val, Y_val, sw_val = validation
+                logs["validation_loss"] = self._validation_loss(X_val, Y_val, sw_val)
                 metrics = validation_metrics(self, validation_scorers(self, self.scoring),
-                                             X_val, y_val, None)
+                                             X_val, y_val, sw_val)
                 logs.update(metrics)
                 self.validation_scores_ = [next(iter(metrics.values()))]
                 self.validation_loss_curve_ = [logs["validation_loss"]]
@@ -519,30 +548,50 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
-        if self.compute_dtype == "bfloat16":
-            # A bfloat16 predictor's packed weights are a snapshot: this fit's.
-            self.__dict__.pop("_cached_predictor", None)
         self._predictor()  # built here, so that predicting leaves __dict__ as it is
         return self
 
-    def _prepare_validation(self, validation_data, dtype):
-        """(X_val, y_val as given, y_val as the engine's target matrix)."""
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+    @staticmethod
+    def _validation_arguments(validation_data, X_val, y_val, sample_weight_val):
+        """fit's validation arguments as one (X_val, y_val, sample_weight_val)
+        triple, or None: X_val/y_val (scikit-learn's convention, from
+        HistGradientBoosting*) or their alias validation_data, never both."""
+        if validation_data is not None:
+            if X_val is not None or y_val is not None:
+                raise ValueError("pass the validation data either as X_val and y_val or as "
+                                 "validation_data=(X_val, y_val), not both")
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not")
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        return X_val, y_val, sample_weight_val
+
+    def _prepare_validation(self, validation, dtype):
+        """(X_val, y_val as given, y_val as the engine's target matrix,
+        sample_weight_val or None) from fit's validation triple."""
+        X_val, y_val, sample_weight_val = validation
         check_sparse_structure(X_val, "X_val")
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         check_consistent_length(X_val, y_val)
         if X_val.shape[0] < 1:
-            raise ValueError("validation_data must hold at least one sample")
+            raise ValueError("the validation data (X_val) must hold at least one sample")
         Y_val = self._target_matrix(y_val, dtype)
         if Y_val.shape[1] != self.n_outputs_:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs, the training targets "
                              f"{self.n_outputs_}")
         X_val = X_val.tocsr() if sp.issparse(X_val) else np.ascontiguousarray(X_val)
-        return X_val, y_val, Y_val
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=dtype)
+        return X_val, y_val, Y_val, sample_weight_val
 
     def _validation_loss(self, X_val, Y_val, sample_weight=None):
         """Loss on validation data, as loss_curve_ measures the training loss
@@ -659,8 +708,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             self._optimizer = self._new_optimizer(self._n_trained_params(), X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
-        # (it is not after loading with joblib's mmap_mode="r").
-        opt.writeable()
+        # (it is not after loading with joblib's mmap_mode="r") and of the
+        # weights' dtype (partial_fit may have converted them).
+        opt.writeable(X.dtype)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         X_train, Y_train, sw_train, val = self._split_validation(X, Y, sample_weight, y,
@@ -731,12 +781,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not incremental:
             callbacks.on_train_end(self, logs)
         if self.early_stopping:
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
-            if self.batch_norm:
-                best = self._best_bn
-                self.bn_gammas_, self.bn_betas_ = best[0::4], best[1::4]
-                self.bn_running_means_, self.bn_running_vars_ = best[2::4], best[3::4]
+            best = self._best_bn
+            _publish_weights(self, self._best_coefs, self._best_intercepts,
+                             [best[0::4], best[1::4], best[2::4], best[3::4]]
+                             if self.batch_norm else None)
 
     def _n_trained_params(self):
         """Length of the flat parameter vector the optimizer steps."""
@@ -757,10 +805,10 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def _split_validation(self, X, Y, sample_weight, y, validation):
         """(X_train, Y_train, sw_train, val): the explicit validation data, or
         early stopping's held-out split (scikit-learn's, stratified for one
-        output), or none; val is (X_val, y_val, Y_val, sw_val) or None."""
+        output), or none; val is (X_val, y_val, Y_val, sw_val) or None
+        (sw_val: sample_weight_val, or the split's share of sample_weight)."""
         if validation is not None:
-            X_val, y_val, Y_val = validation
-            val = (X_val, y_val, Y_val, None)
+            val = validation
         elif self.early_stopping:
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
             stratify = y if should_stratify else None
@@ -849,12 +897,14 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         Parameters
         ----------
         learning_rate : float
-            A positive number.
+            A finite number >= 0 (0 is legal, as in torch: the steps then
+            leave the weights as they are).
         """
         check_is_fitted(self, "_optimizer")
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) or not (
-                np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+                np.isfinite(learning_rate) and learning_rate >= 0):
+            raise ValueError(f"learning_rate must be a finite number >= 0, got "
+                             f"{learning_rate!r}")
         self._optimizer.learning_rate = float(learning_rate)
 
     def get_weights(self):
@@ -999,30 +1049,43 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def _predictor(self):
         """The C forward pass over the prediction weights (MLPPredictor).
 
-        It references the parameter arrays themselves, so values changed in
-        place (by partial_fit, or a user) are seen, and it is kept in
-        ``_cached_predictor`` while ``coefs_`` and ``intercepts_`` hold the
-        same array objects; replaced arrays get a new one. With batch norm
-        the folded weights are copies, so those models build one per call.
-        With ``compute_dtype="bfloat16"`` the predictor keeps the weights
-        packed in bfloat16 (half the bytes to stream per predicted row): a
-        snapshot, so every fit builds a new one, and a user's in-place edit
-        of ``coefs_`` is seen once the arrays are replaced
-        (``model.coefs_ = [c.copy() for c in model.coefs_]``).
+        Built from one snapshot of the weight lists (_weights_snapshot), so
+        that a concurrent refit gives the old network or the new one, or an
+        error, never a mix. It references the parameter arrays themselves,
+        so values changed in place (by an epoch, set_weights, a user) are
+        seen, and nothing derived from them is kept (the rule above
+        _publish_weights): it is
+        kept in ``_cached_predictor`` while ``coefs_`` and ``intercepts_``
+        hold the same array objects and the parameters it was described with
+        are unchanged. With batch norm the folded weights are copies, so
+        those models build one per call.
         """
-        sources = self.coefs_ + self.intercepts_
+        weights = _weights_snapshot(self)
+        coefs, intercepts, bn = weights
+        description = (getattr(self, "compute_dtype", None), _hashable(self.activation),
+                       getattr(self, "maxout_pieces", 2), self.out_activation_)
         cached = self.__dict__.get("_cached_predictor")
-        if cached is not None and len(cached[0]) == len(sources) and all(
-                a is b for a, b in zip(cached[0], sources)):
-            return cached[1]
-        coefs, intercepts = self._prediction_params(self.coefs_[0].dtype)
-        units, pieces = _fitted_units(coefs)
+        if (cached is not None and bn is None and cached[1] == description
+                and len(cached[0]) == len(coefs) + len(intercepts)
+                and all(a is b for a, b in zip(cached[0], coefs + intercepts))):
+            return cached[2]
+        n_outputs = self.__dict__.get("n_outputs_")
+        if (not coefs or len(coefs) != len(intercepts) or coefs[-1].ndim != 2
+                or (n_outputs is not None and coefs[-1].shape[1] != n_outputs)):
+            raise ValueError(
+                "coefs_ and intercepts_ do not form a network of the model's "
+                f"{n_outputs} outputs (were they replaced while predicting, e.g. by a "
+                "concurrent fit?)")
+        prediction_coefs, prediction_intercepts = self._prediction_params(coefs[0].dtype,
+                                                                          weights)
+        units, pieces = _fitted_units(prediction_coefs)
         hidden = _engine_activations(self._hidden_activations(len(units) - 2), pieces)
         output, out_act, loss, loss_param = self._output_spec()
-        predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param, coefs,
-                                 intercepts, getattr(self, "compute_dtype", None))
-        if all(a is b for a, b in zip(coefs + intercepts, sources)):
-            self._cached_predictor = (sources, predictor)
+        predictor = MLPPredictor(units, hidden, output, out_act, loss, loss_param,
+                                 prediction_coefs, prediction_intercepts, description[0])
+        sources = coefs + intercepts
+        if all(a is b for a, b in zip(prediction_coefs + prediction_intercepts, sources)):
+            self._cached_predictor = (sources, description, predictor)
         return predictor
 
     def __getstate__(self):
@@ -1056,14 +1119,51 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
             X = np.ascontiguousarray(X, dtype=dtype)
         return predictor.predict(X, n_layers)
 
+    @property
+    def _n_features_out(self):
+        """Width of what transform gives: the last hidden layer's units
+        (ClassNamePrefixFeaturesOutMixin's names count; AttributeError when
+        not fitted, which check_is_fitted reads)."""
+        if not hasattr(self, "coefs_"):
+            raise AttributeError("_n_features_out")
+        return self.coefs_[-1].shape[0]
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the network to X and y, then give the activations of its last hidden layer.
+
+        ``fit(X, y, **fit_params).transform(X)``: what a Pipeline calls on an
+        intermediate step. Unlike an unsupervised transformer, the network
+        needs the targets `y`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets, as ``fit`` takes them.
+        **fit_params : dict
+            The other arguments of ``fit`` (sample_weight, X_val, y_val, ...).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            The last hidden layer's outputs (a DataFrame with ``set_output``).
+        """
+        return self.fit(X, y, **fit_params).transform(X)
+
     def transform(self, X, layer=-1):
         """The activations of a hidden layer: the network as features.
 
         The forward pass of ``predict`` (batch normalisation folded into the
         weights, no dropout), stopped in C after hidden layer `layer`, so a
         fitted network can feed another model (e.g. as a step of a
-        Pipeline). This is not a ``TransformerMixin``: there is no
-        ``fit_transform``, and ``fit`` still needs targets.
+        Pipeline). The default, the last hidden layer, is the transformer's
+        output: its columns are named by :meth:`get_feature_names_out`
+        ("mlpclassifier0", "mlpclassifier1", ...: scikit-learn's names for
+        the features a transformer makes, as PCA's "pca0") and
+        ``set_output(transform="pandas")`` gives a DataFrame of them. Another
+        layer's activations come as an array only (the output container's
+        columns are the last hidden layer's).
 
         Parameters
         ----------
@@ -1077,7 +1177,9 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         Returns
         -------
         activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
-            That layer's outputs after its activation, in the model's dtype.
+            That layer's outputs after its activation, in the model's dtype
+            (for the last hidden layer, a DataFrame when ``set_output``
+            asks for one).
         """
         self._check_fitted()
         n_hidden = len(self.coefs_) - 1
@@ -1086,6 +1188,15 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
         if not -n_hidden <= layer < n_hidden:
             raise ValueError(f"layer must be in [{-n_hidden}, {n_hidden - 1}] (the model has "
                              f"{n_hidden} hidden layers), got {layer}")
+        if layer % n_hidden != n_hidden - 1:
+            container = getattr(self, "_sklearn_output_config", {}).get(
+                "transform", get_config()["transform_output"])
+            if container != "default":
+                raise ValueError(
+                    f"transform(X, layer={layer}) gives hidden layer {layer % n_hidden}'s "
+                    f"activations, but the output is set to {container!r}, whose columns "
+                    "(get_feature_names_out) are the last hidden layer's; use "
+                    "set_output(transform='default') for the other layers")
         return self._forward_pass_fast(X, n_layers=layer % n_hidden + 1)
 
     def summary(self):
@@ -1155,12 +1266,52 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, BaseEstimator, metaclass=AB
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        # transform() gives hidden activations, in the model's dtype; the tag
-        # says so to scikit-learn's checks (which take any estimator with a
-        # transform method for a transformer), without TransformerMixin's
-        # fit_transform or set_output.
+        # transform() gives hidden activations, in the model's dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags
+
+
+# Derived copies of the weights (packed in bfloat16, folded with batch
+# norm's statistics, converted to another dtype): none outlives the call
+# that makes it. Every C call that multiplies by the weights in bfloat16 packs
+# them itself (an epoch at its start and after each step, a loss or
+# validation loss, each predict), batch norm is folded per predict and
+# validation-loss call, and a cached MLPPredictor holds only references to the
+# live arrays. So no write to the weights, by whatever door (an optimizer
+# step, set_weights, assignment or an in-place edit of coefs_ such as
+# ``coefs_[0][...] = x``, a callback's or early stopping's restore, Ctrl-C,
+# warm_start, partial_fit, unpickling), can leave a stale copy to be used.
+# The price: a bfloat16 predict call reads the float32 weights once to pack
+# them (amortised over its rows). A new cache of a derived copy must be keyed
+# on something every write changes; none cheap and exact exists for in-place
+# edits, hence this rule.
+
+_BN_ATTRS = ("bn_gammas_", "bn_betas_", "bn_running_means_", "bn_running_vars_")
+
+
+def _publish_weights(est, coefs, intercepts, bn=None):
+    """Give the model new weight lists (coefs, intercepts and batch norm's 4
+    lists, or None) in one step, a single dict update (atomic under the GIL):
+    a concurrent predict sees the old network or the new one, never a
+    half-built or mixed one."""
+    new = {"coefs_": list(coefs), "intercepts_": list(intercepts)}
+    new.update(zip(_BN_ATTRS, [None] * 4 if bn is None else [list(a) for a in bn]))
+    est.__dict__.update(new)
+
+
+def _weights_snapshot(est):
+    """(coefs, intercepts, bn) of the model read in one step (a copy of its
+    __dict__), bn being batch norm's 4 lists (gammas, betas, running means,
+    running variances) or None; the lists are copies, the arrays not."""
+    state = est.__dict__.copy()
+    coefs, intercepts = list(state["coefs_"]), list(state["intercepts_"])
+    bn = [state.get(name) for name in _BN_ATTRS]
+    return coefs, intercepts, (None if bn[0] is None else [list(a) for a in bn])
+
+
+def _hashable(value):
+    """A parameter value as a comparable key (lists become tuples)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 _bf16_warned = False
@@ -1325,7 +1476,7 @@ _COMMON_DOC = """
         parameter). 'auto' is 0.01 for 'adamw' and 0 for the others. This is
         not `alpha`'s L2 penalty, which is part of the gradient.
     scoring : str, callable, list, dict or None, default=None
-        Metrics of the validation data (``validation_data=`` or early
+        Metrics of the validation data (fit's ``X_val``, ``y_val``, or early
         stopping's split) after every epoch, logged in ``history_`` as
         ``validation_<name>``: scikit-learn's scorer names and
         ``make_scorer`` objects, in the forms ``cross_validate`` takes (a
@@ -1418,7 +1569,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
     __doc__ = f"""Multi-layer perceptron classifier, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPClassifier``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPClassifier`, and the same numbers for the same
     options and random_state; training runs an epoch per C call.
 
     Parameters
@@ -1432,7 +1583,36 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         Class labels.
     validation_loss_curve_ : list of float or None
         Loss on the validation data after each epoch (with early_stopping
-        or validation_data).
+        or X_val, y_val).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this one replaces.
+    MLPRegressor : The same network for regression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastmlp import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=300, random_state=0)
+    >>> clf = clf.fit(X_train, y_train)
+    >>> [w.shape for w in clf.coefs_]
+    [(64, 64), (64, 10)]
+    >>> bool(clf.score(X_test, y_test) > 0.95)
+    True
+    >>> clf.predict_proba(X_test[:1]).shape
+    (1, 10)
+
+    Options scikit-learn does not have are parameters of the same estimator:
+
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), solver="adamw", dropout=0.2,
+    ...                     batch_norm=True, max_iter=50, random_state=0)
+    >>> clf = clf.fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    >>> len(clf.history_["validation_loss"]) == clf.n_iter_
+    True
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, maxout_pieces=2,
@@ -1555,7 +1735,8 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
         return indicator
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -1566,19 +1747,39 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, scored after every epoch (``history_``,
+            ``validation_scores_``, ``validation_loss_curve_``, the metrics
+            of `scoring`, the callbacks' logs); with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split. scikit-learn's convention (HistGradientBoosting*): fit
+            parameters, routed as metadata, so that in a Pipeline with
+            metadata routing enabled, ``Pipeline(steps,
+            transform_input=["X_val"])`` and ``set_fit_request(X_val=True,
+            y_val=True)`` on this step, X_val goes through the earlier steps
+            as X does.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets, with X_val.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples in the validation loss and
+            metrics.
         validation_data : tuple (X_val, y_val), default=None
-            Data to score after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``); with ``early_stopping=True`` it
-            replaces the ``validation_fraction`` split.
+            The same as ``X_val=X_val, y_val=y_val`` (Keras's name); not with
+            them. A Pipeline does not transform it: passed as
+            ``pipe.fit(X, y, mlp__validation_data=(X_val, y_val))`` it
+            reaches this step untransformed, so use X_val with
+            ``transform_input`` there.
 
         Returns
         -------
         self : MLPClassifier
             The fitted model.
         """
+        validation = self._validation_arguments(validation_data, X_val, y_val,
+                                                sample_weight_val)
         sample_weight = self._weights_with_classes(y, sample_weight, incremental=False)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation=validation)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1696,7 +1897,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     __doc__ = f"""Multi-layer perceptron regressor, scikit-learn's drop-in on C kernels.
 
     Same parameters, defaults and fitted attributes as
-    ``sklearn.neural_network.MLPRegressor``, and the same numbers for the same
+    :class:`sklearn.neural_network.MLPRegressor`, and the same numbers for the same
     options and random_state; plus losses and output activations that
     scikit-learn lacks.
 
@@ -1712,7 +1913,34 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         identity (exp for 'poisson', whose log link it is).
     huber_delta : float, default=1.0
         Where the Huber loss turns from quadratic to linear.
-{_ATTRIBUTES_DOC}"""
+{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this one replaces.
+    MLPClassifier : The same network for classification.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastmlp import MLPRegressor
+    >>> X, y = make_regression(n_samples=500, n_features=10, noise=1.0, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(64,), learning_rate_init=0.01,
+    ...                    max_iter=500, random_state=0).fit(X_train, y_train)
+    >>> bool(reg.score(X_test, y_test) > 0.9)
+    True
+    >>> reg.predict(X_test[:3]).shape
+    (3,)
+
+    A robust loss against outliers in ``y``:
+
+    >>> reg = MLPRegressor(loss="huber", huber_delta=5.0, hidden_layer_sizes=(64,),
+    ...                    learning_rate_init=0.01, max_iter=500,
+    ...                    random_state=0).fit(X_train, y_train)
+    >>> reg.loss
+    'huber'
+    """
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
@@ -1786,7 +2014,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -1797,18 +2026,38 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, scored after every epoch (``history_``,
+            ``validation_scores_``, ``validation_loss_curve_``, the metrics
+            of `scoring`, the callbacks' logs); with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split. scikit-learn's convention (HistGradientBoosting*): fit
+            parameters, routed as metadata, so that in a Pipeline with
+            metadata routing enabled, ``Pipeline(steps,
+            transform_input=["X_val"])`` and ``set_fit_request(X_val=True,
+            y_val=True)`` on this step, X_val goes through the earlier steps
+            as X does.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The validation targets, with X_val.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples in the validation loss and
+            metrics.
         validation_data : tuple (X_val, y_val), default=None
-            Data to score after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``); with ``early_stopping=True`` it
-            replaces the ``validation_fraction`` split.
+            The same as ``X_val=X_val, y_val=y_val`` (Keras's name); not with
+            them. A Pipeline does not transform it: passed as
+            ``pipe.fit(X, y, mlp__validation_data=(X_val, y_val))`` it
+            reaches this step untransformed, so use X_val with
+            ``transform_input`` there.
 
         Returns
         -------
         self : MLPRegressor
             The fitted model.
         """
+        validation = self._validation_arguments(validation_data, X_val, y_val,
+                                                sample_weight_val)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation=validation)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

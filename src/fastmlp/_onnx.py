@@ -453,8 +453,22 @@ def _mlp_outputs(graph, est, x, int64_labels=False, squeeze=True, classes=None):
     # The weights predict() uses (batch norm folded into them).
     coefs, intercepts = est._prediction_params(graph.dtype)
     hidden = est._hidden_activations(len(coefs) - 1)
+    # bfloat16 products (compute_dtype): predict rounds both operands of
+    # every product to bfloat16 (nearest even) and sums in float32. The graph
+    # does the same, so that it computes predict's numbers and not a float32
+    # neighbour (off by up to 0.03 on probabilities with batch norm's larger
+    # logits, issue 18): the weights stored rounded, the activations cast to
+    # BFLOAT16 and back (onnxruntime rounds to nearest even too).
+    bf16 = getattr(est, "compute_dtype", None) == "bfloat16"
+    elem = _tensor_type(onnx, graph.dtype)
     h = x
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        if bf16:
+            from fastmlp.reference import _round_bfloat16
+
+            w = _round_bfloat16(np.asarray(w, np.float32)).astype(graph.dtype)
+            h = graph.op("Cast", graph.op("Cast", h, to=onnx.TensorProto.BFLOAT16,
+                                          hint=f"bf16_{i}"), to=elem, hint=f"rounded_{i}")
         z = graph.op("Add", graph.op("MatMul", h, graph.const(w, hint=f"coef_{i}")),
                      graph.const(b, hint=f"intercept_{i}"), hint=f"z_{i}")
         if i < len(hidden) and hidden[i] == "maxout":

@@ -103,7 +103,7 @@ class Perceptron(VersionedPickleMixin, LabelCheckedScoreMixin, ClassifierMixin, 
         Number of threads over which the one-vs-rest units of a multiclass
         problem are spread (each thread takes a block of units through every
         epoch; results do not depend on it). None means 1 unless in a
-        :func:`joblib.parallel_backend` context; -1 means all processors.
+        ``joblib.parallel_backend`` context; -1 means all processors.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling (and the validation split of
         ``early_stopping``). An int gives reproducible fits.

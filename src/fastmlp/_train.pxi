@@ -501,9 +501,13 @@ cdef class MLPPredictor:
     call only checks X and runs one C call (GIL released) with a workspace
     of its own. Calls may run concurrently from many threads.
 
-    The arrays are referenced, not copied: values changed in place are seen
-    by the next call, except the weights of a bfloat16 predictor, which are
-    packed in bfloat16 once, here (half the bytes to read per call).
+    The arrays are referenced, not copied, and nothing derived from them is
+    kept between calls: values changed in place are seen by the next call.
+    A bfloat16 predictor packs the weights in bfloat16 inside each call
+    (fm_mlp_predict with no packed weights), so that no stale copy can exist
+    whatever wrote to the arrays (an optimizer step, set_weights, a user's
+    ``coefs_[0][...] = x``); the packing reads each weight once, amortised
+    over the call's rows.
 
     Parameters
     ----------
@@ -521,11 +525,9 @@ cdef class MLPPredictor:
     cdef readonly list coefs
     cdef readonly list intercepts
     cdef _ParamPointers params
-    cdef fm_mlp_packed *packed
 
     def __cinit__(self, units, hidden, output, out_activation, loss, loss_param, list coefs,
                   list intercepts, compute_dtype=None):
-        self.packed = NULL
         if not coefs or not isinstance(coefs[0], np.ndarray):
             raise ValueError("coefs must be a non-empty list of arrays")
         _describe_network(&self.net, units, hidden, output, out_activation, loss, loss_param,
@@ -541,19 +543,6 @@ cdef class MLPPredictor:
         self.params.coefs = _parameter_pointers(&self.net, self.dtype, self.coefs, True, False)
         self.params.intercepts = _parameter_pointers(&self.net, self.dtype, self.intercepts,
                                                      False, False)
-        cdef fm_status status = FM_OK
-        cdef int threads = _n_threads
-        if self.net.compute == FM_COMPUTE_BF16:
-            self.packed = fm_mlp_packed_new(&self.net, 0)
-            if self.packed == NULL:
-                raise MemoryError("cannot allocate the packed bfloat16 weights")
-            with nogil:
-                status = fm_mlp_pack_f32(&self.net, <float *const *>self.params.coefs,
-                                         self.packed, threads)
-            _raise_status(status, "packing the weights")
-
-    def __dealloc__(self):
-        fm_mlp_packed_free(self.packed)
 
     def predict(self, X, n_layers=None):
         """Output-layer activations of X's rows (probabilities for
@@ -579,7 +568,7 @@ cdef class MLPPredictor:
             if single:
                 status = fm_mlp_predict_f32(&self.net, <float *const *>self.params.coefs,
                                             <float *const *>self.params.intercepts, &inp, n,
-                                            <float *>po, NULL, self.packed, threads, n_run)
+                                            <float *>po, NULL, NULL, threads, n_run)
             else:
                 status = fm_mlp_predict_f64(&self.net, <double *const *>self.params.coefs,
                                             <double *const *>self.params.intercepts, &inp, n,

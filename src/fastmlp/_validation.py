@@ -236,7 +236,7 @@ class LabelCheckedScoreMixin:
 # The ranges of the optimizers' hyper-parameters (fastmlp.optimizers and the
 # NumPy steps of fastmlp.reference): (low, high, low closed, high closed).
 _OPTIMIZER_RANGES = {
-    "learning_rate": (0.0, np.inf, False, False),
+    "learning_rate": (0.0, np.inf, True, False),  # 0 is legal (as in torch)
     "learning_rate_init": (0.0, np.inf, False, False),
     "momentum": (0.0, 1.0, True, True),
     "beta_1": (0.0, 1.0, True, False),

@@ -195,7 +195,7 @@ def _monitored(logs, monitor, who):
     if value is None:
         hint = ""
         if monitor.startswith("validation_"):
-            hint = ": pass validation_data= or early_stopping=True"
+            hint = ": pass X_val= and y_val= to fit, or early_stopping=True"
         raise ValueError(f"{who} monitors {monitor!r}, which this fit does not produce "
                          f"(it logs {sorted(logs)}){hint}")
     return value
@@ -208,28 +208,34 @@ def _check_non_negative(**values):
 
 
 class EarlyStopping(Callback):
-    """Stop when a monitored figure stops improving; keep the best weights.
+    """Stop when a monitored figure stops improving; optionally keep the best weights.
 
-    Keras's EarlyStopping: after each epoch the monitored value is compared
-    with the best so far; `patience` epochs in a row without an improvement
-    of more than `min_delta` stop training. With `restore_best_weights`,
-    the best epoch's weights (and batch norm's arrays) are put back when
-    training stops.
+    Keras's EarlyStopping, with Keras's defaults (``patience=0``,
+    ``restore_best_weights=False``): after each epoch the monitored value
+    is compared with the best so far; `patience` epochs in a row without an
+    improvement of more than `min_delta` stop training (with 0, the first
+    epoch that does not improve). With `restore_best_weights`, the best
+    epoch's weights (and batch norm's arrays) are put back when training
+    stops. The one difference from Keras is the name of the logged keys:
+    fastmlp's validation loss is "validation_loss" (Keras's "val_loss").
+    A typical use waits a few epochs and keeps the best model:
+    ``EarlyStopping(patience=5, restore_best_weights=True)``.
 
     Parameters
     ----------
     monitor : str, default="validation_loss"
         A key of the logs (``estimator.history_``): "loss",
         "validation_loss", "validation_score", "validation_<metric>".
-    patience : int, default=5
-        Epochs without improvement before stopping.
+    patience : int, default=0
+        Epochs without improvement before stopping (Keras's default).
     min_delta : float, default=0.0
         Smallest change that counts as an improvement.
     mode : {"auto", "min", "max"}, default="auto"
         Whether the figure should fall or rise; "auto" lets losses fall and
         scores (scikit-learn's scorers, all greater-is-better) rise.
-    restore_best_weights : bool, default=True
-        On stopping, put back the weights of the best epoch.
+    restore_best_weights : bool, default=False
+        On stopping, put back the weights of the best epoch (Keras's
+        default: keep the last epoch's).
 
     Attributes
     ----------
@@ -241,8 +247,8 @@ class EarlyStopping(Callback):
         Epoch at which training was stopped, if it was.
     """
 
-    def __init__(self, monitor="validation_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=True):
+    def __init__(self, monitor="validation_loss", patience=0, min_delta=0.0, mode="auto",
+                 restore_best_weights=False):
         _check_non_negative(patience=patience, min_delta=min_delta)
         self.monitor = monitor
         self.patience = patience
@@ -388,9 +394,9 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, estimator, logs):
         """Set this epoch's rate (see :meth:`Callback.on_epoch_begin`)."""
         lr = float(self.schedule(logs["epoch"] - 1, estimator.get_learning_rate()))
-        if not (math.isfinite(lr) and lr > 0):
+        if not (math.isfinite(lr) and lr >= 0):
             raise ValueError(f"LearningRateScheduler: schedule gave the learning rate {lr!r} "
-                             f"for epoch {logs['epoch']}; it must be a positive number")
+                             f"for epoch {logs['epoch']}; it must be a finite number >= 0")
         estimator.set_learning_rate(lr)
         logs["learning_rate"] = lr
         if self.verbose:

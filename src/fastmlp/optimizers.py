@@ -26,6 +26,7 @@ microcode assist; unflushed, a float32 MNIST epoch's Adam step grew 5x over
 eight epochs on Sapphire Rapids. The newer solvers only have the plain
 form.
 """
+import math
 import numbers
 
 import numpy as np
@@ -47,10 +48,11 @@ class BaseOptimizer:
     dtype : {numpy.float32, numpy.float64}, default=numpy.float64
         dtype of the parameters and of the state arrays.
     learning_rate_init : float, default=0.001
-        Learning rate of the first epoch, > 0.
+        Learning rate of the first epoch, > 0 (scikit-learn's constraint).
     lr_schedule : 'constant' or callable, default='constant'
         How the learning rate changes from epoch to epoch: 'constant', or a
-        schedule ``f(epoch, learning_rate_init) -> learning rate`` (see
+        schedule ``f(epoch, learning_rate_init) -> learning rate`` (finite,
+        >= 0: a rate of 0 is legal, as in torch; see
         :mod:`fastmlp.schedules`) giving the rate of epoch ``epoch``
         (counted from 0; epoch 0 trains at ``learning_rate_init``).
         :class:`SGD` also has scikit-learn's 'invscaling' and 'adaptive'.
@@ -63,7 +65,7 @@ class BaseOptimizer:
     Attributes
     ----------
     learning_rate : float
-        The learning rate of the coming steps.
+        The learning rate of the coming steps (finite, >= 0).
     t : int
         Steps taken (minibatches), advanced by the engine.
     epoch : int
@@ -119,9 +121,10 @@ class BaseOptimizer:
         self.epoch += 1
         if callable(self.lr_schedule):
             lr = float(self.lr_schedule(self.epoch, self.learning_rate_init))
-            if not lr > 0:
+            # 0 is a legal rate (torch's too): a cosine reaches eta_min=0.
+            if not (math.isfinite(lr) and lr >= 0):
                 raise ValueError(f"the learning-rate schedule gave {lr} for epoch "
-                                 f"{self.epoch}; learning rates must be > 0")
+                                 f"{self.epoch}; learning rates must be finite and >= 0")
             self.learning_rate = lr
 
     def trigger_stopping(self, msg, verbose):
@@ -154,13 +157,19 @@ class BaseOptimizer:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
-    def writeable(self):
-        """Make every state array C-contiguous and writeable.
+    def writeable(self, dtype=None):
+        """Make every state array C-contiguous and writeable (and of `dtype`).
 
         Only the arrays that are not are copied (e.g. after loading with
-        ``mmap_mode='r'``).
+        ``mmap_mode='r'``, or converted when partial_fit changes the
+        weights' dtype).
+
+        Parameters
+        ----------
+        dtype : numpy dtype or None, default=None
+            The dtype the state must have; None keeps each array's.
         """
-        self.state = [np.require(s, requirements=["C", "W"]) for s in self.state]
+        self.state = [np.require(s, dtype, requirements=["C", "W"]) for s in self.state]
 
     def counters(self):
         """The scalars a step or an epoch changes, as a dict.
