@@ -172,6 +172,9 @@ static const fm_kernel_table *const by_width[] = {
     &fm_kernels_avx2,
     &fm_kernels_avx512,
 #endif
+#ifdef FASTMLP_NEON_KERNELS
+    &fm_kernels_neon,
+#endif
 };
 #define N_SETS (sizeof(by_width) / sizeof(by_width[0]))
 
@@ -183,6 +186,9 @@ static const fm_kernel_table *detect(void)
         return &fm_kernels_avx512;
     if (fm_cpu()->avx2_fma)
         return &fm_kernels_avx2;
+#endif
+#ifdef FASTMLP_NEON_KERNELS
+    return &fm_kernels_neon; /* Advanced SIMD is mandatory on AArch64 */
 #endif
     return &fm_kernels_generic;
 }

@@ -445,8 +445,8 @@ typedef void (*fm_dgemm_fn)(const char *transa, const char *transb, const int *m
 
 /*
  * Picks the kernels for this CPU once (call before anything else; calling it
- * again is harmless). `force` is NULL, or "avx512", "avx2" or "generic" to
- * override the detection (an instruction set the CPU lacks is refused and
+ * again is harmless). `force` is NULL, or "avx512", "avx2", "neon" (aarch64)
+ * or "generic" to override the detection (an instruction set the CPU lacks is refused and
  * detection is used). Returns the name of the instruction set chosen.
  */
 const char *fm_init(const char *force);
@@ -455,7 +455,7 @@ const char *fm_init(const char *force);
 void fm_set_blas(fm_sgemm_fn sgemm, fm_dgemm_fn dgemm);
 int fm_has_blas(void);
 
-/* Name of the kernel set in use: "avx512", "avx2" or "generic". */
+/* Name of the kernel set in use: "avx512", "avx2", "neon" or "generic". */
 const char *fm_isa_name(void);
 /*
  * Choose the bf16 tier (fm_init calls it with NULL: the fastest usable).

@@ -85,6 +85,9 @@ extern const fm_kernel_table fm_kernels_generic;
 extern const fm_kernel_table fm_kernels_avx2;
 extern const fm_kernel_table fm_kernels_avx512;
 #endif
+#ifdef FASTMLP_NEON_KERNELS
+extern const fm_kernel_table fm_kernels_neon;
+#endif
 
 /* The table chosen by fm_init() (generic until then). */
 const fm_kernel_table *fm_kernels(void);

@@ -515,8 +515,11 @@ def test_isa_best_is_the_default_choice():
 def test_probe_guard_survives_sigill_and_keeps_faulthandler():
     # The AMX probe runs under a SIGILL guard: a refused instruction means the
     # next tier, never a crash. Here the guard runs an undefined instruction
-    # (ud2) and must return -1, run a harmless function normally, and then
-    # give SIGILL back to faulthandler (pytest's), whose report must appear.
+    # (ud2 on x86, udf #0 on AArch64, where __builtin_trap's brk would raise
+    # SIGTRAP instead and kill the process) and must return -1, run a
+    # harmless function normally, and then give SIGILL back to faulthandler
+    # (pytest's), whose report must appear. tests/c/test_kernels.c runs the
+    # same guard on udf under qemu-aarch64 (scripts/cross_aarch64.sh).
     bad, good, ran = _kernels._bf16_guard_selftest()
     assert (bad, good, ran) == (-1, 0, True)
     code = """

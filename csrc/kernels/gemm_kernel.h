@@ -73,6 +73,23 @@
 #define FM_CAT_(a, b) a##b
 #define FM_CAT(a, b) FM_CAT_(a, b)
 #define FM_NAME(x) FM_CAT(PREFIX, x)
+/* Unroll hints for the loops over a tile's rows and vectors, whose counts
+ * are constants once tile_kernel & co. are inlined: GCC's `#pragma GCC
+ * unroll` then unrolls them fully, keeping the tile in registers. Not for
+ * clang, which applies the hint while it optimises those functions alone,
+ * with run-time counts (a partial unroll and remainder loops that it no
+ * longer unrolls after inlining, the tile left in memory: clang 14 made 32
+ * fmla of the NEON float micro-kernel, GCC 552); without hints clang fully
+ * unrolls the constant-count loops by itself (288 fmla, the 8 x 12 loop of
+ * 24 fmla). */
+#ifndef FM_UNROLL
+#if defined(__clang__)
+#define FM_UNROLL(n)
+#else
+#define FM_PRAGMA_(x) _Pragma(#x)
+#define FM_UNROLL(n) FM_PRAGMA_(GCC unroll n)
+#endif
+#endif
 #define NV (NR / VW)
 #define SMALL_M (4 * MR)
 /* One-vector-wide strips exist only where a vector has several lanes. */
@@ -113,7 +130,7 @@ FM_NAME(store_row)(const int nvec, const VEC *acc, T *restrict c, int cols, T al
                    T beta, const T *restrict bias, int relu)
 {
     const VEC va = VBCAST(alpha), vb = VBCAST(beta);
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int v = 0; v < nvec; v++) {
         const int lanes = cols - v * VW;
         if (lanes <= 0)
@@ -160,14 +177,14 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
                      const T *restrict bias, int relu)
 {
     VEC acc[MR][NV];
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int i = 0; i < rows; i++)
-#pragma GCC unroll 8
+FM_UNROLL(8)
         for (int v = 0; v < nvec; v++)
             acc[i][v] = VZERO();
     /* The tile of C is read (beta != 0) and written after the kc steps:
      * fetch its lines meanwhile (from L3 or memory for big C). */
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int i = 0; i < rows; i++) {
         FM_PREFETCH(c + i * ldc, 1, 3);
         FM_PREFETCH(c + i * ldc + nvec * VW - 1, 1, 3);
@@ -175,13 +192,13 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
 
     for (int64_t p = 0; p < kc; p++) {
         VEC bv[NV];
-#pragma GCC unroll 8
+FM_UNROLL(8)
         for (int v = 0; v < nvec; v++)
             bv[v] = VLOAD(b + v * VW);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int i = 0; i < rows; i++) {
             const VEC ai = VBCAST(packed ? a[i] : a[i * lda]);
-#pragma GCC unroll 8
+FM_UNROLL(8)
             for (int v = 0; v < nvec; v++)
                 acc[i][v] = VFMA(ai, bv[v], acc[i][v]);
         }
@@ -195,7 +212,7 @@ FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t k
         a += packed ? MR : 1;
         b += rsb;
     }
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int i = 0; i < rows; i++)
         FM_NAME(store_row)(nvec, acc[i], c + i * ldc, cols, alpha, beta, bias, relu);
 }
@@ -253,12 +270,12 @@ FM_NAME(row_pass)(const int nvec, int64_t kc, const T *restrict a, int64_t as,
                   const T *restrict bias, int relu)
 {
     VEC acc[GEMV_VECS];
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int v = 0; v < nvec; v++)
         acc[v] = VZERO();
     for (int64_t p = 0; p < kc; p++) {
         const VEC av = VBCAST(a[p * as]);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int v = 0; v < nvec; v++)
             acc[v] = VFMA(av, VLOAD(b + p * ldb + v * VW), acc[v]);
     }
@@ -329,21 +346,21 @@ FM_NAME(col_tile)(const int ncols, const int nv, const int partial, int64_t kc,
                   const T *restrict bias, int relu)
 {
     VEC acc[VW][8];
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int j = 0; j < ncols; j++)
-#pragma GCC unroll 8
+FM_UNROLL(8)
         for (int v = 0; v < nv; v++)
             acc[j][v] = VZERO();
     for (int64_t p = 0; p < kc; p++) {
         VEC av[8];
-#pragma GCC unroll 8
+FM_UNROLL(8)
         for (int v = 0; v < nv; v++)
             av[v] = partial && v == nv - 1 ? VLOAD_PART(a + v * vstep, lanes)
                                            : VLOAD(a + v * vstep);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < ncols; j++) {
             const VEC bj = VBCAST(b[j]);
-#pragma GCC unroll 8
+FM_UNROLL(8)
             for (int v = 0; v < nv; v++)
                 acc[j][v] = VFMA(av[v], bj, acc[j][v]);
         }
@@ -513,19 +530,19 @@ FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict 
                   T beta, const T *restrict bias, int relu)
 {
     VEC acc[DOT_ACCS]; /* acc[r * ncols + j]: row r, column j */
-#pragma GCC unroll 32
+FM_UNROLL(32)
     for (int q = 0; q < rows * ncols; q++)
         acc[q] = VZERO();
     int64_t p = 0;
     for (; p + VW <= k; p += VW) {
         VEC bv[DOT_MAX_N];
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < ncols; j++)
             bv[j] = VLOAD(bt + j * ldbt + p);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int r = 0; r < rows; r++) {
             const VEC av = VLOAD(a + r * lda + p);
-#pragma GCC unroll 16
+FM_UNROLL(16)
             for (int j = 0; j < ncols; j++)
                 acc[r * ncols + j] = VFMA(av, bv[j], acc[r * ncols + j]);
         }
@@ -534,21 +551,21 @@ FM_NAME(dot_tile)(const int rows, const int ncols, int64_t k, const T *restrict 
         /* Masked loads: the lanes past k are zero in both operands. */
         const int lanes = (int)(k - p);
         VEC bv[DOT_MAX_N];
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < ncols; j++)
             bv[j] = VLOAD_PART(bt + j * ldbt + p, lanes);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int r = 0; r < rows; r++) {
             const VEC av = VLOAD_PART(a + r * lda + p, lanes);
-#pragma GCC unroll 16
+FM_UNROLL(16)
             for (int j = 0; j < ncols; j++)
                 acc[r * ncols + j] = VFMA(av, bv[j], acc[r * ncols + j]);
         }
     }
     /* store_row's output stage, one element at a time. */
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int r = 0; r < rows; r++)
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < ncols; j++) {
             T *cp = c + r * ldc + j;
             T v = VREDUCE(acc[r * ncols + j]) * alpha;
@@ -608,27 +625,27 @@ FM_NAME(dot_cols_tile)(const int partial, int rows, int64_t k, const T *restrict
                        T beta, const T *restrict bias, int relu)
 {
     VEC part[VW];
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int l = 0; l < VW; l++)
         part[l] = VZERO();
     int64_t p = 0;
     for (; p + VW <= k; p += VW)
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int l = 0; l < VW; l++) {
             const T *ap = a + (p + l) * lda;
             part[l] = VFMA(partial ? VLOAD_PART(ap, rows) : VLOAD(ap), VBCAST(bj[p + l]),
                            part[l]);
         }
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int l = 0; l < VW; l++)
         if (p + l < k) {
             const T *ap = a + (p + l) * lda;
             part[l] = VFMA(partial ? VLOAD_PART(ap, rows) : VLOAD(ap), VBCAST(bj[p + l]),
                            part[l]);
         }
-#pragma GCC unroll 8
+FM_UNROLL(8)
     for (int w = VW / 2; w >= 1; w /= 2)
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int l = 0; l < w; l++)
             part[l] = VADD(part[l], part[l + w]);
     FM_NAME(store_col)(part[0], c, ldc, rows, alpha, beta, bias, relu);
@@ -710,7 +727,7 @@ static void FM_NAME(pack_a)(int64_t mc, int64_t kc, const T *restrict a, int64_t
             /* A constant count: moves, not a memmove call per MR values. */
             for (int64_t p = 0; p < kc; p++) {
                 const T *src = a + p * lda + i0;
-#pragma GCC unroll 16
+FM_UNROLL(16)
                 for (int i = 0; i < MR; i++)
                     dst[p * MR + i] = src[i];
             }
@@ -740,7 +757,7 @@ static void FM_NAME(pack_b)(int64_t kc, int64_t nc, const T *restrict b, int64_t
         if (!trans && nr == NR) {
             /* Whole vectors (the compiler would otherwise call memmove per row). */
             for (int64_t p = 0; p < kc; p++)
-#pragma GCC unroll 8
+FM_UNROLL(8)
                 for (int v = 0; v < NV; v++)
                     VSTORE(dst + p * NR + v * VW, VLOAD(b + p * ldb + j0 + v * VW));
         } else if (!trans) {
@@ -853,32 +870,32 @@ FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
     enum { TCP = (TR_COLS(1) + VW - 1) / VW * VW };
     const int tcp = (tc + VW - 1) / VW * VW;
     VEC acc[TR_COLS(1)][4];
-#pragma GCC unroll 16
+FM_UNROLL(16)
     for (int j = 0; j < tc; j++)
-#pragma GCC unroll 4
+FM_UNROLL(4)
         for (int v = 0; v < tv; v++)
             acc[j][v] = VZERO();
     /* Row j = 3g + r of W at bg[g] + r * ldb: the tc addresses need a few
      * pointers and one index register (with tc row pointers GCC spilled
      * them to the stack inside the loop). */
     const T *bg[(TR_COLS(1) + 2) / 3];
-#pragma GCC unroll 8
+FM_UNROLL(8)
     for (int g = 0; g < (tc + 2) / 3; g++)
         bg[g] = b + 3 * g * ldb;
     for (int64_t p = 0; p < kc; p++) {
         VEC av[4];
-#pragma GCC unroll 4
+FM_UNROLL(4)
         for (int v = 0; v < tv; v++)
             av[v] = VLOAD(at + v * VW);
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < tc; j++) {
             const VEC bj = VBCAST(bg[j / 3][(j % 3) * ldb]);
-#pragma GCC unroll 4
+FM_UNROLL(4)
             for (int v = 0; v < tv; v++)
                 acc[j][v] = VFMA(av[v], bj, acc[j][v]);
         }
         at += tv * VW;
-#pragma GCC unroll 8
+FM_UNROLL(8)
         for (int g = 0; g < (tc + 2) / 3; g++)
             bg[g]++;
     }
@@ -886,12 +903,12 @@ FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
      * row tiles' output stage. */
     _Alignas(64) T colm[TCP * VW];
     _Alignas(64) T rowm[VW * TCP];
-#pragma GCC unroll 4
+FM_UNROLL(4)
     for (int v = 0; v < tv; v++) {
         const int r0 = v * VW;
         if (r0 >= rows)
             break;
-#pragma GCC unroll 16
+FM_UNROLL(16)
         for (int j = 0; j < tcp; j++)
             VSTORE(colm + j * VW, j < tc ? acc[j][v] : VZERO());
         for (int q0 = 0; q0 < VW; q0 += 8)
@@ -900,7 +917,7 @@ FM_NAME(tr_tile)(const int tv, const int tc, int64_t kc, const T *restrict at,
         const int nrow = rows - r0 < VW ? rows - r0 : VW;
         for (int q = 0; q < nrow; q++) {
             VEC r[TCP / VW];
-#pragma GCC unroll 4
+FM_UNROLL(4)
             for (int u = 0; u < tcp / VW; u++)
                 r[u] = VLOAD(rowm + q * tcp + u * VW);
             FM_NAME(store_row)(tcp / VW, r, c + (r0 + q) * ldc, tc, alpha, beta, bias, relu);

@@ -206,14 +206,26 @@ def _bf16_gemm_prepacked(a, b_packed, int n, trans_a=False, bint use_scratch=Tru
 
 cdef extern from *:
     """
-    /* ud2 on x86 (SIGILL); elsewhere the compiler's trap instruction. */
-    static void fm_trap(void) { __builtin_trap(); }
+    /* This architecture's undefined instruction, which raises SIGILL: ud2
+     * on x86, udf #0 on AArch64 (where __builtin_trap() is brk, SIGTRAP,
+     * which the guard rightly does not catch); elsewhere SIGILL raised. */
+    #include <signal.h>
+    static void fm_trap(void)
+    {
+    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+        __asm__ __volatile__("ud2");
+    #elif defined(__aarch64__) && defined(__GNUC__)
+        __asm__ __volatile__(".inst 0x00000000");
+    #else
+        raise(SIGILL);
+    #endif
+    }
     """
     void fm_trap() noexcept nogil
 
 
 cdef void _raise_sigill(void *arg) noexcept nogil:
-    # ud2: the instruction that is guaranteed to be undefined.
+    # ud2 / udf #0: the instructions guaranteed to be undefined.
     fm_trap()
 
 
@@ -223,8 +235,8 @@ cdef void _do_nothing(void *arg) noexcept nogil:
 
 def _bf16_guard_selftest():
     """Run the AMX probe's SIGILL guard on an illegal instruction and on a
-    harmless function: returns (guard result for ud2, for the harmless one,
-    whether the harmless one ran)."""
+    harmless function: returns (guard result for ud2 (udf on AArch64), for
+    the harmless one, whether the harmless one ran)."""
     cdef int ran = 0
     bad = fm_run_guarded(_raise_sigill, NULL)
     good = fm_run_guarded(_do_nothing, &ran)
