@@ -4,7 +4,6 @@ The kernel set is chosen once at import, so each one is exercised in a fresh
 interpreter with FASTMLP_ISA forcing it.
 """
 import os
-import platform
 import subprocess
 import sys
 
