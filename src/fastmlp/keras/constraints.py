@@ -4,12 +4,14 @@ A constraint is applied to a weight after each optimizer step.
 """
 import numpy as np
 
+from fastmlp.keras._configurable import Configurable
+
 __all__ = ["Constraint", "MaxNorm", "get"]
 
 _EPSILON = 1e-7  # keras.backend.epsilon()
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``constraint(w)`` returns the constrained weight."""
 
     def __call__(self, w):
@@ -24,29 +26,6 @@ class Constraint:
         ndarray
         """
         return w
-
-    def get_config(self):
-        """Keras's configuration dict.
-
-        Returns
-        -------
-        dict
-        """
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Build from :meth:`get_config`'s dict.
-
-        Parameters
-        ----------
-        config : dict
-
-        Returns
-        -------
-        Constraint
-        """
-        return cls(**config)
 
 
 class MaxNorm(Constraint):

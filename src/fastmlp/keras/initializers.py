@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from fastmlp.keras._configurable import Configurable
+
 from fastmlp.keras import utils
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -21,7 +23,7 @@ __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUn
 _TRUNCATED_STD = 0.87962566103423978
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``initializer(shape, dtype)`` returns an array."""
 
     def __call__(self, shape, dtype="float32"):
@@ -39,18 +41,11 @@ class Initializer:
         """
         raise NotImplementedError
 
-    def get_config(self):
-        """Keras's configuration dict.
-
-        Returns
-        -------
-        dict
-        """
-        return {}
-
     @classmethod
     def from_config(cls, config):
-        """Build from :meth:`get_config`'s dict.
+        """Build from :meth:`get_config`'s dict (Keras 3.x's ``input_axes``
+        and ``output_axes`` entries, which fans of a Dense kernel do not
+        need, are dropped).
 
         Parameters
         ----------
@@ -61,7 +56,7 @@ class Initializer:
         Initializer
         """
         config = {k: v for k, v in config.items() if k not in ("input_axes", "output_axes")}
-        return cls(**config)
+        return super().from_config(config)
 
     def _rng(self):
         seed = getattr(self, "seed", None)

@@ -6,6 +6,8 @@ by the batch; fastmlp's estimators use ``0.5 * alpha * sum(w**2) / n``).
 """
 import numpy as np
 
+from fastmlp.keras._configurable import Configurable
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]
 
 
@@ -17,7 +19,7 @@ def _check(name, value):
     return value
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``regularizer(w)`` is the penalty of ``w``."""
 
     def __call__(self, x):
@@ -46,29 +48,6 @@ class Regularizer:
             Of ``x``'s shape (``sign(0) = 0``).
         """
         return np.zeros_like(x)
-
-    def get_config(self):
-        """Keras's configuration dict.
-
-        Returns
-        -------
-        dict
-        """
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Build from :meth:`get_config`'s dict.
-
-        Parameters
-        ----------
-        config : dict
-
-        Returns
-        -------
-        Regularizer
-        """
-        return cls(**config)
 
 
 class L1L2(Regularizer):
