@@ -24,9 +24,9 @@ from fastmlp._version import __version__
 #   busy bfloat16   0.160  0.189  0.236  0.251  0.417  3.744
 # At 1000 rounds (11 us) a 2-thread bfloat16 epoch was slower than 1 thread;
 # 4000 (45 us here) keeps the quiet optimum within 4% and costs a busy
-# machine far less than libgomp's default: it is the setting. (On the Zen 3
-# of earlier sessions 1000 rounds were measured as nearly as fast as 10000
-# on a quiet machine; bench/bench_wait_policy.py re-measures.)
+# machine far less than libgomp's default: it is the setting. (On an AMD
+# Zen 3, 1000 rounds were measured as nearly as fast as 10000 on a quiet
+# machine; bench/bench_wait_policy.py re-measures.)
 # libgomp reads the setting once, when it loads with the extension: it is
 # set just for that moment, and only if the user chose no policy.
 # GOMP_SPINCOUNT is GNU libgomp's alone (gcc builds: Linux wheels, MinGW).
