@@ -278,7 +278,7 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
  * array's dtype (float32 in float32, constants rounded once per step),
  * fully vectorised. The kinds other than SGD and ADAM have only the plain
  * form (FM_STEP_SKLEARN means plain for them).
- * FM_STEP_KERAS is Keras 3's form of each rule (keras/src/optimizers/*.py),
+ * FM_STEP_KERAS is Keras 3's form of each rule (keras/src/optimizers/),
  * in the array's dtype with subnormals flushed, as XLA runs it:
  *   moments  m += (g - m) * (1 - beta_1); v += (g^2 - v) * (1 - beta_2)
  *   ADAM     param -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)

@@ -43,13 +43,18 @@ command -v ninja > /dev/null && generator=(-G Ninja)
 
 echo "== native build and run of tests/c/test_kernels.c"
 cmake -S tests/c -B "$root/native" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$root/native" > /dev/null
+# Build output to a log, shown whole when the build fails (ninja prints
+# compiler errors on stdout).
+build() {
+    cmake --build "$1" > "$1.log" 2>&1 || { cat "$1.log"; exit 1; }
+}
+build "$root/native"
 "$root/native/test_kernels" | grep -v '^ok '
 
 echo "== aarch64 cross build (cmake/aarch64-linux-gnu.cmake) and run under qemu-aarch64"
 cmake -S tests/c -B "$root/aarch64" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" > /dev/null
-cmake --build "$root/aarch64" > /dev/null
+build "$root/aarch64"
 qemu-aarch64 -L "$sysroot" "$root/aarch64/test_kernels" | grep -v '^ok '
 
 # The micro-kernels' inner loops in figures (docs/guide/config.md, "on

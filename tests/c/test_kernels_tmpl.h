@@ -347,10 +347,13 @@ static void NAME(check_training_)(const char *isa)
     fm_mlp net;
     memset(&net, 0, sizeof net);
     net.n_layers = 2;
-    net.units[0] = D;
-    net.units[1] = H;
-    net.units[2] = K;
-    net.hidden[0].kind = FM_ACT_RELU;
+    net.n_inputs = D;
+    net.layer[0].units = H;
+    net.layer[0].activation.kind = FM_ACT_RELU;
+    net.layer[0].use_bias = 1;
+    net.layer[1].units = K;
+    net.layer[1].activation.kind = FM_ACT_SOFTMAX;
+    net.layer[1].use_bias = 1;
     net.output = FM_OUTPUT_SOFTMAX_LOG_LOSS;
     net.alpha = 1e-4;
     net.penalty = FM_PENALTY_L2;
