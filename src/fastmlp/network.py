@@ -186,9 +186,11 @@ class Network:
 
     @property
     def layout(self):
-        """Offsets of W, b, gamma and beta per layer in the flat vector
-        (-1 where there is no batch norm) and ``n_params``: the engine's
-        ``fm_mlp_fill_layout``, computed once per description."""
+        """Offsets of W, b, gamma and beta per layer in the flat vector.
+
+        -1 where a layer has no batch norm, and ``n_params``: the engine's
+        ``fm_mlp_fill_layout``, computed once per description.
+        """
         if self._layout is None:
             from fastmlp._kernels import network_layout
 
@@ -201,8 +203,7 @@ class Network:
         return self.layout["n_params"]
 
     def unflatten(self, flat):
-        """Views of a flat vector (a gradient, an optimizer state) in the
-        layout's arrays.
+        """Views of a flat vector (a gradient, an optimizer state) as the layout's arrays.
 
         Parameters
         ----------
@@ -266,8 +267,9 @@ class Network:
     # -- parameters ----------------------------------------------------------
 
     def init_params(self, random_state, dtype=np.float64):
-        """Initial parameters, drawn layer by layer (W, then b) from
-        `random_state` in scikit-learn's order.
+        """Initial parameters, drawn from `random_state` in scikit-learn's order.
+
+        Layer by layer, W then b.
 
         Parameters
         ----------
@@ -282,7 +284,7 @@ class Network:
         coefs, intercepts : list of ndarray
             One per layer.
         bn : list of ndarray
-            gamma (ones), beta (zeros), running mean (zeros) and running
+            Gamma (ones), beta (zeros), running mean (zeros) and running
             variance (ones) of each batch-normalised layer, in layer order.
         """
         rs = check_random_state(random_state)
@@ -300,8 +302,9 @@ class Network:
         return coefs, intercepts, bn
 
     def fold(self, coefs, intercepts, bn, dtype):
-        """The prediction weights: each batch-normalised layer's running
-        statistics folded into weights. With ``s = gamma / sqrt(var +
+        """The prediction weights, with batch norm's running statistics folded in.
+
+        With ``s = gamma / sqrt(var +
         epsilon)``: before the activation, into the layer's own,
         ``W' = W * s``, ``b' = (b - mean) * s + beta``; after it, into the
         next layer's, ``W'_next = s[:, None] * W_next``, ``b'_next = b_next +
@@ -462,8 +465,10 @@ def _draw_layer(rs, fan_in, layer):
 
 
 def fitted_network(estimator, dtype=None):
-    """The Network of a fitted MLPClassifier or MLPRegressor and the weights
-    it predicts with, from the estimator's public attributes.
+    """The Network of a fitted MLP and the weights it predicts with.
+
+    Read from the estimator's public attributes (MLPClassifier or
+    MLPRegressor).
 
     Parameters
     ----------

@@ -1435,9 +1435,23 @@ def batch_norm_backward(d, zhat, inv_std, gamma):
 
 
 def dropout_uniforms(seed, size):
-    """The engine's dropout draws: splitmix64 from `seed`, the top 53 bits
-    as a float in [0, 1), `size` of them in order (row-major over a layer's
-    input, layer after layer)."""
+    """The engine's dropout draws: splitmix64 from `seed`, in order.
+
+    Each draw is the top 53 bits of the next splitmix64 value as a float in
+    [0, 1), row-major over a layer's input, layer after layer.
+
+    Parameters
+    ----------
+    seed : int
+        The epoch's seed (64 bits are used).
+    size : int
+        How many draws.
+
+    Returns
+    -------
+    uniforms : ndarray of shape (size,)
+        The draws, float64.
+    """
     mask64 = (1 << 64) - 1
     state = int(seed) & mask64
     out = np.empty(size)
@@ -1452,15 +1466,44 @@ def dropout_uniforms(seed, size):
 
 
 def dropout_forward(x, rate, uniforms):
-    """Inverted dropout of `x` (n, k) given its uniforms (n * k, row-major):
-    ``mask = (u >= rate) / (1 - rate)``. Returns ``(x * mask, mask)``."""
+    """Inverted dropout of `x` given its uniforms: ``mask = (u >= rate) / (1 - rate)``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, k)
+        A layer's input.
+    rate : float
+        The dropout rate, in [0, 1).
+    uniforms : ndarray of shape (n * k,)
+        The draws (:func:`dropout_uniforms`), row-major over `x`.
+
+    Returns
+    -------
+    dropped : ndarray of shape (n, k)
+        ``x * mask``.
+    mask : ndarray of shape (n, k)
+        0 or ``1 / (1 - rate)``, in x's dtype.
+    """
     keep = np.asarray(uniforms).reshape(x.shape) >= rate
     mask = (keep / (1.0 - rate)).astype(x.dtype)
     return x * mask, mask
 
 
 def dropout_backward(d, mask):
-    """Backward through dropout_forward: ``d * mask``."""
+    """Backward through :func:`dropout_forward`: ``d * mask``.
+
+    Parameters
+    ----------
+    d : ndarray of shape (n, k)
+        The gradient with respect to the dropped output.
+    mask : ndarray of shape (n, k)
+        The forward pass's mask.
+
+    Returns
+    -------
+    ndarray of shape (n, k)
+        The gradient with respect to the input.
+    """
     return d * mask
 
 
@@ -1480,6 +1523,7 @@ def network_loss(network, coefs, intercepts, bn, X, Y, sample_weight=None):
     X, Y : ndarray
         Inputs (n, n_inputs) and targets (n, n_outputs).
     sample_weight : ndarray of shape (n,), default=None
+        Weights of the rows (None: all 1).
 
     Returns
     -------
