@@ -167,17 +167,21 @@ int fm_optimizer_n_states(fm_optimizer_kind kind)
     return 0;
 }
 
-/* NAdam's momentum coefficient of step t (torch.optim.NAdam). */
-static double nadam_mu(int64_t t, double beta_1, double momentum_decay)
+/*
+ * NAdam's momentum coefficient of step t (torch.optim.NAdam). t is a double
+ * because the step also needs mu of t + 1, and t may be INT64_MAX (the last
+ * step the validity rule allows): t + 1 in int64_t would overflow.
+ */
+static double nadam_mu(double t, double beta_1, double momentum_decay)
 {
-    return beta_1 * (1.0 - 0.5 * pow(0.96, (double)t * momentum_decay));
+    return beta_1 * (1.0 - 0.5 * pow(0.96, t * momentum_decay));
 }
 
 void fm_optimizer_advance(fm_optimizer *opt)
 {
     opt->t += 1;
     if (opt->kind == FM_OPT_NADAM)
-        opt->mu_product *= nadam_mu(opt->t, opt->beta_1, opt->momentum_decay);
+        opt->mu_product *= nadam_mu((double)opt->t, opt->beta_1, opt->momentum_decay);
 }
 
 /*
@@ -216,8 +220,8 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
         r.bc2 = sqrt(1.0 - pow(opt->beta_2, t));
         break;
     case FM_OPT_NADAM: {
-        const double mu = nadam_mu(opt->t, opt->beta_1, opt->momentum_decay);
-        const double mu_next = nadam_mu(opt->t + 1, opt->beta_1, opt->momentum_decay);
+        const double mu = nadam_mu((double)opt->t, opt->beta_1, opt->momentum_decay);
+        const double mu_next = nadam_mu((double)opt->t + 1.0, opt->beta_1, opt->momentum_decay);
         r.bc2 = 1.0 - pow(opt->beta_2, t);
         r.coef_g = (-lr * (1.0 - mu)) / (1.0 - opt->mu_product);
         r.coef_m = (-lr * mu_next) / (1.0 - opt->mu_product * mu_next);

@@ -295,6 +295,18 @@ static void optimizer_cases(void)
     opt.learning_rate = 0.0;
     check(fm_optimizer_step_f64(&opt, 4, param, grad) == FM_OK && opt.t == 1 && param[0] == 1.0,
           "optimizer step with learning rate 0 leaves the parameters");
+    /* The last step the rule allows, to t = INT64_MAX, runs for every kind (NAdam's
+     * mu of t + 1 once overflowed there; the fuzzer found it). */
+    for (int kind = 0; kind < FM_OPT_N_KINDS; kind++) {
+        char name[96];
+        snprintf(name, sizeof(name), "optimizer kind %d steps to t = INT64_MAX", kind);
+        memset(states, 0, sizeof(states));
+        opt = valid_optimizer((fm_optimizer_kind)kind, states);
+        opt.t = INT64_MAX - 1;
+        check(fm_optimizer_step_f64(&opt, 4, param, grad) == FM_OK && opt.t == INT64_MAX &&
+                  isfinite(param[0]),
+              name);
+    }
 }
 
 int main(void)
