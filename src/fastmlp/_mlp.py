@@ -1307,17 +1307,20 @@ _bf16_warned = False
 
 
 def _warn_if_bf16_emulated():
-    """Warn once per process when bfloat16 products run on the exact
-    emulation (a CPU without AMX or AVX512_BF16, or FASTMLP_BF16=emulated):
-    the same numbers as the native tiers, at no gain over float32."""
+    """Warn once per process when bfloat16 products run on an exact
+    emulation (a CPU without AMX, AVX512_BF16 or BFMMLA, or FASTMLP_BF16=emulated
+    or bfmmla_emulated): the same numbers as the native tiers, at no gain over
+    float32."""
     global _bf16_warned
     info = _kernels._runtime_info()
-    if _bf16_warned or info["bf16_tier"] != "emulated":
+    tier = info["bf16_tier"]
+    if _bf16_warned or tier not in ("emulated", "bfmmla_emulated"):
         return
     _bf16_warned = True
+    native = "AMX or AVX512_BF16" if tier == "emulated" else "Arm's BFMMLA"
     warnings.warn(
         f"compute_dtype='bfloat16' runs on the exact emulation here ({info['bf16_reason']}): the "
-        "same numbers as on AMX or AVX512_BF16, but not faster than float32 on this CPU.",
+        f"same numbers as on {native}, but not faster than float32 on this CPU.",
         UserWarning, stacklevel=3)
 
 
