@@ -1245,6 +1245,19 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
 
         return to_sklearn(self)
 
+    def to_keras(self):
+        """This fitted model as a ``fastmlp.keras`` Sequential model, same weights.
+
+        Returns
+        -------
+        model : fastmlp.keras.Sequential
+            Its layers, weights and (for the stochastic solvers) compiled
+            optimizer and loss; see :func:`fastmlp.to_keras`.
+        """
+        from fastmlp._convert import to_keras
+
+        return to_keras(self)
+
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError(

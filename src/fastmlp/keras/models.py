@@ -405,6 +405,44 @@ class Sequential:
             model.build(tuple(config["build_input_shape"]))
         return model
 
+    # --- the estimators (fastmlp._convert) ------------------------------------
+
+    def to_sklearn(self):
+        """This model as a fitted scikit-learn estimator of fastmlp, same weights.
+
+        Returns
+        -------
+        estimator : fastmlp.MLPClassifier or fastmlp.MLPRegressor
+            Its ``predict_proba`` (classifier) or ``predict`` (regressor) is
+            this model's ``predict``; see :func:`fastmlp.from_keras`.
+        """
+        from fastmlp._convert import from_keras
+
+        return from_keras(self)
+
+    @classmethod
+    def from_sklearn(cls, estimator):
+        """The Sequential model of a fitted MLP estimator, same weights.
+
+        Parameters
+        ----------
+        estimator : fastmlp.MLPClassifier, fastmlp.MLPRegressor, or scikit-learn's
+            Fitted; scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` go
+            through :func:`fastmlp.from_sklearn` first.
+
+        Returns
+        -------
+        Sequential
+            See :func:`fastmlp.to_keras`.
+        """
+        from sklearn import neural_network
+
+        from fastmlp._convert import from_sklearn, to_keras
+
+        if isinstance(estimator, (neural_network.MLPClassifier, neural_network.MLPRegressor)):
+            estimator = from_sklearn(estimator)
+        return to_keras(estimator)
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Write a Keras 3 ``.keras`` file (config and weights; needs h5py).
 
