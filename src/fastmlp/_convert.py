@@ -428,7 +428,8 @@ def to_keras(estimator):
 
     Returns
     -------
-    fastmlp.keras.Sequential
+    model : fastmlp.keras.Sequential
+        Built, with the estimator's weights (float32, as Keras keeps them).
 
     Raises
     ------

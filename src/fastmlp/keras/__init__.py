@@ -40,7 +40,8 @@ will not train in Python. Keras's per-variable ``clipnorm`` and its form of
 """
 # keras.layers, keras.optimizers, ... as attributes, as in Keras
 from fastmlp.keras import (callbacks, constraints, initializers, layers, losses,  # noqa: F401
-                           metrics, models, optimizers, regularizers, saving, utils)
+                           metrics, models, optimizers, regularizers, saving, utils,
+                           wrappers)
 from fastmlp.keras.layers import Input
 from fastmlp.keras.models import Model, Sequential
 
@@ -49,7 +50,7 @@ from fastmlp.keras.models import Model, Sequential
 # their own docstrings.
 __all__ = ["Sequential", "Model", "Input"]
 _SUBMODULES = ["callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-               "models", "optimizers", "regularizers", "saving", "utils"]
+               "models", "optimizers", "regularizers", "saving", "utils", "wrappers"]
 
 _NOT_MLP = {"GradientTape": "GradientTape (TensorFlow's) and custom training loops",
             "ops": "keras.ops (tensor operations)", "backend": "keras.backend",

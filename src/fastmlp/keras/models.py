@@ -18,7 +18,7 @@ from fastmlp.keras import losses as _losses
 from fastmlp.keras import metrics as _metrics
 from fastmlp.keras import optimizers as _optimizers
 
-__all__ = ["Sequential", "Model", "load_model"]
+__all__ = ["Sequential", "Model", "load_model", "clone_model"]
 
 _WAITING = ("fastmlp.keras: Sequential.{what} runs on the C training engine through the "
             "Network description, which this version does not wire yet. The "
@@ -482,3 +482,31 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile,
                              safe_mode=safe_mode)
+
+
+def clone_model(model):
+    """A new model with the same layers, fresh weights (``keras.models.clone_model``).
+
+    As Keras 3's: the layers' configuration is copied and their weights
+    drawn anew by their initializers; a compiled model's clone is compiled
+    with a new optimizer of the same configuration, the same loss and
+    metrics.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model to copy.
+
+    Returns
+    -------
+    Sequential
+        Built when `model` is, untrained.
+    """
+    import copy
+
+    clone = Sequential.from_config(model.get_config())
+    if model.compiled:
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+        clone.compile(optimizer=optimizer, loss=copy.deepcopy(model.loss),
+                      metrics=copy.deepcopy(model._metric_ids))
+    return clone
