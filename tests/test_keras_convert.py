@@ -219,29 +219,32 @@ def test_scikit_learn_estimator_to_sequential():
     assert fastmlp.from_keras(model).predict(X).tolist() == sk.predict(X).tolist()
 
 
-@pytest.mark.parametrize("layers, message", [
+# The layer orders the engine does not run are refused by its translation
+# (NotImplementedError, as fit refuses them); what only the estimators lack
+# by the conversion (ValueError).
+@pytest.mark.parametrize("layers, error, message", [
     (lambda: [L.BatchNormalization(input_shape=(4,)), L.Dense(2, activation="softmax")],
-     "before the first Dense"),
+     NotImplementedError, "before the first Dense"),
     (lambda: [L.Dense(4, input_dim=4, activation="relu"), L.Activation("tanh"),
-              L.Dense(2, activation="softmax")], "one activation per layer"),
+              L.Dense(2, activation="softmax")], NotImplementedError, "a second activation"),
     (lambda: [L.Dense(4, input_dim=4), L.Dropout(0.5), L.Activation("relu"),
-              L.Dense(2, activation="softmax")], "Dropout between"),
+              L.Dense(2, activation="softmax")], NotImplementedError, "after a Dropout"),
     (lambda: [L.Dense(4, input_dim=4, activation="relu"), L.Dense(2, activation="softmax"),
-              L.BatchNormalization()], "on the output layer"),
+              L.BatchNormalization()], NotImplementedError, "after the last Dense"),
     (lambda: [L.Dense(4, input_dim=4, activation="relu"), L.Dense(2, activation="softmax"),
-              L.Dropout(0.2)], "after the output layer"),
-    (lambda: [L.Dense(4, input_dim=4, activation="softmax"), L.Dense(2, activation="softmax")],
-     "softmax in the hidden layer"),
-    (lambda: [L.Dense(4, input_dim=4, activation="relu",
-                      kernel_regularizer=keras.regularizers.l2(0.01)),
-              L.Dense(2, activation="softmax")], "per-layer kernel/bias regularizers"),
+              L.Dropout(0.2)], NotImplementedError, "after the last Dense"),
     (lambda: [L.Dense(4, input_dim=4, activation="relu"), L.BatchNormalization(),
               L.BatchNormalization(), L.Dense(2, activation="softmax")],
-     "Two BatchNormalization"),
+     NotImplementedError, "a second BatchNormalization"),
+    (lambda: [L.Dense(4, input_dim=4, activation="softmax"), L.Dense(2, activation="softmax")],
+     ValueError, "no hidden activation 'softmax'"),
+    (lambda: [L.Dense(4, input_dim=4, activation="relu",
+                      kernel_regularizer=keras.regularizers.l2(0.01)),
+              L.Dense(2, activation="softmax")], ValueError, "per-layer kernel/bias regularizers"),
 ])
-def test_what_has_no_equivalent_is_refused(layers, message):
+def test_what_has_no_equivalent_is_refused(layers, error, message):
     model = keras.Sequential(layers())
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         model.to_sklearn()
 
 
@@ -265,3 +268,24 @@ def test_poisson_estimator_has_no_sequential():
         est.fit(X, np.abs(y))
     with pytest.raises(ValueError, match="Poisson"):
         est.to_keras()
+
+
+def test_trained_model_and_its_estimator_predict_alike():
+    # After fit: the Sequential's own predict (the engine's forward pass) is
+    # the estimator's predict_proba, and back.
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    model = keras.Sequential([L.Input((4,)), L.Dense(16), L.BatchNormalization(),
+                              L.Activation("relu"), L.Dropout(0.2),
+                              L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(X, y, epochs=30, batch_size=16, verbose=0)
+    est = model.to_sklearn()
+    proba = model.predict(X, verbose=0)
+    np.testing.assert_allclose(est.predict_proba(X), proba, rtol=1e-4, atol=1e-5)
+    assert est.score(X, y) > 0.85
+    back = est.to_keras()
+    np.testing.assert_allclose(back.predict(X, verbose=0), proba, rtol=1e-4, atol=1e-5)
+    # the converted model trains on as a Keras model
+    back.fit(X, y, epochs=2, verbose=0)

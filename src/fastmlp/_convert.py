@@ -278,20 +278,26 @@ def from_keras(model):
 
     Raises
     ------
+    NotImplementedError
+        For a layer order the engine does not run (the translation that
+        ``fit`` uses says which).
     ValueError
-        For what the estimators cannot express: a layer order the network
-        description has not (:func:`fastmlp.keras._network.sequential_network`
-        says which), per-layer kernel or bias regularizers, different
+        For what the estimators cannot express: a hidden activation they
+        have not (softmax), per-layer kernel or bias regularizers, different
         max-norm constraints or maxout pieces per layer, Keras's per-variable
         ``clipnorm``, an optimizer without a solver.
     """
-    from fastmlp._mlp import _BN_EPSILON, MLPClassifier, MLPRegressor
+    from fastmlp._mlp import _BN_EPSILON, _HIDDEN_ACTIVATIONS, MLPClassifier, MLPRegressor
     from fastmlp.keras._network import sequential_network
     from sklearn.preprocessing import LabelBinarizer
 
     network, coefs, intercepts, bn = sequential_network(model)
     layers = network.layers
     hidden, out = layers[:-1], layers[-1]
+    for i, layer in enumerate(hidden):
+        if layer.activation not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(f"The estimators have no hidden activation {layer.activation!r} "
+                             f"(layer {i}); they have {sorted(_HIDDEN_ACTIVATIONS)}")
     for layer in layers:
         if layer.kernel_l1 or layer.kernel_l2 or layer.bias_l1 or layer.bias_l2:
             raise ValueError("The estimators have one penalty for all layers (alpha, "
