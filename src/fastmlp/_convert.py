@@ -9,6 +9,8 @@ import numpy as np
 from sklearn import neural_network as sk
 from sklearn.utils.validation import check_is_fitted
 
+from fastmlp._mlp import _new_optimizer
+
 # Fitted attributes that both libraries have, copied as they are.
 _SHARED_ATTRIBUTES = ("n_layers_", "n_outputs_", "out_activation_", "n_features_in_",
                       "feature_names_in_", "loss_", "loss_curve_", "best_loss_",
@@ -32,7 +34,7 @@ def _optimizer_to_sklearn(ours, theirs):
     order: coefficients, then intercepts), so partial_fit continues alike."""
     from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-    state = getattr(ours, "_optimizer", None)
+    state = getattr(ours, "optimizer_", None)
     if state is None or ours.solver not in ("sgd", "adam"):
         return
     params = theirs.coefs_ + theirs.intercepts_
@@ -65,7 +67,7 @@ def _optimizer_from_sklearn(theirs, ours):
         state = [flat(opt.velocities)]
     else:
         state = [flat(opt.ms), flat(opt.vs)]
-    ours._optimizer = ours._new_optimizer(state[0].size, state[0].dtype)
+    ours._optimizer = _new_optimizer(ours, state[0].size, state[0].dtype)
     ours._optimizer.state = state
     if theirs.solver == "sgd":
         ours._optimizer.learning_rate = opt.learning_rate
