@@ -422,12 +422,14 @@ class Sequential:
         Parameters
         ----------
         x : array-like of shape (n, ...)
+            The input, in the model's input shape.
         y : array-like
             Targets as for ``fit``.
         batch_size : int or None, default=None
             Rows per step of the progress line (32).
         verbose : {'auto', 0, 1, 2}, default='auto'
         sample_weight : array-like of shape (n,) or None, default=None
+            One weight per row of the loss.
         steps : None
             Accepted (arrays only).
         callbacks : None
