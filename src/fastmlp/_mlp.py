@@ -932,7 +932,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         """The stochastic solver's state (a :mod:`fastmlp.optimizers` object).
 
         Its step counter ``t``, learning rate and moment arrays (``state``,
-        in the network's flat parameter layout, :meth:`Network.unflatten`)
+        in the network's flat parameter layout, ``fastmlp.network.Network.unflatten``)
         are what ``partial_fit`` and ``warm_start`` continue from. The same
         object scikit-learn keeps as ``_optimizer``; absent (AttributeError)
         before the first fit and for 'lbfgs'.
