@@ -428,8 +428,9 @@ class Sequential:
         batch_size : int or None, default=None
             Rows per step of the progress line (32).
         verbose : {'auto', 0, 1, 2}, default='auto'
+            0 prints nothing; 'auto' and 1 the bar's last state; 2 one line.
         sample_weight : array-like of shape (n,) or None, default=None
-            One weight per row of the loss.
+            Weights of the rows' losses (``sum(w * loss) / n``).
         steps : None
             Accepted (arrays only).
         callbacks : None
