@@ -339,6 +339,21 @@ def test_validation_split_is_the_last_rows_and_sample_weights_scale_like_keras()
         a.fit(x, y, sample_weight=w, class_weight={0: 1.0}, verbose=0)
 
 
+def test_validation_split_of_multi_dimensional_input():
+    """Rows split off an (n, 2, 2) x are flattened once, as the training rows
+    (they were once flattened twice: a shape error)."""
+    x, y = _data(40)
+    images = x[:, :4].reshape(40, 2, 2)
+    model = keras.Sequential([keras.Input((2, 2)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    h = model.fit(images, y, epochs=1, validation_split=0.25, shuffle=False, verbose=0)
+    val = model.evaluate(images[30:], y[30:], verbose=0, return_dict=True)
+    assert h.history["val_loss"][0] == val["loss"]
+    assert h.history["val_accuracy"][0] == val["accuracy"]
+
+
 def test_callbacks_receive_keras_logs_and_can_stop_and_schedule():
     x, y = _data()
     seen = []

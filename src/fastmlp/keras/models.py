@@ -541,7 +541,8 @@ class Sequential:
             if sample_weight.shape != (len(x),):
                 raise ValueError(f"sample_weight must have shape ({len(x)},), got "
                                  f"{sample_weight.shape}")
-        if validation_data is None and validation_split:
+        split = validation_data is None and bool(validation_split)
+        if split:
             if not 0.0 < validation_split < 1.0:
                 raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
@@ -553,7 +554,8 @@ class Sequential:
             if len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, "
                                  "sample_weight_val)")
-            x_val = self._inputs(validation_data[0])
+            # Rows split off x above are already in the engine's (flat) form.
+            x_val = validation_data[0] if split else self._inputs(validation_data[0])
             y_val = np.asarray(validation_data[1])
             sw_val = validation_data[2] if len(validation_data) == 3 else None
         n = len(x)
