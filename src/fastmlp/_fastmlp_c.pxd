@@ -276,6 +276,7 @@ cdef extern from "train.h" nogil:
         FM_PROFILE_GATHER
         FM_PROFILE_COUNT
     void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
+    int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
     void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
