@@ -292,8 +292,7 @@ void fm_adam_step_f64(int64_t n, double *param, const double *grad, double *m, d
  * and, per call of fm_optimizer_step_* (one Keras variable), the gradient
  * clipped first: clipnorm > 0 scales it by clipnorm / max(norm, clipnorm),
  * clipvalue > 0 clamps it to [-clipvalue, clipvalue]. The training engine
- * does not read clipnorm and clipvalue yet (a layer's variables are not
- * separate there); the binding refuses them for it.
+ * (train.h) applies them per Keras variable (each W, b, gamma, beta).
  */
 typedef enum {
     FM_OPT_SGD = 0,

@@ -68,6 +68,22 @@ typedef enum {
     FM_COMPUTE_BF16 = 1
 } fm_compute_kind;
 
+/* Whose scale a network's loss has (fm_mlp.convention). */
+typedef enum {
+    /* scikit-learn's: the minibatch loss sum(w * loss) / sum(w), squared
+     * error halved, probabilities clipped at the dtype's epsilon, log losses
+     * summed over outputs, clip_grad_norm as torch's clip_grad_norm_. */
+    FM_CONVENTION_SKLEARN = 0,
+    /* Keras 3's (keras/src/losses, "sum_over_batch_size"): the minibatch
+     * loss sum(w * loss) / rows (the weights are not renormalised, so a
+     * minibatch of zero weights is legal), squared error not halved
+     * ((p - y)^2, gradient 2 (p - y)), probabilities clipped at 1e-7
+     * (keras.backend.epsilon()), binary cross-entropy averaged over
+     * outputs, clip_grad_norm scaling by clip / max(norm, clip)
+     * (clip_by_global_norm). */
+    FM_CONVENTION_KERAS = 1
+} fm_loss_convention;
+
 /* Where a layer's batch normalisation sits (fm_layer.batch_norm). */
 typedef enum {
     FM_BN_OFF = 0,
@@ -144,10 +160,16 @@ typedef struct {
      * (all parameters but frozen layers') is scaled by
      * clip_grad_norm / (norm + 1e-6) when its global L2 norm exceeds
      * clip_grad_norm (torch.nn.utils.clip_grad_norm_; the norm summed block
-     * by block in a fixed order). clip_grad_value: each gradient value then
-     * clamped to [-clip_grad_value, clip_grad_value]. */
+     * by block in a fixed order; FM_CONVENTION_KERAS: by clip_grad_norm /
+     * max(norm, clip_grad_norm), Keras's global_clipnorm). clip_grad_value:
+     * each gradient value then clamped to [-clip_grad_value,
+     * clip_grad_value]. The optimizer's clipnorm / clipvalue (Keras's
+     * per-variable clipping, FM_STEP_KERAS) act per variable: each W[l],
+     * b[l], gamma and beta scaled by clipnorm / max(its norm, clipnorm), or
+     * clamped to [-clipvalue, clipvalue]. */
     double clip_grad_norm, clip_grad_value;
     fm_compute_kind compute;
+    fm_loss_convention convention;
 } fm_mlp;
 
 /* Width of layer l (0..L): the input's for 0, else weight layer l-1's units. */
@@ -285,6 +307,28 @@ void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out);
  * call, then both restart at zero.
  */
 void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out);
+
+/*
+ * The training metrics of a workspace's epochs (a Keras front end's
+ * per-epoch "accuracy", "mse", "mae"), off unless enabled: each minibatch's
+ * forward pass, before its step, adds per row (unweighted: Keras's
+ * `metrics` ignore sample weights, its `weighted_metrics` do not): 1
+ * (FM_METRIC_WEIGHT, the rows); 1 if argmax(p) == argmax(y), the first
+ * maximum (FM_METRIC_ARGMAX: categorical accuracy); the fraction of outputs
+ * with (p > 0.5) == (y > 0.5) (FM_METRIC_THRESHOLD: binary accuracy); the
+ * mean over outputs of (p - y)^2 and of |p - y| (FM_METRIC_SQUARED,
+ * FM_METRIC_ABSOLUTE), p the output layer's activations, any output kind. out (FM_METRIC_COUNT values, when not
+ * NULL) receives the sums since the last call, then they restart at zero.
+ */
+enum {
+    FM_METRIC_WEIGHT = 0,
+    FM_METRIC_ARGMAX,
+    FM_METRIC_THRESHOLD,
+    FM_METRIC_SQUARED,
+    FM_METRIC_ABSOLUTE,
+    FM_METRIC_COUNT
+};
+void fm_mlp_workspace_metrics(fm_mlp_workspace *ws, int enable, double *out);
 
 /*
  * One epoch: minibatches of batch_size rows taken in `order` (n indices into

@@ -18,6 +18,7 @@ CURRICULUM = [
     "bfloat16.py",
     "onnx_export.py",
     "keras_workflow.py",
+    "keras_sequential.py",
 ]
 
 

@@ -4,10 +4,10 @@
  * hidden activation and its parameter, dropout, output kind, regression loss
  * and its parameter, output activation, alpha, penalty, l1_ratio,
  * clip_grad_norm, clip_grad_value, max_norm, frozen layers, batch
- * normalisation and its momentum and epsilon, compute type) and of the
- * optimizer (fm_optimizer: kind, arithmetic, learning rate, momentum,
- * nesterov, betas, epsilon, rho, momentum_decay, weight_decay, step count,
- * mu_product) is drawn, now and then outside its range (NaN, infinities,
+ * normalisation and its momentum and epsilon, compute type, loss
+ * convention) and of the optimizer (fm_optimizer: kind, arithmetic,
+ * learning rate, momentum, nesterov, betas, epsilon, rho, momentum_decay,
+ * weight_decay, step count, mu_product, clipnorm, clipvalue) is drawn, now and then outside its range (NaN, infinities,
  * negative, out-of-range enumerations). network_valid and optimizer_valid
  * restate the engine's rules (train.h, fastmlp.h): an invalid network must
  * get no workspace and no prediction, an invalid optimizer an epoch that
@@ -125,6 +125,8 @@ static int network_valid(const fm_mlp *net)
         return 0;
     if (net->compute != FM_COMPUTE_NATIVE && net->compute != FM_COMPUTE_BF16)
         return 0;
+    if ((unsigned)net->convention > FM_CONVENTION_KERAS)
+        return 0;
     return (unsigned)net->penalty <= FM_PENALTY_ELASTICNET &&
            in_range(net->l1_ratio, 0.0, 1.0, 1) && net->clip_grad_norm >= 0.0 &&
            net->clip_grad_value >= 0.0;
@@ -188,6 +190,9 @@ static fm_optimizer fuzz_optimizer(fuzz_bytes *in)
         opt.t = fuzz_range(in, 0, 100);
     }
     opt.mu_product = opt.t == 0 ? 1.0 : fuzz_param(in, 0.0, 1.0);
+    /* Keras's per-variable clipping: off most of the time. */
+    opt.clipnorm = (fuzz_u8(in) & 3) == 0 ? fuzz_param(in, 0.0, 2.0) : 0.0;
+    opt.clipvalue = (fuzz_u8(in) & 3) == 0 ? fuzz_param(in, 0.0, 2.0) : 0.0;
     return opt;
 }
 
@@ -273,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int use_f64 = fuzz_u8(&in) & 1;
     /* bfloat16 products: float parameters only (the binding's rule too). */
     net.compute = (fm_compute_kind)fuzz_enum(&in, 2);
+    net.convention = (fm_loss_convention)fuzz_enum(&in, FM_CONVENTION_KERAS + 1);
 
     if (!network_valid(&net)) {
         /* Refused everywhere, before any array is read (there are none). */

@@ -74,6 +74,7 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
     fm_mlp_workspace *ws = fm_mlp_workspace_new(net, batch_size, sizeof(T), shuffled);
     if (ws == NULL)
         abort(); /* the network is valid: a small workspace must succeed */
+    fm_mlp_workspace_metrics(ws, fuzz_u8(in) & 1, NULL); /* the training metrics, now and then */
     /* The engine's step count: one step per minibatch (its rule for t's room). */
     const int opt_ok = optimizer_valid(&opt, n / batch_size + 1);
     const T first_weight = coefs[0][0];

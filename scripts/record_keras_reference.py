@@ -253,6 +253,46 @@ def _models():
                               dict(loss="sparse_categorical_crossentropy", optimizer="nadam",
                                    metrics=["accuracy"]),
                               "sparse", dict(epochs=2, batch_size=8)),
+        # appended cases (each model's seeds come from its index: the ones above keep theirs)
+        "adamw_clipnorm": (lambda: [keras.Input((4,)), L.Dense(8, activation="relu"),
+                                    L.Dense(3, activation="softmax")],
+                           dict(loss="sparse_categorical_crossentropy",
+                                optimizer=keras.optimizers.AdamW(0.02, weight_decay=0.05,
+                                                                 clipnorm=0.2),
+                                metrics=["accuracy"]),
+                           "sparse", dict(epochs=3, batch_size=8)),
+        "sgd_momentum_clipvalue": (lambda: [keras.Input((4,)), L.Dense(6, activation="tanh"),
+                                            L.Dense(1)],
+                                   dict(loss="mse",
+                                        optimizer=keras.optimizers.SGD(0.05, momentum=0.9,
+                                                                       clipvalue=0.05),
+                                        metrics=["mae", "mse"]),
+                                   "regression", dict(epochs=3, batch_size=8)),
+        "rmsprop_global_clipnorm": (lambda: [keras.Input((4,)), L.Dense(6, activation="relu"),
+                                             L.Dense(1, activation="sigmoid")],
+                                    dict(loss="binary_crossentropy",
+                                         optimizer=keras.optimizers.RMSprop(
+                                             0.01, global_clipnorm=0.1),
+                                         metrics=["accuracy"]),
+                                    "binary", dict(epochs=3, batch_size=10)),
+        # sample weights: Keras's sum(w * loss) / rows per batch, weighted metrics
+        "sample_weight": (lambda: [keras.Input((4,)), L.Dense(8, activation="relu"),
+                                   L.Dense(3, activation="softmax")],
+                          dict(loss="sparse_categorical_crossentropy", optimizer="adam",
+                               metrics=["accuracy"]),
+                          "sparse", dict(epochs=2, batch_size=8, sample_weight=True)),
+        "class_weight": (lambda: [keras.Input((4,)), L.Dense(8, activation="elu"),
+                                  L.Dense(3, activation="softmax")],
+                         dict(loss="categorical_crossentropy",
+                              optimizer=keras.optimizers.SGD(0.1), metrics=["accuracy"]),
+                         "onehot", dict(epochs=2, batch_size=16,
+                                        class_weight={0: 0.5, 1: 2.0, 2: 1.0})),
+        # validation_split: the last 25% of the rows, no validation_data
+        "validation_split": (lambda: [keras.Input((4,)), L.Dense(5, activation="sigmoid"),
+                                      L.Dense(1)],
+                             dict(loss="huber", optimizer="adam", metrics=["mae"]),
+                             "regression", dict(epochs=2, batch_size=8,
+                                                validation_split=0.25)),
     }
 
 
@@ -274,7 +314,13 @@ def record_models():
                             if w.ndim == 1 and not np.all(w == 1) else w)
         model.set_weights(init)
         model.compile(**compile_kw)
-        hist = model.fit(x, y, shuffle=False, verbose=0, validation_data=(xv, yv), **fit_kw)
+        kw = dict(fit_kw)
+        if kw.pop("sample_weight", False):
+            kw["sample_weight"] = rng.uniform(0.2, 2.0, len(x)).astype(np.float32)
+            arrays[name + "/sample_weight"] = kw["sample_weight"]
+        if "validation_split" not in kw:
+            kw["validation_data"] = (xv, yv)
+        hist = model.fit(x, y, shuffle=False, verbose=0, **kw)
         ev = model.evaluate(xv, yv, verbose=0, return_dict=True)
         ev_list = model.evaluate(xv, yv, verbose=0)
         pred = model.predict(xv, verbose=0)
@@ -289,7 +335,9 @@ def record_models():
             "compile": _jsonable({k: (v if isinstance(v, (str, list)) else v.get_config())
                                   for k, v in compile_kw.items()}),
             "optimizer_class": type(model.optimizer).__name__,
-            "fit": fit_kw, "history": _jsonable(hist.history), "params": _jsonable(hist.params),
+            "fit": {k: (v if k != "class_weight" else {str(c): w for c, w in v.items()})
+                    for k, v in fit_kw.items()},
+            "history": _jsonable(hist.history), "params": _jsonable(hist.params),
             "epoch": hist.epoch, "evaluate": _jsonable(ev), "evaluate_list": _jsonable(ev_list),
             "n_weights": len(init), "config": _jsonable(model.get_config()),
             "layer_names": [lay.name for lay in model.layers],

@@ -70,6 +70,31 @@ def digits_split():
     return train_test_split(X / 16.0, y, test_size=0.3, random_state=0, stratify=y)
 
 
+def target_matrix(est, y, dtype):
+    """The engine's (n, n_outputs) target matrix of a fitted estimator's y,
+    from public attributes: one-hot over ``classes_`` (one column for two
+    classes) for a classifier, y as columns for a regressor."""
+    if hasattr(est, "classes_"):
+        from sklearn.preprocessing import LabelBinarizer
+
+        Y = LabelBinarizer().fit(est.classes_).transform(y)
+    else:
+        Y = np.asarray(y)
+    return np.ascontiguousarray(Y.reshape(len(Y), -1), dtype=dtype)
+
+
+def validation_loss(est, X, y):
+    """A fitted estimator's loss on (X, y) as its history logs validation_loss
+    (the data term of the network as it predicts, plus the penalty of the
+    trained weights), from its Network and public weights."""
+    from fastmlp.network import fitted_network
+
+    network, coefs, intercepts = fitted_network(est, X.dtype)
+    engine = network.for_prediction().replace(alpha=0.0).engine(X.shape[0], X.dtype)
+    data = engine.loss(coefs, intercepts, X, target_matrix(est, y, X.dtype), None)
+    return data + network.penalty_value(est.coefs_, est.intercepts_, X.shape[0])
+
+
 def plain_network(units, hidden, output="softmax", out_activation=("identity", {}),
                   loss="squared_error", loss_param=0.0, alpha=0.0, dropout=None,
                   batch_norm=False, bn_momentum=0.1, bn_epsilon=1e-5, max_norm=None,

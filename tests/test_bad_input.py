@@ -22,7 +22,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from fastmlp import MLPClassifier, MLPRegressor, Perceptron, kernels, reference
+from fastmlp import MLPClassifier, MLPRegressor, Perceptron, _mlp, kernels, reference
+from fastmlp._mlp import _gather_checks_finite
 from fastmlp.__main__ import main as cli_main
 
 
@@ -1050,7 +1051,7 @@ def test_gather_finds_non_finite_x_as_scikit_learn_validation(regressor, bad, ro
     cls = MLPRegressor if regressor else MLPClassifier
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, batch_size=50)
     est = cls(compute_dtype=compute_dtype, **params)
-    assert est._gather_checks_finite(X_bad)
+    assert _gather_checks_finite(est, X_bad)
     with pytest.raises(ValueError) as ours:
         est.fit(X_bad, y)
     # (bfloat16 mode trains float32: scikit-learn's message for float32 X.)
@@ -1081,10 +1082,10 @@ def test_paths_without_the_gather_keep_validate_datas_check():
     X, X_bad, y = _gather_problem(False, np.nan, 100)
     for params in (dict(shuffle=False), dict(early_stopping=True), dict(solver="lbfgs")):
         est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, **params)
-        assert not est._gather_checks_finite(X_bad)
+        assert not _gather_checks_finite(est, X_bad)
         with pytest.raises(ValueError, match="Input X contains NaN"):
             est.fit(X_bad, y)
-    assert not MLPClassifier()._gather_checks_finite(sp.csr_matrix(X_bad))
+    assert not _gather_checks_finite(MLPClassifier(), sp.csr_matrix(X_bad))
 
 
 def test_sparse_dataframe_x_is_checked_after_validation():
@@ -1119,7 +1120,7 @@ def test_engine_epoch_check_finite_flag():
     order = np.arange(40)
     coefs = [c.copy() for c in est.coefs_]
     intercepts = [b.copy() for b in est.intercepts_]
-    opt = est._new_optimizer(engine.n_params, np.float64)
+    opt = _mlp._new_optimizer(est, engine.n_params, np.float64)
     with pytest.raises(NonFiniteInput):
         engine.epoch(coefs, intercepts, X_bad, Y, None, order, 20, opt, check_finite=True)
     assert opt.t == 0  # row 7 is in the first minibatch: nothing stepped

@@ -8,7 +8,7 @@ from sklearn.base import clone
 
 from fastmlp import MLPClassifier
 from fastmlp.callbacks import EarlyStopping, ModelCheckpoint
-from conftest import require_module
+from conftest import require_module, validation_loss
 
 
 
@@ -40,7 +40,7 @@ def test_early_stopping_callback_restores_the_best_epoch(digits_split):
     best = int(np.argmin(est.validation_loss_curve_)) + 1
     assert stopper.best_epoch_ == best and best <= est.n_iter_ - 3
     # The model holds the best epoch's weights: its validation loss is the best one.
-    assert est._validation_loss(X_val, est._target_matrix(y_val, X_val.dtype)) == \
+    assert validation_loss(est, X_val, y_val) == \
         pytest.approx(min(est.validation_loss_curve_), rel=1e-12)
     # clone() gives a fresh callback; monitoring something absent is an error.
     assert clone(est).callbacks[0].best_ is None
@@ -211,7 +211,7 @@ def test_weights_and_learning_rate_surface(digits_split):
         est.set_weights(weights[:-1])
     assert est.get_learning_rate() == 0.001
     est.set_learning_rate(0.5)
-    assert est.get_learning_rate() == 0.5 == est._optimizer.learning_rate
+    assert est.get_learning_rate() == 0.5 == est.optimizer_.learning_rate
     est.set_learning_rate(0.0)  # legal, as in torch
     assert est.get_learning_rate() == 0.0
     with pytest.raises(ValueError, match="finite number >= 0"):
@@ -325,8 +325,7 @@ def test_checkpoint_save_best_only(tmp_path, digits_split):
     assert ckpt.best_ == min(losses)
     with open(ckpt.saved_[-1], "rb") as f:
         best = pickle.load(f)
-    assert best._validation_loss(X_val, best._target_matrix(y_val, X_val.dtype)) == \
-        pytest.approx(min(losses), rel=1e-12)
+    assert validation_loss(best, X_val, y_val) == pytest.approx(min(losses), rel=1e-12)
 
 
 def test_csv_logger(tmp_path, digits_split):

@@ -126,6 +126,14 @@ def _keras_workflow(module, folder):
     assert not os.path.exists(module["checkpoints"])  # cleaned up
 
 
+def _keras_sequential(module, folder):
+    history = module["history"]
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert len(history.epoch) < 60  # early stopping
+    assert module["accuracy"] > 0.95
+    assert module["same"]  # the estimator predicts what the model predicts
+
+
 def _regression(module, folder):
     errors = module["errors"]
     # The robust losses follow the clean curve, the squared error the outliers.
@@ -165,6 +173,7 @@ CLAIMS = {
     "overfitting.py": _overfitting,
     "cross_validation.py": _cross_validation,
     "keras_workflow.py": _keras_workflow,
+    "keras_sequential.py": _keras_sequential,
     "regression.py": _regression,
     "class_weight.py": _class_weight,
     "maxout.py": _maxout,

@@ -89,7 +89,8 @@ def test_transform_errors():
         clf.transform(X[:, :5])
     # The binding refuses a layer count outside the network.
     with pytest.raises(ValueError, match=r"n_layers must be in \[1, 3\]"):
-        clf._predictor().predict(X, n_layers=0)
+        network, coefs, intercepts = fitted_network(clf)
+        network.predictor(coefs, intercepts).predict(X, n_layers=0)
 
 
 def test_summary_prints_and_returns_the_table(capsys):

@@ -158,7 +158,7 @@ def test_keras_global_clip_scales_all_gradients_by_one_factor():
     assert np.isnan(reference.keras_global_clip([np.array([np.inf])], 1.0)[0]).all()
 
 
-def test_clipping_needs_keras_arithmetic_and_the_engine_refuses_it():
+def test_clipping_needs_keras_arithmetic():
     with pytest.raises(ValueError, match="arithmetic='keras'"):
         fm_optimizers.Adam(3, clipnorm=1.0)
     with pytest.raises(ValueError, match="at most one"):
@@ -167,19 +167,36 @@ def test_clipping_needs_keras_arithmetic_and_the_engine_refuses_it():
         fm_optimizers.Adam(3, arithmetic="keras", clipnorm=-1.0)
     with pytest.raises(ValueError, match="'plain' or 'keras'"):
         fm_optimizers.RMSprop(3, arithmetic="sklearn")
-    # the engine does not clip per Keras variable yet: it refuses, untouched
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.3}, {"clipvalue": 0.05}])
+def test_engine_clips_per_keras_variable(clip):
+    """The engine's clipnorm / clipvalue act on each W and b on its own:
+    one minibatch equals the full-batch gradient stepped variable by
+    variable with the one-variable C step (float64: only the summation
+    order of the norms differs)."""
     from test_optimizers import _tiny_engine
 
     engine, coefs, intercepts, X, Y = _tiny_engine()
-    opt = fm_optimizers.Adam(engine.n_params, arithmetic="keras", clipnorm=1.0)
-    before = [c.copy() for c in coefs]
-    with pytest.raises(ValueError, match="does not apply Keras's per-variable clipnorm"):
-        engine.epoch(coefs, intercepts, X, Y, None, None, 4, opt)
-    for c, b in zip(coefs, before):
-        np.testing.assert_array_equal(c, b)
-    opt = fm_optimizers.Adam(engine.n_params, arithmetic="keras")  # unclipped: it runs
-    engine.epoch(coefs, intercepts, X, Y, None, None, 4, opt)
-    assert opt.t == 2
+    opt = fm_optimizers.Adam(engine.n_params, arithmetic="keras", **clip)
+    variables = [c.copy() for c in coefs] + [b.copy() for b in intercepts]
+    _, grad = engine.loss_grad(variables[:2], variables[2:], X, Y, None)
+    engine.epoch(coefs, intercepts, X, Y, None, None, len(X), opt)
+    assert opt.t == 1
+    offset, clipped = 0, 0
+    for v in variables:
+        g = grad[offset:offset + v.size].reshape(v.shape)
+        offset += v.size
+        free, one = v.copy(), fm_optimizers.Adam(v.size, arithmetic="keras", **clip)
+        unclipped = fm_optimizers.Adam(v.size, arithmetic="keras")
+        for o in (one, unclipped):
+            o.state = [s.reshape(v.shape) for s in o.state]
+        kernels.optimizer_step(free, g, unclipped)
+        kernels.optimizer_step(v, g, one)
+        clipped += not np.allclose(free, v, rtol=1e-9, atol=0)
+    for got, want in zip(coefs + intercepts, variables):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert clipped >= 1  # the clipping acted on some variable
 
 
 def test_keras_names_defaults_and_configs():

@@ -821,14 +821,14 @@ def test_partial_fit_in_another_dtype_continues_in_the_models(first, then, compu
     twin = pickle.loads(pickle.dumps(est))
     est.partial_fit(X.astype(then), y)
     twin.partial_fit(X.astype(dtype), y)
-    for a, b in zip(est.get_weights() + est._optimizer.state,
-                    twin.get_weights() + twin._optimizer.state):
+    for a, b in zip(est.get_weights() + est.optimizer_.state,
+                    twin.get_weights() + twin.optimizer_.state):
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(est.predict(X.astype(then)), twin.predict(X.astype(dtype)))
     # And back: the model still trains in its dtype.
     est.partial_fit(X.astype(first), y)
-    assert all(a.dtype == dtype for a in est.get_weights() + est._optimizer.state)
+    assert all(a.dtype == dtype for a in est.get_weights() + est.optimizer_.state)
 
 
 def test_partial_fit_after_setting_bfloat16_converts_the_weights_and_state():
@@ -845,5 +845,5 @@ def test_partial_fit_after_setting_bfloat16_converts_the_weights_and_state():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the emulated tier's notice
         est.partial_fit(X, y)
-    assert all(a.dtype == np.float32 for a in est.get_weights() + est._optimizer.state)
+    assert all(a.dtype == np.float32 for a in est.get_weights() + est.optimizer_.state)
     assert est.loss_curve_[-1] < est.loss_curve_[0]  # it trained on

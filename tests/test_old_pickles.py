@@ -46,6 +46,6 @@ def test_old_pickle_keeps_training(name):
     else:
         classes = {"classes": model.classes_} if isinstance(model, MLPClassifier) else {}
         model.partial_fit(X, y, **classes)
-    assert model.network_.n_params == len(model._optimizer.state[0]) if hasattr(
-        model, "_optimizer") else True
+    assert model.network_.n_params == len(model.optimizer_.state[0]) if hasattr(
+        model, "optimizer_") else True
     assert all(np.isfinite(c).all() for c in model.coefs_)

@@ -381,7 +381,8 @@ def test_optimizer_objects_pickle_and_keep_learning_rate(rng):
 
 
 def test_estimator_optimizer_is_the_object_scikit_learn_reads():
-    """scikit-learn's own tests read est._optimizer.learning_rate."""
+    """scikit-learn's own MLP tests read est._optimizer.learning_rate (its name,
+    kept); optimizer_ is the same object, public."""
     from sklearn.datasets import load_digits
     from fastmlp import MLPClassifier
 
@@ -391,9 +392,9 @@ def test_estimator_optimizer_is_the_object_scikit_learn_reads():
                         max_iter=3, random_state=0, tol=1e9, n_iter_no_change=1)
     with pytest.warns(Warning):
         est.fit(X, y[:300])
-    assert isinstance(est._optimizer, optimizers.SGD)
+    assert isinstance(est._optimizer, optimizers.SGD) and est.optimizer_ is est._optimizer
     assert est._optimizer.learning_rate < est.learning_rate_init  # 'adaptive' divided it
-    assert est._optimizer.t == est.n_iter_ * 2  # 300 rows, batches of 200
+    assert est.optimizer_.t == est.n_iter_ * 2  # 300 rows, batches of 200
 
 
 # --- the torch.optim rules: RMSprop, Adagrad, AdamW, NAdam ----------------------
@@ -534,7 +535,7 @@ def test_engine_fused_step_equals_gradient_then_numpy_step(solver, dtype):
     _, grad = engine.loss_grad([c.copy() for c in coefs], [b.copy() for b in intercepts],
                                X, Y, None)
     est = _mlp.MLPRegressor(solver=solver, learning_rate_init=0.01, weight_decay=0.1)
-    opt = est._new_optimizer(engine.n_params, dtype)
+    opt = _mlp._new_optimizer(est, engine.n_params, dtype)
     states = [s.copy() for s in opt.state]
     engine.epoch(coefs, intercepts, X, Y, None, None, 8, opt)
     got = np.concatenate([a.ravel() for a in coefs + intercepts])

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from fastmlp import InconsistentVersionWarning, MLPClassifier, MLPRegressor, Perceptron
+from conftest import target_matrix
 
 
 
@@ -224,8 +225,8 @@ def test_engine_refuses_read_only_optimizer_state():
     X, y = _digits()
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
     engine = est.network_.engine(50, X.dtype)
-    Y = est._target_matrix(y, X.dtype)
-    opt = copy.deepcopy(est._optimizer)
+    Y = target_matrix(est, y, X.dtype)
+    opt = copy.deepcopy(est.optimizer_)
     opt.state[0].flags.writeable = False
     with pytest.raises(ValueError, match=r"state\[0\] must be a writeable"):
         engine.epoch(est.coefs_, est.intercepts_, X, Y, None, None, 50, opt)
@@ -236,7 +237,7 @@ def _legacy_pickle(est):
     {"lr": _LearningRate, "t", "a", "b"} of before fastmlp.optimizers."""
     from fastmlp._mlp import _LearningRate
 
-    opt = est._optimizer
+    opt = est.optimizer_
     lr = _LearningRate.__new__(_LearningRate)
     lr.__dict__.update(solver=est.solver, learning_rate_init=est.learning_rate_init,
                        learning_rate=opt.learning_rate, power_t=est.power_t,
@@ -261,10 +262,10 @@ def test_old_pickle_with_optimizer_dict_loads_and_continues(solver, schedule):
     a = MLPClassifier(hidden_layer_sizes=(12,), solver=solver, learning_rate=schedule,
                       random_state=0)
     a.partial_fit(X[:200], y[:200], classes=np.arange(10))
-    a._optimizer.learning_rate /= 5.0  # as 'adaptive' would have: must survive the trip
+    a.optimizer_.learning_rate /= 5.0  # as 'adaptive' would have: must survive the trip
     b = pickle.loads(_legacy_pickle(a))
-    assert isinstance(b._optimizer, fastmlp.optimizers.BaseOptimizer)
-    assert b._optimizer.learning_rate == a._optimizer.learning_rate
+    assert isinstance(b.optimizer_, fastmlp.optimizers.BaseOptimizer)
+    assert b.optimizer_.learning_rate == a.optimizer_.learning_rate
     for est in (a, b):
         est.partial_fit(X[200:], y[200:])
     for pa, pb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):

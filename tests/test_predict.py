@@ -61,10 +61,10 @@ def test_label_fast_path_equals_label_binarizer(labels, n_classes):
     if labels is not None:
         y = labels[:n_classes][y]
     clf = MLPClassifier((10,), max_iter=30, random_state=0).fit(X, y)
-    proba = clf._forward_pass_fast(X)
-    if clf.n_outputs_ == 1:
-        proba = proba.ravel()
-    expected = clf._label_binarizer.inverse_transform(proba)
+    proba = clf.predict_proba(X)
+    if n_classes == 2:  # LabelBinarizer's binary form: the positive class's column
+        proba = proba[:, 1]
+    expected = LabelBinarizer().fit(y).inverse_transform(proba)
     got = clf.predict(X)
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == expected.dtype
@@ -79,17 +79,16 @@ def test_multilabel_predict_is_an_indicator_matrix():
     assert clf.predict(X).shape == Y.shape
 
 
-def test_cached_predictor_sees_in_place_training_and_new_arrays():
+def test_predictions_follow_in_place_training_and_new_arrays():
+    """The predictor kept between calls (a cache) never serves old weights."""
     X, y = _data()
     clf = MLPClassifier((10,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
-    first = clf._predictor()
-    assert clf._predictor() is first  # kept between calls
+    first = clf.predict_proba(X)
     clf.partial_fit(X, y)  # updates the same arrays in place
-    assert clf._predictor() is first
+    assert not np.array_equal(clf.predict_proba(X), first)
     np.testing.assert_allclose(clf.predict_proba(X), _numpy_forward(clf, X), rtol=1e-12)
-    # Replaced arrays: a new predictor over the new values.
+    # Replaced arrays: predictions over the new values.
     clf.coefs_ = [c * 0.5 for c in clf.coefs_]
-    assert clf._predictor() is not first
     np.testing.assert_allclose(clf.predict_proba(X), _numpy_forward(clf, X), rtol=1e-12)
     # ... and values changed in place by a user are seen too.
     clf.intercepts_[-1][:] += 1.0
@@ -145,7 +144,8 @@ def test_layouts_and_sparse_input_through_the_predictor():
     np.testing.assert_array_equal(clf.predict_proba(wide[:, :X.shape[1]]), expected)
     np.testing.assert_allclose(clf.predict_proba(X.astype(np.float64)), expected)
     np.testing.assert_allclose(clf.predict_proba(sp.csr_matrix(X)), expected, rtol=1e-5)
-    p = clf._predictor()
+    network, coefs, intercepts = fitted_network(clf)
+    p = network.predictor(coefs, intercepts)
     with pytest.raises(TypeError, match="X must have dtype float32"):
         p.predict(X.astype(np.float64))
     with pytest.raises(ValueError, match=r"X must have shape \(n, 12\)"):

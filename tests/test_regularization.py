@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLP
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, optimizers, reference
-from conftest import plain_engine
+from conftest import plain_engine, target_matrix
 
 
 
@@ -190,7 +190,7 @@ def test_penalties_train_and_report_their_loss(penalty, solver):
     if solver == "lbfgs":
         engine = other.network_.for_prediction().replace(alpha=0.0).engine(X.shape[0], X.dtype)
         data_loss = engine.loss(other.coefs_, other.intercepts_, X,
-                                other._target_matrix(y, X.dtype), None)
+                                target_matrix(other, y, X.dtype), None)
         assert other.loss_ == pytest.approx(
             data_loss + other.network_.penalty_value(other.coefs_, weight=X.shape[0]), rel=1e-9)
 

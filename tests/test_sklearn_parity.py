@@ -216,11 +216,11 @@ def test_float32_adam_plain_step():
     X = X.astype(np.float32)
     ours, theirs = fit_both("MLPClassifier", X, y, hidden_layer_sizes=(20,), max_iter=40,
                             random_state=0)
-    assert ours._optimizer.arithmetic == "plain"
+    assert ours.optimizer_.arithmetic == "plain"
     assert_same_fit(ours, theirs, scale_atol=1e-4)
     ours64 = fastmlp.MLPClassifier(hidden_layer_sizes=(20,), max_iter=2, random_state=0).fit(
         X.astype(np.float64), y)
-    assert ours64._optimizer.arithmetic == "sklearn"
+    assert ours64.optimizer_.arithmetic == "sklearn"
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])

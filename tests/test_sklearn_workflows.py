@@ -22,6 +22,7 @@ from sklearn.model_selection import KFold, cross_val_score, learning_curve
 from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
 
 import fastmlp as fm
+from fastmlp._mlp import _indicator
 
 RTOL = 1e-9
 
@@ -142,17 +143,16 @@ def test_label_indicator_fast_path_equals_label_binarizer(fit_labels):
     from sklearn.preprocessing import LabelBinarizer
 
     rng = np.random.default_rng(0)
-    est = fm.MLPClassifier()
-    est._label_binarizer = LabelBinarizer().fit(np.array(fit_labels))
+    binarizer = LabelBinarizer().fit(np.array(fit_labels))
     for y in (rng.choice(fit_labels, 50), rng.choice(fit_labels, 50).astype(np.int32),
               np.array(fit_labels[-1:] * 5), rng.choice(fit_labels[:2], 20).astype(np.uint8)):
         if y.dtype.kind == "u" and min(fit_labels) < 0:
             continue
-        got = est._indicator(y)
+        got = _indicator(binarizer, y)
         assert got is not None and got.dtype == bool
-        np.testing.assert_array_equal(got, est._label_binarizer.transform(y).astype(bool))
-    assert est._indicator(np.array([fit_labels[0], 100])) is None
-    assert est._indicator(np.array(fit_labels, dtype=float)) is None
+        np.testing.assert_array_equal(got, binarizer.transform(y).astype(bool))
+    assert _indicator(binarizer, np.array([fit_labels[0], 100])) is None
+    assert _indicator(binarizer, np.array(fit_labels, dtype=float)) is None
 
 
 def test_partial_fit_rejects_an_unseen_label_after_the_fast_path():

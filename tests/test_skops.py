@@ -73,4 +73,4 @@ def test_training_continues_after_loading_as_after_pickle(tmp_path):
         m.partial_fit(X, y)
     for a, b in zip(from_skops.get_weights(), from_pickle.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert from_skops._optimizer.t == from_pickle._optimizer.t > 0
+    assert from_skops.optimizer_.t == from_pickle.optimizer_.t > 0

@@ -37,9 +37,9 @@ def test_new_solvers_train_digits_as_well_as_adam(solver, dtype):
     for s in ("adam", solver):
         est = MLPClassifier((64,), solver=s, learning_rate_init=LR[s], max_iter=60,
                             random_state=0).fit(Xtr.astype(dtype), ytr)
-        assert est.coefs_[0].dtype == dtype and isinstance(est._optimizer,
+        assert est.coefs_[0].dtype == dtype and isinstance(est.optimizer_,
                                                            optimizers.BaseOptimizer)
-        assert est._optimizer.kind == s
+        assert est.optimizer_.kind == s
         scores[s] = est.score(Xte.astype(dtype), yte)
     assert scores[solver] >= scores["adam"] - 0.02, scores
     assert scores[solver] > 0.95
@@ -87,9 +87,9 @@ def test_partial_fit_continues_and_pickles_mid_training(solver):
         est.partial_fit(Xtr, ytr)
     for pa, pb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(pa, pb)
-    assert a._optimizer.t == b._optimizer.t == 2 * int(np.ceil(len(Xtr) / 200))
+    assert a.optimizer_.t == b.optimizer_.t == 2 * int(np.ceil(len(Xtr) / 200))
     if solver == "nadam":
-        assert a._optimizer.mu_product == b._optimizer.mu_product < 1.0
+        assert a.optimizer_.mu_product == b.optimizer_.mu_product < 1.0
 
 
 def test_warm_start_restarts_the_optimizer_but_keeps_weights():
@@ -98,15 +98,15 @@ def test_warm_start_restarts_the_optimizer_but_keeps_weights():
     est.fit(Xtr, ytr)
     w = est.coefs_[0].copy()
     est.fit(Xtr, ytr)
-    assert est._optimizer.t == 2 * int(np.ceil(len(Xtr) / 200))  # a fresh optimizer
+    assert est.optimizer_.t == 2 * int(np.ceil(len(Xtr) / 200))  # a fresh optimizer
     assert not np.array_equal(est.coefs_[0], w)
 
 
 def test_weight_decay_auto_and_explicit():
     Xtr, _, ytr, _ = _digits()
     kw = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
-    assert MLPClassifier(solver="adamw", **kw).fit(Xtr, ytr)._optimizer.weight_decay == 0.01
-    assert MLPClassifier(solver="nadam", **kw).fit(Xtr, ytr)._optimizer.weight_decay == 0.0
+    assert MLPClassifier(solver="adamw", **kw).fit(Xtr, ytr).optimizer_.weight_decay == 0.01
+    assert MLPClassifier(solver="nadam", **kw).fit(Xtr, ytr).optimizer_.weight_decay == 0.0
     # A positive decay on another solver shrinks the weights (decoupled, as AdamW).
     # Each step multiplies by 1 - 0.1 * 1.0: 35 steps would leave 0.9^35 = 2.5% of a
     # weight the gradient does not hold up.
@@ -243,7 +243,7 @@ def test_schedule_continues_over_partial_fit_and_pickles():
     est.partial_fit(Xtr, y)
     est = pickle.loads(pickle.dumps(est))
     est.partial_fit(Xtr, y)
-    assert est._optimizer.epoch == 2 and est._optimizer.learning_rate == pytest.approx(0.0025)
+    assert est.optimizer_.epoch == 2 and est.optimizer_.learning_rate == pytest.approx(0.0025)
 
 
 def test_schedules_follow_scikit_learns_parameter_rules():

@@ -146,6 +146,8 @@ struct fm_mlp_workspace {
     const fm_mlp_packed *weights;     /* bf16: the packed weights the products read */
     int accuracy_on;                  /* fm_mlp_workspace_accuracy */
     double right, weight;             /* its sums of w * right and of w */
+    int metrics_on;                   /* fm_mlp_workspace_metrics */
+    double metrics[FM_METRIC_COUNT];  /* its sums */
     int profile_on;                   /* fm_mlp_workspace_profile */
     double profile[FM_PROFILE_COUNT]; /* seconds per part while profile_on */
 };
@@ -194,6 +196,16 @@ int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
     ws->fuse_step = enable != 0;
     ws->fused_chunks = 0;
     return chunks;
+}
+
+void fm_mlp_workspace_metrics(fm_mlp_workspace *ws, int enable, double *out)
+{
+    for (int i = 0; i < FM_METRIC_COUNT; i++) {
+        if (out != NULL)
+            out[i] = ws->metrics[i];
+        ws->metrics[i] = 0.0;
+    }
+    ws->metrics_on = enable != 0;
 }
 
 void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
@@ -345,7 +357,8 @@ static int valid_network(const fm_mlp *net)
             return 0;
     }
     const fm_activation_kind out = net->layer[L - 1].activation.kind;
-    if ((unsigned)net->output > FM_OUTPUT_REGRESSION)
+    if ((unsigned)net->output > FM_OUTPUT_REGRESSION ||
+        (unsigned)net->convention > FM_CONVENTION_KERAS)
         return 0;
     if (net->output == FM_OUTPUT_SOFTMAX_LOG_LOSS && out != FM_ACT_SOFTMAX)
         return 0;

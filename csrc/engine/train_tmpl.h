@@ -334,10 +334,11 @@ static fm_status FN(forward_)(const fm_mlp *net, T *const *coefs, T *const *inte
     return FM_OK;
 }
 
-/* sum(w) over nb rows, as scikit-learn's sw_sum (n when unweighted). */
-static double FN(weight_sum_)(const T *sw, int64_t nb)
+/* The divisor of a minibatch's weighted loss sum: sum(w) over nb rows, as
+ * scikit-learn's sw_sum (n when unweighted); Keras's convention: nb. */
+static double FN(weight_sum_)(const fm_mlp *net, const T *sw, int64_t nb)
 {
-    if (sw == NULL)
+    if (sw == NULL || net->convention == FM_CONVENTION_KERAS)
         return (double)nb;
     double s = 0.0;
     for (int64_t i = 0; i < nb; i++)
@@ -372,7 +373,13 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
                                      int64_t nb, double sw_sum, T *delta)
 {
     const int64_t n_out = net->layer[net->n_layers - 1].units;
-    const T eps = T_EPS;
+    const int keras = net->convention == FM_CONVENTION_KERAS;
+    const T eps = keras ? (T)1e-7 : T_EPS; /* keras.backend.epsilon() */
+    /* Keras's squared error is not halved; its binary cross-entropy is a
+     * mean over the outputs (scikit-learn's a sum). */
+    const int doubled = keras && net->output == FM_OUTPUT_REGRESSION &&
+                        net->loss == FM_LOSS_SQUARED_ERROR;
+    const int averaged = keras && net->output == FM_OUTPUT_LOGISTIC_LOG_LOSS && n_out > 1;
     double total = 0.0;
     for (int64_t i = 0; i < nb; i++) {
         const T *pi = p + i * n_out, *yi = y + i * n_out;
@@ -405,15 +412,19 @@ static double FN(output_loss_delta_)(const fm_mlp *net, const T *p, const T *y, 
                     row += FN(fm_loss_squared_error_)(pij, yij, 0.0, &g);
                     break;
                 }
-                /* g rounded once: for p - y the same bits as d above. */
-                d = (T)g;
+                /* g rounded once: for p - y the same bits as d above (x 2 is exact). */
+                d = doubled ? (T)(2.0 * g) : (T)g;
                 if (net->loss != FM_LOSS_POISSON)
                     d = d * FN(out_derivative_)(net->layer[net->n_layers - 1].activation.kind, pij);
                 break;
             }
             }
-            di[j] = d;
+            di[j] = averaged ? d / (T)n_out : d;
         }
+        if (doubled)
+            row *= 2.0;
+        else if (averaged)
+            row /= (double)n_out;
         if (sw != NULL) {
             row *= sw[i];
             for (int64_t j = 0; j < n_out; j++)
@@ -454,6 +465,31 @@ static void FN(count_right_)(const fm_mlp *net, const T *p, const T *y, const T 
         }
         *right += w * r;
         *weight += w;
+    }
+}
+
+/* The minibatch's training metrics (fm_mlp_workspace_metrics): p the
+ * output layer's (nb, n_out), y the targets; every row counts once. */
+static void FN(count_metrics_)(const fm_mlp *net, const T *p, const T *y, int64_t nb, double *m)
+{
+    const int64_t n_out = net->layer[net->n_layers - 1].units;
+    for (int64_t i = 0; i < nb; i++) {
+        const T *pi = p + i * n_out, *yi = y + i * n_out;
+        int64_t bp = 0, by = 0;
+        double thr = 0.0, sq = 0.0, ab = 0.0;
+        for (int64_t j = 0; j < n_out; j++) {
+            bp = pi[j] > pi[bp] ? j : bp;
+            by = yi[j] > yi[by] ? j : by;
+            thr += (pi[j] > (T)0.5) == (yi[j] > (T)0.5);
+            const double r = (double)pi[j] - (double)yi[j];
+            sq += r * r;
+            ab += fabs(r);
+        }
+        m[FM_METRIC_WEIGHT] += 1.0;
+        m[FM_METRIC_ARGMAX] += bp == by;
+        m[FM_METRIC_THRESHOLD] += thr / (double)n_out;
+        m[FM_METRIC_SQUARED] += sq / (double)n_out;
+        m[FM_METRIC_ABSOLUTE] += ab / (double)n_out;
     }
 }
 
@@ -606,6 +642,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
     *loss = value + penalty_value(net, norms) / sw_sum;
     if (ws->accuracy_on && rng != NULL) /* training epochs */
         FN(count_right_)(net, ACT(ws, L), y, sw, nb, &ws->right, &ws->weight);
+    if (ws->metrics_on && rng != NULL)
+        FN(count_metrics_)(net, ACT(ws, L), y, nb, ws->metrics);
     if (any_layer_penalty(net))
         *loss += FN(layer_penalties_)(net, coefs, intercepts);
 
@@ -849,12 +887,17 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
     double *block_squares = ws->step_squares, *block_abs = ws->step_abs;
     const int threads = step_threads(n_threads, ws->n_params);
     (void)threads;
-    /* Clipping's scale and bound, the same for every block. */
+    /* Clipping's scale and bound, the same for every block, and Keras's
+     * per-variable clipnorm (a scale per W[l], b[l], gamma, beta). */
     double clip_scale = 1.0, clip = INFINITY;
+    const int keras_step = opt->arithmetic == FM_STEP_KERAS;
+    const double clipnorm = keras_step ? opt->clipnorm : 0.0;
     if (net->clip_grad_value > 0.0)
         clip = net->clip_grad_value;
-    if (net->clip_grad_norm > 0.0) {
-        double *block_grad = ws->grad_squares;
+    if (keras_step && opt->clipvalue > 0.0 && opt->clipvalue < clip)
+        clip = opt->clipvalue;
+    double *block_grad = ws->grad_squares;
+    if (net->clip_grad_norm > 0.0 || clipnorm > 0.0) {
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
@@ -870,9 +913,28 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
         double total = 0.0;
         for (int64_t i = 0; i < n_blocks; i++)
             total += block_grad[i];
-        /* torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), at most 1. */
-        const double factor = net->clip_grad_norm / (sqrt(total) + 1e-6);
-        clip_scale = factor < 1.0 ? factor : 1.0;
+        if (net->clip_grad_norm > 0.0 && net->convention == FM_CONVENTION_KERAS) {
+            /* Keras's clip_by_global_norm: clip / max(norm, clip). */
+            const double norm = sqrt(total);
+            clip_scale = norm > net->clip_grad_norm ? net->clip_grad_norm / norm : 1.0;
+        } else if (net->clip_grad_norm > 0.0) {
+            /* torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), at most 1. */
+            const double factor = net->clip_grad_norm / (sqrt(total) + 1e-6);
+            clip_scale = factor < 1.0 ? factor : 1.0;
+        }
+        /* Keras's clip_by_norm per variable: its blocks are consecutive
+         * (same kind and layer); block_grad[i] becomes block i's scale. */
+        for (int64_t i = 0; clipnorm > 0.0 && i < n_blocks;) {
+            int64_t end = i;
+            double squares = 0.0;
+            while (end < n_blocks && blocks[end].kind == blocks[i].kind &&
+                   blocks[end].layer == blocks[i].layer)
+                squares += block_grad[end++];
+            const double norm = sqrt(squares);
+            const double scale = norm > clipnorm ? clipnorm / norm : 1.0;
+            for (; i < end; i++)
+                block_grad[i] = scale;
+        }
     }
 #ifdef FASTMLP_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -886,7 +948,8 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
             T *state[FM_OPT_MAX_STATES] = {NULL};
             for (int k = 0; k < n_states; k++)
                 state[k] = (T *)opt->state[k] + blk->flat;
-            const fm_grad_finish finish = block_finish(net, blk, sw_sum, clip_scale, clip);
+            const double scale = clipnorm > 0.0 ? clip_scale * block_grad[i] : clip_scale;
+            const fm_grad_finish finish = block_finish(net, blk, sw_sum, scale, clip);
             FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state, &finish);
         }
         FN(block_after_)(net, ws, coefs, intercepts, bn, i);
@@ -1006,7 +1069,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
             }
         }
         double batch_loss;
-        const double sw_sum = FN(weight_sum_)(swb, nb);
+        const double sw_sum = FN(weight_sum_)(net, swb, nb);
         if (sw_sum == 0.0) {
             *loss_sum = total;
             return (fm_status)FM_ERR_ZERO_WEIGHT;
@@ -1041,7 +1104,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     if (n > ws->max_rows || ws->elem != sizeof(T))
         return FM_ERR_ARGUMENT;
     const FN(batch_) xb = FN(rows_of_)(X, NULL, 0);
-    const double sw_sum = FN(weight_sum_)(sw, n);
+    const double sw_sum = FN(weight_sum_)(net, sw, n);
     if (sw_sum == 0.0)
         return (fm_status)FM_ERR_ZERO_WEIGHT;
     const fm_status st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
@@ -1072,7 +1135,7 @@ fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *interce
                                     NULL, net->n_layers);
         if (st != FM_OK)
             return st;
-        const double chunk_weight = FN(weight_sum_)(swb, nb);
+        const double chunk_weight = FN(weight_sum_)(net, swb, nb);
         total += chunk_weight * FN(output_loss_delta_)(net, ACT(ws, L), Y + start * n_out, swb,
                                                        nb, chunk_weight, DELTA(ws, L));
         weight += chunk_weight;

@@ -10,7 +10,7 @@ from fastmlp._config import _init_from_environment, get_config, set_config, show
 
 _init_from_environment()
 
-from fastmlp._convert import from_sklearn  # noqa: E402
+from fastmlp._convert import from_keras, from_sklearn, to_keras  # noqa: E402
 from fastmlp._mlp import MLPClassifier, MLPRegressor  # noqa: E402 (needs the kernels set up)
 from fastmlp._perceptron import Perceptron  # noqa: E402
 from fastmlp._persist import InconsistentVersionWarning, trusted_types  # noqa: E402
@@ -22,5 +22,6 @@ from fastmlp import _skl2onnx  # noqa: E402
 _skl2onnx.install()
 
 __all__ = ["__version__", "MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn",
+           "from_keras", "to_keras",
            "get_config", "set_config", "show_config"]
 __all__ += ["InconsistentVersionWarning", "export_onnx", "trusted_types"]

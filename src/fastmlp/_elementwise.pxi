@@ -533,8 +533,8 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
     """Fill `opt` from an optimizer object (``kind``, ``learning_rate``, the
     kind's hyper-parameters, ``t``, ``state``; see fastmlp.optimizers) whose
     state arrays are writeable C-contiguous arrays of `dtype` and `shape`.
-    Keras's per-variable ``clipnorm`` / ``clipvalue`` only with
-    `one_variable` (a single step; the engine does not apply them yet).
+    Keras's per-variable ``clipnorm`` / ``clipvalue``: one variable with
+    `one_variable` (a single step), each W, b, gamma, beta in the engine.
     Returns 0; raises ValueError for anything else (an unknown kind too)."""
     kind = getattr(optimizer, "kind", None)
     if kind not in _OPTIMIZER_KINDS:
@@ -546,9 +546,6 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
                          f"{arithmetic!r}")
     clipnorm = getattr(optimizer, "clipnorm", None)
     clipvalue = getattr(optimizer, "clipvalue", None)
-    if (clipnorm is not None or clipvalue is not None) and not one_variable:
-        raise ValueError("the training engine does not apply Keras's per-variable clipnorm / "
-                         "clipvalue yet; use the estimators' clip_grad_norm / clip_grad_value")
     memset(opt, 0, sizeof(fm_optimizer))
     opt.kind = _OPTIMIZER_KINDS[kind]
     opt.arithmetic = _STEP_ARITHMETIC[arithmetic]

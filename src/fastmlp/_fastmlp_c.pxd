@@ -204,6 +204,10 @@ cdef extern from "train.h" nogil:
         FM_COMPUTE_NATIVE
         FM_COMPUTE_BF16
 
+    ctypedef enum fm_loss_convention:
+        FM_CONVENTION_SKLEARN
+        FM_CONVENTION_KERAS
+
     ctypedef enum fm_bn_placement:
         FM_BN_OFF
         FM_BN_BEFORE
@@ -233,6 +237,7 @@ cdef extern from "train.h" nogil:
         double l1_ratio
         double clip_grad_norm, clip_grad_value
         fm_compute_kind compute
+        fm_loss_convention convention
 
     ctypedef struct fm_mlp_layout:
         int64_t coef[FM_MLP_MAX_LAYERS]
@@ -278,6 +283,14 @@ cdef extern from "train.h" nogil:
     void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
     int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
     void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
+    enum:
+        FM_METRIC_WEIGHT
+        FM_METRIC_ARGMAX
+        FM_METRIC_THRESHOLD
+        FM_METRIC_SQUARED
+        FM_METRIC_ABSOLUTE
+        FM_METRIC_COUNT
+    void fm_mlp_workspace_metrics(fm_mlp_workspace *ws, int enable, double *out)
 
     fm_status fm_mlp_epoch_f32(const fm_mlp *net, float *const *coefs, float *const *intercepts,
                                float *const *bn,

@@ -127,6 +127,80 @@ class _Clock:
         return self._offset + (time.perf_counter() - self._start)
 
 
+def _gather_checks_finite(estimator, X):
+    """Whether the first epoch's gather, not validation, checks X for
+    NaN and infinity: dense X whose rows are all gathered (shuffled,
+    none held out for early stopping) by a stochastic solver."""
+    return (estimator.solver in _STOCHASTIC_SOLVERS and estimator.shuffle
+            and not estimator.early_stopping and not sp.issparse(X))
+
+
+def _new_optimizer(estimator, n_params, dtype):
+    """The solver's optimizer object (fastmlp.optimizers) for a new fit of
+    `estimator`, read from its parameters; with bfloat16 products (no
+    scikit-learn numbers to match) SGD and Adam take the plain, vectorised
+    float32 step too."""
+    weight_decay = estimator.weight_decay
+    if weight_decay == "auto":
+        weight_decay = 0.01 if estimator.solver == "adamw" else 0.0
+    # scikit-learn's schedule strings act on 'sgd' only (the other
+    # solvers ignore them, as scikit-learn's Adam does); a schedule
+    # object acts on every solver.
+    schedule = estimator.learning_rate
+    if isinstance(schedule, str) and estimator.solver != "sgd":
+        schedule = "constant"
+    common = dict(learning_rate_init=estimator.learning_rate_init, lr_schedule=schedule,
+                  weight_decay=weight_decay)
+    adam_like = dict(beta_1=estimator.beta_1, beta_2=estimator.beta_2, epsilon=estimator.epsilon)
+    bf16_step = {"arithmetic": "plain"} if estimator.compute_dtype == "bfloat16" else {}
+    if estimator.solver == "sgd":
+        return optimizers.SGD(n_params, dtype, momentum=estimator.momentum,
+                              nesterov=estimator.nesterovs_momentum, power_t=estimator.power_t,
+                              **common, **bf16_step)
+    if estimator.solver == "adam":
+        # float64 takes scikit-learn's exact step. float32 takes the plain
+        # float32 step (vectorised, about 3x faster): scikit-learn computes
+        # float32's Adam update in float64 (NumPy's promotion), which only
+        # matters bit for bit, and float32 fits already differ from
+        # scikit-learn's by ~1e-4 through the products' rounding
+        # (tests/test_sklearn_parity.py holds both to 1e-3).
+        arithmetic = "plain" if np.dtype(dtype) == np.float32 else "sklearn"
+        return optimizers.Adam(n_params, dtype, **adam_like, **common,
+                               **{"arithmetic": arithmetic, **bf16_step})
+    if estimator.solver == "adamw":
+        return optimizers.AdamW(n_params, dtype, **adam_like, **common)
+    if estimator.solver == "nadam":
+        return optimizers.NAdam(n_params, dtype, momentum_decay=estimator.momentum_decay,
+                                **adam_like, **common)
+    if estimator.solver == "rmsprop":
+        return optimizers.RMSprop(n_params, dtype, rho=estimator.rho, epsilon=estimator.epsilon,
+                                  **common)
+    return optimizers.Adagrad(n_params, dtype, epsilon=estimator.epsilon,
+                              initial_accumulator_value=estimator.initial_accumulator_value,
+                              **common)
+
+
+def _indicator(binarizer, y):
+    """LabelBinarizer.transform(y).astype(bool) for its common cases, 1-D
+    integer labels that are all among classes_ (multiclass, or binary
+    with two classes), without its validation (~7 ms a call for 60000
+    labels, every partial_fit); None for every other case."""
+    classes = binarizer.classes_
+    if (y.ndim != 1 or y.dtype.kind not in "iu" or classes.dtype.kind not in "iu"
+            or binarizer.sparse_output or binarizer.neg_label != 0
+            or binarizer.pos_label != 1 or len(classes) < 2
+            or binarizer.y_type_ not in ("multiclass", "binary")):
+        return None
+    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    if not np.array_equal(classes[index], y):
+        return None  # labels not in classes_: LabelBinarizer says which
+    if binarizer.y_type_ == "binary":
+        return (index == 1).reshape(-1, 1)
+    indicator = np.zeros((len(y), len(classes)), dtype=bool)
+    indicator[np.arange(len(y)), index] = True
+    return indicator
+
+
 class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                                TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the MLP classifier and regressor (not for direct use).
@@ -427,7 +501,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         # own cost ~13 ms per MNIST-sized partial_fit) instead of here. If it
         # finds one, the estimator is put back as it was and scikit-learn's
         # own check raises its error.
-        gather_checks = self._gather_checks_finite(X)
+        gather_checks = _gather_checks_finite(self, X)
         given, state_before = (X, y), (self.__dict__.copy() if gather_checks else None)
         X, y = self._validate_input(X, y, incremental, reset=first_pass,
                                     ensure_all_finite=not gather_checks)
@@ -668,13 +742,6 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
                 g[...] = v
         return loss, grad
 
-    def _gather_checks_finite(self, X):
-        """Whether the first epoch's gather, not validation, checks X for
-        NaN and infinity: dense X whose rows are all gathered (shuffled,
-        none held out for early stopping) by a stochastic solver."""
-        return (self.solver in _STOCHASTIC_SOLVERS and self.shuffle and not self.early_stopping
-                and not sp.issparse(X))
-
     def _fit_stochastic(self, X, Y, sample_weight, incremental, y, validation=None,
                         use_dropout=False, check_finite=False):
         """Epochs of minibatch training, one C call each. Y is y as a float
@@ -685,7 +752,7 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         if not incremental or not hasattr(self, "_optimizer"):
             # scikit-learn's optimizer (velocities, or moments and step
             # count), in its parameter order, kept across partial_fit.
-            self._optimizer = self._new_optimizer(self.network_.n_params, X.dtype)
+            self._optimizer = _new_optimizer(self, self.network_.n_params, X.dtype)
         opt = self._optimizer
         # The engine updates the optimizer state in place: it must be writeable
         # (it is not after loading with joblib's mmap_mode="r") and of the
@@ -860,6 +927,22 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         check_is_fitted(self, "_optimizer")
         return float(self._optimizer.learning_rate)
 
+    @property
+    def optimizer_(self):
+        """The stochastic solver's state (a :mod:`fastmlp.optimizers` object).
+
+        Its step counter ``t``, learning rate and moment arrays (``state``,
+        in the network's flat parameter layout, :meth:`fastmlp.network.Network.unflatten`)
+        are what ``partial_fit`` and ``warm_start`` continue from. The same
+        object scikit-learn keeps as ``_optimizer``; absent (AttributeError)
+        before the first fit and for 'lbfgs'.
+        """
+        check_is_fitted(self)
+        if "_optimizer" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} keeps no optimizer state with "
+                                 f"solver='lbfgs': optimizer_ is the stochastic solvers'")
+        return self._optimizer
+
     def set_learning_rate(self, learning_rate):
         """Set the learning rate of the following epochs (from a callback).
 
@@ -947,49 +1030,6 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         for dst, src in zip(targets, copies):
             dst[...] = src
         opt.set_counters(counters)
-
-    def _new_optimizer(self, n_params, dtype):
-        """The solver's optimizer object (fastmlp.optimizers) for a new fit;
-        with bfloat16 products (no scikit-learn numbers to match) SGD and Adam
-        take the plain, vectorised float32 step too."""
-        weight_decay = self.weight_decay
-        if weight_decay == "auto":
-            weight_decay = 0.01 if self.solver == "adamw" else 0.0
-        # scikit-learn's schedule strings act on 'sgd' only (the other
-        # solvers ignore them, as scikit-learn's Adam does); a schedule
-        # object acts on every solver.
-        schedule = self.learning_rate
-        if isinstance(schedule, str) and self.solver != "sgd":
-            schedule = "constant"
-        common = dict(learning_rate_init=self.learning_rate_init, lr_schedule=schedule,
-                      weight_decay=weight_decay)
-        adam_like = dict(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
-        bf16_step = {"arithmetic": "plain"} if self.compute_dtype == "bfloat16" else {}
-        if self.solver == "sgd":
-            return optimizers.SGD(n_params, dtype, momentum=self.momentum,
-                                  nesterov=self.nesterovs_momentum, power_t=self.power_t,
-                                  **common, **bf16_step)
-        if self.solver == "adam":
-            # float64 takes scikit-learn's exact step. float32 takes the plain
-            # float32 step (vectorised, about 3x faster): scikit-learn computes
-            # float32's Adam update in float64 (NumPy's promotion), which only
-            # matters bit for bit, and float32 fits already differ from
-            # scikit-learn's by ~1e-4 through the products' rounding
-            # (tests/test_sklearn_parity.py holds both to 1e-3).
-            arithmetic = "plain" if np.dtype(dtype) == np.float32 else "sklearn"
-            return optimizers.Adam(n_params, dtype, **adam_like, **common,
-                                   **{"arithmetic": arithmetic, **bf16_step})
-        if self.solver == "adamw":
-            return optimizers.AdamW(n_params, dtype, **adam_like, **common)
-        if self.solver == "nadam":
-            return optimizers.NAdam(n_params, dtype, momentum_decay=self.momentum_decay,
-                                    **adam_like, **common)
-        if self.solver == "rmsprop":
-            return optimizers.RMSprop(n_params, dtype, rho=self.rho, epsilon=self.epsilon,
-                                      **common)
-        return optimizers.Adagrad(n_params, dtype, epsilon=self.epsilon,
-                                  initial_accumulator_value=self.initial_accumulator_value,
-                                  **common)
 
     def _update_no_improvement_count(self):
         """scikit-learn's counter of epochs without improvement, on the
@@ -1244,6 +1284,19 @@ class BaseMultilayerPerceptron(VersionedPickleMixin, ClassNamePrefixFeaturesOutM
         from fastmlp._convert import to_sklearn
 
         return to_sklearn(self)
+
+    def to_keras(self):
+        """This fitted model as a ``fastmlp.keras`` Sequential model, same weights.
+
+        Returns
+        -------
+        model : fastmlp.keras.Sequential
+            Its layers, weights and (for the stochastic solvers) compiled
+            optimizer and loss; see :func:`fastmlp.to_keras`.
+        """
+        from fastmlp._convert import to_keras
+
+        return to_keras(self)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -1566,6 +1619,9 @@ _ATTRIBUTES_DOC = """
     network_ : fastmlp.network.Network
         The network the last fit trained (layers, output, penalties), which
         prediction, ``transform``, ``summary`` and the exports read.
+    optimizer_ : fastmlp.optimizers.BaseOptimizer
+        The stochastic solver's state (step count, learning rate, moments),
+        which ``partial_fit`` and ``warm_start`` continue.
 """
 
 
@@ -1691,7 +1747,7 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
             # all zeros).
             self.classes_ = self._label_binarizer.classes_
         else:
-            fast = None if self.warm_start else self._indicator(y)
+            fast = None if self.warm_start else _indicator(self._label_binarizer, y)
             if fast is not None:  # every label is one of classes_
                 return X, fast
             classes = unique_labels(y)
@@ -1705,30 +1761,9 @@ class MLPClassifier(LabelCheckedScoreMixin, ClassifierMixin, BaseMultilayerPerce
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
-        fast = self._indicator(y)
+        fast = _indicator(self._label_binarizer, y)
         y = fast if fast is not None else self._label_binarizer.transform(y).astype(bool)
         return X, y
-
-    def _indicator(self, y):
-        """LabelBinarizer.transform(y).astype(bool) for its common cases, 1-D
-        integer labels that are all among classes_ (multiclass, or binary
-        with two classes), without its validation (~7 ms a call for 60000
-        labels, every partial_fit); None for every other case."""
-        binarizer = self._label_binarizer
-        classes = binarizer.classes_
-        if (y.ndim != 1 or y.dtype.kind not in "iu" or classes.dtype.kind not in "iu"
-                or binarizer.sparse_output or binarizer.neg_label != 0
-                or binarizer.pos_label != 1 or len(classes) < 2
-                or binarizer.y_type_ not in ("multiclass", "binary")):
-            return None
-        index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
-        if not np.array_equal(classes[index], y):
-            return None  # labels not in classes_: LabelBinarizer says which
-        if binarizer.y_type_ == "binary":
-            return (index == 1).reshape(-1, 1)
-        indicator = np.zeros((len(y), len(classes)), dtype=bool)
-        indicator[np.arange(len(y)), index] = True
-        return indicator
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,

@@ -32,6 +32,7 @@ cdef class _ParamPointers:
 
 
 _COMPUTE_KINDS = {None: FM_COMPUTE_NATIVE, "bfloat16": FM_COMPUTE_BF16}
+_CONVENTIONS = {"sklearn": FM_CONVENTION_SKLEARN, "keras": FM_CONVENTION_KERAS}
 _PENALTIES = {"l2": FM_PENALTY_L2, "l1": FM_PENALTY_L1, "elasticnet": FM_PENALTY_ELASTICNET}
 
 
@@ -145,6 +146,10 @@ cdef int _describe_network(fm_mlp *net, network, dtype) except -1:
         raise ValueError(f"l1_ratio must be in [0, 1], got {network.l1_ratio}")
     net.clip_grad_norm = _optional_positive(network.clip_grad_norm, "clip_grad_norm")
     net.clip_grad_value = _optional_positive(network.clip_grad_value, "clip_grad_value")
+    convention = getattr(network, "convention", "sklearn")
+    if convention not in _CONVENTIONS:
+        raise ValueError(f"convention must be 'sklearn' or 'keras', got {convention!r}")
+    net.convention = _CONVENTIONS[convention]
     return 0
 
 
@@ -538,6 +543,32 @@ cdef class MLPEngine:
         cdef double out[2]
         fm_mlp_workspace_accuracy(self.ws, 1 if enable else 0, out)
         return out[0], out[1]
+
+    def metrics(self, enable=True):
+        """The training metrics counted by the epochs since the last call
+        (fm_mlp_workspace_metrics: each minibatch's forward pass before its
+        step), then counting restarts, on with `enable`, off without.
+
+        Parameters
+        ----------
+        enable : bool, default=True
+            Count in the epochs that follow.
+
+        Returns
+        -------
+        dict
+            Sums over the rows (not weighted, as Keras's ``metrics``): ``weight``
+            (the rows),
+            ``argmax`` (rows whose output and target argmax agree),
+            ``threshold`` (fraction of outputs on the target's side of 0.5),
+            ``squared`` and ``absolute`` (mean over outputs of the squared
+            and absolute errors); all 0 before counting was enabled.
+        """
+        cdef double out[FM_METRIC_COUNT]
+        fm_mlp_workspace_metrics(self.ws, 1 if enable else 0, out)
+        return {"weight": out[FM_METRIC_WEIGHT], "argmax": out[FM_METRIC_ARGMAX],
+                "threshold": out[FM_METRIC_THRESHOLD], "squared": out[FM_METRIC_SQUARED],
+                "absolute": out[FM_METRIC_ABSOLUTE]}
 
     def loss_grad(self, list coefs, list intercepts, X, Y, sample_weight, bn=None):
         """Full-batch loss and flat gradient (a new array, the layout's

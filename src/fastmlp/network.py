@@ -150,6 +150,13 @@ class Network:
         Gradient clipping in training epochs.
     compute_dtype : {None, "bfloat16"}, default=None
         What the products multiply.
+    convention : {"sklearn", "keras"}, default="sklearn"
+        The loss's scale: scikit-learn's (``sum(w * loss) / sum(w)``,
+        squared error halved, probabilities clipped at the dtype's epsilon,
+        torch's ``clip_grad_norm``) or Keras 3's (``sum(w * loss) / n`` per
+        minibatch, squared error not halved, clip at 1e-7, binary
+        cross-entropy averaged over outputs, ``clip_grad_norm`` as Keras's
+        ``global_clipnorm``).
     """
 
     n_inputs: int
@@ -162,6 +169,7 @@ class Network:
     clip_grad_norm: float = None
     clip_grad_value: float = None
     compute_dtype: str = None
+    convention: str = "sklearn"
     _layout: dict = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):

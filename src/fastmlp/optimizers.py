@@ -8,9 +8,9 @@ that scikit-learn's ``_stochastic_optimizers`` do once per epoch
 (:meth:`~BaseOptimizer.iteration_ends`, :meth:`~BaseOptimizer.trigger_stopping`).
 The training engine (``MLPEngine.epoch``) takes the object as it is and
 updates the state arrays and ``t`` in place, in C; Python never loops over
-minibatches. An estimator keeps its optimizer as ``est._optimizer`` (as
-scikit-learn does), so that ``partial_fit`` continues where it stopped and
-pickles carry it.
+minibatches. An estimator keeps its optimizer as ``est.optimizer_`` (stored
+as ``_optimizer``, scikit-learn's name), so that ``partial_fit`` continues
+where it stopped and pickles carry it.
 
 Each class's docstring gives its update rule; the C bodies are in
 ``csrc/ops/optimizers_tmpl.h`` and their NumPy twins in :mod:`fastmlp.reference`.

@@ -1529,7 +1529,9 @@ def network_loss(network, coefs, intercepts, bn, X, Y, sample_weight=None):
     -------
     loss : float
         The weighted data loss, alpha's penalty / sum(w) and the layers'
-        own penalties.
+        own penalties. With ``network.convention == "keras"``, Keras's
+        scale: sum(w * loss) / n, squared error not halved, probabilities
+        clipped at 1e-7, binary cross-entropy averaged over the outputs.
     """
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
     a = np.asarray(X, dtype=np.float64)
@@ -1555,18 +1557,21 @@ def network_loss(network, coefs, intercepts, bn, X, Y, sample_weight=None):
             a = activation(z, layer.activation, **params)
         if layer.batch_norm == "after":
             a = batch_norm_forward(a, *stats, **opts)[0]
-    eps = np.finfo(np.asarray(coefs[0]).dtype).eps
+    keras = getattr(network, "convention", "sklearn") == "keras"
+    eps = 1e-7 if keras else np.finfo(np.asarray(coefs[0]).dtype).eps
     if network.loss == "log_loss":
         p = np.clip(activation(a, "softmax"), eps, 1 - eps)
         rows = -(Y * np.log(p)).sum(1)
     elif network.loss == "binary_log_loss":
         p = np.clip(activation(a, "logistic"), eps, 1 - eps)
-        rows = -(Y * np.log(p) + (1 - Y) * np.log(1 - p)).sum(1)
+        rows = -(Y * np.log(p) + (1 - Y) * np.log(1 - p))
+        rows = rows.mean(1) if keras else rows.sum(1)
     elif network.loss == "squared_error":
         p = activation(a, network.layers[-1].activation)
-        rows = 0.5 * ((p - Y) ** 2).mean(1)
+        rows = (1.0 if keras else 0.5) * ((p - Y) ** 2).mean(1)
     else:
         raise ValueError(f"network_loss computes log_loss, binary_log_loss and squared_error, "
                          f"not {network.loss!r}")
-    value = float((w * rows).sum() / w.sum())
-    return value + network.penalty_value(coefs, intercepts, w.sum())
+    divisor = len(w) if keras else w.sum()
+    value = float((w * rows).sum() / divisor)
+    return value + network.penalty_value(coefs, intercepts, divisor)

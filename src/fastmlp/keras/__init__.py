@@ -31,16 +31,18 @@ deep-learning framework behind them.
   them; the progress lines' formatter; :mod:`~fastmlp.keras.saving`
   (``.keras`` files: config and weights).
 
-**Waiting for the network description** (the ``Network`` the C
-engine will take, with batch normalisation placed per layer, per-layer
-penalties and input dropout): ``Sequential.fit``, ``evaluate`` and
-``predict`` raise NotImplementedError until they are wired to it; they
-will not train in Python. Keras's per-variable ``clipnorm`` and its form of
-``global_clipnorm`` need the engine too (the single C step has them).
+**On the engine**: ``Sequential.fit``, ``evaluate`` and ``predict`` run
+in C through the network description (``fastmlp.keras._engine``
+translates the stack); :mod:`~fastmlp.keras.wrappers` has Keras's
+scikit-learn wrappers (``SKLearnClassifier``, ``SKLearnRegressor``,
+``SKLearnTransformer``); ``Sequential.to_sklearn()`` /
+``Sequential.from_sklearn(est)`` convert to and from the estimators with
+the same weights (:func:`fastmlp.from_keras`, :func:`fastmlp.to_keras`).
 """
 # keras.layers, keras.optimizers, ... as attributes, as in Keras
 from fastmlp.keras import (callbacks, constraints, initializers, layers, losses,  # noqa: F401
-                           metrics, models, optimizers, regularizers, saving, utils)
+                           metrics, models, optimizers, regularizers, saving, utils,
+                           wrappers)
 from fastmlp.keras.layers import Input
 from fastmlp.keras.models import Model, Sequential
 
@@ -49,7 +51,7 @@ from fastmlp.keras.models import Model, Sequential
 # their own docstrings.
 __all__ = ["Sequential", "Model", "Input"]
 _SUBMODULES = ["callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-               "models", "optimizers", "regularizers", "saving", "utils"]
+               "models", "optimizers", "regularizers", "saving", "utils", "wrappers"]
 
 _NOT_MLP = {"GradientTape": "GradientTape (TensorFlow's) and custom training loops",
             "ops": "keras.ops (tensor operations)", "backend": "keras.backend",
