@@ -149,9 +149,10 @@ def main(argv=None):
                 got[build].append(measure(builds[build], kind, name, thr, dtype, args.scale,
                                           args.repeat))
         med = {k: statistics.median(v) for k, v in got.items()}
-        unit, f = ("s", 1.0) if kind == "epoch" else ("us", 1e6)
-        print(f"{kind:<22}{name:<9}{thr:>4} {dtype:<9}{med['new'] * f:>9.4g}{unit:<2}"
-              f"{med['baseline'] * f:>9.4g}{unit:<2}{med['new'] / med['baseline']:>10.3f}",
+        # seconds for epochs and big predictions, microseconds for latencies
+        unit, f = ("s ", 1.0) if med["new"] >= 0.01 else ("us", 1e6)
+        print(f"{kind:<22}{name:<9}{thr:>4} {dtype:<9}{med['new'] * f:>9.4f}{unit:<2}"
+              f"{med['baseline'] * f:>9.4f}{unit:<2}{med['new'] / med['baseline']:>10.3f}",
               flush=True)
         rows.append({"kind": kind, "config": name, "threads": thr, "dtype": dtype,
                      "seconds": got})
