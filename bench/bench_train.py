@@ -26,14 +26,28 @@ fastmlp epoch: products, other passes, optimizer step, gather, and Python
 
 Configurations (issue 4): "mnist" 60000 x 784, (256, 128), 10 classes,
 batch 200; "tabular" regression 100000 x 50, (100, 100), batch 200; "deep"
-20000 x 74, ten hidden layers 1024..64, 8 classes, batch 32. Threads are
-limited with threadpoolctl (OpenMP and BLAS) and torch.set_num_threads.
+20000 x 74, ten hidden layers 1024..64, 8 classes, batch 32; "mnist_b32" and
+"mnist_b64", mnist at Keras's default batch 32 and at 64 (issue 22). Threads
+are limited with threadpoolctl (OpenMP and BLAS) and torch.set_num_threads.
+`--libs` times only the libraries named (e.g. ``--libs fastmlp`` for a
+quick run of fastmlp's own rows).
+
+Same-run comparison of two fastmlp builds (``--baseline PATH``): PATH holds
+another build of the package (e.g. the previous commit's, installed with
+``pip install --no-deps --no-build-isolation --target PATH .`` from a
+checkout of it). Each configuration, thread count and compute type runs in
+`--rounds` alternating pairs of subprocesses, one per build (the baseline's
+with PATH first on PYTHONPATH), each timing `--epochs` epochs and one
+profiled epoch; the table gives the median over the rounds of each build's
+epoch time, their ratio, and both splits. Alternating the builds spreads
+the load of a shared machine over both.
 
 Usage::
 
     python bench/bench_train.py [--configs mnist deep] [--threads 1 2]
                                 [--epochs 3] [--scale 1.0] [--json PATH] [--png PATH]
     python bench/bench_train.py --from-json PATH --png PATH   # redraw a saved run
+    python bench/bench_train.py --baseline PATH [--rounds 5] [--configs deep] ...
 """
 import argparse
 import json
@@ -51,6 +65,75 @@ from fastmlp._bench import (CONFIGS, epoch_flops, epoch_split, estimator_epoch, 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peak import fma_peak_gflops  # noqa: E402
+
+def fm_worker(cfg, threads, epochs, scale, dtype):
+    """In this process (the build first on sys.path): print as JSON the
+    median fastmlp epoch seconds, one profiled epoch's split and the
+    package's path. `cfg` is the configuration itself (an older build's
+    CONFIGS may not have it)."""
+    X, y = make_data(cfg, scale)
+    kind = "Classifier" if cfg["task"] == "classification" else "Regressor"
+    params = {} if dtype == "float32" else {"compute_dtype": "bfloat16"}
+    with threadpool_limits(limits=threads):
+        run_epoch = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y, **params)
+        seconds = time_epochs(run_epoch, epochs)
+        _, split = epoch_split(run_epoch)
+    print(json.dumps({"seconds": seconds, "split": split, "package": fastmlp.__file__}))
+
+
+def fm_seconds(name, threads, epochs, scale, dtype, path=None):
+    """fm_worker's answer from a subprocess, with the build at `path` (or
+    the installed one)."""
+    env = dict(os.environ)
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(path)]
+                                            + ([env["PYTHONPATH"]] if env.get("PYTHONPATH")
+                                               else []))
+    cmd = [sys.executable, os.path.abspath(__file__), "--fm-worker", json.dumps(CONFIGS[name]),
+           str(threads), str(epochs), str(scale), dtype]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_builds(configs, threads, epochs, scale, baseline, rounds, dtypes):
+    """Rows of the same-run comparison of the installed build ("new")
+    against the one at `baseline` ("old"): alternating subprocesses,
+    `rounds` pairs per configuration, thread count and compute type."""
+    rows = []
+    for name in configs:
+        for t in threads:
+            for dtype in dtypes:
+                runs = {"old": [], "new": []}
+                for _ in range(rounds):
+                    for build, path in (("old", baseline), ("new", None)):
+                        runs[build].append(fm_seconds(name, t, epochs, scale, dtype, path))
+                row = dict(config=name, threads=t, dtype=dtype,
+                           packages={b: runs[b][0]["package"] for b in runs})
+                for build in runs:
+                    row[build] = float(np.median([r["seconds"] for r in runs[build]]))
+                    row[build + "_all"] = [r["seconds"] for r in runs[build]]
+                    row[build + "_split"] = {k: float(np.median([r["split"][k]
+                                                                 for r in runs[build]]))
+                                             for k in SPLIT_PARTS}
+                rows.append(row)
+                print_compare([row], header=len(rows) == 1)
+                if len(rows) == 1:
+                    print(f"  (old: {row['packages']['old']}; new: {row['packages']['new']})")
+    return rows
+
+
+def print_compare(rows, header=True):
+    """The comparison rows: epoch seconds of both builds (medians over the
+    rounds), new / old, and each build's split in milliseconds."""
+    if header:
+        print(f"{'config':<10}{'thr':>4}{'dtype':>9}{'old s':>8}{'new s':>8}{'new/old':>8}  "
+              + "split old -> new (ms): " + ", ".join(SPLIT_PARTS))
+    for r in rows:
+        parts = "  ".join(f"{r['old_split'][k] * 1e3:.0f}->{r['new_split'][k] * 1e3:.0f}"
+                          for k in SPLIT_PARTS)
+        print(f"{r['config']:<10}{r['threads']:>4}{r['dtype']:>9}{r['old']:>8.3f}"
+              f"{r['new']:>8.3f}{r['new'] / r['old']:>8.2f}  {parts}", flush=True)
+
 
 def jax_worker(name, threads, epochs, scale):
     """In this (fresh) process: pin to `threads` CPUs, import JAX, print the
@@ -78,7 +161,10 @@ def jax_seconds(name, threads, epochs, scale):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(configs, threads, epochs, scale):
+LIBS = ("fastmlp", "fastmlp_bf16", "sklearn", "torch", "jax")
+
+
+def run(configs, threads, epochs, scale, libs=LIBS):
     from sklearn import neural_network as sk
 
     peak = fma_peak_gflops()
@@ -90,18 +176,18 @@ def run(configs, threads, epochs, scale):
         flops = epoch_flops(cfg, len(X))
         for t in threads:
             with threadpool_limits(limits=t):
-                times = {
-                    "fastmlp": time_epochs(estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg,
-                                                           X, y), epochs),
-                    "fastmlp_bf16": time_epochs(estimator_epoch(
+                times = {"fastmlp": time_epochs(estimator_epoch(getattr(fastmlp, f"MLP{kind}"),
+                                                                cfg, X, y), epochs)}
+                if "fastmlp_bf16" in libs:
+                    times["fastmlp_bf16"] = time_epochs(estimator_epoch(
                         getattr(fastmlp, f"MLP{kind}"), cfg, X, y, compute_dtype="bfloat16"),
-                        epochs),
-                    "sklearn_f32": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
-                                                               X, y), epochs),
-                    "sklearn_f64": time_epochs(estimator_epoch(getattr(sk, f"MLP{kind}"), cfg,
-                                                               X.astype(np.float64), y), epochs),
-                }
-                torch_run = torch_epoch(cfg, X, y, t)
+                        epochs)
+                if "sklearn" in libs:
+                    times["sklearn_f32"] = time_epochs(estimator_epoch(
+                        getattr(sk, f"MLP{kind}"), cfg, X, y), epochs)
+                    times["sklearn_f64"] = time_epochs(estimator_epoch(
+                        getattr(sk, f"MLP{kind}"), cfg, X.astype(np.float64), y), epochs)
+                torch_run = torch_epoch(cfg, X, y, t) if "torch" in libs else None
                 if torch_run is not None:
                     times["torch"] = time_epochs(torch_run, epochs)
                     times["torch_bf16"] = time_epochs(torch_epoch(cfg, X, y, t, bf16=True),
@@ -109,11 +195,13 @@ def run(configs, threads, epochs, scale):
                 fm_run = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y)
                 fm_run()
                 _, split = epoch_split(fm_run)
-                bf16_run = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y,
-                                           compute_dtype="bfloat16")
-                bf16_run()
-                _, split_bf16 = epoch_split(bf16_run)
-            jax_s = jax_seconds(name, t, epochs, scale)
+                split_bf16 = None
+                if "fastmlp_bf16" in libs:
+                    bf16_run = estimator_epoch(getattr(fastmlp, f"MLP{kind}"), cfg, X, y,
+                                               compute_dtype="bfloat16")
+                    bf16_run()
+                    _, split_bf16 = epoch_split(bf16_run)
+            jax_s = jax_seconds(name, t, epochs, scale) if "jax" in libs else None
             if jax_s is not None:
                 times["jax"] = jax_s
             gflops = flops / times["fastmlp"] / 1e9
@@ -141,10 +229,11 @@ def print_table(rows, peak, mach=None):
     for r in rows:
         s = r["seconds"]
         torch_s, jax_s = s.get("torch"), s.get("jax")
-        print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp']:>11.3f}{s['sklearn_f32']:>10.3f}"
-              f"{s['sklearn_f64']:>10.3f}{(torch_s if torch_s else nan):>9.3f}"
+        sk32, sk64 = s.get("sklearn_f32", nan), s.get("sklearn_f64", nan)
+        print(f"{r['config']:<8}{r['threads']:>4}{s['fastmlp']:>11.3f}{sk32:>10.3f}"
+              f"{sk64:>10.3f}{(torch_s if torch_s else nan):>9.3f}"
               f"{(jax_s if jax_s else nan):>8.3f}"
-              f"{s['fastmlp'] / s['sklearn_f32']:>9.2f}"
+              f"{s['fastmlp'] / sk32:>9.2f}"
               f"{(s['fastmlp'] / torch_s if torch_s else nan):>9.2f}"
               f"{(s['fastmlp'] / jax_s if jax_s else nan):>8.2f}"
               f"{r['fastmlp_gflops']:>7.1f}"
@@ -256,6 +345,17 @@ def main(argv=None):
     parser.add_argument("--json", help="save the rows and the machine as JSON here")
     parser.add_argument("--png", help="draw the epoch times as a bar chart here")
     parser.add_argument("--from-json", help="redraw table and chart from a saved run")
+    parser.add_argument("--libs", nargs="+", default=list(LIBS), choices=list(LIBS),
+                        help="libraries to time (fastmlp's float32 epoch always runs)")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="compare the installed fastmlp with the build at PATH, same run")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="--baseline: alternating subprocess pairs per row (median)")
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16"], help="--baseline: compute types")
+    parser.add_argument("--fm-worker", nargs=5,
+                        metavar=("CONFIG_JSON", "THREADS", "EPOCHS", "SCALE", "DTYPE"),
+                        help=argparse.SUPPRESS)  # internal: one build's timing, see fm_seconds
     parser.add_argument("--jax-worker", nargs=4, metavar=("CONFIG", "THREADS", "EPOCHS", "SCALE"),
                         help=argparse.SUPPRESS)  # internal: one JAX timing, see jax_seconds
     args = parser.parse_args(argv)
@@ -263,12 +363,26 @@ def main(argv=None):
         name, threads, epochs, scale = args.jax_worker
         jax_worker(name, int(threads), int(epochs), float(scale))
         return
+    if args.fm_worker:
+        name, threads, epochs, scale, dtype = args.fm_worker
+        fm_worker(json.loads(name), int(threads), int(epochs), float(scale), dtype)
+        return
+    if args.baseline:
+        print(f"CPU: {cpu_model()}; load average {os.getloadavg()}; "
+              f"old: {args.baseline}, new: the installed fastmlp")
+        rows = compare_builds(args.configs, args.threads, args.epochs, args.scale,
+                              args.baseline, args.rounds, args.dtypes)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"machine": machine(), "baseline": args.baseline, "rows": rows}, f,
+                          indent=1)
+        return
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
         rows, peak, mach = saved["rows"], saved["peak_gflops"], saved.get("machine")
     else:
-        rows, peak = run(args.configs, args.threads, args.epochs, args.scale)
+        rows, peak = run(args.configs, args.threads, args.epochs, args.scale, args.libs)
         mach = None
     print_table(rows, peak, mach)
     if args.png:

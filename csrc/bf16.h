@@ -34,6 +34,13 @@
  *    c = fma(a[2p+1], b[2p+1], c) then c = fma(a[2p], b[2p], c), started at
  *    +0, FTZ/DAZ. Its own order: its results differ from the other two in
  *    the last bits (they are within the same error bound).
+ *  - "bfmmla" (Arm BFMMLA, FEAT_BF16) and "bfmmla_emulated" (its exact
+ *    emulation in portable C, on every target): one chain over the pairs in
+ *    order, c = BFDotAdd(c, pair): the pair's two exact products summed,
+ *    then added to c, each sum rounded to odd (not to nearest), FTZ on
+ *    inputs and results, the default NaN (gemm_bf16_bfmmla_emulated.c).
+ *    Within twice the others' error bound (a rounding to odd errs by up to
+ *    one unit in the last place).
  */
 #ifndef FASTMLP_BF16_H
 #define FASTMLP_BF16_H
@@ -133,6 +140,18 @@ void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float
                                uint16_t *out);
 void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                                void *out);
+#endif
+
+/* BFMMLA's arithmetic in portable C (every target). */
+extern const fm_bf16_tier fm_bf16_bfmmla_emulated;
+/* One BFDotAdd (Arm ARM, FPCR.EBF == 0): c + (a0 * b0 + a1 * b1), each sum
+ * rounded to odd, FTZ, default NaN; a0, a1, b0, b1 bfloat16 bits. */
+float fm_bf16_dot_add_arm(float c, uint16_t a0, uint16_t a1, uint16_t b0, uint16_t b1);
+#ifdef FASTMLP_BFMMLA_KERNELS
+extern const fm_bf16_tier fm_bf16_bfmmla;
+/* One BFMMLA: out (2 x 2, [c00 c01 c10 c11]) = c + a (2 rows x 4 K) @
+ * b (2 columns x 4 K)^T; for tests (run it only where FEAT_BF16 is). */
+void fm_bfmmla_once(const float c[4], const uint16_t a[8], const uint16_t b[8], float out[4]);
 #endif
 
 /* The tier chosen by fm_bf16_init (the emulated generic one until then). */

@@ -35,6 +35,12 @@
 #if defined(__APPLE__) && defined(__aarch64__)
 #include <sys/sysctl.h>
 #endif
+#if defined(__linux__) && defined(__aarch64__)
+#include <sys/auxv.h> /* getauxval */
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1ul << 14) /* asm/hwcap.h, Linux 5.10 */
+#endif
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Detection                                                                */
@@ -102,9 +108,9 @@ static fm_cpu_features detect_features(void)
     size_t size = sizeof value;
     if (sysctlbyname("hw.optional.arm.FEAT_BF16", &value, &size, NULL, 0) == 0)
         f.arm_bf16 = value != 0;
+#elif defined(__linux__) && defined(__aarch64__)
+    f.arm_bf16 = (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
 #endif
-    /* (Linux aarch64: FEAT_BF16 from getauxval(AT_HWCAP2), with the NEON
-     * kernels.) */
     return f;
 }
 
@@ -285,20 +291,29 @@ static const char *below_avx512(void)
 }
 #endif
 
+/* The tiers FASTMLP_BF16 narrows through, from the fastest. */
+static const char *const bf16_order[] = {"amx", "avx512_bf16", "bfmmla", "emulated"};
+#define N_BF16_ORDER 4
+
 const char *fm_bf16_init(const char *force)
 {
-    /* Tiers from fastest: a forced name allows it and the slower ones. */
-    static const char *const order[] = {"amx", "avx512_bf16", "emulated"};
+    /* A forced name allows that tier and the slower ones. */
     int first = 0;
+    bf16_reason[0] = '\0';
     if (force != NULL && force[0] != '\0') {
-        for (int i = 0; i < 3; i++)
-            if (strcmp(force, order[i]) == 0)
+        for (int i = 0; i < N_BF16_ORDER; i++)
+            if (strcmp(force, bf16_order[i]) == 0)
                 first = i;
+        /* Not a narrowing: another CPU's arithmetic, asked for by name. */
+        if (strcmp(force, "bfmmla_emulated") == 0) {
+            bf16_chosen = &fm_bf16_bfmmla_emulated;
+            add_reason("bfmmla_emulated", "chosen by FASTMLP_BF16 (BFMMLA's arithmetic in C)");
+            return bf16_chosen->name;
+        }
     }
     const char *isa = fm_kernels()->name;
     const int wide = strcmp(isa, "avx512") == 0;
     (void)wide;
-    bf16_reason[0] = '\0';
     bf16_chosen = NULL;
 
     if (first > 0) {
@@ -334,6 +349,24 @@ const char *fm_bf16_init(const char *force)
 #endif
         }
     }
+#ifdef __aarch64__ /* (x86 builds do not mention it) */
+    if (bf16_chosen == NULL) {
+        if (first > 2) {
+            add_reason("bfmmla", "narrowed by FASTMLP_BF16");
+        } else {
+#ifdef FASTMLP_BFMMLA_KERNELS
+            if (!fm_cpu()->arm_bf16)
+                add_reason("bfmmla", "not supported by this CPU (no FEAT_BF16)");
+            else if (strcmp(isa, "neon") != 0)
+                add_reason("bfmmla", "instruction set narrowed below neon (FASTMLP_ISA)");
+            else
+                bf16_chosen = &fm_bf16_bfmmla;
+#else
+            add_reason("bfmmla", "not compiled in (needs a compiler with +bf16)");
+#endif
+        }
+    }
+#endif
     if (bf16_chosen == NULL) { /* the emulation built for the chosen set */
         bf16_chosen = &fm_bf16_emulated_generic;
 #ifdef FASTMLP_X86_KERNELS

@@ -7,7 +7,8 @@
 #ifndef FASTMLP_CPU_H
 #define FASTMLP_CPU_H
 
-/* Features read once (CPUID and XGETBV on x86, sysctl on macOS arm64): a
+/* Features read once (CPUID and XGETBV on x86, getauxval on Linux aarch64,
+ * sysctl on macOS arm64): a
  * vector feature counts only if the OS also saves its registers. */
 typedef struct {
     int avx2_fma;   /* AVX2 and FMA, YMM state enabled (XCR0) */
@@ -15,7 +16,8 @@ typedef struct {
     int avx512bf16; /* AVX512_BF16 (with avx512f) */
     int amx_bf16;   /* AMX-TILE and AMX-BF16 in CPUID */
     int amx_os;     /* tile state enabled by the OS (XCR0 bits 17, 18) */
-    int arm_bf16;   /* aarch64 FEAT_BF16 (macOS: hw.optional.arm.FEAT_BF16) */
+    int arm_bf16;   /* aarch64 FEAT_BF16 (Linux: AT_HWCAP2 & HWCAP2_BF16;
+                       macOS: hw.optional.arm.FEAT_BF16) */
 } fm_cpu_features;
 
 /* The features of this machine (detected on the first call). */

@@ -262,12 +262,26 @@ int64_t fm_mlp_n_params(const fm_mlp *net);
 void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
 
 /*
+ * The epochs' fused weight-gradient step (on by default): a layer whose
+ * coefficient matrix exceeds 262144 values has its gradient computed chunk
+ * by chunk of rows inside the optimizer step, each chunk stepped while in
+ * cache, instead of written whole by the backward pass; not with
+ * clip_grad_norm (which needs the whole gradient's norm first), frozen
+ * layers, a sparse first layer or below a maxout layer. The same bits
+ * either way; off (enable 0) for the tests that hold the two paths
+ * together. Returns the number of fused chunk products since the last
+ * call (then zero).
+ */
+int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable);
+
+/*
  * Where a workspace's epochs spend their time (bench/bench_train.py's
  * split), off unless enabled: seconds of wall clock per part, summed over
  * the epochs' minibatches. FM_PROFILE_PRODUCTS counts every GEMM call
  * (forward and backward); FM_PROFILE_PASSES the rest of forward, loss and
  * backward (activations, loss and first delta, derivatives, bias gradient,
- * dropout, batch norm); FM_PROFILE_STEP the optimizer step;
+ * dropout, batch norm); FM_PROFILE_STEP the optimizer step
+ * (less the fused weight-gradient products in it, which count as products);
  * FM_PROFILE_GATHER the minibatch gather. Disabled, each timed part costs
  * one predictable branch.
  */

@@ -4,7 +4,9 @@
 # gcc-aarch64-linux-gnu, OpenMP from the cross libgomp) and its C-level
 # tests (tests/c/test_kernels.c: every kernel set's GEMM against a double
 # reference, the fused dense layer, optimizer steps, training epochs on 1
-# and 2 threads, the emulated bfloat16 product, the SIGILL guard) run under
+# and 2 threads, the emulated bfloat16 product, the SIGILL guard, Arm's
+# BFMMLA against its portable emulation bit for bit: qemu's -cpu max has
+# FEAT_BF16) run under
 # qemu-aarch64 (user-mode emulation: correctness only, no timing). The same
 # tests are built and run natively first (seconds).
 #
@@ -67,3 +69,6 @@ python3 scripts/disasm_loops.py "$listing" neon_f32_microkernel 1
 python3 scripts/disasm_loops.py "$listing" neon_f64_microkernel 1
 generic="$(grep -o '<generic_f32_microkernel[^>]*>:' "$listing" | head -1 | tr -d '<>:')"
 python3 scripts/disasm_loops.py "$listing" "$generic" 1
+echo "== the bfmmla tier's inner loop"
+aarch64-linux-gnu-objdump -d "$objs/gemm_bf16_bfmmla.c.o" > "$root/aarch64/bfmmla.dis"
+python3 scripts/disasm_loops.py "$root/aarch64/bfmmla.dis" bfmmla_block 1

@@ -5,7 +5,8 @@ Usage: python3 scripts/disasm_loops.py OBJDUMP_LISTING FUNCTION [N]
 Reads ``aarch64-linux-gnu-objdump -d`` output, takes FUNCTION's loops (the
 instructions from each backward branch's target to the branch, at most 300
 instructions: the tight loops, not the switch that dispatches them) and
-prints the N with the most multiply-adds: vector FMAs (``fmla``), scalar
+prints the N with the most multiply-adds: vector FMAs (``fmla``), bfloat16
+matrix multiply-adds (``bfmmla``, 16 multiply-adds each), scalar
 multiply-adds, multiplications and additions, instructions, stack
 loads/stores (spills and reloads, ``[sp``) and vector registers named; then
 the stack loads/stores of the whole function. scripts/cross_aarch64.sh runs
@@ -49,9 +50,10 @@ def loops(listing, function):
         ops = collections.Counter(o for _, o, _ in body)
         scalar = sum(ops[o] for o in ("fmadd", "fmul", "fadd")) - sum(
             1 for _, o, x in body if o in ("fmul", "fadd") and x.startswith("v"))
-        found.append((ops["fmla"], scalar, len(body), sum(stack(o, x) for _, o, x in body),
+        found.append((ops["fmla"] + 4 * ops["bfmmla"], ops["fmla"], ops["bfmmla"], scalar,
+                      len(body), sum(stack(o, x) for _, o, x in body),
                       len(vregs), hex(t)))
-    found.sort(key=lambda f: (f[0], f[1]), reverse=True)
+    found.sort(key=lambda f: (f[0], f[3]), reverse=True)
     return found, sum(stack(o, x) for _, o, x in ins)
 
 
@@ -60,8 +62,9 @@ def main():
     function = sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     found, spills = loops(listing, function)
-    for fmla, scalar, size, stack, vregs, start in found[:n]:
-        print(f"{function} loop at {start}: {fmla} fmla, {scalar} scalar fmadd/fmul/fadd, "
+    for _, fmla, bfmmla, scalar, size, stack, vregs, start in found[:n]:
+        mm = f"{bfmmla} bfmmla, " if bfmmla else ""
+        print(f"{function} loop at {start}: {fmla} fmla, {mm}{scalar} scalar fmadd/fmul/fadd, "
               f"{size} instructions, {stack} stack loads/stores, {vregs} vector registers")
     print(f"{function}: {spills} stack loads/stores in the whole function")
 

@@ -75,7 +75,7 @@ if [ "$#" -eq 0 ]; then
         tests/test_optimizers.py tests/test_mlp.py tests/test_sklearn_parity.py \
         tests/test_perceptron.py tests/test_predict.py tests/test_threads.py \
         tests/test_reliability.py tests/test_bad_input.py tests/test_accepted_input.py \
-        tests/test_sizes_64bit.py tests/test_properties.py \
+        tests/test_sizes_64bit.py tests/test_properties.py tests/test_fused_step.py \
         -x -q -p no:cacheprovider \
         --deselect tests/test_reliability.py::test_no_memory_growth_over_1000_fit_predict_cycles
     # (ASan keeps freed memory in quarantine, so resident memory grows by

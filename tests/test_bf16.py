@@ -6,11 +6,14 @@ does) and held bit for bit against its exact NumPy mirror
 (``fastmlp.reference._bf16_product``): the AMX and emulated tiers against
 the one order documented in csrc/bf16.h, the AVX512_BF16 tier against its
 own. The emulated tier's AVX2 and generic builds run in subprocesses with
-FASTMLP_ISA. Which tiers ran is in the test ids (test_tiers_available
-prints them).
+FASTMLP_ISA. Arm's BFMMLA arithmetic (round to odd) runs on every machine
+as the bfmmla_emulated tier, against its own mirror (the BFMMLA instruction
+itself against that emulation: tests/c/test_kernels.c under qemu-aarch64).
+Which tiers ran is in the test ids (test_tiers_available prints them).
 """
 import itertools
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -21,15 +24,20 @@ import pytest
 import fastmlp
 from fastmlp import _kernels, kernels, reference
 
-TIER_ORDER = ("amx", "avx512_bf16", "emulated")
-MIRROR = {"amx": "amx", "emulated": "amx", "avx512_bf16": "avx512_bf16"}
+TIER_ORDER = ("amx", "avx512_bf16", "bfmmla", "emulated")  # FASTMLP_BF16 narrows along it
+EXPLICIT = ("bfmmla_emulated",)  # chosen by name only: another CPU's arithmetic
+# show_config names bfmmla (why it is not used) on Arm builds only.
+NAMED = tuple(t for t in TIER_ORDER
+              if t != "bfmmla" or platform.machine().lower() in ("aarch64", "arm64"))
+MIRROR = {"amx": "amx", "emulated": "amx", "avx512_bf16": "avx512_bf16", "bfmmla": "bfmmla",
+          "bfmmla_emulated": "bfmmla"}
 
 
 def _available_tiers():
     """Tiers this machine runs: each name forced, kept when it is honoured."""
     default = _kernels._runtime_info()["bf16_tier"]
     found = []
-    for tier in TIER_ORDER:
+    for tier in TIER_ORDER + EXPLICIT:
         if _kernels._bf16_init(tier)[0] == tier:
             found.append(tier)
     _kernels._bf16_init(default if default != TIER_ORDER[0] else None)
@@ -61,8 +69,9 @@ def _run(code, **env):
 
 
 def test_tiers_available():
-    # The emulated tier always runs; on this project's Sapphire Rapids all three.
-    assert "emulated" in TIERS
+    # The emulations always run; on this project's Sapphire Rapids amx and
+    # avx512_bf16 too, on an Armv8.6 CPU (or qemu-aarch64 -cpu max) bfmmla.
+    assert "emulated" in TIERS and "bfmmla_emulated" in TIERS
     print("bf16 tiers on this machine:", TIERS)
     info = _kernels._runtime_info()
     assert info["bf16_tier"] == TIERS[0]
@@ -237,6 +246,53 @@ def test_reference_gemm_is_the_amx_mirror():
         _bits(reference._bf16_product(op_a, op_b, "amx")))
 
 
+def test_bfmmla_mirror_hand_worked_cases():
+    # Arm's BFDotAdd chain, c = c + (a0 b0 + a1 b1) with both sums rounded to
+    # odd, through the whole product (a row of 4 K values, two pairs, times
+    # a column): each case's bits differ from nearest-even or fused sums.
+    # The same cases at the C level, with denormal and overflow addends:
+    # tests/c/test_kernels.c (check_bf16_arm_cases).
+    def f(*values):
+        return np.array(values, F32)
+    cases = [
+        # (1 + 2^-22) + 2^-24 is a tie: to odd, ..03 (nearest even: ..02)
+        (f(1, 2**-22, 1, 0), f(1, 1, 2**-24, 0), 0x3F800003),
+        # 1 + 2^-30: inexact, 1 with its last bit set (nearest: 1)
+        (f(1, 0, 1, 0), f(1, 0, 2**-30, 0), 0x3F800001),
+        # -1 + (1 + 2^-30): the pair's sum rounds first (to 1 + 2^-23)
+        (f(1, 0, 1, 2**-30), f(-1, 0, 1, 1), 0x34000000),
+        # 2^127 * 4 overflows to inf
+        (f(2**127, 0, 0, 0), f(4, 0, 0, 0), 0x7F800000),
+        # 2^-125 - 2^-125 (1 - 2^-8) = 2^-133 is flushed to +0
+        (f(2**-125, 0, -(2**-125), 0), f(1, 0, 1 - 2**-8, 0), 0x00000000),
+        # a negative NaN with a payload: the default NaN
+        (f(1, 0, 0, 0), np.array([0xFFC12345, 0, 0, 0], np.uint32).view(F32), 0x7FC00000),
+        # -0 * 1 + 0 * 0 is +0 (a -0 survives only a sum of two -0)
+        (f(-0.0, 0, 0, 0), f(1, 0, 0, 0), 0x00000000),
+    ]
+    default = _kernels._runtime_info()["bf16_tier"]
+    try:
+        assert _kernels._bf16_init("bfmmla_emulated")[0] == "bfmmla_emulated"
+        for a, b, want in cases:
+            mirror = reference._bf16_product(a[None, :], b[:, None], "bfmmla")
+            got = kernels.gemm(a[None, :], b[:, None], compute_dtype="bfloat16")
+            assert _bits(mirror)[0, 0] == want, (a, b, hex(_bits(mirror)[0, 0]))
+            assert _bits(got)[0, 0] == want, (a, b, hex(_bits(got)[0, 0]))
+    finally:
+        _kernels._bf16_init(os.environ.get("FASTMLP_BF16") or None)
+    assert _kernels._runtime_info()["bf16_tier"] == default
+
+
+def test_bfmmla_order_is_its_own():
+    # The bfmmla mirror is not the amx one (the test above tells them apart
+    # value by value; here on ordinary data, in the last bits only).
+    op_a, op_b, _, _ = _operands(17, 784, 129, False, False)
+    arm = reference._bf16_product(op_a, op_b, "bfmmla")
+    amx = reference._bf16_product(op_a, op_b, "amx")
+    assert not np.array_equal(_bits(arm), _bits(amx))
+    np.testing.assert_allclose(arm, amx, rtol=1e-4, atol=1e-4)
+
+
 ISA_ORDER = ("generic", "avx2", "avx512")
 
 
@@ -326,12 +382,14 @@ def test_error_bound_against_float64(tier, m, k, n):
     # bound for recursive summation gives
     #   |c - exact| <= gamma_k * sum_p |a_ip b_pj|,  gamma_k = k u / (1 - k u),
     # i.e. k * 2^-24 * sum |a| |b| to first order. (Flushed denormals would
-    # add up to 2^-126 each; these operands make none.)
+    # add up to 2^-126 each; these operands make none.) bfmmla rounds to odd,
+    # an error of up to a whole unit in the last place (2u), twice per K
+    # pair: the same count of roundings, twice the unit.
     _, _, a, b = _operands(m, k, n, False, False)
     ra = reference._round_bfloat16(a).astype(np.float64)
     rb = reference._round_bfloat16(b).astype(np.float64)
     exact = ra @ rb
-    u = 2.0**-24
+    u = 2.0**-24 * (2 if MIRROR[tier] == "bfmmla" else 1)
     bound = k * u / (1 - k * u) * (np.abs(ra) @ np.abs(rb))
     got = kernels.gemm(a, b, compute_dtype="bfloat16").astype(np.float64)
     assert np.all(np.abs(got - exact) <= bound)
@@ -368,13 +426,10 @@ def test_dense_bias_activation_in_float32(tier, act):
         np.testing.assert_array_equal(_bits(got), _bits(want))
     else:  # the float32 activation kernels, within their own tolerance
         np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
-    if tier != "avx512_bf16":
-        np.testing.assert_array_equal(
-            _bits(got), _bits(kernels.dense(x, w, bias, act, compute_dtype="bfloat16")))
-    if act in ("identity", "relu"):
+    if act in ("identity", "relu"):  # reference.dense is the amx order's mirror
         np.testing.assert_array_equal(
             _bits(reference.dense(x, w, bias, act, compute_dtype="bfloat16")),
-            _bits(want) if tier != "avx512_bf16" else _bits(
+            _bits(want) if MIRROR[tier] == "amx" else _bits(
                 reference.activation(reference._bf16_product(x, w, "amx") + bias, act)))
 
 
@@ -446,21 +501,26 @@ _SHOW = ("import fastmlp; from fastmlp import _kernels; "
          "i = _kernels._runtime_info(); print(i['bf16_tier']); print(i['bf16_reason'])")
 
 
-@pytest.mark.parametrize("force", ["amx", "avx512_bf16", "emulated", "bogus", ""])
+@pytest.mark.parametrize("force", ["amx", "avx512_bf16", "bfmmla", "emulated", "bfmmla_emulated",
+                                   "bogus", ""])
 def test_fastmlp_bf16_narrows_never_widens(force):
     proc = _run(_SHOW, FASTMLP_BF16=force)
     assert proc.returncode == 0, proc.stderr
     tier, reason = proc.stdout.split("\n")[:2]
+    if force in EXPLICIT:  # by name, on any CPU
+        assert tier == force
+        assert reason == f"{force}: chosen by FASTMLP_BF16 (BFMMLA's arithmetic in C)"
+        return
     if force in TIER_ORDER:
         allowed = TIER_ORDER[TIER_ORDER.index(force):]
         # the fastest allowed tier this machine has
         assert tier == next(t for t in allowed if t in TIERS)
         for faster in TIER_ORDER[:TIER_ORDER.index(force)]:
-            assert f"{faster}: narrowed by FASTMLP_BF16" in reason
+            assert (f"{faster}: narrowed by FASTMLP_BF16" in reason) == (faster in NAMED)
     else:  # unknown or empty: the machine's best
         assert tier == TIERS[0]
         assert "FASTMLP_BF16" not in reason
-    if force not in ("avx512_bf16", "emulated"):  # (there FASTMLP_BF16 is named first)
+    if force not in ("avx512_bf16", "bfmmla", "emulated"):  # (there FASTMLP_BF16 is named first)
         _check_isa_reason(reason)
 
 

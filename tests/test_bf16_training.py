@@ -96,7 +96,7 @@ def small_problem(n=300, d=20, seed=0):
 def test_the_tier_is_named():
     info = _kernels._runtime_info()
     tier = {"name": info["bf16_tier"], "reason": info["bf16_reason"]}
-    assert tier["name"] in ("amx", "avx512_bf16", "emulated")
+    assert tier["name"] in ("amx", "avx512_bf16", "bfmmla", "emulated")
     assert isinstance(tier["reason"], str)
     out = []
     fastmlp.show_config(file=type("F", (), {"write": lambda self, s: out.append(s)})())
@@ -272,6 +272,20 @@ def test_emulation_gives_the_native_tiers_bits_and_warns_once(tmp_path):
                 np.testing.assert_array_equal(emulated[key], native[key], err_msg=key)
     else:  # avx512_bf16 sums in another order (docs/architecture.md): within bfloat16's error
         np.testing.assert_allclose(emulated["proba"], native["proba"], atol=0.05)
+
+
+def test_training_on_bfmmla_arithmetic(tmp_path):
+    # FASTMLP_BF16=bfmmla_emulated: Arm's BFMMLA arithmetic (round to odd) on
+    # any CPU, through the whole engine (weights packed in the step, products
+    # forward and backward): it trains, warns once as an emulation, and lands
+    # within bfloat16's error of the x86 order's fit.
+    arm = _fit_in_subprocess(tmp_path, "arm", "bfmmla_emulated")
+    assert str(arm["tier"]) == "bfmmla_emulated"
+    warned = list(arm["warnings"])
+    assert len(warned) == 1 and "Arm's BFMMLA" in warned[0]
+    x86 = _fit_in_subprocess(tmp_path, "x86", "emulated")
+    assert not np.array_equal(arm["proba"], x86["proba"])  # another rounding...
+    np.testing.assert_allclose(arm["proba"], x86["proba"], atol=0.05)  # ...the same model
 
 
 # -- the estimator API ---------------------------------------------------------------

@@ -178,6 +178,7 @@ def size_program(tmp_path_factory):
     csrc = ROOT / "csrc"
     sources = [csrc / f for f in ("cpu.c", "dispatch.c", "ops/gemm.c",
                                   "kernels/gemm_generic.c", "kernels/gemm_bf16_generic.c",
+                                  "kernels/gemm_bf16_bfmmla_emulated.c",
                                   "ops/gemm_bf16.c", "ops/activations.c", "ops/losses.c",
                                   "ops/optimizers.c", "engine/train.c", "engine/perceptron.c")]
     includes = [f"-I{csrc / d}" for d in ("", "kernels", "ops", "engine")]

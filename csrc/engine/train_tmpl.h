@@ -203,7 +203,7 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
                                            net->compute == FM_COMPUTE_BF16, NULL, NULL, 0,
                                            NULL};
         const int maxout = l + 1 < net->n_layers && net->layer[l].activation.kind == FM_ACT_MAXOUT;
-        for (int pass = 0; pass < (forward_only ? 2 : 4); pass++) {
+        for (int pass = 0; pass < (forward_only ? 2 : 5); pass++) {
             FM_CAT(fm_gemm_problem_, SUF) p = pr;
             if (pass == 1 && maxout) /* whole units per column slice */
                 p.act = net->layer[l].activation;
@@ -214,6 +214,12 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
             }
             if (pass == 3) { /* input gradient (rows, k) = delta (rows, n) @ W^T */
                 p.trans_b = 1; p.m = rows; p.n = k; p.k = n;
+            }
+            if (pass == 4) { /* a chunk of the fused weight gradient (train.c) */
+                const int64_t chunk = fuse_chunk_rows(net, l);
+                if (chunk == 0)
+                    continue;
+                p.trans_a = 1; p.m = chunk < k ? chunk : k; p.n = n; p.k = rows;
             }
             const int64_t e = FN(fm_gemm_scratch_)(0, &p);
             most = e > most ? e : most;
@@ -577,6 +583,38 @@ static double FN(layer_penalties_)(const fm_mlp *net, T *const *coefs, T *const 
     return total;
 }
 
+/* Layer l's actual input in the backward pass (after dropout where it was
+ * applied), NULL for CSR rows; its leading dimension into *ld. */
+static const T *FN(layer_input_)(const fm_mlp *net, fm_mlp_workspace *ws, const FN(batch_) *xb,
+                                 int l, int dropped, int64_t *ld)
+{
+    *ld = l == 0 && !dropped ? xb->ldx : fm_mlp_width(net, l);
+    return dropped ? DROP(ws, l) : l == 0 ? xb->x : ACT(ws, l);
+}
+
+/* The layers whose weight gradient an epoch's optimizer step computes
+ * itself, chunk by chunk (bit l; train.c, FM_FUSE_CHUNK): large ones, when
+ * the workspace allows it, without clip_grad_norm (the norm needs the whole
+ * gradient first), not frozen (no gradient), not the CSR first layer, and
+ * not under a maxout layer (whose backward writes its delta over the
+ * layer's input, ACT). Keras's per-variable clipnorm, once the engine
+ * reads it (fastmlp.h), will need the whole layer's norm first too. */
+static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const FN(batch_) *xb)
+{
+    uint64_t mask = 0;
+    if (!ws->fuse_step || net->clip_grad_norm > 0.0)
+        return 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        int64_t ld;
+        const int dropped = net->layer[l].dropout > 0.0;
+        if (fuse_chunk_rows(net, l) > 0 && !net->layer[l].frozen &&
+            FN(layer_input_)(net, ws, xb, l, dropped, &ld) != NULL &&
+            !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
+            mask |= UINT64_C(1) << l;
+    }
+    return mask;
+}
+
 /*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
  * returns the minibatch loss (with the penalty; `sw_sum` is sum(w) of the
@@ -584,13 +622,15 @@ static double FN(layer_penalties_)(const fm_mlp *net, T *const *coefs, T *const 
  * leaves the flat gradient in the workspace:
  * finished, or with `raw` the sums before scikit-learn's last two
  * operations (+ alpha * W for coefficients, / sum(w)), which the fused
- * optimizer step applies.
+ * optimizer step applies. The weight gradients of the layers in `deferred`
+ * (raw only; fused_layers_) are left to the optimizer step.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      T *const *bn, const FN(batch_) *xb, const T *y,
                                      const T *sw, double sw_sum, int64_t nb,
                                      fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
-                                     fm_coef_norms norms, int raw, double *loss)
+                                     fm_coef_norms norms, int raw, uint64_t deferred,
+                                     double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
@@ -619,15 +659,16 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         const int64_t fan_in = fm_mlp_width(net, l), fan_out = fm_mlp_cols(net, l);
         /* The layer's actual input: after dropout where it was applied. */
         const int dropped = DROPOUT_ON(net, rng, l);
-        const T *a_in = dropped ? DROP(ws, l) : l == 0 ? xb->x : ACT(ws, l);
-        const int64_t ld_in = l == 0 && !dropped ? xb->ldx : fan_in;
+        int64_t ld_in;
+        const T *a_in = FN(layer_input_)(net, ws, xb, l, dropped, &ld_in);
         const T *d = DELTA(ws, l + 1);
         T *gw = grad + layout->coef[l], *gb = grad + layout->intercept[l];
         /* A frozen layer's epochs need its delta, not its gradient. */
         const int frozen = raw && ly->frozen;
+        const int deferred_here = raw && ((deferred >> l) & 1);
         if (!frozen && a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
-        } else if (!frozen) {
+        } else if (!frozen && !deferred_here) {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
                               NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0},
                               NULL, 0, NULL);
@@ -745,6 +786,80 @@ static void FN(apply_max_norm_)(const fm_mlp *net, T *const *coefs, double *col_
     }
 }
 
+/* The new coefficients' block sums (squares, absolute values) and bfloat16
+ * packing of step block i. */
+static void FN(block_after_)(const fm_mlp *net, fm_mlp_workspace *ws, T *const *coefs,
+                             T *const *intercepts, T *const *bn, int64_t i)
+{
+    const fm_step_block *blk = &ws->steps[i];
+    const T *param = FN(block_param_)(blk, coefs, intercepts, bn);
+    const int is_coef = blk->kind == FM_SEG_COEF;
+    ws->step_squares[i] = is_coef ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
+    ws->step_abs[i] = is_coef && needs_abs(net) ? FN(fm_sum_abs_)(blk->len, param) : 0.0;
+    /* bfloat16 products: the new rows into the packed weights (param is
+     * this block's rows of a coefficient matrix). */
+    FN(pack_block_)(net, ws, blk, blk->kind == FM_SEG_COEF ? coefs[blk->layer] : NULL);
+}
+
+/* Layer l's fused weight gradient and step: per chunk of rows [r0, r1),
+ * the gradient a_in[:, r0:r1]^T @ delta (the product of the unfused
+ * backward pass, restricted to those rows of C) into ws->fused_grad, the
+ * step of those values in pieces of FM_STEP_BLOCK (element-wise: any
+ * split gives the same bits), then the block sums and packing of the step
+ * blocks the chunk completed. */
+static fm_status FN(fused_step_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
+                                 T *const *bn, const FN(batch_) *xb, int64_t nb, int l,
+                                 const fm_step_rule *rule, const fm_grad_finish *finish,
+                                 fm_optimizer *opt, fm_mlp_workspace *ws, int n_threads)
+{
+    const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
+    const int64_t chunk = fuse_chunk_rows(net, l);
+    const int n_states = fm_optimizer_n_states(opt->kind);
+    int64_t ld_in;
+    const T *a_in = FN(layer_input_)(net, ws, xb, l, net->layer[l].dropout > 0.0, &ld_in);
+    const T *d = DELTA(ws, l + 1);
+    T *g = (T *)ws->fused_grad, *w = coefs[l];
+    const int64_t flat = ws->layout.coef[l];
+    int64_t next = ws->coef_blocks[l];
+    const int64_t end = ws->coef_blocks[l + 1];
+    for (int64_t r0 = 0; r0 < k; r0 += chunk) {
+        const int64_t r1 = r0 + chunk < k ? r0 + chunk : k;
+        const fm_status st = FN(product_)(ws, n_threads, 1, 0, r1 - r0, n, nb, a_in + r0, ld_in,
+                                          d, n, NULL, g, n, NULL,
+                                          (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
+        if (st != FM_OK)
+            return st;
+        ws->fused_chunks++;
+        const int64_t len = (r1 - r0) * n, first = r0 * n;
+        const int64_t pieces = (len + FM_STEP_BLOCK - 1) / FM_STEP_BLOCK;
+        const int threads = step_threads(n_threads, len);
+        (void)threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+        for (int64_t i = 0; i < pieces; i++) {
+            const int64_t o = i * FM_STEP_BLOCK;
+            T *state[FM_OPT_MAX_STATES] = {NULL};
+            for (int s = 0; s < n_states; s++)
+                state[s] = (T *)opt->state[s] + flat + first + o;
+            FN(fm_fused_step_)(rule, len - o < FM_STEP_BLOCK ? len - o : FM_STEP_BLOCK,
+                               w + first + o, g + o, state, finish);
+        }
+        /* The step blocks that end in this chunk are final. */
+        const int64_t done = next;
+        while (next < end && ws->steps[next].start + ws->steps[next].len <= r1 * n)
+            next++;
+        const int after_threads = step_threads(n_threads, (next - done) * FM_STEP_BLOCK);
+        (void)after_threads;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(after_threads) schedule(static) if (after_threads > 1)
+#endif
+        for (int64_t i = done; i < next; i++)
+            FN(block_after_)(net, ws, coefs, intercepts, bn, i);
+    }
+    return FM_OK;
+}
+
 /*
  * One optimizer step over all parameters from the raw gradient in the
  * workspace (see loss_grad_rows_), fused with the gradient's last
@@ -752,13 +867,16 @@ static void FN(apply_max_norm_)(const fm_mlp *net, T *const *coefs, double *col_
  * shared among threads. Each value goes through the same operations
  * whatever the thread count: clip_grad_norm's norm is a first pass of
  * per-block sums added in block order. Frozen layers' blocks are skipped.
- * Returns the norms of the updated coefficients (the next minibatch's
- * penalty).
+ * The layers in `deferred` (fused_layers_) get their weight gradient here,
+ * from the minibatch's nb rows xb still in the workspace, chunk by chunk
+ * (fused_step_). Returns the norms of the updated coefficients (the next
+ * minibatch's penalty).
  */
 static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
                                          T *const *intercepts, T *const *bn, double sw_sum,
                                          fm_optimizer *opt, fm_mlp_workspace *ws,
-                                         int n_threads)
+                                         int n_threads, const FN(batch_) *xb, int64_t nb,
+                                         uint64_t deferred, fm_status *status)
 {
     fm_optimizer_advance(opt);
     const fm_step_rule rule = fm_step_rule_make(opt);
@@ -823,6 +941,8 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
 #endif
     for (int64_t i = 0; i < n_blocks; i++) {
         const fm_step_block *blk = &blocks[i];
+        if (blk->kind == FM_SEG_COEF && ((deferred >> blk->layer) & 1))
+            continue; /* fused_step_ below */
         T *param = FN(block_param_)(blk, coefs, intercepts, bn);
         if (!FN(block_frozen_)(net, blk)) {
             T *state[FM_OPT_MAX_STATES] = {NULL};
@@ -832,12 +952,16 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
             const fm_grad_finish finish = block_finish(net, blk, sw_sum, scale, clip);
             FN(fm_fused_step_)(&rule, blk->len, param, grad + blk->flat, state, &finish);
         }
-        const int is_coef = blk->kind == FM_SEG_COEF;
-        block_squares[i] = is_coef ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
-        block_abs[i] = is_coef && needs_abs(net) ? FN(fm_sum_abs_)(blk->len, param) : 0.0;
-        /* bfloat16 products: the new rows into the packed weights (param is
-         * this block's rows of a coefficient matrix). */
-        FN(pack_block_)(net, ws, blk, blk->kind == FM_SEG_COEF ? coefs[blk->layer] : NULL);
+        FN(block_after_)(net, ws, coefs, intercepts, bn, i);
+    }
+    *status = FM_OK;
+    for (int l = 0; l < net->n_layers && *status == FM_OK; l++) {
+        if (!((deferred >> l) & 1))
+            continue;
+        const fm_step_block *blk = &blocks[ws->coef_blocks[l]];
+        const fm_grad_finish finish = block_finish(net, blk, sw_sum, clip_scale, clip);
+        *status = FN(fused_step_)(net, coefs, intercepts, bn, xb, nb, l, &rule, &finish, opt, ws,
+                                  n_threads);
     }
     if (any_max_norm(net)) {
         FN(apply_max_norm_)(net, coefs, ws->col_squares);
@@ -953,16 +1077,22 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         /* Profile: forward, loss and backward count as PASSES less their products. */
         const double t_passes = profile_clock(ws), products0 = ws->profile[FM_PROFILE_PRODUCTS];
+        const uint64_t deferred = FN(fused_layers_)(net, ws, &xb);
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
-                                           ws, n_threads, &rng, norms, 1, &batch_loss);
+                                           ws, n_threads, &rng, norms, 1, deferred, &batch_loss);
         profile_add(ws, FM_PROFILE_PASSES, t_passes);
         ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
             return st;
         total += batch_loss * (double)nb;
-        const double t_step = profile_clock(ws);
-        norms = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads);
+        /* Profile: the fused weight-gradient products count as PRODUCTS. */
+        const double t_step = profile_clock(ws), products1 = ws->profile[FM_PROFILE_PRODUCTS];
+        norms = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads, &xb,
+                                    nb, deferred, &st);
         profile_add(ws, FM_PROFILE_STEP, t_step);
+        ws->profile[FM_PROFILE_STEP] -= ws->profile[FM_PROFILE_PRODUCTS] - products1;
+        if (st != FM_OK)
+            return st;
     }
     *loss_sum = total;
     return FM_OK;
@@ -982,7 +1112,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     if (st != FM_OK)
         return st;
     return FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, Y, sw, sw_sum, n, ws,
-                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, loss);
+                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, 0, loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,

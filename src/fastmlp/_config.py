@@ -96,7 +96,8 @@ def show_config(file=None):
     Shows the version, the instruction set the kernels were dispatched to,
     OpenMP availability and thread count, the GEMM backend, whether the
     BLAS fallback is available, and the tier of bfloat16 products
-    (``compute_dtype="bfloat16"``: "amx", "avx512_bf16" or "emulated") with
+    (``compute_dtype="bfloat16"``: "amx", "avx512_bf16", "bfmmla" (Arm
+    FEAT_BF16), "emulated", or "bfmmla_emulated" when asked for by name) with
     the reason each faster tier is not used (no such hardware, permission
     refused by the OS, narrowed by ``FASTMLP_BF16``...).
 
@@ -129,7 +130,8 @@ def show_config(file=None):
 def _init_from_environment():
     """Apply FASTMLP_ISA, FASTMLP_BF16 and FASTMLP_GEMM, once, at import."""
     _kernels._init(os.environ.get("FASTMLP_ISA") or None)
-    # FASTMLP_BF16=amx|avx512_bf16|emulated: that bf16 tier or a slower one.
+    # FASTMLP_BF16=amx|avx512_bf16|bfmmla|emulated: that bf16 tier or a slower
+    # one; bfmmla_emulated: Arm's BFMMLA arithmetic in C, on any CPU.
     _kernels._bf16_init((os.environ.get("FASTMLP_BF16") or "").strip().lower() or None)
     gemm = os.environ.get("FASTMLP_GEMM")
     if gemm:

@@ -282,6 +282,31 @@ def _epoch_profile(enable):
     return previous
 
 
+# Whether engines created from now on fuse the weight gradient of their
+# large layers into the optimizer step (fm_mlp_workspace_fuse_step): the same
+# bits either way; off only for the tests that hold the two paths together.
+_fuse_step = True
+
+
+def _fused_step(enable):
+    """Fuse the weight-gradient products into the optimizer step (or not)
+    in the engines created after this call.
+
+    Parameters
+    ----------
+    enable : bool
+        Fused (the default) or the backward pass's whole weight gradients.
+
+    Returns
+    -------
+    bool
+        The previous setting.
+    """
+    global _fuse_step
+    previous, _fuse_step = _fuse_step, bool(enable)
+    return previous
+
+
 cdef class MLPEngine:
     """A network description and its workspace for up to `max_rows` rows
     of `dtype`: the training epochs, L-BFGS's loss and gradient, and
@@ -306,6 +331,7 @@ cdef class MLPEngine:
     """
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
+    cdef bint fuse_step
     cdef readonly object dtype
     cdef readonly Py_ssize_t max_rows
     cdef readonly Py_ssize_t n_params
@@ -324,9 +350,17 @@ cdef class MLPEngine:
                 f"network with layers {[self.net.n_inputs] + [l.units for l in network.layers]}")
         if _profile_totals is not None:
             fm_mlp_workspace_profile(self.ws, 1, NULL)
+        self.fuse_step = _fuse_step
+        fm_mlp_workspace_fuse_step(self.ws, 1 if self.fuse_step else 0)
 
     def __dealloc__(self):
         fm_mlp_workspace_free(self.ws)
+
+    def _fused_chunks(self):
+        """Chunks of weight gradient fused into the optimizer step since the
+        last call (fm_mlp_workspace_fuse_step; a test's check that the fused
+        path ran)."""
+        return int(fm_mlp_workspace_fuse_step(self.ws, 1 if self.fuse_step else 0))
 
     cdef void **_pointers(self, list arrays, bint coefs, bint writeable=True) except NULL:
         return _parameter_pointers(&self.net, self.dtype, arrays, coefs, writeable)

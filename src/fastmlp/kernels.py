@@ -59,15 +59,19 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
         ``"bfloat16"`` (float32 arrays only) rounds ``op(a)`` and ``op(b)`` to
         bfloat16 (ties to even, denormals to zero) while packing them,
         multiplies them exactly and sums the products in float32, on the
-        fastest tier this machine has (``show_config()``): AMX tiles, AVX512_BF16
-        or an emulation in float32 vector code. The AMX and emulated tiers give
-        the same bits, those of :func:`fastmlp.reference.gemm`: per 32 values of
-        k, two float32 chains of fused multiply-adds over the even and the odd
-        k, then ``c + (even + odd)``, denormal results flushed to zero. The
-        AVX512_BF16 tier sums in its own order (one chain over pairs of k) and
-        differs in the last bits. Either way the error of an element is at
-        most ``k * 2**-24 * sum_p |a_ip b_pj|`` from the exact product of the
-        rounded operands. ``alpha``, ``beta`` and ``out`` stay float32, and the
+        fastest tier this machine has (``show_config()``): AMX tiles,
+        AVX512_BF16, Arm's BFMMLA or an emulation in float32 vector code. The
+        AMX and emulated tiers give the same bits, those of
+        :func:`fastmlp.reference.gemm`: per 32 values of k, two float32 chains
+        of fused multiply-adds over the even and the odd k, then
+        ``c + (even + odd)``, denormal results flushed to zero. The AVX512_BF16
+        tier sums in its own order (one chain over pairs of k) and differs in
+        the last bits; so does the BFMMLA tier (one chain over pairs of k, each
+        sum rounded to odd; ``FASTMLP_BF16=bfmmla_emulated`` computes its bits
+        on any CPU). The error of an element is at most
+        ``k * 2**-24 * sum_p |a_ip b_pj|`` from the exact product of the
+        rounded operands (twice that with BFMMLA's rounding to odd).
+        ``alpha``, ``beta`` and ``out`` stay float32, and the
         BLAS backend is not used (it has no bfloat16 product).
 
     Returns

@@ -806,6 +806,54 @@ def _fma(a, b, c):
     return _flush((a * b + c.astype(np.float64)).astype(np.float32))
 
 
+def _round_odd(s, t):
+    """float32 round to odd (Arm's BFRound) of the exact sums s + t (float64
+    arrays, s the nearest double, t its error): below 2^-126 a zero of its
+    sign, from 2^128 a signed infinity, else the 24-bit truncation with its
+    last bit set when inexact. Round to odd at 53 bits first (s truncated
+    toward zero when t points inward, last bit set), which keeps the
+    inexactness, so rounding that to odd at 24 bits is exact."""
+    u = s.view(np.uint64).copy()
+    inexact = t != 0
+    inward = inexact & ((t < 0) != (s < 0))
+    u = np.where(inward, u - np.uint64(1), u)
+    u = np.where(inexact, u | np.uint64(1), u)
+    sign = (u >> np.uint64(32)) & np.uint64(0x80000000)
+    e = ((u >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1023
+    frac = u & np.uint64((1 << 52) - 1)
+    m = (frac >> np.uint64(29)) | ((frac & np.uint64((1 << 29) - 1)) != 0).astype(np.uint64)
+    normal = sign | ((np.clip(e, -126, 127) + 127).astype(np.uint64) << np.uint64(23)) | m
+    bits = np.where(e < -126, sign, np.where(e >= 128, sign | np.uint64(0x7F800000), normal))
+    bits = np.where(s == 0, np.uint64(0), bits)  # exact zero sums (signs: _bf_add)
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def _bf_add(x, y):
+    """Arm's BFAdd of float32 arrays (no denormals): x + y rounded to odd,
+    flushed; an exact zero +0 unless both are -0; infinities as IEEE; NaN
+    left to the caller (made the default NaN once, at the end)."""
+    dx, dy = x.astype(np.float64), y.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = dx + dy
+        yy = s - dx
+        t = (dx - (s - yy)) + (dy - yy)  # TwoSum: s + t == x + y exactly
+        finite = np.isfinite(s)
+        r = _round_odd(np.where(finite, s, 1.0), np.where(finite, t, 0.0))
+        r = np.where(finite, r, s.astype(np.float32))  # inf, -inf, NaN as IEEE
+    both_neg_zero = (x == 0) & (y == 0) & np.signbit(x) & np.signbit(y)
+    return np.where(both_neg_zero, np.float32(-0.0), r).astype(np.float32)
+
+
+def _bf_mul(a, b):
+    """Arm's BFMul of bf16 values (float64 columns a (m, 1), rows b (1, n)):
+    the exact product, flushed below 2^-126, infinite from 2^128."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = a * b
+        finite = np.isfinite(p) & (p != 0)
+        r = _round_odd(np.where(finite, p, 1.0), np.zeros_like(p))
+        return np.where(finite, r, p.astype(np.float32)).astype(np.float32)
+
+
 def _bf16_product(op_a, op_b, order="amx"):
     """op_a (m, k) @ op_b (k, n) with bf16 operands, in a tier's order.
 
@@ -813,6 +861,10 @@ def _bf16_product(op_a, op_b, order="amx"):
     values (K padded with zeros), two chains from +0 over the chunk's even
     and odd K, then ``c = c + (even + odd)``. ``order="avx512_bf16"``
     (VDPBF16PS): one chain over the K pairs, the odd K of a pair first.
+    ``order="bfmmla"`` (Arm's BFMMLA, and the bfmmla_emulated tier): one
+    chain over the K pairs (padded to 32), ``c = c + (a0 b0 + a1 b1)``,
+    each sum rounded to odd, results below 2^-126 flushed, NaN the default
+    NaN (csrc/kernels/gemm_bf16_bfmmla_emulated.c).
     """
     m, k = op_a.shape
     n = op_b.shape[1]
@@ -834,8 +886,15 @@ def _bf16_product(op_a, op_b, order="amx"):
             for p in range(q, q + 32, 2):
                 c = _fma(a[:, p + 1, None], b[None, p + 1], c)
                 c = _fma(a[:, p, None], b[None, p], c)
+        elif order == "bfmmla":
+            for p in range(q, q + 32, 2):
+                prod = _bf_add(_bf_mul(a[:, p, None], b[None, p]),
+                               _bf_mul(a[:, p + 1, None], b[None, p + 1]))
+                c = _bf_add(c, prod)
         else:
             raise ValueError(f"unknown bf16 order {order!r}")
+    if order == "bfmmla":  # every NaN the default NaN, 0x7fc00000
+        c = np.where(np.isnan(c), np.uint32(0x7FC00000).view(np.float32), c)
     return c
 
 
