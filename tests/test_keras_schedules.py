@@ -118,13 +118,15 @@ def test_a_schedule_changes_the_training():
     assert finals[1] < 0.5 * finals[0]
 
 
-def _engine_case(kind):
+def _engine_case(kind, d=3, units=5):
     rng = np.random.default_rng(7)
-    net = Network(3, [Layer(5, "tanh"), Layer(2)], loss="squared_error", convention="keras")
-    coefs = [rng.normal(size=(3, 5)).astype(np.float32),
-             rng.normal(size=(5, 2)).astype(np.float32)]
-    intercepts = [rng.normal(size=5).astype(np.float32), rng.normal(size=2).astype(np.float32)]
-    X = rng.normal(size=(23, 3)).astype(np.float32)
+    net = Network(d, [Layer(units, "tanh"), Layer(2)], loss="squared_error",
+                  convention="keras")
+    coefs = [rng.normal(size=(d, units)).astype(np.float32),
+             rng.normal(size=(units, 2)).astype(np.float32)]
+    intercepts = [rng.normal(size=units).astype(np.float32),
+                  rng.normal(size=2).astype(np.float32)]
+    X = rng.normal(size=(23, d)).astype(np.float32)
     Y = rng.normal(size=(23, 2)).astype(np.float32)
     cls = {"sgd": fm_optimizers.SGD, "adam": fm_optimizers.Adam,
            "nadam": fm_optimizers.NAdam}[kind]
@@ -135,16 +137,17 @@ def _engine_case(kind):
 
 
 @pytest.mark.parametrize("kind", ["sgd", "adam", "nadam"])
-def test_engine_per_step_rates_equal_the_scalar_changed_each_step(kind):
+@pytest.mark.parametrize("d, units", [(3, 5), (600, 512)])  # 600 x 512: the fused step
+def test_engine_per_step_rates_equal_the_scalar_changed_each_step(kind, d, units):
     batch = 5  # 23 rows: 5 steps, the last of 3 rows
     rates = np.array([0.05, 0.03, 0.0, 0.02, 0.011], np.float64)
-    net, coefs, intercepts, X, Y, opt = _engine_case(kind)
+    net, coefs, intercepts, X, Y, opt = _engine_case(kind, d, units)
     engine = net.engine(batch, np.float32)
     opt.lr_steps = rates
     loss = engine.epoch(coefs, intercepts, X, Y, None, None, batch, opt)
     assert opt.t == 5 and opt.lr_steps.shape == (0,)  # every rate taken
 
-    net, coefs2, intercepts2, X, Y, opt2 = _engine_case(kind)
+    net, coefs2, intercepts2, X, Y, opt2 = _engine_case(kind, d, units)
     by_hand = 0.0
     for k, start in enumerate(range(0, 23, batch)):
         opt2.learning_rate = rates[k]
