@@ -324,6 +324,13 @@ typedef struct {
     void *state[FM_OPT_MAX_STATES]; /* fm_optimizer_n_states(kind) arrays, the rest NULL */
     double clipnorm;                /* FM_STEP_KERAS, one variable per step: 0 for none */
     double clipvalue;               /* FM_STEP_KERAS: 0 for none */
+    /* Per-step rates (a learning-rate schedule's, evaluated by the caller):
+     * when lr_steps is not NULL, each step first sets learning_rate =
+     * lr_steps[0], then lr_steps advances by one and n_lr_steps drops by
+     * one, so an epoch reads one rate per minibatch. The array is read,
+     * never written. NULL (with n_lr_steps 0): learning_rate throughout. */
+    const double *lr_steps;
+    int64_t n_lr_steps;
 } fm_optimizer;
 
 /* How many state arrays a kind keeps (0 for an unknown kind). */
@@ -337,7 +344,9 @@ int fm_optimizer_n_states(fm_optimizer_kind kind);
  * ADAM, ADAMW, NADAM beta_1 and beta_2 in [0, 1); RMSPROP rho in [0, 1);
  * every kind but SGD epsilon finite and > 0; NADAM momentum_decay finite
  * and >= 0 and mu_product in [0, 1]; clipnorm and clipvalue finite and
- * >= 0, nonzero only with FM_STEP_KERAS. The state arrays are not looked at.
+ * >= 0, nonzero only with FM_STEP_KERAS; without lr_steps, n_lr_steps 0;
+ * with lr_steps, at least `steps` of them (n_lr_steps >= steps) and each
+ * of the n_lr_steps finite and >= 0. The state arrays are not looked at.
  */
 int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps);
 

@@ -115,7 +115,8 @@ void fm_free(void *p);
 /*
  * The one optimizer step (optimizers.c), shared by the public
  * fm_sgd_step / fm_adam_step / fm_optimizer_step and the training engine.
- * fm_optimizer_advance counts the step (t += 1, NADAM's mu_product);
+ * fm_optimizer_advance counts the step (t += 1, NADAM's mu_product) and
+ * takes its rate from lr_steps when there are per-step rates;
  * fm_step_rule_make then computes the step's constants once (bias
  * corrections, rounded scalars), so that the engine's blocks share them.
  * fm_fused_step_* applies the rule to n parameters, fused with the raw

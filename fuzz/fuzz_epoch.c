@@ -7,7 +7,8 @@
  * normalisation and its momentum and epsilon, compute type, loss
  * convention) and of the optimizer (fm_optimizer: kind, arithmetic,
  * learning rate, momentum, nesterov, betas, epsilon, rho, momentum_decay,
- * weight_decay, step count, mu_product, clipnorm, clipvalue) is drawn, now and then outside its range (NaN, infinities,
+ * weight_decay, step count, mu_product, clipnorm, clipvalue, per-step
+ * rates) is drawn, now and then outside its range (NaN, infinities,
  * negative, out-of-range enumerations). network_valid and optimizer_valid
  * restate the engine's rules (train.h, fastmlp.h): an invalid network must
  * get no workspace and no prediction, an invalid optimizer an epoch that
@@ -143,6 +144,12 @@ static int optimizer_valid(const fm_optimizer *o, int64_t steps)
         !in_range(o->learning_rate, 0.0, INFINITY, 0) ||
         !in_range(o->weight_decay, 0.0, INFINITY, 0) || o->t < 0 || o->t > INT64_MAX - steps)
         return 0;
+    /* A schedule's per-step rates: enough for the steps, each a legal rate. */
+    if (o->lr_steps == NULL ? o->n_lr_steps != 0 : o->n_lr_steps < steps)
+        return 0;
+    for (int64_t k = 0; o->lr_steps != NULL && k < o->n_lr_steps; k++)
+        if (!in_range(o->lr_steps[k], 0.0, INFINITY, 0))
+            return 0;
     switch (o->kind) {
     case FM_OPT_SGD:
         return in_range(o->momentum, 0.0, 1.0, 1);

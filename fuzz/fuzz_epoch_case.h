@@ -76,7 +76,19 @@ static void FZ_CAT(run_case_, SUF)(fuzz_bytes *in, const fm_mlp *net, const fuzz
         abort(); /* the network is valid: a small workspace must succeed */
     fm_mlp_workspace_metrics(ws, fuzz_u8(in) & 1, NULL); /* the training metrics, now and then */
     /* The engine's step count: one step per minibatch (its rule for t's room). */
-    const int opt_ok = optimizer_valid(&opt, n / batch_size + 1);
+    const int64_t n_steps = n / batch_size + (n % batch_size != 0);
+    /* A schedule's per-step rates a quarter of the time: one per step, now
+     * and then one too few or one more, each drawn as a rate (NaN, negative
+     * now and then). */
+    double rates[FUZZ_MAX_ROWS + 1];
+    if ((fuzz_u8(in) & 3) == 0) {
+        const int64_t count = n_steps + fuzz_range(in, -1, 1);
+        for (int64_t k = 0; k < count; k++)
+            rates[k] = fuzz_param(in, 0.0, 0.125);
+        opt.lr_steps = rates;
+        opt.n_lr_steps = count;
+    }
+    const int opt_ok = optimizer_valid(&opt, n_steps);
     const T first_weight = coefs[0][0];
     double loss = 0.0;
     fm_status st = FZ_CAT(fm_mlp_epoch_, SUF)(net, coefs, intercepts, has_bn ? bn : NULL, &input, Y,

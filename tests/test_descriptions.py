@@ -49,4 +49,4 @@ def test_engine_refuses_every_invalid_description(description_program):
     assert not failed, failed
     assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
     n = sum(line.startswith("ok ") for line in lines)
-    assert lines[-1] == f"checks {n}" and n == 121, lines
+    assert lines[-1] == f"checks {n}" and n == 129, lines

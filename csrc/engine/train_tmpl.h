@@ -1008,8 +1008,9 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         (order != NULL && X->dense != NULL && ws->act[0] == NULL))
         return FM_ERR_ARGUMENT; /* shuffled dense rows need the gather buffer */
     const int n_states = fm_optimizer_n_states(opt->kind);
-    /* One step per minibatch: t must have room for all of this call's. */
-    if (n < 0 || !fm_optimizer_valid(opt, n / batch_size + 1))
+    /* One step per minibatch: t must have room for all of this call's, and
+     * per-step rates (a schedule's) must cover them. */
+    if (n < 0 || !fm_optimizer_valid(opt, n / batch_size + (n % batch_size != 0)))
         return FM_ERR_ARGUMENT;
     for (int k = 0; k < n_states; k++)
         if (opt->state[k] == NULL)

@@ -133,6 +133,12 @@ int fm_optimizer_valid(const fm_optimizer *opt, int64_t steps)
     if (!in_range(opt->learning_rate, 0.0, HUGE_VAL, 0) ||
         !in_range(opt->weight_decay, 0.0, HUGE_VAL, 0))
         return 0;
+    /* A schedule's per-step rates: one per step to come, each a legal rate. */
+    if (opt->lr_steps == NULL ? opt->n_lr_steps != 0 : opt->n_lr_steps < steps)
+        return 0;
+    for (int64_t k = 0; opt->lr_steps != NULL && k < opt->n_lr_steps; k++)
+        if (!in_range(opt->lr_steps[k], 0.0, HUGE_VAL, 0))
+            return 0;
     /* t counts steps and is advanced once per step: it must not overflow. */
     if (steps < 0 || opt->t < 0 || opt->t > INT64_MAX - steps)
         return 0;
@@ -179,6 +185,11 @@ static double nadam_mu(double t, double beta_1, double momentum_decay)
 
 void fm_optimizer_advance(fm_optimizer *opt)
 {
+    if (opt->lr_steps != NULL) { /* this step's rate; fm_optimizer_valid checked there is one */
+        opt->learning_rate = opt->lr_steps[0];
+        opt->lr_steps += 1;
+        opt->n_lr_steps -= 1;
+    }
     opt->t += 1;
     if (opt->kind == FM_OPT_NADAM)
         opt->mu_product *= nadam_mu((double)opt->t, opt->beta_1, opt->momentum_decay);

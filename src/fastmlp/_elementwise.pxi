@@ -569,6 +569,20 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
         raise ValueError("clipnorm / clipvalue are Keras's: only with arithmetic='keras'")
     if not 0 <= opt.weight_decay or not opt.epsilon >= 0:
         raise ValueError("weight_decay and epsilon must be >= 0")
+    # A schedule's per-step rates (``lr_steps``, one per step to come): the
+    # object holds the array, so the pointer outlives the C calls.
+    lr_steps = getattr(optimizer, "lr_steps", None)
+    if lr_steps is not None:
+        if (not isinstance(lr_steps, np.ndarray) or lr_steps.dtype != np.float64
+                or lr_steps.ndim != 1 or not lr_steps.flags.c_contiguous):
+            raise ValueError("optimizer lr_steps must be a C-contiguous 1-d float64 array "
+                             "(or None)")
+        if not (np.isfinite(lr_steps).all() and (lr_steps >= 0).all()):
+            raise ValueError("optimizer lr_steps must be finite and >= 0")
+        opt.n_lr_steps = lr_steps.shape[0]
+        opt.lr_steps = <const double *>cnp.PyArray_DATA(lr_steps) if opt.n_lr_steps else NULL
+        if opt.lr_steps == NULL:  # an empty array: no step can be taken
+            raise ValueError("optimizer lr_steps is empty: no rate for the next step")
     t = optimizer.t
     if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 0:
         raise ValueError(f"optimizer t must be an integer >= 0 (steps taken), got {t!r}")
@@ -590,10 +604,14 @@ cdef int _optimizer_struct(object optimizer, object dtype, tuple shape,
 
 
 cdef void _optimizer_advanced(object optimizer, const fm_optimizer *opt) except *:
-    """Write the step count (and NAdam's mu_product) back to the object."""
+    """Write the step count (and NAdam's mu_product, the per-step rates not
+    taken) back to the object."""
     optimizer.t = opt.t
     if opt.kind == FM_OPT_NADAM:
         optimizer.mu_product = opt.mu_product
+    lr_steps = getattr(optimizer, "lr_steps", None)
+    if lr_steps is not None:  # the rates not taken yet (a view)
+        optimizer.lr_steps = lr_steps[lr_steps.shape[0] - opt.n_lr_steps:]
 
 
 def optimizer_step(param, grad, optimizer, names=None):

@@ -124,6 +124,8 @@ cdef extern from "fastmlp.h" nogil:
         void *state[FM_OPT_MAX_STATES]
         double clipnorm
         double clipvalue
+        const double *lr_steps
+        int64_t n_lr_steps
 
     int fm_optimizer_n_states(fm_optimizer_kind kind)
     fm_status fm_optimizer_step_f32(fm_optimizer *opt, int64_t n, float *param,

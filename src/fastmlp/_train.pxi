@@ -432,6 +432,9 @@ cdef class MLPEngine:
         is a ValueError), hyper-parameters, step count ``t`` and ``state``
         arrays (n_params values of the engine's dtype each, updated in place);
         ``t`` (and NAdam's ``mu_product``) are written back after the epoch.
+        An optional ``lr_steps`` (float64 array, a schedule's rates) gives
+        each step its rate in turn instead of ``learning_rate``: it must hold
+        at least one per minibatch; the rates not taken are written back.
         """
         cdef fm_input inp
         cdef list keep = []
@@ -450,6 +453,9 @@ cdef class MLPEngine:
             raise ValueError(f"batch_size must be in [1, {self.max_rows}], got {batch_size}")
         cdef fm_optimizer opt
         _optimizer_struct(optimizer, self.dtype, (self.n_params,), &opt)
+        if opt.lr_steps != NULL and opt.n_lr_steps < (n + batch_size - 1) // batch_size:
+            raise ValueError(f"optimizer lr_steps holds {opt.n_lr_steps} rate(s); the epoch "
+                             f"takes {(n + batch_size - 1) // batch_size} steps")
         cdef _ParamPointers p = self._params(coefs, intercepts, True, bn)
         cdef const void *py = cnp.PyArray_DATA(Y)
         cdef const void *psw = cnp.PyArray_DATA(sample_weight) if sample_weight is not None else NULL

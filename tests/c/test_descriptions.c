@@ -283,6 +283,19 @@ static void optimizer_cases(void)
     OPTIMIZER_CASE("optimizer nadam mu_product above 1", FM_OPT_NADAM, opt.mu_product = 1.5, 0);
     OPTIMIZER_CASE("optimizer nadam mu_product NaN", FM_OPT_NADAM, opt.mu_product = NAN, 0);
     OPTIMIZER_CASE("optimizer missing state", FM_OPT_ADAM, opt.state[1] = NULL, 0);
+    /* A schedule's per-step rates: the epoch (4 rows, batches of 2) takes 2. */
+    static const double rates_ok[2] = {0.01, 0.005}, rates_nan[2] = {0.01, NAN},
+                        rates_neg[3] = {0.01, 0.005, -0.001};
+    OPTIMIZER_CASE("optimizer per-step rates", FM_OPT_ADAM,
+                   (opt.lr_steps = rates_ok, opt.n_lr_steps = 2), 1);
+    OPTIMIZER_CASE("optimizer per-step rates NaN", FM_OPT_SGD,
+                   (opt.lr_steps = rates_nan, opt.n_lr_steps = 2), 0);
+    OPTIMIZER_CASE("optimizer per-step rate negative (past the epoch's)", FM_OPT_SGD,
+                   (opt.lr_steps = rates_neg, opt.n_lr_steps = 3), 0);
+    OPTIMIZER_CASE("optimizer per-step rates too few", FM_OPT_SGD,
+                   (opt.lr_steps = rates_ok, opt.n_lr_steps = 1), 0);
+    OPTIMIZER_CASE("optimizer per-step rate count without rates", FM_OPT_SGD, opt.n_lr_steps = 2,
+                   0);
 
     /* The stand-alone step refuses the same (and leaves t alone). */
     double states[64 * FM_OPT_MAX_STATES] = {0}, param[4] = {1, 2, 3, 4}, grad[4] = {1, 1, 1, 1};
@@ -295,6 +308,22 @@ static void optimizer_cases(void)
     opt.learning_rate = 0.0;
     check(fm_optimizer_step_f64(&opt, 4, param, grad) == FM_OK && opt.t == 1 && param[0] == 1.0,
           "optimizer step with learning rate 0 leaves the parameters");
+    /* Per-step rates: each step takes the next (a rate of 0 leaves the parameters). */
+    static const double rates[2] = {0.0, 0.5};
+    opt = valid_optimizer(FM_OPT_SGD, states);
+    opt.momentum = 0.0;
+    opt.lr_steps = rates;
+    opt.n_lr_steps = 2;
+    param[0] = 1.0;
+    check(fm_optimizer_step_f64(&opt, 4, param, grad) == FM_OK && param[0] == 1.0 &&
+              opt.n_lr_steps == 1 && opt.lr_steps == rates + 1,
+          "optimizer step takes the first per-step rate");
+    check(fm_optimizer_step_f64(&opt, 4, param, grad) == FM_OK && param[0] == 0.5 &&
+              opt.n_lr_steps == 0,
+          "optimizer step takes the second per-step rate");
+    check(fm_optimizer_step_f64(&opt, 4, param, grad) == (fm_status)FM_ERR_ARGUMENT &&
+              param[0] == 0.5,
+          "optimizer step refuses past the per-step rates");
     /* The last step the rule allows, to t = INT64_MAX, runs for every kind (NAdam's
      * mu of t + 1 once overflowed there; the fuzzer found it). */
     for (int kind = 0; kind < FM_OPT_N_KINDS; kind++) {

@@ -605,8 +605,11 @@ class Sequential:
             order = rng.permutation(n) if shuffle else None
             coefs, intercepts, bn = plan.engine_arrays(self.get_weights())
             opt.learning_rate = self.optimizer.learning_rate
+            # A schedule: the epoch's per-step rates, evaluated at once (no Python per step).
+            opt.lr_steps = self.optimizer.lr_steps(steps)
             loss_sum = engine.epoch(coefs, intercepts, x, Y, sample_weight, order, rows,
                                     opt, seed=int(rng.integers(2 ** 63)), bn=bn or None)
+            opt.lr_steps = None
             self.set_weights(plan.keras_weights(coefs, intercepts, bn))
             self.optimizer.iterations = opt.t
             if hasattr(self.optimizer, "u_product"):

@@ -6,20 +6,29 @@ the base arguments ``weight_decay``, ``clipnorm``, ``clipvalue``,
 ``global_clipnorm`` (at most one of the three clippings, as Keras).
 Keras 2's spellings ``lr=`` and ``decay=`` are accepted with a warning
 (``lr`` is ``learning_rate``; ``decay``, which Keras 3 ignores, is
-ignored). The arithmetic is Keras's (:mod:`fastmlp.optimizers`,
+ignored). A learning-rate schedule (:mod:`fastmlp.keras.schedules`,
+also ``optimizers.schedules``) may stand for the learning rate: ``fit``
+evaluates it at each step of an epoch, vectorised, before the epoch's C
+call. The arithmetic is Keras's (:mod:`fastmlp.optimizers`,
 ``arithmetic='keras'``): :meth:`Optimizer.fastmlp_optimizer` builds the
 object the C step and the training engine run; :meth:`Optimizer.apply`
 steps NumPy variables in place, one C step per variable.
 """
 import math
+import sys
 import warnings
 
 import numpy as np
 
 from fastmlp import kernels, reference
 from fastmlp import optimizers as _fm
+from fastmlp.keras import schedules
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "get"]
+# Keras's path to them: keras.optimizers.schedules (importable by that name too).
+sys.modules.setdefault(__name__ + ".schedules", schedules)
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Nadam", "get",
+           "schedules"]
 
 
 def _float32(x):
@@ -33,8 +42,9 @@ class Optimizer:
 
     Parameters
     ----------
-    learning_rate : float
-        > 0.
+    learning_rate : float or fastmlp.keras.schedules.LearningRateSchedule
+        > 0, or a schedule of the step count (the rate of each step is the
+        schedule at ``iterations``, as in Keras).
     weight_decay : float or None, default=None
         Decoupled weight decay: before each step ``w -= w * weight_decay *
         learning_rate``.
@@ -55,6 +65,11 @@ class Optimizer:
     ----------
     iterations : int
         Steps taken (the engine's ``t``).
+    learning_rate : float
+        The current rate: with a schedule, its value at ``iterations``
+        (read-only then: setting a float raises TypeError, as in Keras, so
+        ``ReduceLROnPlateau`` and ``LearningRateScheduler`` refuse a
+        schedule when they set the rate). A schedule may be set.
     """
 
     _kind = None
@@ -88,21 +103,71 @@ class Optimizer:
                            ("weight_decay", weight_decay)):
             if value is None and key != "learning_rate":
                 continue
+            if isinstance(value, schedules.LearningRateSchedule) and key == "learning_rate":
+                continue
             if callable(value) and key == "learning_rate":
-                raise NotImplementedError("fastmlp.keras takes a float learning_rate; use "
-                                          "callbacks.LearningRateScheduler for a schedule")
+                raise NotImplementedError("fastmlp.keras takes a float learning_rate or a "
+                                          "keras.optimizers.schedules.LearningRateSchedule")
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
                     or not math.isfinite(value) or value < 0 \
                     or (value == 0 and key != "weight_decay"):
                 raise ValueError(f"Argument `{key}` must be a positive float, got {value!r}")
-        self.learning_rate = _float32(learning_rate)
+        self.iterations = 0
+        self._learning_rate = learning_rate if isinstance(
+            learning_rate, schedules.LearningRateSchedule) else _float32(learning_rate)
         self.weight_decay = None if weight_decay is None else float(weight_decay)
         self.clipnorm = None if clipnorm is None else float(clipnorm)
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.name = name if name is not None else self._default_name
-        self.iterations = 0
         self._slots = None
+
+    @property
+    def learning_rate(self):
+        """The current learning rate (a schedule's at ``iterations``)."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._learning_rate = value
+        elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object "
+                            "as its `learning_rate` constructor argument, hence its learning "
+                            "rate is not settable. If you need the learning rate to be "
+                            "settable, you should instantiate the optimizer with a float "
+                            "`learning_rate` argument.")
+        else:
+            self._learning_rate = value
+
+    def lr_steps(self, n_steps):
+        """The rates of the next `n_steps` steps, for the engine.
+
+        Parameters
+        ----------
+        n_steps : int
+            Steps to come (an epoch's minibatches).
+
+        Returns
+        -------
+        ndarray of float64 or None
+            With a schedule, its float32 values at ``iterations``,
+            ``iterations + 1``, ... (one call, vectorised); None for a
+            float rate (the engine's scalar).
+        """
+        if not isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return None
+        steps = self.iterations + np.arange(int(n_steps), dtype=np.int64)
+        rates = np.asarray(self._learning_rate(steps), dtype=np.float32).astype(np.float64)
+        if rates.shape != (int(n_steps),):
+            raise ValueError(f"the learning-rate schedule returned shape {rates.shape} for "
+                             f"{int(n_steps)} steps; it must take an array of steps")
+        if not (np.isfinite(rates).all() and (rates >= 0).all()):
+            raise ValueError("the learning-rate schedule gave a rate that is not finite and "
+                             f">= 0 at the steps from {self.iterations}")
+        return rates
 
     def _hyper(self):
         """The fastmlp.optimizers keyword arguments besides the common ones."""
@@ -185,11 +250,13 @@ class Optimizer:
         Returns
         -------
         int
-            ``iterations`` and ``learning_rate`` (2), plus the per-variable
+            ``iterations`` and ``learning_rate`` (2; 1 with a schedule), plus the per-variable
             state (and Nadam's ``u_product``): the "Optimizer params" line of
             ``summary()``.
         """
-        return 2 + self._n_variable_slots() * int(sum(trainable_sizes)) + self._extra_scalars
+        # a schedule is not a variable: iterations only (Keras tracks no rate)
+        own = 1 if isinstance(self._learning_rate, schedules.LearningRateSchedule) else 2
+        return own + self._n_variable_slots() * int(sum(trainable_sizes)) + self._extra_scalars
 
     _extra_scalars = 0
 
@@ -199,9 +266,13 @@ class Optimizer:
         Returns
         -------
         dict
-            The arguments, as Keras 3's ``get_config`` names them.
+            The arguments, as Keras 3's ``get_config`` names them (a
+            schedule as Keras serializes it).
         """
-        return {"name": self.name, "learning_rate": self.learning_rate,
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        return {"name": self.name, "learning_rate": lr,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
                 "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
@@ -227,6 +298,8 @@ class Optimizer:
         config = {k: v for k, v in config.items()
                   if k not in ("use_ema", "ema_momentum", "ema_overwrite_frequency",
                                "loss_scale_factor", "gradient_accumulation_steps")}
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self):
