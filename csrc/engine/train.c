@@ -722,15 +722,29 @@ typedef struct {
     double squares, abs;
 } fm_coef_norms;
 
+/* Whether the loss carries alpha's penalty term (penalty_value), so that
+ * the epoch needs the coefficients' norms. Keras's convention has no such
+ * term (its penalties are the layers' own): at alpha 0 it is not computed,
+ * which spares the step a pass over the coefficients per minibatch
+ * (scikit-learn's convention keeps computing 0 * ||W||^2, NaN included). */
+static int alpha_term(const fm_mlp *net)
+{
+    return net->penalty != FM_PENALTY_NONE &&
+           !(net->convention == FM_CONVENTION_KERAS && net->alpha == 0.0);
+}
+
 static int needs_abs(const fm_mlp *net)
 {
-    return net->penalty == FM_PENALTY_L1 || net->penalty == FM_PENALTY_ELASTICNET;
+    return alpha_term(net) &&
+           (net->penalty == FM_PENALTY_L1 || net->penalty == FM_PENALTY_ELASTICNET);
 }
 
 /* The penalty of alpha times sum(w) (the caller divides): scikit-learn's
  * 0.5 * alpha * ||W||^2 for L2, SGDClassifier's forms for the others. */
 static double penalty_value(const fm_mlp *net, fm_coef_norms norms)
 {
+    if (!alpha_term(net))
+        return 0.0;
     switch (net->penalty) {
     case FM_PENALTY_L2:
         return 0.5 * net->alpha * norms.squares;

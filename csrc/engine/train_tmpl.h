@@ -550,7 +550,7 @@ static void FN(hidden_derivative_)(fm_activation act, int64_t nb, int64_t n, con
 static fm_coef_norms FN(coef_norms_)(const fm_mlp *net, T *const *coefs)
 {
     fm_coef_norms norms = {0.0, 0.0};
-    for (int l = 0; l < net->n_layers; l++) {
+    for (int l = 0; l < net->n_layers && alpha_term(net); l++) {
         const int64_t size = fm_mlp_width(net, l) * fm_mlp_cols(net, l);
         const int64_t block = coef_block_len(net, fm_mlp_cols(net, l));
         for (int64_t start = 0; start < size; start += block) {
@@ -794,7 +794,7 @@ static void FN(block_after_)(const fm_mlp *net, fm_mlp_workspace *ws, T *const *
     const fm_step_block *blk = &ws->steps[i];
     const T *param = FN(block_param_)(blk, coefs, intercepts, bn);
     const int is_coef = blk->kind == FM_SEG_COEF;
-    ws->step_squares[i] = is_coef ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
+    ws->step_squares[i] = is_coef && alpha_term(net) ? FN(fm_sum_squares_)(blk->len, param) : 0.0;
     ws->step_abs[i] = is_coef && needs_abs(net) ? FN(fm_sum_abs_)(blk->len, param) : 0.0;
     /* bfloat16 products: the new rows into the packed weights (param is
      * this block's rows of a coefficient matrix). */

@@ -26,6 +26,7 @@
  * template, float only), used with FM_STEP_SKLEARN; FM_STEP_PLAIN (and every
  * newer kind) stays in the array's dtype, vectorised.
  */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #if defined(__x86_64__) || defined(_M_X64)
@@ -42,7 +43,7 @@
  * bits; AVX2 only does more of them per instruction.
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define FM_CLONES __attribute__((target_clones("avx2", "default")))
+#define FM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FM_CLONES
 #endif
@@ -82,7 +83,8 @@ static inline void fm_flush_end(uint64_t saved)
 }
 
 /* A body called with its two leading flags, the gradient's penalty
- * (fm_finish_penalty) and the decoupled decay, as constants. */
+ * (fm_finish_penalty, | FM_FINISH_RECIP) and the decoupled decay, as
+ * constants. */
 #define FM_WITH_DECAY(body, pen, decay, ...)                                                       \
     do {                                                                                           \
         if (decay)                                                                                 \
@@ -90,22 +92,30 @@ static inline void fm_flush_end(uint64_t saved)
         else                                                                                       \
             body(pen, 0, __VA_ARGS__);                                                             \
     } while (0)
+#define FM_PEN_CASE(body, pen, decay, ...)                                                         \
+    case pen:                                                                                      \
+        FM_WITH_DECAY(body, pen, decay, __VA_ARGS__);                                              \
+        break;
 #define FM_WITH_FLAGS(body, pen, decay, ...)                                                       \
     do {                                                                                           \
         switch (pen) {                                                                             \
-        case FM_FINISH_L2:                                                                         \
-            FM_WITH_DECAY(body, FM_FINISH_L2, decay, __VA_ARGS__);                                 \
-            break;                                                                                 \
-        case FM_FINISH_L1:                                                                         \
-            FM_WITH_DECAY(body, FM_FINISH_L1, decay, __VA_ARGS__);                                 \
-            break;                                                                                 \
-        case FM_FINISH_ELASTICNET:                                                                 \
-            FM_WITH_DECAY(body, FM_FINISH_ELASTICNET, decay, __VA_ARGS__);                         \
-            break;                                                                                 \
+            FM_PEN_CASE(body, FM_FINISH_L2, decay, __VA_ARGS__)                                    \
+            FM_PEN_CASE(body, FM_FINISH_L1, decay, __VA_ARGS__)                                    \
+            FM_PEN_CASE(body, FM_FINISH_ELASTICNET, decay, __VA_ARGS__)                            \
+            FM_PEN_CASE(body, FM_FINISH_RECIP, decay, __VA_ARGS__)                                 \
+            FM_PEN_CASE(body, FM_FINISH_L2 | FM_FINISH_RECIP, decay, __VA_ARGS__)                  \
+            FM_PEN_CASE(body, FM_FINISH_L1 | FM_FINISH_RECIP, decay, __VA_ARGS__)                  \
+            FM_PEN_CASE(body, FM_FINISH_ELASTICNET | FM_FINISH_RECIP, decay, __VA_ARGS__)          \
         default:                                                                                   \
             FM_WITH_DECAY(body, FM_FINISH_NONE, decay, __VA_ARGS__);                               \
         }                                                                                          \
     } while (0)
+
+/* Flag of a compile-time penalty (never in fm_grad_finish.penalty): the
+ * divisor is a power of two whose reciprocal is exact, so the body
+ * multiplies by the reciprocal instead of dividing (optimizers_tmpl.h,
+ * exact_reciprocal_). */
+#define FM_FINISH_RECIP 4
 
 /* A gradient taken as it is: no penalty, / 1, no clipping (all exact). */
 static fm_grad_finish fm_grad_finish_plain(void)
@@ -248,9 +258,11 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
 #define T float
 #define SUF f32
 #define SQRT sqrtf
+#define T_MIN_NORMAL FLT_MIN
 #define FM_ADAM_SKLEARN 1
 #include "optimizers_tmpl.h"
 #undef FM_ADAM_SKLEARN
+#undef T_MIN_NORMAL
 #undef SQRT
 #undef SUF
 #undef T
@@ -258,7 +270,9 @@ fm_step_rule fm_step_rule_make(const fm_optimizer *opt)
 #define T double
 #define SUF f64
 #define SQRT sqrt
+#define T_MIN_NORMAL DBL_MIN
 #include "optimizers_tmpl.h"
+#undef T_MIN_NORMAL
 #undef SQRT
 #undef SUF
 #undef T

@@ -24,13 +24,30 @@ static FM_ALWAYS_INLINE T FN(moment_)(const int keras, T s, T x, T b, T c)
 /* fm_grad_finish's constants rounded to T once (as NumPy rounds a Python
  * float meeting an array of T). */
 typedef struct {
-    T l2, l1, divisor, scale, clip;
+    T l2, l1, divisor, scale, clip, inv; /* inv: 1 / divisor (FM_FINISH_RECIP only) */
 } FN(finish_consts_);
 
 static FM_ALWAYS_INLINE FN(finish_consts_) FN(finish_consts_of_)(const fm_grad_finish *f)
 {
-    FN(finish_consts_) c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip};
+    FN(finish_consts_)
+    c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip, (T)(1.0 / f->divisor)};
     return c;
+}
+
+/*
+ * Whether g / d == g * (1 / d) in T for every g: d a power of two, a normal
+ * T whose reciprocal is a normal T too (then also finite). Both are then the exact quotient
+ * g * 2^-k correctly rounded once (rounded only where it is subnormal, the
+ * same rounding; flushed alike under FTZ/DAZ, d and 1/d being normal), so
+ * the bodies may multiply: a multiplier's cost instead of a divider's, one
+ * of the two divisions of Adam's step at Keras's batch of 32.
+ */
+static int FN(exact_reciprocal_)(double d)
+{
+    int e;
+    if (!(d >= (double)T_MIN_NORMAL) || frexp(d, &e) != 0.5 || (double)(T)d != d)
+        return 0;
+    return (T)(1.0 / d) >= T_MIN_NORMAL;
 }
 
 /* The finished gradient of one value (internal.h, fm_grad_finish), `pen` a
@@ -39,13 +56,14 @@ static FM_ALWAYS_INLINE FN(finish_consts_) FN(finish_consts_of_)(const fm_grad_f
 static FM_ALWAYS_INLINE T FN(penalised_)(const int pen, T g, T p, const FN(finish_consts_) * c)
 {
     const T sign = (T)((p > (T)0) - (p < (T)0));
-    if (pen == FM_FINISH_L2)
+    const int kind = pen & ~FM_FINISH_RECIP;
+    if (kind == FM_FINISH_L2)
         g = g + c->l2 * p;
-    else if (pen == FM_FINISH_L1)
+    else if (kind == FM_FINISH_L1)
         g = g + c->l1 * sign;
-    else if (pen == FM_FINISH_ELASTICNET)
+    else if (kind == FM_FINISH_ELASTICNET)
         g = (g + c->l2 * p) + c->l1 * sign;
-    return g / c->divisor;
+    return (pen & FM_FINISH_RECIP) ? g * c->inv : g / c->divisor;
 }
 
 static FM_ALWAYS_INLINE T FN(finish_)(const int pen, T g, T p, const FN(finish_consts_) * c)
@@ -54,7 +72,10 @@ static FM_ALWAYS_INLINE T FN(finish_)(const int pen, T g, T p, const FN(finish_c
     return g < -c->clip ? -c->clip : (g > c->clip ? c->clip : g);
 }
 
-static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int nesterov,
+/* SGD: `form` 0 momentum, 1 Nesterov momentum (velocity v = mu * v - lr * g
+ * first, scikit-learn's and torch's), 2 Keras's rule without momentum,
+ * param - g * lr (Keras keeps no velocity then: none is read or written). */
+static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int form,
                                       const fm_step_rule *r, int64_t n, T *restrict param,
                                       const T *restrict grad, T *restrict velocity,
                                       const fm_grad_finish *f)
@@ -64,9 +85,13 @@ static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int 
     for (int64_t i = 0; i < n; i++) {
         const T g = FN(finish_)(pen, grad[i], param[i], &fc);
         const T p = decay ? param[i] * keep : param[i];
+        if (form == 2) {
+            param[i] = p - g * lr;
+            continue;
+        }
         const T v = mu * velocity[i] - lr * g;
         velocity[i] = v;
-        param[i] = p + (nesterov ? mu * v - lr * g : v);
+        param[i] = p + (form == 1 ? mu * v - lr * g : v);
     }
 }
 
@@ -179,11 +204,14 @@ static FM_CLONES FM_NOINLINE void FN(step_body_)(const fm_step_rule *r, int64_t 
                                                  const T *grad_raw, T *const *state,
                                                  const fm_grad_finish *f)
 {
-    const int decay = r->decay, pen = f->penalty, keras = r->keras;
+    const int decay = r->decay, keras = r->keras;
+    const int pen = (int)f->penalty | (FN(exact_reciprocal_)(f->divisor) ? FM_FINISH_RECIP : 0);
     T *s0 = state[0], *s1 = state[1];
     switch (r->kind) {
     case FM_OPT_SGD:
-        if (r->nesterov)
+        if (keras && r->momentum == 0.0)
+            FM_WITH_FLAGS(FN(sgd_), pen, decay, 2, r, n, param, grad_raw, s0, f);
+        else if (r->nesterov)
             FM_WITH_FLAGS(FN(sgd_), pen, decay, 1, r, n, param, grad_raw, s0, f);
         else
             FM_WITH_FLAGS(FN(sgd_), pen, decay, 0, r, n, param, grad_raw, s0, f);

@@ -1336,7 +1336,7 @@ def optimizer_step(param, grad, optimizer):
         RMSprop:     s = rho * s + (1 - rho) * g**2;  param += (-lr * g) / sqrt(s + epsilon)
         Adagrad:     s = s + g**2;  param += (-lr * g) / sqrt(s + epsilon)
         Nadam:       param += (coef_m * m + coef_g * g) / (sqrt(v / (1 - beta_2**t)) + epsilon)
-        SGD:         the plain rule
+        SGD:         the plain rule; without momentum param -= g * lr (no velocity)
 
     Parameters
     ----------
@@ -1382,7 +1382,9 @@ def optimizer_step(param, grad, optimizer):
                 learning_rate=lr, weight_decay=wd)
     g = _Flushed(_keras_clipped(grad, optimizer).astype(param.dtype))
     p = _decayed(_Flushed(param), lr, wd)
-    if kind == "sgd":
+    if kind == "sgd" and optimizer.momentum == 0:
+        p = p - g * lr  # Keras keeps no velocity without momentum
+    elif kind == "sgd":
         v = _Flushed(state[0])
         mu = optimizer.momentum
         v[...] = mu * v - lr * g

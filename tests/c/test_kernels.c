@@ -24,6 +24,7 @@
  * Prints one line per check, "ok ..." or "FAIL ...", "value ..." lines with
  * figures, and exits 1 if any check failed.
  */
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -450,6 +451,8 @@ int main(void)
     fm_init(NULL);
     check_optimizers_f32();
     check_optimizers_f64();
+    check_reciprocal_divisor_f32();
+    check_reciprocal_divisor_f64();
     check_sigill_guard();
     check_bf16_arm_cases();
     check_bf16_bfmmla_emulated();

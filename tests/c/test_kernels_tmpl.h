@@ -335,6 +335,74 @@ static void NAME(check_optimizers_)(void)
 }
 
 /*
+ * The fused step's contract (internal.h): finishing the gradient in one pass
+ * (fm_grad_finish_, which divides) and stepping in another gives the fused
+ * step's bits. Checked where the fused step multiplies by the reciprocal
+ * instead (a power-of-two divisor, optimizers_tmpl.h exact_reciprocal_): every
+ * kind and arithmetic, no penalty and L2, divisors 1/8, 32, 2^20 and 3 (which
+ * divides), on uniform gradients and on values whose quotient is subnormal,
+ * tiny, huge, infinite or NaN. n = 37 values, one step from zero states.
+ */
+static void NAME(check_reciprocal_divisor_)(void)
+{
+    enum { N = 37 };
+    const T tiny = sizeof(T) == 4 ? (T)FLT_MIN : (T)DBL_MIN;
+    const T huge = sizeof(T) == 4 ? (T)FLT_MAX : (T)DBL_MAX;
+    const T special[] = {tiny * (T)1.5, tiny * (T)3, tiny * (T)31, tiny / (T)3,
+                         -tiny * (T)17, huge,        -huge,        (T)INFINITY,
+                         (T)NAN,        (T)0,        -(T)0,        (T)1e-30};
+    const double divisors[] = {0.125, 32.0, 1048576.0, 3.0};
+    const fm_step_arithmetic forms[] = {FM_STEP_SKLEARN, FM_STEP_PLAIN, FM_STEP_KERAS};
+    int all_same = 1, cases = 0;
+    for (int kind = 0; kind < FM_OPT_N_KINDS; kind++)
+        for (int a = 0; a < 3; a++)
+            for (int pen = 0; pen < 2; pen++)
+                for (int d = 0; d < 4; d++) {
+                    T param[2][N], grad[2][N], st[2][2][N];
+                    for (int i = 0; i < N; i++) {
+                        param[0][i] = param[1][i] = (T)(uniform() - 0.5);
+                        grad[0][i] = grad[1][i] = i < (int)(sizeof(special) / sizeof(special[0]))
+                                                      ? special[i]
+                                                      : (T)(uniform() - 0.5);
+                    }
+                    memset(st, 0, sizeof(st));
+                    fm_grad_finish f = {
+                        pen ? FM_FINISH_L2 : FM_FINISH_NONE, 1e-4, 0.0, divisors[d], 1.0, INFINITY};
+                    const fm_grad_finish plain = {FM_FINISH_NONE, 0.0, 0.0, 1.0, 1.0, INFINITY};
+                    fm_optimizer opt;
+                    memset(&opt, 0, sizeof opt);
+                    opt.kind = (fm_optimizer_kind)kind;
+                    opt.arithmetic = forms[a];
+                    opt.learning_rate = 0.01;
+                    opt.momentum = kind == FM_OPT_SGD && a == 2 ? 0.0 : 0.9;
+                    opt.beta_1 = 0.9;
+                    opt.beta_2 = 0.999;
+                    opt.epsilon = 1e-7;
+                    opt.rho = 0.9;
+                    opt.momentum_decay = 0.004;
+                    opt.mu_product = 1.0;
+                    fm_optimizer_advance(&opt);
+                    const fm_step_rule rule = fm_step_rule_make(&opt);
+                    T *s0[FM_OPT_MAX_STATES] = {st[0][0], st[0][1], NULL};
+                    T *s1[FM_OPT_MAX_STATES] = {st[1][0], st[1][1], NULL};
+                    CAT(fm_fused_step_, SUF)(&rule, N, param[0], grad[0], s0, &f);
+                    CAT(fm_grad_finish_, SUF)(N, grad[1], param[1], &f);
+                    CAT(fm_fused_step_, SUF)(&rule, N, param[1], grad[1], s1, &plain);
+                    const int same = memcmp(param[0], param[1], sizeof(param[0])) == 0 &&
+                                     memcmp(st[0], st[1], sizeof(st[0])) == 0;
+                    if (!same)
+                        printf("  kind %d arithmetic %d penalty %d divisor %g differs\n", kind,
+                               (int)forms[a], pen, divisors[d]);
+                    all_same &= same;
+                    cases++;
+                }
+    check(all_same,
+          "fused step " STR(SUF) ": reciprocal of a power-of-two divisor, %d cases "
+                                 "bit for bit with finishing then stepping",
+          cases);
+}
+
+/*
  * A few epochs of a small classifier (units 32-256-10 hidden relu, softmax
  * log loss, L2 penalty, Adam, minibatches of 128 from a fixed permutation)
  * on 3 Gaussian blobs with labels by nearest centre: the epoch loss must
