@@ -29,6 +29,13 @@ Usage::
     python bench/bench_keras.py [--keras-python /path/to/venv/bin/python]
                                 [--threads 1 2] [--batch-sizes 32 200]
                                 [--optimizers sgd adam] [--epochs 3] [--rows 12000]
+                                [--split]
+
+``--split`` adds the split of one more fastmlp epoch, after the timed ones
+and the accuracy (products, other passes, optimizer step, gather, and the
+rest: outside the C epoch), from the engine's profile clock. With ``PYTHONPATH=DIR`` holding another build of
+fastmlp (``pip install --no-deps --target DIR .`` from its checkout), the
+same script measures that build: before and after a change.
 
 Never run by the test suite (timing is not a test).
 """
@@ -56,10 +63,13 @@ def load(rows):
     return X, y, data["X_test"].astype(np.float32), data["y_test"]
 
 
-def script(keras, X, y, X_test, y_test, optimizer, batch_size, epochs):
+def script(keras, X, y, X_test, y_test, optimizer, batch_size, epochs, profile=None):
     """The benchmarked script, for either ``keras`` module.
 
-    Returns (seconds of each epoch, test accuracy)."""
+    `profile`: fastmlp's ``_kernels`` module, to clock the last epoch's
+    split (products, other passes, optimizer step, gather) with the engine's
+    profile clock. Returns (seconds of each epoch, test accuracy, split or
+    None)."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input(shape=(784,)),
@@ -81,17 +91,30 @@ def script(keras, X, y, X_test, y_test, optimizer, batch_size, epochs):
     model.fit(X, y, batch_size=batch_size, epochs=1 + epochs, verbose=0,
               callbacks=[EpochClock()])
     _, accuracy = model.evaluate(X_test, y_test, verbose=0)
-    return seconds, float(accuracy)
+    if profile is None:
+        return seconds, float(accuracy), None
+    # One more epoch, after the accuracy, with the engine's profile clock
+    # (read when fit starts: on for this fit only).
+    profile._epoch_profile(True)
+    try:
+        start = time.perf_counter()
+        model.fit(X, y, batch_size=batch_size, epochs=1, verbose=0)
+        wall = time.perf_counter() - start
+    finally:
+        split = profile._epoch_profile(False)
+    split["rest"] = wall - sum(split.values())
+    return seconds, float(accuracy), split
 
 
-def run_configs(keras, configs, rows, epochs):
+def run_configs(keras, configs, rows, epochs, profile=None):
     X, y, X_test, y_test = load(rows)
     out = []
     for optimizer, batch_size in configs:
-        seconds, accuracy = script(keras, X, y, X_test, y_test, optimizer, batch_size, epochs)
+        seconds, accuracy, split = script(keras, X, y, X_test, y_test, optimizer, batch_size,
+                                          epochs, profile)
         out.append({"optimizer": optimizer, "batch_size": batch_size,
                     "warmup": seconds[0], "seconds": statistics.median(seconds[1:]),
-                    "accuracy": accuracy})
+                    "accuracy": accuracy, "split": split})
     return out
 
 
@@ -144,6 +167,8 @@ def main(argv=None):
     parser.add_argument("--optimizers", nargs="+", default=["sgd", "adam"])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up")
     parser.add_argument("--rows", type=int, default=12000)
+    parser.add_argument("--split", action="store_true",
+                        help="also print fastmlp's epoch split (engine profile clock)")
     parser.add_argument("--keras-worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--configs", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -167,7 +192,8 @@ def main(argv=None):
     results, versions = [], None
     for t in args.threads:
         with threadpool_limits(limits=t):
-            ours = run_configs(fastmlp_keras, configs, args.rows, args.epochs)
+            ours = run_configs(fastmlp_keras, configs, args.rows, args.epochs,
+                               fastmlp._kernels if args.split else None)
         theirs = keras_rows(args.keras_python, t, configs, args.rows, args.epochs)
         for i, row in enumerate(ours):
             peer = theirs["rows"][i] if isinstance(theirs, dict) else None
@@ -191,6 +217,16 @@ def main(argv=None):
           f"Load average after: {os.getloadavg()[0]:.2f}.")
     if versions:
         print(versions)
+    if args.split:
+        parts = ["products", "passes", "step", "gather", "rest"]
+        print("\nfastmlp's split of one more epoch (ms; rest: outside the C epoch)")
+        header = f"{'threads':>7} {'batch':>5} {'optimizer':>9} " + " ".join(
+            f"{p:>9}" for p in parts)
+        print(header)
+        print("-" * len(header))
+        for t, row, _ in results:
+            print(f"{t:>7} {row['batch_size']:>5} {row['optimizer']:>9} " + " ".join(
+                f"{1e3 * row['split'][p]:9.1f}" for p in parts))
 
 
 if __name__ == "__main__":

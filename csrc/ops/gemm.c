@@ -10,7 +10,7 @@
  * microseconds) and its own packing: below this many multiply-adds per
  * thread the product runs on one thread.
  */
-#define FM_MIN_MACS_PER_THREAD ((int64_t)1 << 20)
+#define FM_MIN_MACS_PER_THREAD ((int64_t)1 << 18)
 
 /* In double: m * n * k can exceed int64 for shapes that are valid
  * individually (and such a product will not be run anyway). */
