@@ -29,13 +29,14 @@ Usage::
     python bench/bench_keras.py [--keras-python /path/to/venv/bin/python]
                                 [--threads 1 2] [--batch-sizes 32 200]
                                 [--optimizers sgd adam] [--epochs 3] [--rows 12000]
-                                [--split]
+                                [--repeats 1] [--split]
 
 ``--split`` adds the split of one more fastmlp epoch, after the timed ones
 and the accuracy (products, other passes, optimizer step, gather, and the
-rest: outside the C epoch), from the engine's profile clock. With ``PYTHONPATH=DIR`` holding another build of
-fastmlp (``pip install --no-deps --target DIR .`` from its checkout), the
-same script measures that build: before and after a change.
+rest: outside the C epoch), from the engine's profile clock. With
+``PYTHONPATH=DIR`` holding another build of fastmlp (``pip install --no-deps
+--target DIR .`` from its checkout), the same script measures that build:
+before and after a change.
 
 Never run by the test suite (timing is not a test).
 """
@@ -118,6 +119,11 @@ def run_configs(keras, configs, rows, epochs, profile=None):
     return out
 
 
+def median_run(rows):
+    """The row, among one configuration's repeats, of median epoch time."""
+    return sorted(rows, key=lambda r: r["seconds"])[(len(rows) - 1) // 2]
+
+
 def keras_worker(threads, configs, rows, epochs):
     """In a fresh process: pin to `threads` CPUs, import Keras on JAX, print JSON."""
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
@@ -167,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--optimizers", nargs="+", default=["sgd", "adam"])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up")
     parser.add_argument("--rows", type=int, default=12000)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="alternate fastmlp and Keras this many times (median run)")
     parser.add_argument("--split", action="store_true",
                         help="also print fastmlp's epoch split (engine profile clock)")
     parser.add_argument("--keras-worker", type=int, help=argparse.SUPPRESS)
@@ -188,13 +196,25 @@ def main(argv=None):
     print(f"CPU: {cpu_model()} ({os.cpu_count()} CPUs); fastmlp {fastmlp.__version__}, "
           f"kernel set {info['isa']}")
     print(f"MNIST-shaped 784-300-100-10, {args.rows} rows, median of {args.epochs} epochs "
-          f"after a warm-up; load average before: {load_before[0]:.2f}")
+          f"after a warm-up, median of {args.repeats} alternating runs; load average "
+          f"before: {load_before[0]:.2f}")
     results, versions = [], None
     for t in args.threads:
-        with threadpool_limits(limits=t):
-            ours = run_configs(fastmlp_keras, configs, args.rows, args.epochs,
-                               fastmlp._kernels if args.split else None)
-        theirs = keras_rows(args.keras_python, t, configs, args.rows, args.epochs)
+        # --repeats: fastmlp and Keras alternate, each row the median run
+        # (by epoch time) of its repeats: a shared machine's slow spells
+        # fall on both libraries.
+        runs_ours, runs_theirs = [], []
+        for _ in range(args.repeats):
+            with threadpool_limits(limits=t):
+                runs_ours.append(run_configs(fastmlp_keras, configs, args.rows, args.epochs,
+                                             fastmlp._kernels if args.split else None))
+            runs_theirs.append(keras_rows(args.keras_python, t, configs, args.rows,
+                                          args.epochs))
+        ours = [median_run([run[i] for run in runs_ours]) for i in range(len(configs))]
+        theirs = runs_theirs[0]
+        if isinstance(theirs, dict) and all(isinstance(r, dict) for r in runs_theirs):
+            theirs = dict(theirs, rows=[median_run([r["rows"][i] for r in runs_theirs])
+                                        for i in range(len(configs))])
         for i, row in enumerate(ours):
             peer = theirs["rows"][i] if isinstance(theirs, dict) else None
             results.append((t, row, peer))

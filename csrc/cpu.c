@@ -100,7 +100,10 @@ static fm_cpu_features detect_features(void)
         return f;
     f.avx2_fma = ymm_os && avx && fma && ((r7[1] >> 5) & 1u);
     f.avx512f = f.avx2_fma && zmm_os && ((r7[1] >> 16) & 1u);
-    f.avx512bf16 = f.avx512f && cpuid(7, 1, r71) && ((r71[0] >> 5) & 1u);
+    /* The tier's kernels are compiled with -mavx512bf16, which implies
+     * AVX512BW (its packing interleaves 16-bit values): every CPU with
+     * AVX512_BF16 has BW, but the tier asks for both. */
+    f.avx512bf16 = f.avx512f && ((r7[1] >> 30) & 1u) && cpuid(7, 1, r71) && ((r71[0] >> 5) & 1u);
     f.amx_bf16 = ((r7[3] >> 24) & 1u) && ((r7[3] >> 22) & 1u); /* AMX-TILE, AMX-BF16 */
     f.amx_os = (xcr & (3ull << 17)) == (3ull << 17);
 #elif defined(__APPLE__) && defined(__aarch64__)

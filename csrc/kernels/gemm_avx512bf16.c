@@ -97,12 +97,16 @@ const fm_bf16_tier fm_bf16_avx512bf16 = {"avx512_bf16",
  * rounding takes about ten per 16. */
 static inline __mmask16 first(int64_t n); /* in gemm_bf16_pack_avx512.h */
 
-/* 32-bit pairs (bf16 of lo in the low half, of hi in the high half). */
+/* 32-bit pairs (bf16 of lo in the low half, of hi in the high half): one
+ * conversion of all 32 values (lo's 16 bf16 then hi's), then one word
+ * permutation interleaving them (VPERMW, AVX512BW, implied by
+ * -mavx512bf16); the same rounding as converting each half alone. */
 static inline __m512i pairs(__m512 lo, __m512 hi)
 {
-    const __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
-    const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
-    return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+    const __m512i interleave =
+        _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
 /* 32 consecutive floats (kk 0..31, `valid` of them) as 16 pairs. */

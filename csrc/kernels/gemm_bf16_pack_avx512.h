@@ -99,7 +99,12 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
         {
             const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
             __m512i v[16];
-            if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
+            if (!trans_b && valid >= FM_BF16_KCHUNK && cols == FM_BF16_PANEL) {
+                /* a whole chunk: the loop below without its bounds */
+                for (int pp = 0; pp < 16; pp++)
+                    v[pp] = pairs(_mm512_loadu_ps(b + (p0 + 2 * pp) * ldb + j0),
+                                  _mm512_loadu_ps(b + (p0 + 2 * pp + 1) * ldb + j0));
+            } else if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
                 const __mmask16 cm = first(cols);
                 for (int pp = 0; pp < 16; pp++) {
                     const int64_t kk = 2 * pp;
