@@ -44,6 +44,7 @@ CONFIGS = {
     "tabular": dict(n=100000, d=50, hidden=(100, 100), outputs=1, batch=200, cls=False),
     "deep": dict(n=20000, d=74, hidden=(1024, 1024, 512, 512, 256, 256, 128, 128, 64, 64),
                  outputs=8, batch=32, cls=True),
+    "mnist_b32": dict(n=60000, d=784, hidden=(256, 128), outputs=10, batch=32, cls=True),
 }
 cfg = CONFIGS[name]
 rng = np.random.default_rng(0)

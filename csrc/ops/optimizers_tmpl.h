@@ -29,18 +29,19 @@ typedef struct {
 
 static FM_ALWAYS_INLINE FN(finish_consts_) FN(finish_consts_of_)(const fm_grad_finish *f)
 {
-    FN(finish_consts_)
-    c = {(T)f->l2, (T)f->l1, (T)f->divisor, (T)f->scale, (T)f->clip, (T)(1.0 / f->divisor)};
+    const T l2 = (T)f->l2, l1 = (T)f->l1, divisor = (T)f->divisor, inv = (T)(1.0 / f->divisor);
+    FN(finish_consts_) c = {l2, l1, divisor, (T)f->scale, (T)f->clip, inv};
     return c;
 }
 
 /*
  * Whether g / d == g * (1 / d) in T for every g: d a power of two, a normal
- * T whose reciprocal is a normal T too (then also finite). Both are then the exact quotient
- * g * 2^-k correctly rounded once (rounded only where it is subnormal, the
- * same rounding; flushed alike under FTZ/DAZ, d and 1/d being normal), so
- * the bodies may multiply: a multiplier's cost instead of a divider's, one
- * of the two divisions of Adam's step at Keras's batch of 32.
+ * T whose reciprocal is a normal T too (then also finite). Both are then
+ * the exact quotient g * 2^-k correctly rounded once (rounded only where it
+ * is subnormal, the same rounding; flushed alike under FTZ/DAZ, d and 1/d
+ * being normal), so the bodies may multiply: a multiplier's cost instead of
+ * a divider's, one of the two divisions of Adam's step at Keras's batch of
+ * 32.
  */
 static int FN(exact_reciprocal_)(double d)
 {
