@@ -86,25 +86,44 @@ void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64
     }
 }
 
+/* Panels per group of the row-pair order below: 8 x 64 bytes of each row
+ * (measured 2, 4, 8, 64: 8 best at 1024 columns, none slower elsewhere). */
+#define PACK_GROUP 8
 void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
 {
     const int64_t kq = fm_bf16_chunks(k);
     const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
+    /* B not transposed, whole chunks of whole panels: row pair by row pair
+     * across a group of panels, so that B's rows stream in order. (Panel by
+     * panel, the 32 rows' 64-byte pieces of one panel sit ldb apart: at ldb
+     * = 1024 floats, 4 KiB, one L1 set and no prefetch; 32 x 1024 packed at
+     * 0.31 ns a value, 0.08 now, against 0.06 at 1000 columns either way.)
+     * The rest below, block by block. */
+    const int64_t full_panels = n / FM_BF16_PANEL, full_chunks = k / FM_BF16_KCHUNK;
+    if (!trans_b)
+        for (int64_t q = 0; q < full_chunks; q++)
+            for (int64_t g = 0; g < full_panels; g += PACK_GROUP)
+                for (int pp = 0; pp < 16; pp++) {
+                    const float *lo = b + (q * FM_BF16_KCHUNK + 2 * pp) * ldb, *hi = lo + ldb;
+                    uint16_t *dst = (uint16_t *)out + q * FM_BF16_CHUNK_ELEMS + pp * 32;
+                    const int64_t end = g + PACK_GROUP < full_panels ? g + PACK_GROUP : full_panels;
+                    for (int64_t pj = g; pj < end; pj++)
+                        _mm512_storeu_si512(dst + pj * kq * FM_BF16_CHUNK_ELEMS,
+                                            pairs(_mm512_loadu_ps(lo + pj * FM_BF16_PANEL),
+                                                  _mm512_loadu_ps(hi + pj * FM_BF16_PANEL)));
+                }
     /* Chunk-major when B is not transposed: 32 whole rows of B at a time. */
     for (int64_t t = 0; t < panels * kq; t++) {
         const int64_t pj = !trans_b ? t % panels : t / kq, q = !trans_b ? t / panels : t % kq;
+        if (!trans_b && pj < full_panels && q < full_chunks)
+            continue; /* packed above */
         const int64_t j0 = pj * FM_BF16_PANEL;
         uint16_t *dst = (uint16_t *)out + (pj * kq + q) * FM_BF16_CHUNK_ELEMS;
         const int64_t cols = n - j0 < FM_BF16_PANEL ? n - j0 : FM_BF16_PANEL;
         {
             const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;
             __m512i v[16];
-            if (!trans_b && valid >= FM_BF16_KCHUNK && cols == FM_BF16_PANEL) {
-                /* a whole chunk: the loop below without its bounds */
-                for (int pp = 0; pp < 16; pp++)
-                    v[pp] = pairs(_mm512_loadu_ps(b + (p0 + 2 * pp) * ldb + j0),
-                                  _mm512_loadu_ps(b + (p0 + 2 * pp + 1) * ldb + j0));
-            } else if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
+            if (!trans_b) { /* pair pp: K rows 2pp, 2pp + 1 across 16 columns */
                 const __mmask16 cm = first(cols);
                 for (int pp = 0; pp < 16; pp++) {
                     const int64_t kk = 2 * pp;
@@ -128,4 +147,5 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
     }
 }
 
+#undef PACK_GROUP
 #undef FM_PACK_NAME
