@@ -86,6 +86,12 @@ int64_t fm_bf16_packed_b_bytes(int trans_b, int64_t k, int64_t n);
  * `out` (fm_bf16_packed_b_bytes bytes; any alignment, 64 bytes is fastest)
  * in the layout above, rounding to bfloat16. */
 void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out);
+/* The same with consecutive panels `panel_stride` bf16 apart (at least
+ * fm_bf16_chunks(k) * FM_BF16_CHUNK_ELEMS): rows of a taller B packed into
+ * their place in its layout (the engine's weights, a block of rows after
+ * each optimizer step), across all panels in one call. */
+void fm_bf16_pack_b_strided(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                            void *out, int64_t panel_stride);
 /* Pack rows [0, rows) of op(A) ((rows, k); A stored (rows, k) with lda, or
  * (k, rows) if trans_a) into ceil(rows/16) A panels. */
 void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
@@ -113,7 +119,8 @@ typedef struct {
      * NULL: the portable packing. */
     void (*pack_a)(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                    uint16_t *out);
-    void (*pack_b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out);
+    void (*pack_b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out,
+                   int64_t panel_stride);
 } fm_bf16_tier;
 
 extern const fm_bf16_tier fm_bf16_emulated_generic;
@@ -124,7 +131,7 @@ extern const fm_bf16_tier fm_bf16_emulated_avx512;
 void fm_bf16_pack_a_avx512(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                            uint16_t *out);
 void fm_bf16_pack_b_avx512(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
-                           void *out);
+                           void *out, int64_t panel_stride);
 #endif
 #ifdef FASTMLP_AMX_KERNELS
 extern const fm_bf16_tier fm_bf16_amx;
@@ -139,7 +146,7 @@ extern const fm_bf16_tier fm_bf16_avx512bf16;
 void fm_bf16_pack_a_avx512bf16(int trans_a, int64_t rows, int64_t k, const float *a, int64_t lda,
                                uint16_t *out);
 void fm_bf16_pack_b_avx512bf16(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
-                               void *out);
+                               void *out, int64_t panel_stride);
 #endif
 
 /* BFMMLA's arithmetic in portable C (every target). */

@@ -452,12 +452,9 @@ static void pack_rows_f32(const fm_mlp *net, const fm_mlp_packed *p, int l, cons
                           int64_t r0, int64_t r1)
 {
     const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
-    for (int64_t j = 0; j < n; j += FM_BF16_PANEL) {
-        uint16_t *dst = (uint16_t *)fm_bf16_packed_b_columns(p->fwd[l], k, j) +
-                        r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS;
-        fm_bf16_pack_b(0, r1 - r0, n - j < FM_BF16_PANEL ? n - j : FM_BF16_PANEL, w + r0 * n + j, n,
-                       dst);
-    }
+    fm_bf16_pack_b_strided(0, r1 - r0, n, w + r0 * n, n,
+                           (uint16_t *)p->fwd[l] + r0 / FM_BF16_KCHUNK * FM_BF16_CHUNK_ELEMS,
+                           fm_bf16_chunks(k) * FM_BF16_CHUNK_ELEMS);
     if (packed_job_used(p, 2 * l + 1))
         fm_bf16_pack_b(1, n, r1 - r0, w + r0 * n, n,
                        (void *)fm_bf16_packed_b_columns(p->bwd[l], n, r0));

@@ -89,7 +89,8 @@ void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64
 /* Panels per group of the row-pair order below: 8 x 64 bytes of each row
  * (measured 2, 4, 8, 64: 8 best at 1024 columns, none slower elsewhere). */
 #define PACK_GROUP 8
-void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out,
+                     int64_t panel_stride)
 {
     const int64_t kq = fm_bf16_chunks(k);
     const int64_t panels = (n + FM_BF16_PANEL - 1) / FM_BF16_PANEL;
@@ -108,7 +109,7 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
                     uint16_t *dst = (uint16_t *)out + q * FM_BF16_CHUNK_ELEMS + pp * 32;
                     const int64_t end = g + PACK_GROUP < full_panels ? g + PACK_GROUP : full_panels;
                     for (int64_t pj = g; pj < end; pj++)
-                        _mm512_storeu_si512(dst + pj * kq * FM_BF16_CHUNK_ELEMS,
+                        _mm512_storeu_si512(dst + pj * panel_stride,
                                             pairs(_mm512_loadu_ps(lo + pj * FM_BF16_PANEL),
                                                   _mm512_loadu_ps(hi + pj * FM_BF16_PANEL)));
                 }
@@ -118,7 +119,7 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
         if (!trans_b && pj < full_panels && q < full_chunks)
             continue; /* packed above */
         const int64_t j0 = pj * FM_BF16_PANEL;
-        uint16_t *dst = (uint16_t *)out + (pj * kq + q) * FM_BF16_CHUNK_ELEMS;
+        uint16_t *dst = (uint16_t *)out + pj * panel_stride + q * FM_BF16_CHUNK_ELEMS;
         const int64_t cols = n - j0 < FM_BF16_PANEL ? n - j0 : FM_BF16_PANEL;
         {
             const int64_t p0 = q * FM_BF16_KCHUNK, valid = k - p0;

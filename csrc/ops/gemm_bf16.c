@@ -44,12 +44,12 @@ const void *fm_bf16_packed_b_columns(const void *b_packed, int64_t k, int64_t co
 /* Portable packing; tiers with their own (same bits) name it in their
  * fm_bf16_tier. */
 static void pack_b_portable(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
-                            void *out)
+                            void *out, int64_t panel_stride)
 {
     const int64_t kq = fm_bf16_chunks(k);
-    uint16_t *dst = out;
     for (int64_t j0 = 0; j0 < n; j0 += FM_BF16_PANEL) {
         const int cols = (int)min64(FM_BF16_PANEL, n - j0);
+        uint16_t *dst = (uint16_t *)out + j0 / FM_BF16_PANEL * panel_stride;
         for (int64_t q = 0; q < kq; q++, dst += FM_BF16_CHUNK_ELEMS) {
             const int64_t p0 = q * FM_BF16_KCHUNK;
             const int kk_end = (int)min64(FM_BF16_KCHUNK, k - p0);
@@ -116,13 +116,19 @@ void fm_bf16_pack_a(int trans_a, int64_t rows, int64_t k, const float *a, int64_
         pack_a_portable(trans_a, rows, k, a, lda, out);
 }
 
-void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+void fm_bf16_pack_b_strided(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                            void *out, int64_t panel_stride)
 {
     const fm_bf16_tier *tier = fm_bf16_kernels();
     if (tier->pack_b != NULL)
-        tier->pack_b(trans_b, k, n, b, ldb, out);
+        tier->pack_b(trans_b, k, n, b, ldb, out, panel_stride);
     else
-        pack_b_portable(trans_b, k, n, b, ldb, out);
+        pack_b_portable(trans_b, k, n, b, ldb, out, panel_stride);
+}
+
+void fm_bf16_pack_b(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out)
+{
+    fm_bf16_pack_b_strided(trans_b, k, n, b, ldb, out, fm_bf16_chunks(k) * FM_BF16_CHUNK_ELEMS);
 }
 
 /* ------------------------------------------------------------------------ */
