@@ -168,13 +168,30 @@ def _expected_pack_a(op_a):
 
 @pytest.mark.parametrize("tier", TIERS, indirect=True)
 @pytest.mark.parametrize("trans", [False, True])
-@pytest.mark.parametrize("k,n", [(1, 1), (10, 10), (32, 16), (33, 17), (64, 129), (784, 10)])
+# (300, 48), (1024, 32): whole panels of more than one group of whole chunks
+# (the transposed packing's order, gemm_bf16_pack_avx512.h TRANS_GROUP).
+@pytest.mark.parametrize("k,n", [(1, 1), (10, 10), (32, 16), (33, 17), (64, 129), (784, 10),
+                                 (300, 48), (1024, 32)])
 def test_pack_b_layout(tier, trans, k, n):
     rng = np.random.default_rng(k * 1000 + n)
     op_b = rng.standard_normal((k, n)).astype(F32)
     stored = np.ascontiguousarray(op_b.T) if trans else op_b
     packed = _kernels._bf16_pack_b(stored, trans_b=trans)
     np.testing.assert_array_equal(packed, _expected_pack_b(op_b))
+
+
+@pytest.mark.parametrize("tier", TIERS, indirect=True)
+@pytest.mark.parametrize("k,n", [(1024, 16), (300, 48), (40, 33), (2048, 17)])
+def test_pack_b_transposed_rows_4_kib_apart(tier, k, n):
+    # W^T from rows of W 4 KiB (1024 floats) or 8 KiB apart, as the engine
+    # packs a layer 1024 or 2048 wide: the staged order of the AVX-512 tiers
+    # (gemm_bf16_pack_avx512.h), whole groups of chunks and a last partial
+    # one (k < the row stride: 300 = 9 whole chunks and a tail), edge panels.
+    rng = np.random.default_rng(k + n)
+    stride = 1024 if k <= 1024 else 2048
+    stored = rng.standard_normal((n, stride)).astype(F32)[:, :k]  # op(b) = stored.T
+    packed = _kernels._bf16_pack_b(stored, trans_b=True)
+    np.testing.assert_array_equal(packed, _expected_pack_b(stored.T))
 
 
 @pytest.mark.parametrize("tier", TIERS, indirect=True)

@@ -89,6 +89,8 @@ void FM_PACK_NAME(a)(int trans_a, int64_t rows, int64_t k, const float *a, int64
 /* Panels per group of the row-pair order below: 8 x 64 bytes of each row
  * (measured 2, 4, 8, 64: 8 best at 1024 columns, none slower elsewhere). */
 #define PACK_GROUP 8
+/* Chunks per row of the transposed order below (measured 4, 8, 16). */
+#define TRANS_GROUP 8
 void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t ldb, void *out,
                      int64_t panel_stride)
 {
@@ -113,10 +115,41 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
                                             pairs(_mm512_loadu_ps(lo + pj * FM_BF16_PANEL),
                                                   _mm512_loadu_ps(hi + pj * FM_BF16_PANEL)));
                 }
+    /* B transposed (W^T from W's rows) whose rows are a multiple of 4 KiB
+     * apart, whole chunks of whole panels: each of a panel's 16 rows of the
+     * stored B converted TRANS_GROUP chunks at a time into a buffer (one
+     * stream of 1 KiB per row), then each chunk's 16 vectors of pairs
+     * transposed from there. Chunk by chunk (below), the 16 rows' 128-byte
+     * pieces fall in the same two L1 sets: 32 rows x 1024 packed in 4.8 us,
+     * 2.8 us staged, 2048 columns 9.4 and 5.6 us (the rows just written, as
+     * after a step; Zen 4, best of 50); at other widths (256 to 1536, 1000,
+     * 300) staging was 0-10% slower, so only these strides take it. */
+    const int staged = trans_b && ldb % (4096 / (int64_t)sizeof(float)) == 0;
+    if (staged)
+        for (int64_t pj = 0; pj < full_panels; pj++)
+            for (int64_t q0 = 0; q0 < full_chunks; q0 += TRANS_GROUP) {
+                const int64_t group =
+                    full_chunks - q0 < TRANS_GROUP ? full_chunks - q0 : TRANS_GROUP;
+                __m512i runs[TRANS_GROUP][16], v[16];
+                for (int c = 0; c < 16; c++) {
+                    const float *row = b + (pj * FM_BF16_PANEL + c) * ldb + q0 * FM_BF16_KCHUNK;
+                    for (int64_t g = 0; g < group; g++)
+                        runs[g][c] = run_pairs(row + g * FM_BF16_KCHUNK, FM_BF16_KCHUNK);
+                }
+                for (int64_t g = 0; g < group; g++) {
+                    for (int c = 0; c < 16; c++)
+                        v[c] = runs[g][c];
+                    transpose16(v);
+                    uint16_t *dst =
+                        (uint16_t *)out + pj * panel_stride + (q0 + g) * FM_BF16_CHUNK_ELEMS;
+                    for (int pp = 0; pp < 16; pp++)
+                        _mm512_storeu_si512(dst + pp * 32, v[pp]);
+                }
+            }
     /* Chunk-major when B is not transposed: 32 whole rows of B at a time. */
     for (int64_t t = 0; t < panels * kq; t++) {
         const int64_t pj = !trans_b ? t % panels : t / kq, q = !trans_b ? t / panels : t % kq;
-        if (!trans_b && pj < full_panels && q < full_chunks)
+        if ((staged || !trans_b) && pj < full_panels && q < full_chunks)
             continue; /* packed above */
         const int64_t j0 = pj * FM_BF16_PANEL;
         uint16_t *dst = (uint16_t *)out + pj * panel_stride + q * FM_BF16_CHUNK_ELEMS;
@@ -149,4 +182,5 @@ void FM_PACK_NAME(b)(int trans_b, int64_t k, int64_t n, const float *b, int64_t 
 }
 
 #undef PACK_GROUP
+#undef TRANS_GROUP
 #undef FM_PACK_NAME
