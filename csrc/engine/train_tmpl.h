@@ -25,7 +25,10 @@
 
 /* The gather prefetches the rows this many ahead of the one it copies:
  * shuffled rows come from all over X, which no hardware prefetcher follows
- * (MNIST's 3 KB rows: 2, 4 and 8 measured, 8 kept; 30.5 -> 27-28 ms). */
+ * (MNIST's 3 KB rows: 2, 4 and 8 measured, 8 kept; 30.5 -> 27-28 ms). Into
+ * L2 (locality 2, PREFETCHT1), not L1: the 8 rows' 400 lines would wait on
+ * L1's few miss buffers (Zen 4, fastmlp.keras at batch 32: the gather 6.2
+ * -> 5.2 ms an epoch, four alternating pairs; 16 rows ahead no better). */
 #define FM_GATHER_AHEAD 8
 
 /* Dropout applies to weight layer l's input (0..L-1) in this pass. */
@@ -1046,7 +1049,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
                         const char *next = (const char *)(rows + order[start + r + FM_GATHER_AHEAD] *
                                                                      X->ld);
                         for (int64_t byte = 0; byte < d * (int64_t)sizeof(T); byte += 64)
-                            FM_PREFETCH(next + byte);
+                            FM_PREFETCH(next + byte, 0, 2);
                     }
                     memcpy(xg + r * d, rows + src * X->ld, (size_t)d * sizeof(T));
                     if (check) /* the copy, in L1: x * 0 is 0 unless x is NaN or infinite */
