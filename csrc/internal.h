@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include "fastmlp.h"
 #include "portable.h"
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h> /* fm_flush_begin */
+#endif
 
 /*
  * One single-threaded GEMM problem with the dense layer's output stage:
@@ -64,6 +67,14 @@
          * gemv's remainder), 0 if it is its own: the path of a narrow C is     \
          * chosen by the whole product's n, so the split does not change bits. */                  \
         int64_t n_whole;                                                                           \
+        /* with_post: C += (alpha * op(A) @ op(B)) * post, beta must be 1, no   \
+         * bias or activation: the optimizer step inside the weight-gradient    \
+         * product (train.c, sgd_in_product; post -lr, possibly 0). flush:      \
+         * each thread computes its part with subnormals flushed                \
+         * (fm_flush_begin), as the step does. */                  \
+        int with_post;                                                                             \
+        T post;                                                                                    \
+        int flush;                                                                                 \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)
@@ -180,6 +191,11 @@ void fm_fused_step_f32(const fm_step_rule *rule, int64_t n, float *param, const 
                        float *const *state, const fm_grad_finish *f);
 void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param, const double *grad_raw,
                        double *const *state, const fm_grad_finish *f);
+/* Whether dividing by d is multiplying by 1 / d, bit for bit, in float /
+ * double (optimizers_tmpl.h exact_reciprocal_: a power of two whose
+ * reciprocal is normal); the fused step then multiplies. */
+int fm_exact_reciprocal_f32(double d);
+int fm_exact_reciprocal_f64(double d);
 void fm_grad_finish_f32(int64_t n, float *grad, const float *param, const fm_grad_finish *f);
 void fm_grad_finish_f64(int64_t n, double *grad, const double *param, const fm_grad_finish *f);
 double fm_grad_squares_f32(int64_t n, const float *grad_raw, const float *param,
@@ -267,5 +283,36 @@ double fm_sum_abs_f64(int64_t n, const double *x);
 
 #include "bf16.h"
 #include "cpu.h"
+
+/* Subnormals flushed to zero in this thread until fm_flush_end
+ * (fm_step_rule.flush, fm_gemm_problem.flush); returns the control word to
+ * restore. What runs flushed runs in a function of its own between the two
+ * (not inlined): the compiler may not move its arithmetic across a call. */
+static inline uint64_t fm_flush_begin(void)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+    return csr;
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(fpcr | (UINT64_C(1) << 24))); /* FZ */
+    return fpcr;
+#else
+    return 0; /* no flush: the same results wherever no subnormal occurs */
+#endif
+}
+
+static inline void fm_flush_end(uint64_t saved)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_setcsr((unsigned)saved);
+#elif defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(saved));
+#else
+    (void)saved;
+#endif
+}
 
 #endif /* FASTMLP_INTERNAL_H */

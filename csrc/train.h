@@ -275,6 +275,15 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
 int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable);
 
 /*
+ * Keras's SGD without momentum (param - g * lr) applied inside the weight
+ * gradient's product, in its output stage (internal.h, fm_gemm_problem's
+ * post): the gradient of such a layer is never stored. Also under
+ * fm_mlp_workspace_fuse_step (off: the gradient, then the step). Returns the
+ * number of weight matrices stepped so since the last call (then zero).
+ */
+int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws);
+
+/*
  * Where a workspace's epochs spend their time (bench/bench_train.py's
  * split), off unless enabled: seconds of wall clock per part, summed over
  * the epochs' minibatches. FM_PROFILE_PRODUCTS counts every GEMM call

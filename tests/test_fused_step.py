@@ -66,6 +66,7 @@ OPTIMIZERS = [
     ("sgd", "sklearn", dict(momentum=0.9, nesterov=True)),
     ("sgd", "plain", dict(momentum=0.0, nesterov=False)),
     ("sgd", "keras", dict(momentum=0.9, nesterov=False)),
+    ("sgd", "keras", dict(momentum=0.0)),
     ("adam", "sklearn", {}),
     ("adam", "plain", {}),
     ("adam", "keras", {}),
@@ -80,21 +81,27 @@ CLASSES = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers
            "adagrad": optimizers.Adagrad, "adamw": optimizers.AdamW, "nadam": optimizers.NAdam}
 NETWORKS = {
     "plain": {},
+    # Keras's convention without penalties: where Keras's SGD without
+    # momentum takes its step inside the weight-gradient products
+    "keras-convention": dict(alpha=0.0),
     "elasticnet-clipvalue-maxnorm": dict(penalty="elasticnet", alpha=1e-3, clip_grad_value=0.01,
                                          max_norm=0.5),
     "dropout-l1": dict(dropout=0.2, input_dropout=0.1, penalty="l1", alpha=1e-3),
 }
 
 
-def _epochs(est, dtype, kind, arithmetic, opt_params, threads, fuse, fused_off, epochs=2):
+def _epochs(est, dtype, kind, arithmetic, opt_params, threads, fuse, fused_off, epochs=2,
+            convention="sklearn"):
     """`epochs` engine epochs from the estimator's weights on copies; the
-    weights, the optimizer state, the losses and the fused chunk count."""
+    weights, the optimizer state, the losses, the fused chunk count and the
+    count of weight matrices stepped in their products."""
     X, y = _data(dtype)
     Y = np.eye(len(est.classes_), dtype=dtype)[np.searchsorted(est.classes_, y)]
     coefs = [c.astype(dtype, copy=True) for c in est.coefs_]
     intercepts = [b.astype(dtype, copy=True) for b in est.intercepts_]
     with fused_off(fuse):
-        engine = est.network_.engine(BATCH, dtype, gather_rows=True)
+        engine = est.network_.replace(convention=convention).engine(BATCH, dtype,
+                                                                    gather_rows=True)
     opt = CLASSES[kind](engine.n_params, dtype, arithmetic=arithmetic, **opt_params)
     rng = np.random.default_rng(1)
     losses = []
@@ -104,7 +111,7 @@ def _epochs(est, dtype, kind, arithmetic, opt_params, threads, fuse, fused_off, 
             losses.append(engine.epoch(coefs, intercepts, X, Y, None, order, BATCH, opt,
                                        seed=e))
     return coefs + intercepts, [np.array(s, copy=True) for s in opt.state], losses, \
-        engine._fused_chunks()
+        engine._fused_chunks(), engine._product_steps()
 
 
 def _assert_same(a, b):
@@ -120,11 +127,23 @@ def _assert_same(a, b):
 def test_fused_step_gives_the_unfused_bits(dtype, kind, arithmetic, opt_params, network,
                                            fused_off):
     est = _fitted(dtype, **NETWORKS[network])
-    fused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, True, fused_off)
-    unfused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, False, fused_off)
-    # Two fused layers of 5 chunks each, per minibatch (8 per epoch), 2 epochs.
-    assert fused[3] == 2 * 5 * -(-N // BATCH) * 2
-    assert unfused[3] == 0
+    convention = "keras" if network == "keras-convention" else "sklearn"
+    fused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, True, fused_off,
+                    convention=convention)
+    unfused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, False, fused_off,
+                      convention=convention)
+    if (kind, arithmetic, opt_params.get("momentum"), network) == ("sgd", "keras", 0.0,
+                                                                   "keras-convention"):
+        # Keras's SGD without momentum: each full minibatch (7 per epoch)
+        # steps all three weight matrices inside their products; the last
+        # one (6 rows: 1 / 6 is not exact) takes the two layers' 5 chunks.
+        assert fused[4] == 3 * (N // BATCH) * 2
+        assert fused[3] == 2 * 5 * 2
+    else:
+        # Two fused layers of 5 chunks each, per minibatch (8 per epoch), 2 epochs.
+        assert fused[3] == 2 * 5 * -(-N // BATCH) * 2
+        assert fused[4] == 0
+    assert unfused[3] == 0 and unfused[4] == 0
     _assert_same(fused, unfused)
     # The step moved the weights (a fused step that did nothing would fail).
     assert not np.array_equal(fused[0][0], est.coefs_[0].astype(dtype))
@@ -136,6 +155,36 @@ def test_fused_step_on_two_threads_gives_the_unfused_bits(dtype, fused_off):
     one = _epochs(est, dtype, "adam", "plain", {}, 1, False, fused_off)
     two = _epochs(est, dtype, "adam", "plain", {}, 2, True, fused_off)
     _assert_same(one, two)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_in_product_on_two_threads_gives_the_unfused_bits(dtype, fused_off):
+    """Keras's SGD without momentum stepped inside the weight-gradient
+    products, each thread stepping its part: the bits of one thread's
+    gradient followed by the step."""
+    est = _fitted(dtype, alpha=0.0)
+    one = _epochs(est, dtype, "sgd", "keras", dict(momentum=0.0), 1, False, fused_off,
+                  convention="keras")
+    two = _epochs(est, dtype, "sgd", "keras", dict(momentum=0.0), 2, True, fused_off,
+                  convention="keras")
+    assert two[4] > 0 and one[4] == 0
+    _assert_same(one, two)
+
+
+def test_step_in_product_at_learning_rate_zero(fused_off):
+    """A rate that is 0 in float32 (1e-60; a schedule's decayed to nothing)
+    is still a step in the product, param - g * 0: the weights keep their
+    bits, as unfused."""
+    est = _fitted(np.float32, alpha=0.0)
+    params = dict(momentum=0.0, learning_rate_init=1e-60)
+    fused = _epochs(est, np.float32, "sgd", "keras", params, 1, True, fused_off,
+                    convention="keras")
+    unfused = _epochs(est, np.float32, "sgd", "keras", params, 1, False, fused_off,
+                      convention="keras")
+    assert fused[4] > 0
+    _assert_same(fused, unfused)
+    for w, w0 in zip(fused[0], est.coefs_):
+        np.testing.assert_array_equal(w, w0)
 
 
 def test_fused_step_with_bfloat16_products_gives_the_unfused_bits(fused_off):

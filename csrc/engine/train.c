@@ -128,15 +128,17 @@ struct fm_mlp_workspace {
     void *block;                          /* the single allocation behind all of the above */
     void *scratch;                        /* the products' packing buffers (all threads) */
     int64_t scratch_elems;
-    void *fused_grad;     /* a chunk of the fused weight gradient */
-    int fuse_step;        /* fm_mlp_workspace_fuse_step (default on) */
-    int64_t fused_chunks; /* fused weight-gradient chunks so far */
-    fm_step_block *steps; /* the optimizer step's blocks, in flat order */
-    double *step_squares; /* per block: sum of squares of new coefficients, */
-    double *step_abs;     /* their sum of absolute values (L1 penalties), */
-    double *grad_squares; /* sum of squares of the gradient (clip_grad_norm) */
-    double *col_squares;  /* max_norm: a layer's column sums of squares */
-    fm_mlp_layout layout; /* the flat vector's offsets (fm_mlp_fill_layout) */
+    void *fused_grad;      /* a chunk of the fused weight gradient */
+    int fuse_step;         /* fm_mlp_workspace_fuse_step (default on) */
+    int64_t fused_chunks;  /* fused weight-gradient chunks so far */
+    int64_t product_steps; /* weight matrices stepped in their product (sgd_in_product_) */
+    int flush_grads;       /* this minibatch's weight-gradient products run flushed */
+    fm_step_block *steps;  /* the optimizer step's blocks, in flat order */
+    double *step_squares;  /* per block: sum of squares of new coefficients, */
+    double *step_abs;      /* their sum of absolute values (L1 penalties), */
+    double *grad_squares;  /* sum of squares of the gradient (clip_grad_norm) */
+    double *col_squares;   /* max_norm: a layer's column sums of squares */
+    fm_mlp_layout layout;  /* the flat vector's offsets (fm_mlp_fill_layout) */
     int64_t n_steps;
     /* The first step block of each W[l] (and of the intercepts, [L]). */
     int64_t coef_blocks[FM_MLP_MAX_LAYERS + 1];
@@ -196,6 +198,13 @@ int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
     ws->fuse_step = enable != 0;
     ws->fused_chunks = 0;
     return chunks;
+}
+
+int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws)
+{
+    const int64_t steps = ws->product_steps;
+    ws->product_steps = 0;
+    return steps;
 }
 
 void fm_mlp_workspace_metrics(fm_mlp_workspace *ws, int enable, double *out)
@@ -787,13 +796,16 @@ static fm_grad_finish layer_finish(const fm_mlp *net, int l, int bias, double di
         l2 += 2.0 * own_l2 * divisor;
     if (own_l1 > 0.0)
         l1 += own_l1 * divisor;
-    /* scikit-learn's penalty keeps its kind (the same operations) */
-    const int both = (l2 != 0.0 || net->penalty == FM_PENALTY_ELASTICNET) && l1 != 0.0;
-    if (both || (!bias && net->penalty == FM_PENALTY_ELASTICNET))
+    /* scikit-learn's penalty keeps its kind at alpha 0 (the same operations:
+     * g + 0 * W); under Keras's convention alpha 0 is no penalty at all, as
+     * in Keras (and its SGD can then run in the product: sgd_in_product_). */
+    const int keeps = !(net->convention == FM_CONVENTION_KERAS && net->alpha == 0.0);
+    const int both = (l2 != 0.0 || (keeps && net->penalty == FM_PENALTY_ELASTICNET)) && l1 != 0.0;
+    if (both || (keeps && !bias && net->penalty == FM_PENALTY_ELASTICNET))
         f.penalty = FM_FINISH_ELASTICNET;
-    else if (l1 != 0.0 || (!bias && net->penalty == FM_PENALTY_L1))
+    else if (l1 != 0.0 || (keeps && !bias && net->penalty == FM_PENALTY_L1))
         f.penalty = FM_FINISH_L1;
-    else if (l2 != 0.0 || (!bias && net->penalty == FM_PENALTY_L2))
+    else if (l2 != 0.0 || (keeps && !bias && net->penalty == FM_PENALTY_L2))
         f.penalty = FM_FINISH_L2;
     f.l2 = l2;
     f.l1 = l1;

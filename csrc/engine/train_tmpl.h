@@ -183,10 +183,13 @@ static fm_status FN(product_)(fm_mlp_workspace *ws, int n_threads, int trans_a, 
                               const T *bias, fm_activation act, T *act_out, int64_t ld_act,
                               int32_t *winner)
 {
-    const FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
-                                             (T)0, c, ldc, bias, act, (T *)ws->scratch,
-                                             ws->scratch_elems, ws->bf16, b_packed, act_out,
-                                             ld_act, winner};
+    FM_CAT(fm_gemm_problem_, SUF) pr = {trans_a, trans_b, m, n, k, (T)1, a, lda, b, ldb,
+                                       (T)0, c, ldc, bias, act, (T *)ws->scratch,
+                                       ws->scratch_elems, ws->bf16, b_packed, act_out,
+                                       ld_act, winner};
+    /* The weight gradients (a^T @ delta: the engine's only products with A
+     * transposed) of a minibatch whose step may run in them (sgd_in_product_). */
+    pr.flush = trans_a && ws->flush_grads;
     const double t0 = profile_clock(ws);
     const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
     profile_add(ws, FM_PROFILE_PRODUCTS, t0);
@@ -619,6 +622,70 @@ static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const
 }
 
 /*
+ * Layer l's weight gradient and its step in one product (train.h,
+ * fm_mlp_workspace_product_steps): W += ((a_in^T @ delta) * (1 / sum(w)))
+ * * -lr in the output stage, flushed: the operations of Keras's SGD rule
+ * on the finished gradient (optimizers_tmpl.h sgd_, form 2), in its order,
+ * so the same bits as the gradient followed by the step.
+ */
+static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int n_threads,
+                                   const FN(batch_) *xb, int l, int dropped, T *w, int64_t nb,
+                                   const fm_step_rule *rule, double sw_sum)
+{
+    const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
+    int64_t ld_in;
+    const T *a_in = FN(layer_input_)(net, ws, xb, l, dropped, &ld_in);
+    FM_CAT(fm_gemm_problem_, SUF) pr = {1, 0, k, n, nb, (T)(1.0 / sw_sum), a_in, ld_in,
+                                       DELTA(ws, l + 1), n, (T)1, w, n, NULL,
+                                       (fm_activation){FM_ACT_IDENTITY, 0.0}, (T *)ws->scratch,
+                                       ws->scratch_elems};
+    pr.with_post = 1;
+    pr.post = -(T)rule->lr;
+    pr.flush = 1;
+    const double t0 = profile_clock(ws);
+    const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
+    profile_add(ws, FM_PROFILE_PRODUCTS, t0);
+    ws->product_steps++;
+    return st;
+}
+
+/*
+ * The layers whose step this minibatch applies inside their weight-gradient
+ * product (step_product_): Keras's SGD without momentum (no velocity: the
+ * step is param - g * lr), float or double products, no clipping, no weight
+ * decay, the layer's coefficients unpenalised and not frozen, its input
+ * dense and not a maxout layer's (the input gradient, which needs the old
+ * W, is computed first and goes there), and a sum of weights whose
+ * reciprocal is exact (Keras's batch of 32; the last, shorter minibatch
+ * usually not). Sets ws->flush_grads for all of the minibatch's weight
+ * gradients under that rule, so that the gradient computed whole (these
+ * conditions failing, or fm_mlp_workspace_fuse_step off) gets the same
+ * bits as in the product: the step's rule runs flushed (internal.h), and so
+ * must the product it is fused with.
+ */
+static uint64_t FN(sgd_in_product_)(const fm_mlp *net, fm_mlp_workspace *ws,
+                                    const fm_optimizer *opt, const fm_step_rule *rule,
+                                    double sw_sum, const FN(batch_) *xb, uint64_t *rng)
+{
+    ws->flush_grads = rule->kind == FM_OPT_SGD && rule->keras && rule->momentum == 0.0 &&
+                      !rule->decay && !ws->bf16 && net->clip_grad_norm <= 0.0 &&
+                      net->clip_grad_value <= 0.0 && opt->clipnorm <= 0.0 &&
+                      opt->clipvalue <= 0.0;
+    if (!ws->flush_grads || !ws->fuse_step || !FN(fm_exact_reciprocal_)(sw_sum))
+        return 0;
+    uint64_t mask = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        int64_t ld;
+        const fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
+        if (!net->layer[l].frozen && f.penalty == FM_FINISH_NONE &&
+            FN(layer_input_)(net, ws, xb, l, DROPOUT_ON(net, rng, l), &ld) != NULL &&
+            !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
+            mask |= UINT64_C(1) << l;
+    }
+    return mask;
+}
+
+/*
  * Forward, loss and backward for nb rows (x with ldx, y, sw or NULL):
  * returns the minibatch loss (with the penalty; `sw_sum` is sum(w) of the
  * rows, weight_sum_, and `norms` those of the current coefficients) and
@@ -626,14 +693,16 @@ static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const
  * finished, or with `raw` the sums before scikit-learn's last two
  * operations (+ alpha * W for coefficients, / sum(w)), which the fused
  * optimizer step applies. The weight gradients of the layers in `deferred`
- * (raw only; fused_layers_) are left to the optimizer step.
+ * (raw only; fused_layers_) are left to the optimizer step; those in
+ * `stepped` (raw only; sgd_in_product_) are never stored: their product
+ * applies the step `rule` to W, once the input gradient has read the old W.
  */
 static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,
                                      T *const *bn, const FN(batch_) *xb, const T *y,
                                      const T *sw, double sw_sum, int64_t nb,
                                      fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
                                      fm_coef_norms norms, int raw, uint64_t deferred,
-                                     double *loss)
+                                     uint64_t stepped, const fm_step_rule *rule, double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
@@ -669,9 +738,10 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         /* A frozen layer's epochs need its delta, not its gradient. */
         const int frozen = raw && ly->frozen;
         const int deferred_here = raw && ((deferred >> l) & 1);
+        const int stepped_here = raw && ((stepped >> l) & 1);
         if (!frozen && a_in == NULL) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
-        } else if (!frozen && !deferred_here) {
+        } else if (!frozen && !deferred_here && !stepped_here) {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
                               NULL, gw, fan_out, NULL, (fm_activation){FM_ACT_IDENTITY, 0.0},
                               NULL, 0, NULL);
@@ -696,8 +766,12 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
             for (int64_t j = 0; j < fan_out; j++)
                 gb[j] = gb[j] / divisor;
         }
-        if (l == 0)
+        if (l == 0) {
+            if (stepped_here)
+                return FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
+                                         sw_sum);
             break;
+        }
         /* The layer below (its output is layer l's input), stages reversed. */
         const fm_layer *below = &net->layer[l - 1];
         const int64_t units = below->units;
@@ -709,6 +783,9 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         st = FN(product_)(ws, n_threads, 0, 1, nb, fan_in, fan_out, d, fan_out, w, fan_out,
                           PACKED_WT(ws, l), d_units, fan_in, NULL,
                           (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
+        if (st == FM_OK && stepped_here) /* the old W read: now the step */
+            st = FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
+                                   sw_sum);
         if (st != FM_OK)
             return st;
         if (dropped)
@@ -872,17 +949,19 @@ static fm_status FN(fused_step_)(const fm_mlp *net, T *const *coefs, T *const *i
  * per-block sums added in block order. Frozen layers' blocks are skipped.
  * The layers in `deferred` (fused_layers_) get their weight gradient here,
  * from the minibatch's nb rows xb still in the workspace, chunk by chunk
- * (fused_step_). Returns the norms of the updated coefficients (the next
- * minibatch's penalty).
+ * (fused_step_); those in `stepped` had theirs applied in the backward pass
+ * (step_product_), by the same `step_rule` (opt advanced before the pass).
+ * Returns the norms of the updated coefficients (the next minibatch's
+ * penalty).
  */
 static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
                                          T *const *intercepts, T *const *bn, double sw_sum,
-                                         fm_optimizer *opt, fm_mlp_workspace *ws,
-                                         int n_threads, const FN(batch_) *xb, int64_t nb,
-                                         uint64_t deferred, fm_status *status)
+                                         fm_optimizer *opt, const fm_step_rule *step_rule,
+                                         fm_mlp_workspace *ws, int n_threads,
+                                         const FN(batch_) *xb, int64_t nb, uint64_t deferred,
+                                         uint64_t stepped, fm_status *status)
 {
-    fm_optimizer_advance(opt);
-    const fm_step_rule rule = fm_step_rule_make(opt);
+    const fm_step_rule rule = *step_rule;
     const int n_states = fm_optimizer_n_states(opt->kind);
     const T *grad = (const T *)ws->grad;
     const int64_t n_blocks = ws->n_steps;
@@ -947,7 +1026,9 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
         if (blk->kind == FM_SEG_COEF && ((deferred >> blk->layer) & 1))
             continue; /* fused_step_ below */
         T *param = FN(block_param_)(blk, coefs, intercepts, bn);
-        if (!FN(block_frozen_)(net, blk)) {
+        /* (a layer in `stepped`: its W stepped in its gradient's product) */
+        if (!FN(block_frozen_)(net, blk) &&
+            !(blk->kind == FM_SEG_COEF && ((stepped >> blk->layer) & 1))) {
             T *state[FM_OPT_MAX_STATES] = {NULL};
             for (int k = 0; k < n_states; k++)
                 state[k] = (T *)opt->state[k] + blk->flat;
@@ -1080,9 +1161,14 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         }
         /* Profile: forward, loss and backward count as PASSES less their products. */
         const double t_passes = profile_clock(ws), products0 = ws->profile[FM_PROFILE_PRODUCTS];
-        const uint64_t deferred = FN(fused_layers_)(net, ws, &xb);
+        /* The step's rule first: layers in `stepped` take it in the backward pass. */
+        fm_optimizer_advance(opt);
+        const fm_step_rule rule = fm_step_rule_make(opt);
+        const uint64_t stepped = FN(sgd_in_product_)(net, ws, opt, &rule, sw_sum, &xb, &rng);
+        const uint64_t deferred = FN(fused_layers_)(net, ws, &xb) & ~stepped;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
-                                           ws, n_threads, &rng, norms, 1, deferred, &batch_loss);
+                                           ws, n_threads, &rng, norms, 1, deferred, stepped,
+                                           &rule, &batch_loss);
         profile_add(ws, FM_PROFILE_PASSES, t_passes);
         ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
@@ -1090,10 +1176,11 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         total += batch_loss * (double)nb;
         /* Profile: the fused weight-gradient products count as PRODUCTS. */
         const double t_step = profile_clock(ws), products1 = ws->profile[FM_PROFILE_PRODUCTS];
-        norms = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, ws, n_threads, &xb,
-                                    nb, deferred, &st);
+        norms = FN(optimizer_step_)(net, coefs, intercepts, bn, sw_sum, opt, &rule, ws,
+                                    n_threads, &xb, nb, deferred, stepped, &st);
         profile_add(ws, FM_PROFILE_STEP, t_step);
         ws->profile[FM_PROFILE_STEP] -= ws->profile[FM_PROFILE_PRODUCTS] - products1;
+        ws->flush_grads = 0;
         if (st != FM_OK)
             return st;
     }
@@ -1114,8 +1201,10 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
     const fm_status st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
     if (st != FM_OK)
         return st;
+    ws->flush_grads = 0; /* (only an epoch's minibatch sets it) */
     return FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, Y, sw, sw_sum, n, ws,
-                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, 0, loss);
+                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, 0, 0, NULL,
+                               loss);
 }
 
 fm_status FN(fm_mlp_loss_)(const fm_mlp *net, T *const *coefs, T *const *intercepts,

@@ -123,13 +123,14 @@ static inline int64_t FM_NAME(min)(int64_t a, int64_t b) { return a < b ? a : b;
 
 /*
  * Output stage of `nvec` vectors of one row of C holding `cols` valid columns
- * (the last vector may be partial): c = alpha * acc + beta * c + bias, relu.
+ * (the last vector may be partial): c = alpha * acc + beta * c + bias, relu;
+ * with post_on, c = (alpha * acc) * post + c (internal.h, with_post).
  */
 static FM_ALWAYS_INLINE void
 FM_NAME(store_row)(const int nvec, const VEC *acc, T *restrict c, int cols, T alpha,
-                   T beta, const T *restrict bias, int relu)
+                   T beta, const T *restrict bias, int relu, int post_on, T post)
 {
-    const VEC va = VBCAST(alpha), vb = VBCAST(beta);
+    const VEC va = VBCAST(alpha), vb = VBCAST(beta), vp = VBCAST(post);
 FM_UNROLL(16)
     for (int v = 0; v < nvec; v++) {
         const int lanes = cols - v * VW;
@@ -137,6 +138,8 @@ FM_UNROLL(16)
             break;
         T *cp = c + v * VW;
         VEC r = VMUL(acc[v], va);
+        if (post_on)
+            r = VMUL(r, vp);
         if (lanes >= VW) {
             if (beta == (T)1)
                 r = VADD(r, VLOAD(cp));
@@ -174,7 +177,7 @@ static FM_ALWAYS_INLINE void
 FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t kc,
                      const T *restrict a, int64_t lda, const T *restrict b, int64_t rsb,
                      T *restrict c, int64_t ldc, int cols, T alpha, T beta,
-                     const T *restrict bias, int relu)
+                     const T *restrict bias, int relu, int post_on, T post)
 {
     VEC acc[MR][NV];
 FM_UNROLL(16)
@@ -214,7 +217,8 @@ FM_UNROLL(8)
     }
 FM_UNROLL(16)
     for (int i = 0; i < rows; i++)
-        FM_NAME(store_row)(nvec, acc[i], c + i * ldc, cols, alpha, beta, bias, relu);
+        FM_NAME(store_row)(nvec, acc[i], c + i * ldc, cols, alpha, beta, bias, relu, post_on,
+                           post);
 }
 
 /*
@@ -227,11 +231,12 @@ FM_UNROLL(16)
 static FM_NOINLINE void
 FM_NAME(microkernel)(int rows, int narrow, int packed, int64_t kc, const T *restrict a,
                      int64_t lda, const T *restrict b, int64_t rsb, T *restrict c,
-                     int64_t ldc, int cols, T alpha, T beta, const T *restrict bias, int relu)
+                     int64_t ldc, int cols, T alpha, T beta, const T *restrict bias, int relu,
+                     int post_on, T post)
 {
 #define FM_CALL(r, nv, pk)                                                                \
     FM_NAME(tile_kernel)(r <= MR ? r : MR, nv, pk, kc, a, lda, b, rsb, c, ldc, cols, alpha, \
-                         beta, bias, relu)
+                         beta, bias, relu, post_on, post)
 #define FM_ROWS_CASE(r)                                                                   \
     case r:                                                                               \
         if (r <= MR) {                                                                    \
@@ -279,7 +284,7 @@ FM_UNROLL(16)
         for (int v = 0; v < nvec; v++)
             acc[v] = VFMA(av, VLOAD(b + p * ldb + v * VW), acc[v]);
     }
-    FM_NAME(store_row)(nvec, acc, c, nvec * VW, alpha, beta, bias, relu);
+    FM_NAME(store_row)(nvec, acc, c, nvec * VW, alpha, beta, bias, relu, 0, (T)0);
 }
 
 static FM_NOINLINE void
@@ -920,7 +925,8 @@ FM_UNROLL(16)
 FM_UNROLL(4)
             for (int u = 0; u < tcp / VW; u++)
                 r[u] = VLOAD(rowm + q * tcp + u * VW);
-            FM_NAME(store_row)(tcp / VW, r, c + (r0 + q) * ldc, tc, alpha, beta, bias, relu);
+            FM_NAME(store_row)(tcp / VW, r, c + (r0 + q) * ldc, tc, alpha, beta, bias, relu, 0,
+                               (T)0);
         }
     }
 }
@@ -1103,6 +1109,49 @@ static fm_status FM_NAME(gemm_rest)(const FM_NAME(problem) *pr, int64_t n_done, 
     return FM_NAME(gemm)(&rest);
 }
 
+/* Whether gemm() computes `pr` by its blocked path (the last below), each
+ * tile of C finished in registers in one pass when k <= KC. */
+static int FM_NAME(blocked_path)(const FM_NAME(problem) *pr)
+{
+#if VW > 1
+    if (FM_NAME(takes_dot)(pr) || (pr->n < VW && pr->m >= COL_MIN_M))
+        return 0;
+#endif
+#if TR_PATH
+    if (FM_NAME(tr_columns)(pr) > 0)
+        return 0;
+#endif
+    return !(pr->m == 1 && !pr->trans_b && pr->n >= NR);
+}
+
+/*
+ * C += (alpha * op(A) @ op(B)) * post (internal.h) where the blocked path
+ * cannot apply it in registers (another path, or k > KC: partial sums would
+ * go through C): the product into a buffer with alpha 1 (its exact sums),
+ * then the output stage's two multiplications and addition, in that order.
+ */
+static fm_status FM_NAME(gemm_post)(const FM_NAME(problem) *pr)
+{
+    T *sums = fm_malloc((size_t)(pr->m * pr->n) * sizeof(T));
+    if (sums == NULL)
+        return FM_ERR_NOMEM;
+    FM_NAME(problem) plain = *pr;
+    plain.alpha = (T)1;
+    plain.beta = (T)0;
+    plain.c = sums;
+    plain.ldc = pr->n;
+    plain.with_post = 0;
+    const fm_status st = FM_NAME(gemm)(&plain);
+    if (st == FM_OK)
+        for (int64_t i = 0; i < pr->m; i++)
+            for (int64_t j = 0; j < pr->n; j++) {
+                const T r = (sums[i * pr->n + j] * pr->alpha) * pr->post;
+                pr->c[i * pr->ldc + j] = r + pr->c[i * pr->ldc + j];
+            }
+    fm_free(sums);
+    return st;
+}
+
 static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 {
     const int64_t m = pr->m, n = pr->n, k = pr->k;
@@ -1117,6 +1166,15 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 
     if (m <= 0 || n <= 0)
         return FM_OK;
+    if (pr->with_post) {
+        /* the step's form only: C += (alpha * sums) * post */
+        if (beta != (T)1 || pr->bias != NULL || act.kind != FM_ACT_IDENTITY)
+            return FM_ERR_ARGUMENT;
+        if (k <= 0 || alpha == (T)0)
+            return FM_OK; /* no sums: c stays c */
+        if (k > KC || !FM_NAME(blocked_path)(pr))
+            return FM_NAME(gemm_post)(pr);
+    }
     if (k <= 0 || alpha == (T)0) {
         FM_NAME(scale_only)(pr);
         return FM_OK;
@@ -1261,7 +1319,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                         const T *apanel = pack_a ? abuf + ir * kc : ablock + ir * lda;
                         FM_NAME(microkernel)(rows, NARROW && nr <= VW, pack_a, kc, apanel, lda, bpanel,
                                              rsb, ctile, ldc, (int)nr, alpha, beta_eff, bias,
-                                             tile_relu);
+                                             tile_relu, pr->with_post, pr->post);
                         if (last && FM_NAME(act_after_store)(act.kind))
                             FM_CAT(fm_activation_forward_, SUF)(act, rows, nr, ctile, ldc,
                                                                 ctile, ldc);

@@ -73,6 +73,18 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
     return 1;
 }
 
+/* One thread's part, with subnormals flushed when pr->flush (the call keeps
+ * the compiler from moving the product's arithmetic out of the flush). */
+static fm_status FM_CAT(run_part_, SUF)(fm_status (*gemm)(const PROBLEM *), const PROBLEM *pr)
+{
+    if (!pr->flush)
+        return gemm(pr);
+    const uint64_t saved = fm_flush_begin();
+    const fm_status st = gemm(pr);
+    fm_flush_end(saved);
+    return st;
+}
+
 static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
 {
     const fm_kernel_table *kt = fm_kernels();
@@ -82,7 +94,7 @@ static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
         gemm = BF16_GEMM;
 #endif
     if (parts <= 1)
-        return gemm(pr);
+        return FM_CAT(run_part_, SUF)(gemm, pr);
     fm_status status = FM_OK;
 
 #ifdef FASTMLP_OPENMP
@@ -92,7 +104,7 @@ static fm_status FM_CAT(run_parallel_, SUF)(const PROBLEM *pr, int parts)
         PROBLEM sub;
         if (!FM_CAT(slice_, SUF)(pr, parts, t, &sub))
             continue;
-        fm_status st = gemm(&sub);
+        fm_status st = FM_CAT(run_part_, SUF)(gemm, &sub);
         if (st != FM_OK) {
             /* (critical, not OpenMP 3.1's atomic write: MSVC has 2.0; an
              * error path, so its cost does not matter) */
@@ -156,6 +168,9 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
     if (pr->compute_bf16)
         return FM_ERR_ARGUMENT; /* bf16 products take float operands */
 #endif
+    /* The step in the product: the native float drivers only. */
+    if (pr->with_post && (pr->compute_bf16 || backend == FM_GEMM_BLAS))
+        return FM_ERR_ARGUMENT;
     /* No BLAS multiplies bf16: bf16 products always run natively. */
     if (backend == FM_GEMM_BLAS && !pr->compute_bf16)
         return FM_CAT(run_blas_, SUF)(pr);

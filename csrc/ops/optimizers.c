@@ -29,9 +29,6 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
-#if defined(__x86_64__) || defined(_M_X64)
-#include <xmmintrin.h>
-#endif
 
 #include "fastmlp.h"
 #include "internal.h"
@@ -50,37 +47,6 @@
 
 #define FM_CAT_(a, b) a##b
 #define FM_CAT(a, b) FM_CAT_(a, b)
-
-/* Subnormals flushed to zero in this thread until fm_flush_end (internal.h,
- * fm_step_rule.flush); returns the control word to restore. The rule runs
- * in a function of its own between the two (not inlined): the compiler may
- * not move its arithmetic across a call. */
-static inline uint64_t fm_flush_begin(void)
-{
-#if defined(__x86_64__) || defined(_M_X64)
-    const unsigned csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
-    return csr;
-#elif defined(__aarch64__)
-    uint64_t fpcr;
-    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-    __asm__ __volatile__("msr fpcr, %0" ::"r"(fpcr | (UINT64_C(1) << 24))); /* FZ */
-    return fpcr;
-#else
-    return 0; /* no flush: the same results wherever no subnormal occurs */
-#endif
-}
-
-static inline void fm_flush_end(uint64_t saved)
-{
-#if defined(__x86_64__) || defined(_M_X64)
-    _mm_setcsr((unsigned)saved);
-#elif defined(__aarch64__)
-    __asm__ __volatile__("msr fpcr, %0" ::"r"(saved));
-#else
-    (void)saved;
-#endif
-}
 
 /* A body called with its two leading flags, the gradient's penalty
  * (fm_finish_penalty, | FM_FINISH_RECIP) and the decoupled decay, as

@@ -51,6 +51,8 @@ static int FN(exact_reciprocal_)(double d)
     return (T)(1.0 / d) >= T_MIN_NORMAL;
 }
 
+int FN(fm_exact_reciprocal_)(double d) { return FN(exact_reciprocal_)(d); }
+
 /* The finished gradient of one value (internal.h, fm_grad_finish), `pen` a
  * compile-time fm_finish_penalty. The penalty and / sum(w) as scikit-learn
  * orders them; sign(0) = 0. */

@@ -284,6 +284,7 @@ cdef extern from "train.h" nogil:
         FM_PROFILE_COUNT
     void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
     int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
+    int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws)
     void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
     enum:
         FM_METRIC_WEIGHT

@@ -362,6 +362,12 @@ cdef class MLPEngine:
         path ran)."""
         return int(fm_mlp_workspace_fuse_step(self.ws, 1 if self.fuse_step else 0))
 
+    def _product_steps(self):
+        """Weight matrices stepped inside their gradient's product since the
+        last call (fm_mlp_workspace_product_steps; a test's check that the
+        path ran)."""
+        return int(fm_mlp_workspace_product_steps(self.ws))
+
     cdef void **_pointers(self, list arrays, bint coefs, bint writeable=True) except NULL:
         return _parameter_pointers(&self.net, self.dtype, arrays, coefs, writeable)
 

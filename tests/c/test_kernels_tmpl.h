@@ -335,6 +335,69 @@ static void NAME(check_optimizers_)(void)
 }
 
 /*
+ * The step inside the product (internal.h, fm_gemm_problem.with_post): W +=
+ * (alpha * a^T @ d) * post gives the bits of the sums computed alone (alpha
+ * 1, beta 0) followed by the two multiplications and the addition, on one
+ * and two threads, for the products of every path the engine's weight
+ * gradients take: blocked (784 x 300 and 37 x 45, k = 32), narrow C (100 x 6:
+ * the column path where vectors are wider than 6), one row (1 x 64: gemv),
+ * more than one KC block (64 x 48, k = 300), and post = -0 (a rate of 0).
+ * a (k, m) stored, op = transposed; d (k, n).
+ */
+static void NAME(check_step_in_product_)(const char *isa)
+{
+    const int64_t shapes[][3] = {{784, 300, 32}, {37, 45, 32},  {100, 6, 32},
+                                 {1, 64, 32},    {64, 48, 300}, {37, 45, 32}};
+    int all_same = 1, cases = 0;
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+        T *a = NAME(random_array_)(k * m), *d = NAME(random_array_)(k * n);
+        T *w0 = NAME(random_array_)(m * n), *sums = malloc((size_t)(m * n) * sizeof(T));
+        T *want = malloc((size_t)(m * n) * sizeof(T)), *got = malloc((size_t)(m * n) * sizeof(T));
+        const T alpha = (T)(1.0 / 32.0),
+                post = si + 1 == sizeof(shapes) / sizeof(shapes[0]) ? -(T)0 : -(T)0.01;
+        CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 1, 0, m, n, k, (T)1, a, m, d, n, (T)0, sums, n);
+        for (int64_t i = 0; i < m * n; i++) {
+            const T r = (sums[i] * alpha) * post;
+            want[i] = r + w0[i];
+        }
+        for (int threads = 1; threads <= 2; threads++) {
+            memcpy(got, w0, (size_t)(m * n) * sizeof(T));
+            CAT(fm_gemm_problem_, SUF) pr;
+            memset(&pr, 0, sizeof pr);
+            pr.trans_a = 1;
+            pr.m = m;
+            pr.n = n;
+            pr.k = k;
+            pr.alpha = alpha;
+            pr.a = a;
+            pr.lda = m;
+            pr.b = d;
+            pr.ldb = n;
+            pr.beta = (T)1;
+            pr.c = got;
+            pr.ldc = n;
+            pr.with_post = 1;
+            pr.post = post;
+            const fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
+            const int same = st == FM_OK && memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0;
+            if (!same)
+                printf("  %s %ld x %ld x %ld, %d threads differs\n", isa, (long)m, (long)n, (long)k,
+                       threads);
+            all_same &= same;
+            cases++;
+        }
+        free(a);
+        free(d);
+        free(w0);
+        free(sums);
+        free(want);
+        free(got);
+    }
+    check(all_same, "%s " STR(SUF) ": the step in the product, %d cases bit for bit", isa, cases);
+}
+
+/*
  * The fused step's contract (internal.h): finishing the gradient in one pass
  * (fm_grad_finish_, which divides) and stepping in another gives the fused
  * step's bits. Checked where the fused step multiplies by the reciprocal
