@@ -31,6 +31,11 @@
  * -> 5.2 ms an epoch, four alternating pairs; 16 rows ahead no better). */
 #define FM_GATHER_AHEAD 8
 
+/* Minibatches of at most this many rows take Keras's SGD step inside the
+ * weight-gradient products (sgd_in_product_): KC, one k block, in every
+ * GEMM driver. */
+#define FM_STEP_PRODUCT_ROWS 256
+
 /* Dropout applies to weight layer l's input (0..L-1) in this pass. */
 #define DROPOUT_ON(net, rng, l) ((rng) != NULL && (net)->layer[l].dropout > 0.0)
 
@@ -657,7 +662,9 @@ static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int 
  * dense and not a maxout layer's (the input gradient, which needs the old
  * W, is computed first and goes there), and a sum of weights whose
  * reciprocal is exact (Keras's batch of 32; the last, shorter minibatch
- * usually not). Sets ws->flush_grads for all of the minibatch's weight
+ * usually not), at most FM_STEP_PRODUCT_ROWS rows (one KC block of every
+ * driver: the tile's sums are whole in registers; beyond, the product keeps
+ * them in a buffer of its own per call, gemm_post). Sets ws->flush_grads for all of the minibatch's weight
  * gradients under that rule, so that the gradient computed whole (these
  * conditions failing, or fm_mlp_workspace_fuse_step off) gets the same
  * bits as in the product: the step's rule runs flushed (internal.h), and so
@@ -665,13 +672,15 @@ static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int 
  */
 static uint64_t FN(sgd_in_product_)(const fm_mlp *net, fm_mlp_workspace *ws,
                                     const fm_optimizer *opt, const fm_step_rule *rule,
-                                    double sw_sum, const FN(batch_) *xb, uint64_t *rng)
+                                    double sw_sum, const FN(batch_) *xb, int64_t nb,
+                                    uint64_t *rng)
 {
     ws->flush_grads = rule->kind == FM_OPT_SGD && rule->keras && rule->momentum == 0.0 &&
                       !rule->decay && !ws->bf16 && net->clip_grad_norm <= 0.0 &&
                       net->clip_grad_value <= 0.0 && opt->clipnorm <= 0.0 &&
                       opt->clipvalue <= 0.0;
-    if (!ws->flush_grads || !ws->fuse_step || !FN(fm_exact_reciprocal_)(sw_sum))
+    if (!ws->flush_grads || !ws->fuse_step || nb > FM_STEP_PRODUCT_ROWS ||
+        !FN(fm_exact_reciprocal_)(sw_sum))
         return 0;
     uint64_t mask = 0;
     for (int l = 0; l < net->n_layers; l++) {
@@ -1164,7 +1173,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         /* The step's rule first: layers in `stepped` take it in the backward pass. */
         fm_optimizer_advance(opt);
         const fm_step_rule rule = fm_step_rule_make(opt);
-        const uint64_t stepped = FN(sgd_in_product_)(net, ws, opt, &rule, sw_sum, &xb, &rng);
+        const uint64_t stepped = FN(sgd_in_product_)(net, ws, opt, &rule, sw_sum, &xb, nb, &rng);
         const uint64_t deferred = FN(fused_layers_)(net, ws, &xb) & ~stepped;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, norms, 1, deferred, stepped,
