@@ -42,6 +42,30 @@
  * each block of rows while it is still in cache (fm_gemm_rows_stage_*: the
  * float drivers and the bfloat16 driver alike).
  */
+/*
+ * The SGD step applied in a weight-gradient product's output stage, while
+ * the tile of sums s = op(A) @ op(B) is in registers: for each value of
+ * W = C (and its velocity v, the same layout as C, leading dimension ldc),
+ * in this order, the operations of optimizers_tmpl.h's finish_ and sgd_
+ * (the same bits as the gradient stored, finished, then stepped):
+ *   g = s + l2 * w                 (l2_on: scikit-learn's alpha, L2)
+ *   g = g * inv  or  g / divisor   (recip: 1 / divisor exact, exact_reciprocal_)
+ *   form 2 (Keras, no momentum):   w = w + g * neg_lr
+ *   form 0 (momentum):             v = mu * v + neg_lr * g;  w = w + v
+ *   form 1 (Nesterov):             v as form 0;  w = w + (mu * v + neg_lr * g)
+ * (x + neg_lr * g is sgd_'s x - lr * g: negation is exact.) No clipping,
+ * no decay, a gradient scale of 1: the engine fuses only such steps.
+ */
+#define FM_DEFINE_GEMM_STEP(T, SUF)                                                                \
+    typedef struct {                                                                               \
+        int on, form, l2_on, recip;                                                                \
+        T l2, divisor, inv, neg_lr, mu;                                                            \
+        T *velocity; /* forms 0 and 1: (m, n) with ldc, sliced as C */                             \
+    } fm_gemm_step_##SUF;
+FM_DEFINE_GEMM_STEP(float, f32)
+FM_DEFINE_GEMM_STEP(double, f64)
+#undef FM_DEFINE_GEMM_STEP
+
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                                             \
     typedef struct {                                                                               \
         int trans_a, trans_b;                                                                      \
@@ -67,13 +91,12 @@
          * gemv's remainder), 0 if it is its own: the path of a narrow C is     \
          * chosen by the whole product's n, so the split does not change bits. */                  \
         int64_t n_whole;                                                                           \
-        /* with_post: C += (alpha * op(A) @ op(B)) * post, beta must be 1, no   \
-         * bias or activation: the optimizer step inside the weight-gradient    \
-         * product (train.c, sgd_in_product; post -lr, possibly 0). flush:      \
-         * each thread computes its part with subnormals flushed                \
-         * (fm_flush_begin), as the step does. */                  \
-        int with_post;                                                                             \
-        T post;                                                                                    \
+        /* step.on: the SGD step inside the weight-gradient product          \
+         * (fm_gemm_step_SUF below; train_tmpl.h, step_product_): C is W,       \
+         * alpha and beta must be 1, no bias or activation. flush: each thread  \
+         * computes its part with subnormals flushed (fm_flush_begin), as the   \
+         * step does. */                     \
+        fm_gemm_step_##SUF step;                                                                   \
         int flush;                                                                                 \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
@@ -196,6 +219,14 @@ void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param, const
  * reciprocal is normal); the fused step then multiplies. */
 int fm_exact_reciprocal_f32(double d);
 int fm_exact_reciprocal_f64(double d);
+/* The SGD rule r (no decay) on the gradient f finishes (no penalty or L2,
+ * scale 1, no clipping) as the step a weight-gradient product applies in
+ * its output stage (fm_gemm_step above); velocity: the parameters' velocity
+ * (forms 0 and 1; unused in Keras's rule without momentum). */
+fm_gemm_step_f32 fm_gemm_step_of_f32(const fm_step_rule *r, const fm_grad_finish *f,
+                                     float *velocity);
+fm_gemm_step_f64 fm_gemm_step_of_f64(const fm_step_rule *r, const fm_grad_finish *f,
+                                     double *velocity);
 void fm_grad_finish_f32(int64_t n, float *grad, const float *param, const fm_grad_finish *f);
 void fm_grad_finish_f64(int64_t n, double *grad, const double *param, const fm_grad_finish *f);
 double fm_grad_squares_f32(int64_t n, const float *grad_raw, const float *param,

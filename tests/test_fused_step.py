@@ -81,8 +81,8 @@ CLASSES = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers
            "adagrad": optimizers.Adagrad, "adamw": optimizers.AdamW, "nadam": optimizers.NAdam}
 NETWORKS = {
     "plain": {},
-    # Keras's convention without penalties: where Keras's SGD without
-    # momentum takes its step inside the weight-gradient products
+    # Keras's convention without penalties (plain: scikit-learn's L2): where
+    # SGD takes its step inside the weight-gradient products
     "keras-convention": dict(alpha=0.0),
     "elasticnet-clipvalue-maxnorm": dict(penalty="elasticnet", alpha=1e-3, clip_grad_value=0.01,
                                          max_norm=0.5),
@@ -132,13 +132,12 @@ def test_fused_step_gives_the_unfused_bits(dtype, kind, arithmetic, opt_params, 
                     convention=convention)
     unfused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, False, fused_off,
                       convention=convention)
-    if (kind, arithmetic, opt_params.get("momentum"), network) == ("sgd", "keras", 0.0,
-                                                                   "keras-convention"):
-        # Keras's SGD without momentum: each full minibatch (7 per epoch)
-        # steps all three weight matrices inside their products; the last
-        # one (6 rows: 1 / 6 is not exact) takes the two layers' 5 chunks.
-        assert fused[4] == 3 * (N // BATCH) * 2
-        assert fused[3] == 2 * 5 * 2
+    if kind == "sgd" and network in ("plain", "keras-convention"):
+        # SGD (no penalty or L2, no clipping): each minibatch (8 per epoch;
+        # the last of 6 rows divides by 6, the others multiply by 1 / 32)
+        # steps all three weight matrices inside their products.
+        assert fused[4] == 3 * -(-N // BATCH) * 2
+        assert fused[3] == 0
     else:
         # Two fused layers of 5 chunks each, per minibatch (8 per epoch), 2 epochs.
         assert fused[3] == 2 * 5 * -(-N // BATCH) * 2
@@ -157,18 +156,29 @@ def test_fused_step_on_two_threads_gives_the_unfused_bits(dtype, fused_off):
     _assert_same(one, two)
 
 
+STEP_RULES = [("keras", dict(momentum=0.0), "keras", dict(alpha=0.0)),
+              ("sklearn", dict(momentum=0.9, nesterov=True), "sklearn",
+               dict(alpha=1e-3, dropout=0.2)),
+              ("plain", dict(momentum=0.5, nesterov=False), "sklearn", dict(alpha=1e-3))]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_step_in_product_on_two_threads_gives_the_unfused_bits(dtype, fused_off):
-    """Keras's SGD without momentum stepped inside the weight-gradient
-    products, each thread stepping its part: the bits of one thread's
-    gradient followed by the step."""
-    est = _fitted(dtype, alpha=0.0)
-    one = _epochs(est, dtype, "sgd", "keras", dict(momentum=0.0), 1, False, fused_off,
-                  convention="keras")
-    two = _epochs(est, dtype, "sgd", "keras", dict(momentum=0.0), 2, True, fused_off,
-                  convention="keras")
-    assert two[4] > 0 and one[4] == 0
+@pytest.mark.parametrize("arithmetic, opt_params, convention, network", STEP_RULES,
+                         ids=[r[0] for r in STEP_RULES])
+def test_step_in_product_on_two_threads_gives_the_unfused_bits(dtype, arithmetic, opt_params,
+                                                               convention, network, fused_off):
+    """SGD stepped inside the weight-gradient products (Keras's rule without
+    momentum; scikit-learn's Nesterov momentum with L2 and dropout; plain
+    momentum, flushed), each thread stepping its part of W and of the
+    velocity: the bits of one thread's gradient followed by the step."""
+    est = _fitted(dtype, **network)
+    one = _epochs(est, dtype, "sgd", arithmetic, opt_params, 1, False, fused_off,
+                  convention=convention)
+    two = _epochs(est, dtype, "sgd", arithmetic, opt_params, 2, True, fused_off,
+                  convention=convention)
+    assert two[4] == 3 * -(-N // BATCH) * 2 and one[4] == 0
     _assert_same(one, two)
+    assert not np.array_equal(two[0][0], est.coefs_[0].astype(dtype))
 
 
 def test_step_in_product_at_learning_rate_zero(fused_off):

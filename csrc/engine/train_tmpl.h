@@ -31,7 +31,7 @@
  * -> 5.2 ms an epoch, four alternating pairs; 16 rows ahead no better). */
 #define FM_GATHER_AHEAD 8
 
-/* Minibatches of at most this many rows take Keras's SGD step inside the
+/* Minibatches of at most this many rows take the SGD step inside the
  * weight-gradient products (sgd_in_product_): KC, one k block, in every
  * GEMM driver. */
 #define FM_STEP_PRODUCT_ROWS 256
@@ -628,25 +628,28 @@ static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const
 
 /*
  * Layer l's weight gradient and its step in one product (train.h,
- * fm_mlp_workspace_product_steps): W += ((a_in^T @ delta) * (1 / sum(w)))
- * * -lr in the output stage, flushed: the operations of Keras's SGD rule
- * on the finished gradient (optimizers_tmpl.h sgd_, form 2), in its order,
- * so the same bits as the gradient followed by the step.
+ * fm_mlp_workspace_product_steps): the output stage takes the SGD `rule`'s
+ * step from the tile of sums a_in^T @ delta (internal.h, fm_gemm_step: the
+ * layer's L2 penalty, / sum(w), the momentum or Nesterov velocity, from
+ * `velocity`, the optimizer's flat state, or none in Keras's rule without
+ * momentum), in the order of the finished gradient followed by the step
+ * (optimizers_tmpl.h finish_, sgd_), so the same bits; flushed when the
+ * rule is.
  */
 static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int n_threads,
                                    const FN(batch_) *xb, int l, int dropped, T *w, int64_t nb,
-                                   const fm_step_rule *rule, double sw_sum)
+                                   const fm_step_rule *rule, T *velocity, double sw_sum)
 {
     const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
     int64_t ld_in;
     const T *a_in = FN(layer_input_)(net, ws, xb, l, dropped, &ld_in);
-    FM_CAT(fm_gemm_problem_, SUF) pr = {1, 0, k, n, nb, (T)(1.0 / sw_sum), a_in, ld_in,
+    FM_CAT(fm_gemm_problem_, SUF) pr = {1, 0, k, n, nb, (T)1, a_in, ld_in,
                                        DELTA(ws, l + 1), n, (T)1, w, n, NULL,
                                        (fm_activation){FM_ACT_IDENTITY, 0.0}, (T *)ws->scratch,
                                        ws->scratch_elems};
-    pr.with_post = 1;
-    pr.post = -(T)rule->lr;
-    pr.flush = 1;
+    const fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
+    pr.step = FN(fm_gemm_step_of_)(rule, &f, velocity != NULL ? velocity + ws->layout.coef[l] : NULL);
+    pr.flush = rule->flush;
     const double t0 = profile_clock(ws);
     const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
     profile_add(ws, FM_PROFILE_PRODUCTS, t0);
@@ -656,37 +659,36 @@ static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int 
 
 /*
  * The layers whose step this minibatch applies inside their weight-gradient
- * product (step_product_): Keras's SGD without momentum (no velocity: the
- * step is param - g * lr), float or double products, no clipping, no weight
- * decay, the layer's coefficients unpenalised and not frozen, its input
- * dense and not a maxout layer's (the input gradient, which needs the old
- * W, is computed first and goes there), and a sum of weights whose
- * reciprocal is exact (Keras's batch of 32; the last, shorter minibatch
- * usually not), at most FM_STEP_PRODUCT_ROWS rows (one KC block of every
- * driver: the tile's sums are whole in registers; beyond, the product keeps
- * them in a buffer of its own per call, gemm_post). Sets ws->flush_grads for all of the minibatch's weight
- * gradients under that rule, so that the gradient computed whole (these
+ * product (step_product_): SGD in any form (Keras's or scikit-learn's,
+ * momentum, Nesterov), float or double products, no clipping, no weight
+ * decay, the layer's coefficients unpenalised or with an L2 penalty only,
+ * not frozen, its input dense and not a maxout layer's (the input gradient,
+ * which needs the old W, is computed first and goes there), at most
+ * FM_STEP_PRODUCT_ROWS rows (one KC block of every driver: the tile's sums
+ * are whole in registers; beyond, the product would keep them in a buffer
+ * of its own per call, gemm_step). Sets ws->flush_grads when the rule runs
+ * flushed (internal.h; not scikit-learn's float64-exact SGD), for all of the
+ * minibatch's weight gradients, so that a gradient computed whole (these
  * conditions failing, or fm_mlp_workspace_fuse_step off) gets the same
- * bits as in the product: the step's rule runs flushed (internal.h), and so
- * must the product it is fused with.
+ * bits as in the product.
  */
 static uint64_t FN(sgd_in_product_)(const fm_mlp *net, fm_mlp_workspace *ws,
                                     const fm_optimizer *opt, const fm_step_rule *rule,
                                     double sw_sum, const FN(batch_) *xb, int64_t nb,
                                     uint64_t *rng)
 {
-    ws->flush_grads = rule->kind == FM_OPT_SGD && rule->keras && rule->momentum == 0.0 &&
-                      !rule->decay && !ws->bf16 && net->clip_grad_norm <= 0.0 &&
-                      net->clip_grad_value <= 0.0 && opt->clipnorm <= 0.0 &&
-                      opt->clipvalue <= 0.0;
-    if (!ws->flush_grads || !ws->fuse_step || nb > FM_STEP_PRODUCT_ROWS ||
-        !FN(fm_exact_reciprocal_)(sw_sum))
+    const int sgd = rule->kind == FM_OPT_SGD && !rule->decay && !ws->bf16 &&
+                    net->clip_grad_norm <= 0.0 && net->clip_grad_value <= 0.0 &&
+                    opt->clipnorm <= 0.0 && opt->clipvalue <= 0.0;
+    ws->flush_grads = sgd && rule->flush;
+    if (!sgd || !ws->fuse_step || nb > FM_STEP_PRODUCT_ROWS)
         return 0;
     uint64_t mask = 0;
     for (int l = 0; l < net->n_layers; l++) {
         int64_t ld;
         const fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
-        if (!net->layer[l].frozen && f.penalty == FM_FINISH_NONE &&
+        if (!net->layer[l].frozen &&
+            (f.penalty == FM_FINISH_NONE || f.penalty == FM_FINISH_L2) &&
             FN(layer_input_)(net, ws, xb, l, DROPOUT_ON(net, rng, l), &ld) != NULL &&
             !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
             mask |= UINT64_C(1) << l;
@@ -711,7 +713,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                                      const T *sw, double sw_sum, int64_t nb,
                                      fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
                                      fm_coef_norms norms, int raw, uint64_t deferred,
-                                     uint64_t stepped, const fm_step_rule *rule, double *loss)
+                                     uint64_t stepped, const fm_step_rule *rule, T *velocity,
+                                     double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
@@ -778,7 +781,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         if (l == 0) {
             if (stepped_here)
                 return FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
-                                         sw_sum);
+                                         velocity, sw_sum);
             break;
         }
         /* The layer below (its output is layer l's input), stages reversed. */
@@ -794,7 +797,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                           (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
         if (st == FM_OK && stepped_here) /* the old W read: now the step */
             st = FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
-                                   sw_sum);
+                                   velocity, sw_sum);
         if (st != FM_OK)
             return st;
         if (dropped)
@@ -1177,7 +1180,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         const uint64_t deferred = FN(fused_layers_)(net, ws, &xb) & ~stepped;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, norms, 1, deferred, stepped,
-                                           &rule, &batch_loss);
+                                           &rule, (T *)opt->state[0], &batch_loss);
         profile_add(ws, FM_PROFILE_PASSES, t_passes);
         ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)
@@ -1212,7 +1215,7 @@ fm_status FN(fm_mlp_loss_grad_)(const fm_mlp *net, T *const *coefs, T *const *in
         return st;
     ws->flush_grads = 0; /* (only an epoch's minibatch sets it) */
     return FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, Y, sw, sw_sum, n, ws,
-                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, 0, 0, NULL,
+                               n_threads, NULL, FN(coef_norms_)(net, coefs), 0, 0, 0, NULL, NULL,
                                loss);
 }
 

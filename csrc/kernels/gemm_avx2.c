@@ -32,6 +32,7 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VZERO() _mm256_setzero_ps()
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VDIV(a, b) _mm256_div_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VRELU(v) _mm256_max_ps(_mm256_setzero_ps(), (v)) /* NaN stays NaN */
 #define VREDUCE(v) hsum256_ps(v)
@@ -56,6 +57,7 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VZERO() _mm256_setzero_pd()
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
+#define VDIV(a, b) _mm256_div_pd((a), (b))
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define VRELU(v) _mm256_max_pd(_mm256_setzero_pd(), (v))
 #define VREDUCE(v) hsum256_pd(v)

@@ -26,6 +26,7 @@
 #define VZERO() _mm512_setzero_ps()
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
+#define VDIV(a, b) _mm512_div_ps((a), (b))
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VRELU(v) _mm512_max_ps(_mm512_setzero_ps(), (v)) /* NaN stays NaN */
 #define VREDUCE(v) hsum512_ps(v)
@@ -51,6 +52,7 @@
 #define VZERO() _mm512_setzero_pd()
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
+#define VDIV(a, b) _mm512_div_pd((a), (b))
 #define VADD(a, b) _mm512_add_pd((a), (b))
 #define VRELU(v) _mm512_max_pd(_mm512_setzero_pd(), (v))
 #define VREDUCE(v) hsum512_pd(v)

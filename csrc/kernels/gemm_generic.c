@@ -25,6 +25,7 @@ SCALAR_LAYER(double)
 #define VZERO() 0.0f
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMUL(a, b) ((a) * (b))
+#define VDIV(a, b) ((a) / (b))
 #define VADD(a, b) ((a) + (b))
 #define VRELU(v) scalar_relu_float(v)
 #define MR 4
@@ -48,6 +49,7 @@ SCALAR_LAYER(double)
 #define VZERO() 0.0
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMUL(a, b) ((a) * (b))
+#define VDIV(a, b) ((a) / (b))
 #define VADD(a, b) ((a) + (b))
 #define VRELU(v) scalar_relu_double(v)
 #define MR 4

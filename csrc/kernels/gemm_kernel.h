@@ -62,7 +62,7 @@
  *   GEMV_VECS (vectors per pass of the one-row kernel), and the vector layer:
  *   VEC, VW (lanes), VLOAD, VSTORE (unaligned), VLOAD_PART(p, n),
  *   VSTORE_PART(p, v, n) (first n < VW lanes only, never touching the rest),
- *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VRELU (max(v, 0),
+ *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VDIV, VRELU (max(v, 0),
  *   NaN stays NaN), and where VW > 1 VREDUCE(v) (the sum of v's lanes, as a
  *   T). Optionally VREGS, the vector registers (default 16).
  * NR must be a multiple of VW; MC a multiple of MR. Optionally
@@ -118,13 +118,108 @@ _Static_assert(NR % VW == 0, "NR must be a whole number of vectors");
 _Static_assert(GEMV_VECS % NV == 0, "the one-row kernel covers whole NR strips");
 
 typedef FM_CAT(fm_gemm_problem_, SUF) FM_NAME(problem);
+typedef FM_CAT(fm_gemm_step_, SUF) FM_NAME(step_rule);
 
 static inline int64_t FM_NAME(min)(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /*
+ * The SGD step on one vector of sums s (internal.h, fm_gemm_step), `form`,
+ * `l2_on` and `recip` compile-time constants, the rule's constants
+ * broadcast (d: inv or divisor): returns the new w; the new velocity into
+ * *v (forms 0 and 1). The operations and their order are step_value's
+ * below, value by value.
+ */
+static FM_ALWAYS_INLINE VEC FM_NAME(step_vec)(const int form, const int l2_on, const int recip,
+                                              VEC l2, VEC d, VEC neg_lr, VEC mu, VEC s, VEC w,
+                                              VEC *v)
+{
+    VEC g = l2_on ? VADD(s, VMUL(l2, w)) : s;
+    g = recip ? VMUL(g, d) : VDIV(g, d);
+    const VEC lr_g = VMUL(neg_lr, g);
+    if (form == 2)
+        return VADD(w, lr_g);
+    *v = VADD(VMUL(mu, *v), lr_g);
+    return VADD(w, form == 1 ? VADD(VMUL(mu, *v), lr_g) : *v);
+}
+
+/* step_vec for one value (gemm_step): the same operations. */
+static inline T FM_NAME(step_value)(const FM_NAME(step_rule) *st, T s, T w, T *v)
+{
+    T g = st->l2_on ? s + st->l2 * w : s;
+    g = st->recip ? g * st->inv : g / st->divisor;
+    const T lr_g = st->neg_lr * g;
+    if (st->form == 2)
+        return w + lr_g;
+    *v = st->mu * *v + lr_g;
+    return w + (st->form == 1 ? st->mu * *v + lr_g : *v);
+}
+
+/* step_tile's body for one combination of the rule's flags. */
+static FM_ALWAYS_INLINE void FM_NAME(step_tile_)(const int form, const int l2_on, const int recip,
+                                                 int rows, int nvec, const VEC *sums,
+                                                 T *restrict c, T *restrict vt, int64_t ldc,
+                                                 int cols, const FM_NAME(step_rule) *st)
+{
+    const VEC l2 = VBCAST(st->l2), d = VBCAST(recip ? st->inv : st->divisor);
+    const VEC neg_lr = VBCAST(st->neg_lr), mu = VBCAST(st->mu);
+    for (int i = 0; i < rows; i++)
+        for (int v = 0; v < nvec; v++) {
+            const int lanes = cols - v * VW;
+            if (lanes <= 0)
+                break;
+            T *cp = c + i * ldc + v * VW;
+            T *vp = form != 2 ? vt + i * ldc + v * VW : NULL;
+            const VEC s = sums[i * NV + v];
+            if (lanes >= VW) {
+                VEC vv = form != 2 ? VLOAD(vp) : VZERO();
+                VSTORE(cp, FM_NAME(step_vec)(form, l2_on, recip, l2, d, neg_lr, mu, s, VLOAD(cp),
+                                             &vv));
+                if (form != 2)
+                    VSTORE(vp, vv);
+            } else {
+                VEC vv = form != 2 ? VLOAD_PART(vp, lanes) : VZERO();
+                VSTORE_PART(cp,
+                            FM_NAME(step_vec)(form, l2_on, recip, l2, d, neg_lr, mu, s,
+                                              VLOAD_PART(cp, lanes), &vv),
+                            lanes);
+                if (form != 2)
+                    VSTORE_PART(vp, vv, lanes);
+            }
+        }
+}
+
+/*
+ * The step's output stage for a rows x (nvec * VW) tile of W = C (`cols`
+ * valid columns) and its velocity vt (forms 0 and 1), from the tile's sums
+ * (row i's vector v at sums[i * NV + v]), one loop per combination of the
+ * rule's flags (the constants broadcast once a tile). Not inlined into the
+ * tile kernel: there the compiler hoists the constants above the k loop,
+ * into registers the tile needs (NEON: 47 stack loads / stores per k step).
+ */
+static FM_NOINLINE void FM_NAME(step_tile)(int rows, int nvec, const VEC *sums, T *restrict c,
+                                           T *restrict vt, int64_t ldc, int cols,
+                                           const FM_NAME(step_rule) *st)
+{
+#define FM_STEP_CASE(form, l2_on, recip)                                                   \
+    case (form) * 4 + (l2_on) * 2 + (recip):                                               \
+        FM_NAME(step_tile_)(form, l2_on, recip, rows, nvec, sums, c, vt, ldc, cols, st); \
+        return;
+    switch (st->form * 4 + (st->l2_on != 0) * 2 + (st->recip != 0)) {
+        FM_STEP_CASE(0, 0, 0) FM_STEP_CASE(0, 0, 1) FM_STEP_CASE(0, 1, 0) FM_STEP_CASE(0, 1, 1)
+        FM_STEP_CASE(1, 0, 0) FM_STEP_CASE(1, 0, 1) FM_STEP_CASE(1, 1, 0) FM_STEP_CASE(1, 1, 1)
+        FM_STEP_CASE(2, 0, 0) FM_STEP_CASE(2, 0, 1) FM_STEP_CASE(2, 1, 0) FM_STEP_CASE(2, 1, 1)
+    default:
+        return;
+    }
+#undef FM_STEP_CASE
+}
+
+/*
  * Output stage of `nvec` vectors of one row of C holding `cols` valid columns
  * (the last vector may be partial): c = alpha * acc + beta * c + bias, relu;
- * with post_on, c = (alpha * acc) * post + c (internal.h, with_post).
+ * with post_on, c = (alpha * acc) * post + c (beta 1): Keras's SGD without
+ * momentum at a divisor with an exact reciprocal, step_vec's form 2 with
+ * alpha = inv and post = neg_lr, which needs no step_tile (tile_kernel).
  */
 static FM_ALWAYS_INLINE void
 FM_NAME(store_row)(const int nvec, const VEC *acc, T *restrict c, int cols, T alpha,
@@ -166,7 +261,9 @@ FM_UNROLL(16)
 
 /*
  * rows x (nvec * VW) tile of C, of which `cols` columns are stored:
- *   c = alpha * (A-strip @ B-strip) + beta * c + bias, then relu.
+ *   c = alpha * (A-strip @ B-strip) + beta * c + bias, then relu
+ * (post_on: store_row's post); with a step, W = C and its velocity vt take
+ * the step from the sums (step_tile).
  * A-strip: packed (kc steps of MR values) if `packed`, else rows of A in
  * place with leading dimension lda. B-strip: kc rows of at least nvec * VW
  * values, row stride rsb. beta == 0 never reads c.
@@ -177,7 +274,8 @@ static FM_ALWAYS_INLINE void
 FM_NAME(tile_kernel)(const int rows, const int nvec, const int packed, int64_t kc,
                      const T *restrict a, int64_t lda, const T *restrict b, int64_t rsb,
                      T *restrict c, int64_t ldc, int cols, T alpha, T beta,
-                     const T *restrict bias, int relu, int post_on, T post)
+                     const T *restrict bias, int relu, const FM_NAME(step_rule) *restrict step,
+                     T *restrict vt, int post_on, T post)
 {
     VEC acc[MR][NV];
 FM_UNROLL(16)
@@ -192,6 +290,12 @@ FM_UNROLL(16)
         FM_PREFETCH(c + i * ldc, 1, 3);
         FM_PREFETCH(c + i * ldc + nvec * VW - 1, 1, 3);
     }
+    if (vt != NULL) /* a step's velocity: read and written as C is */
+FM_UNROLL(16)
+        for (int i = 0; i < rows; i++) {
+            FM_PREFETCH(vt + i * ldc, 1, 3);
+            FM_PREFETCH(vt + i * ldc + nvec * VW - 1, 1, 3);
+        }
 
     for (int64_t p = 0; p < kc; p++) {
         VEC bv[NV];
@@ -215,6 +319,16 @@ FM_UNROLL(8)
         a += packed ? MR : 1;
         b += rsb;
     }
+    if (step != NULL) {
+        VEC sums[MR * NV];
+FM_UNROLL(16)
+        for (int i = 0; i < rows; i++)
+FM_UNROLL(8)
+            for (int v = 0; v < nvec; v++)
+                sums[i * NV + v] = acc[i][v];
+        FM_NAME(step_tile)(rows, nvec, sums, c, vt, ldc, cols, step);
+        return;
+    }
 FM_UNROLL(16)
     for (int i = 0; i < rows; i++)
         FM_NAME(store_row)(nvec, acc[i], c + i * ldc, cols, alpha, beta, bias, relu, post_on,
@@ -232,11 +346,11 @@ static FM_NOINLINE void
 FM_NAME(microkernel)(int rows, int narrow, int packed, int64_t kc, const T *restrict a,
                      int64_t lda, const T *restrict b, int64_t rsb, T *restrict c,
                      int64_t ldc, int cols, T alpha, T beta, const T *restrict bias, int relu,
-                     int post_on, T post)
+                     const FM_NAME(step_rule) *step, T *vt, int post_on, T post)
 {
 #define FM_CALL(r, nv, pk)                                                                \
     FM_NAME(tile_kernel)(r <= MR ? r : MR, nv, pk, kc, a, lda, b, rsb, c, ldc, cols, alpha, \
-                         beta, bias, relu, post_on, post)
+                         beta, bias, relu, step, vt, post_on, post)
 #define FM_ROWS_CASE(r)                                                                   \
     case r:                                                                               \
         if (r <= MR) {                                                                    \
@@ -1101,6 +1215,8 @@ static fm_status FM_NAME(gemm_rest)(const FM_NAME(problem) *pr, int64_t n_done, 
     rest.n = pr->n - n_done;
     rest.b = pr->trans_b ? pr->b + n_done * pr->ldb : pr->b + n_done;
     rest.c = pr->c + n_done;
+    if (rest.step.velocity != NULL)
+        rest.step.velocity += n_done;
     rest.bias = pr->bias != NULL ? pr->bias + n_done : NULL;
     rest.scratch = scratch;
     rest.scratch_elems = scratch_elems;
@@ -1125,28 +1241,30 @@ static int FM_NAME(blocked_path)(const FM_NAME(problem) *pr)
 }
 
 /*
- * C += (alpha * op(A) @ op(B)) * post (internal.h) where the blocked path
- * cannot apply it in registers (another path, or k > KC: partial sums would
- * go through C): the product into a buffer with alpha 1 (its exact sums),
- * then the output stage's two multiplications and addition, in that order.
+ * The step in the product (internal.h, fm_gemm_step) where the blocked path
+ * cannot take it in registers (another path, or k > KC: partial sums would
+ * go through C): the sums into a buffer, then step_value, the output
+ * stage's operations, value by value.
  */
-static fm_status FM_NAME(gemm_post)(const FM_NAME(problem) *pr)
+static fm_status FM_NAME(gemm_step)(const FM_NAME(problem) *pr)
 {
     T *sums = fm_malloc((size_t)(pr->m * pr->n) * sizeof(T));
     if (sums == NULL)
         return FM_ERR_NOMEM;
     FM_NAME(problem) plain = *pr;
-    plain.alpha = (T)1;
     plain.beta = (T)0;
     plain.c = sums;
     plain.ldc = pr->n;
-    plain.with_post = 0;
+    plain.step.on = 0;
     const fm_status st = FM_NAME(gemm)(&plain);
+    const FM_NAME(step_rule) *rule = &pr->step;
     if (st == FM_OK)
         for (int64_t i = 0; i < pr->m; i++)
             for (int64_t j = 0; j < pr->n; j++) {
-                const T r = (sums[i * pr->n + j] * pr->alpha) * pr->post;
-                pr->c[i * pr->ldc + j] = r + pr->c[i * pr->ldc + j];
+                T *w = pr->c + i * pr->ldc + j;
+                T *v = rule->form != 2 ? rule->velocity + i * pr->ldc + j : NULL;
+                T unused = (T)0;
+                *w = FM_NAME(step_value)(rule, sums[i * pr->n + j], *w, v != NULL ? v : &unused);
             }
     fm_free(sums);
     return st;
@@ -1166,14 +1284,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 
     if (m <= 0 || n <= 0)
         return FM_OK;
-    if (pr->with_post) {
-        /* the step's form only: C += (alpha * sums) * post */
-        if (beta != (T)1 || pr->bias != NULL || act.kind != FM_ACT_IDENTITY)
+    if (pr->step.on) {
+        if (alpha != (T)1 || beta != (T)1 || pr->bias != NULL || act.kind != FM_ACT_IDENTITY ||
+            k <= 0 || (pr->step.form != 2 && pr->step.velocity == NULL))
             return FM_ERR_ARGUMENT;
-        if (k <= 0 || alpha == (T)0)
-            return FM_OK; /* no sums: c stays c */
         if (k > KC || !FM_NAME(blocked_path)(pr))
-            return FM_NAME(gemm_post)(pr);
+            return FM_NAME(gemm_step)(pr);
     }
     if (k <= 0 || alpha == (T)0) {
         FM_NAME(scale_only)(pr);
@@ -1279,6 +1395,14 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
         abuf = own;
     }
     bbuf = abuf + a_elems;
+    /* A step (k <= KC: one block, the last): Keras's SGD without momentum
+     * at a divisor with an exact reciprocal is store_row's post (alpha inv,
+     * post neg_lr); other rules take step_tile. */
+    const FM_NAME(step_rule) *step = pr->step.on ? &pr->step : NULL;
+    const int post_on = step != NULL && step->form == 2 && step->recip && !step->l2_on;
+    const T alpha_eff = post_on ? step->inv : alpha, post = post_on ? step->neg_lr : (T)0;
+    if (post_on)
+        step = NULL;
 
     for (int64_t jc = 0; jc < n; jc += nc_size) {
         const int64_t nc = FM_NAME(min)(nc_size, n - jc);
@@ -1317,9 +1441,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                         const int rows = (int)FM_NAME(min)(MR, mc - ir);
                         T *ctile = c + (ic + ir) * ldc + jc + jr;
                         const T *apanel = pack_a ? abuf + ir * kc : ablock + ir * lda;
+                        T *vtile = step != NULL && step->form != 2
+                                       ? step->velocity + (ic + ir) * ldc + jc + jr
+                                       : NULL;
                         FM_NAME(microkernel)(rows, NARROW && nr <= VW, pack_a, kc, apanel, lda, bpanel,
-                                             rsb, ctile, ldc, (int)nr, alpha, beta_eff, bias,
-                                             tile_relu, pr->with_post, pr->post);
+                                             rsb, ctile, ldc, (int)nr, alpha_eff, beta_eff, bias,
+                                             tile_relu, step, vtile, post_on, post);
                         if (last && FM_NAME(act_after_store)(act.kind))
                             FM_CAT(fm_activation_forward_, SUF)(act, rows, nr, ctile, ldc,
                                                                 ctile, ldc);
@@ -1376,6 +1503,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef VZERO
 #undef VFMA
 #undef VMUL
+#undef VDIV
 #undef VADD
 #undef VRELU
 #undef TRANSPOSE8

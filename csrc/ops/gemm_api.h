@@ -54,6 +54,8 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
             sub->b_packed = fm_bf16_packed_b_columns(pr->b_packed, pr->k, lo);
         if (pr->c != NULL)
             sub->c = pr->c + lo;
+        if (pr->step.velocity != NULL)
+            sub->step.velocity = pr->step.velocity + lo;
         sub->bias = pr->bias != NULL ? pr->bias + lo : NULL;
         sub->act_out = pr->act_out != NULL ? pr->act_out + lo / pieces : NULL;
         sub->winner = pr->winner != NULL ? pr->winner + lo / pieces : NULL;
@@ -63,6 +65,8 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
             sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
         if (pr->c != NULL)
             sub->c = pr->c + lo * pr->ldc;
+        if (pr->step.velocity != NULL) /* (the layout of C) */
+            sub->step.velocity = pr->step.velocity + lo * pr->ldc;
         sub->act_out = pr->act_out != NULL ? pr->act_out + lo * pr->ld_act : NULL;
         sub->winner = pr->winner != NULL ? pr->winner + lo * pr->ld_act : NULL;
     }
@@ -169,7 +173,7 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
         return FM_ERR_ARGUMENT; /* bf16 products take float operands */
 #endif
     /* The step in the product: the native float drivers only. */
-    if (pr->with_post && (pr->compute_bf16 || backend == FM_GEMM_BLAS))
+    if (pr->step.on && (pr->compute_bf16 || backend == FM_GEMM_BLAS))
         return FM_ERR_ARGUMENT;
     /* No BLAS multiplies bf16: bf16 products always run natively. */
     if (backend == FM_GEMM_BLAS && !pr->compute_bf16)

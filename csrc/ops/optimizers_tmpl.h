@@ -98,6 +98,26 @@ static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int 
     }
 }
 
+/* sgd_'s rule and finish_'s operations as a product's output stage applies
+ * them (internal.h, fm_gemm_step; the forms are sgd_'s), its constants
+ * rounded as sgd_ and finish_consts_of_ round them. */
+FM_CAT(fm_gemm_step_, SUF)
+FN(fm_gemm_step_of_)(const fm_step_rule *r, const fm_grad_finish *f, T *velocity)
+{
+    FM_CAT(fm_gemm_step_, SUF) st;
+    st.on = 1;
+    st.form = r->keras && r->momentum == 0.0 ? 2 : (r->nesterov ? 1 : 0);
+    st.l2_on = f->penalty == FM_FINISH_L2;
+    st.recip = FN(exact_reciprocal_)(f->divisor);
+    st.l2 = (T)f->l2;
+    st.divisor = (T)f->divisor;
+    st.inv = (T)(1.0 / f->divisor);
+    st.neg_lr = -(T)r->lr;
+    st.mu = (T)r->momentum;
+    st.velocity = st.form != 2 ? velocity : NULL;
+    return st;
+}
+
 /* scikit-learn's Adam formula in T: the float64 body is scikit-learn's
  * exactly; the float32 one is the plain (vectorised, all-float) variant. */
 static FM_ALWAYS_INLINE void FN(adam_)(const int pen, const int decay, const int keras,

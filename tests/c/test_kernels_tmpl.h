@@ -335,66 +335,109 @@ static void NAME(check_optimizers_)(void)
 }
 
 /*
- * The step inside the product (internal.h, fm_gemm_problem.with_post): W +=
- * (alpha * a^T @ d) * post gives the bits of the sums computed alone (alpha
- * 1, beta 0) followed by the two multiplications and the addition, on one
- * and two threads, for the products of every path the engine's weight
- * gradients take: blocked (784 x 300 and 37 x 45, k = 32), narrow C (100 x 6:
- * the column path where vectors are wider than 6), one row (1 x 64: gemv),
- * more than one KC block (64 x 48, k = 300), and post = -0 (a rate of 0).
- * a (k, m) stored, op = transposed; d (k, n).
+ * The SGD step inside the product (internal.h, fm_gemm_step): W and its
+ * velocity after the product with the step (fm_gemm_step_of_) are the bits
+ * of the sums computed alone (alpha 1, beta 0) followed by the optimizer's
+ * own step (fm_fused_step_), on one and two threads, for every form
+ * (Keras's rule without momentum, scikit-learn's momentum and Nesterov, a
+ * plain-arithmetic momentum that runs flushed), no penalty and L2, a
+ * divisor whose reciprocal is exact (32) and one that divides (200), and
+ * the products of every path the engine's weight gradients take: blocked
+ * (784 x 300 and 37 x 45), narrow C (100 x 6: the column path where vectors
+ * are wider than 6), one row (1 x 64: gemv), more than one KC block (64 x 48,
+ * k = 300); and a rate of 0 (the step's x + -0 * g). a (k, m) stored, op =
+ * transposed; d (k, n).
  */
 static void NAME(check_step_in_product_)(const char *isa)
 {
     const int64_t shapes[][3] = {{784, 300, 32}, {37, 45, 32},  {100, 6, 32},
                                  {1, 64, 32},    {64, 48, 300}, {37, 45, 32}};
+    const int n_shapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
+    /* arithmetic, momentum, nesterov */
+    const struct {
+        fm_step_arithmetic arithmetic;
+        double momentum;
+        int nesterov;
+    } rules[] = {{FM_STEP_KERAS, 0.0, 0},
+                 {FM_STEP_SKLEARN, 0.9, 0},
+                 {FM_STEP_SKLEARN, 0.9, 1},
+                 {FM_STEP_PLAIN, 0.5, 0}};
     int all_same = 1, cases = 0;
-    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
-        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+    for (int si = 0; si < n_shapes; si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], mn = m * n;
         T *a = NAME(random_array_)(k * m), *d = NAME(random_array_)(k * n);
-        T *w0 = NAME(random_array_)(m * n), *sums = malloc((size_t)(m * n) * sizeof(T));
-        T *want = malloc((size_t)(m * n) * sizeof(T)), *got = malloc((size_t)(m * n) * sizeof(T));
-        const T alpha = (T)(1.0 / 32.0),
-                post = si + 1 == sizeof(shapes) / sizeof(shapes[0]) ? -(T)0 : -(T)0.01;
+        T *w0 = NAME(random_array_)(mn), *v0 = NAME(random_array_)(mn);
+        T *sums = malloc((size_t)mn * sizeof(T));
+        T *want_w = malloc((size_t)mn * sizeof(T)), *want_v = malloc((size_t)mn * sizeof(T));
+        T *got_w = malloc((size_t)mn * sizeof(T)), *got_v = malloc((size_t)mn * sizeof(T));
         CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 1, 0, m, n, k, (T)1, a, m, d, n, (T)0, sums, n);
-        for (int64_t i = 0; i < m * n; i++) {
-            const T r = (sums[i] * alpha) * post;
-            want[i] = r + w0[i];
-        }
-        for (int threads = 1; threads <= 2; threads++) {
-            memcpy(got, w0, (size_t)(m * n) * sizeof(T));
-            CAT(fm_gemm_problem_, SUF) pr;
-            memset(&pr, 0, sizeof pr);
-            pr.trans_a = 1;
-            pr.m = m;
-            pr.n = n;
-            pr.k = k;
-            pr.alpha = alpha;
-            pr.a = a;
-            pr.lda = m;
-            pr.b = d;
-            pr.ldb = n;
-            pr.beta = (T)1;
-            pr.c = got;
-            pr.ldc = n;
-            pr.with_post = 1;
-            pr.post = post;
-            const fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
-            const int same = st == FM_OK && memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0;
-            if (!same)
-                printf("  %s %ld x %ld x %ld, %d threads differs\n", isa, (long)m, (long)n, (long)k,
-                       threads);
-            all_same &= same;
-            cases++;
-        }
+        for (size_t ri = 0; ri < sizeof(rules) / sizeof(rules[0]); ri++)
+            for (int pen = 0; pen < 2; pen++)
+                for (int dv = 0; dv < 2; dv++) {
+                    fm_optimizer opt;
+                    memset(&opt, 0, sizeof opt);
+                    opt.kind = FM_OPT_SGD;
+                    opt.arithmetic = rules[ri].arithmetic;
+                    opt.learning_rate = si + 1 == n_shapes ? 0.0 : 0.01;
+                    opt.momentum = rules[ri].momentum;
+                    opt.nesterov = rules[ri].nesterov;
+                    fm_optimizer_advance(&opt);
+                    const fm_step_rule rule = fm_step_rule_make(&opt);
+                    const fm_grad_finish f = {pen ? FM_FINISH_L2 : FM_FINISH_NONE,
+                                              1e-4,
+                                              0.0,
+                                              dv ? 200.0 : 32.0,
+                                              1.0,
+                                              INFINITY};
+                    memcpy(want_w, w0, (size_t)mn * sizeof(T));
+                    memcpy(want_v, v0, (size_t)mn * sizeof(T));
+                    T *state[FM_OPT_MAX_STATES] = {want_v, NULL};
+                    CAT(fm_fused_step_, SUF)(&rule, mn, want_w, sums, state, &f);
+                    for (int threads = 1; threads <= 2; threads++) {
+                        memcpy(got_w, w0, (size_t)mn * sizeof(T));
+                        memcpy(got_v, v0, (size_t)mn * sizeof(T));
+                        CAT(fm_gemm_problem_, SUF) pr;
+                        memset(&pr, 0, sizeof pr);
+                        pr.trans_a = 1;
+                        pr.m = m;
+                        pr.n = n;
+                        pr.k = k;
+                        pr.alpha = (T)1;
+                        pr.a = a;
+                        pr.lda = m;
+                        pr.b = d;
+                        pr.ldb = n;
+                        pr.beta = (T)1;
+                        pr.c = got_w;
+                        pr.ldc = n;
+                        pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, got_v);
+                        pr.flush = rule.flush;
+                        const fm_status st =
+                            CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
+                        const int same = st == FM_OK &&
+                                         memcmp(got_w, want_w, (size_t)mn * sizeof(T)) == 0 &&
+                                         memcmp(got_v, want_v, (size_t)mn * sizeof(T)) == 0;
+                        if (!same)
+                            printf("  %s %ld x %ld x %ld, rule %d penalty %d divisor %s, %d "
+                                   "threads differs\n",
+                                   isa, (long)m, (long)n, (long)k, (int)ri, pen, dv ? "200" : "32",
+                                   threads);
+                        all_same &= same;
+                        cases++;
+                    }
+                }
         free(a);
         free(d);
         free(w0);
+        free(v0);
         free(sums);
-        free(want);
-        free(got);
+        free(want_w);
+        free(want_v);
+        free(got_w);
+        free(got_v);
     }
-    check(all_same, "%s " STR(SUF) ": the step in the product, %d cases bit for bit", isa, cases);
+    check(all_same, "%s " STR(SUF) ": the SGD step in the product, %d cases bit for bit", isa,
+          cases);
 }
 
 /*
