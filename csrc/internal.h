@@ -48,18 +48,22 @@
  * W = C (and its velocity v, the same layout as C, leading dimension ldc),
  * in this order, the operations of optimizers_tmpl.h's finish_ and sgd_
  * (the same bits as the gradient stored, finished, then stepped):
- *   g = s + l2 * w                 (l2_on: scikit-learn's alpha, L2)
+ *   g = s + l2 * w, s + l1 * sign(w) or (s + l2 * w) + l1 * sign(w)
+ *                                  (penalty: fm_finish_penalty below)
  *   g = g * inv  or  g / divisor   (recip: 1 / divisor exact, exact_reciprocal_)
- *   form 2 (Keras, no momentum):   w = w + g * neg_lr
- *   form 0 (momentum):             v = mu * v + neg_lr * g;  w = w + v
- *   form 1 (Nesterov):             v as form 0;  w = w + (mu * v + neg_lr * g)
- * (x + neg_lr * g is sgd_'s x - lr * g: negation is exact.) No clipping,
- * no decay, a gradient scale of 1: the engine fuses only such steps.
+ *   g = clamp(g, -clip, clip)      (clip_on; Keras's clipvalue, clip_grad_value)
+ *   p = w * keep  or  w            (decay: decoupled weight decay)
+ *   form 2 (Keras, no momentum):   w = p + g * neg_lr
+ *   form 0 (momentum):             v = mu * v + neg_lr * g;  w = p + v
+ *   form 1 (Nesterov):             v as form 0;  w = p + (mu * v + neg_lr * g)
+ * (x + neg_lr * g is sgd_'s x - lr * g: negation is exact.) The gradient's
+ * scale must be 1 (no clipping by a norm, which needs the whole gradient
+ * first): the engine fuses only such steps.
  */
 #define FM_DEFINE_GEMM_STEP(T, SUF)                                                                \
     typedef struct {                                                                               \
-        int on, form, l2_on, recip;                                                                \
-        T l2, divisor, inv, neg_lr, mu;                                                            \
+        int on, form, penalty, recip, clip_on, decay;                                              \
+        T l2, l1, divisor, inv, clip, keep, neg_lr, mu;                                            \
         T *velocity; /* forms 0 and 1: (m, n) with ldc, sliced as C */                             \
     } fm_gemm_step_##SUF;
 FM_DEFINE_GEMM_STEP(float, f32)
@@ -219,10 +223,10 @@ void fm_fused_step_f64(const fm_step_rule *rule, int64_t n, double *param, const
  * reciprocal is normal); the fused step then multiplies. */
 int fm_exact_reciprocal_f32(double d);
 int fm_exact_reciprocal_f64(double d);
-/* The SGD rule r (no decay) on the gradient f finishes (no penalty or L2,
- * scale 1, no clipping) as the step a weight-gradient product applies in
- * its output stage (fm_gemm_step above); velocity: the parameters' velocity
- * (forms 0 and 1; unused in Keras's rule without momentum). */
+/* The SGD rule r on the gradient f finishes (its scale must be 1) as the
+ * step a weight-gradient product applies in its output stage (fm_gemm_step
+ * above); velocity: the parameters' velocity (forms 0 and 1; unused in
+ * Keras's rule without momentum). */
 fm_gemm_step_f32 fm_gemm_step_of_f32(const fm_step_rule *r, const fm_grad_finish *f,
                                      float *velocity);
 fm_gemm_step_f64 fm_gemm_step_of_f64(const fm_step_rule *r, const fm_grad_finish *f,

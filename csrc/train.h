@@ -275,10 +275,11 @@ void *fm_mlp_workspace_grad(fm_mlp_workspace *ws);
 int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable);
 
 /*
- * SGD (Keras's or scikit-learn's, with or without momentum, Nesterov; no
- * clipping or decay; no penalty or L2) applied inside the weight gradient's
- * product, in its output stage (internal.h, fm_gemm_step), for minibatches
- * of at most 256 rows: the gradient of such a layer is never stored. Also under
+ * SGD (Keras's or scikit-learn's, with or without momentum, Nesterov, any
+ * penalty, clipping by value, weight decay; no clipping by a norm) applied
+ * inside the weight gradient's product, in its output stage (internal.h,
+ * fm_gemm_step), for minibatches of at most 256 rows: the gradient of such
+ * a layer is never stored. Also under
  * fm_mlp_workspace_fuse_step (off: the gradient, then the step). Returns the
  * number of weight matrices stepped so since the last call (then zero).
  */

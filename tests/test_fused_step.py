@@ -81,8 +81,7 @@ CLASSES = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers
            "adagrad": optimizers.Adagrad, "adamw": optimizers.AdamW, "nadam": optimizers.NAdam}
 NETWORKS = {
     "plain": {},
-    # Keras's convention without penalties (plain: scikit-learn's L2): where
-    # SGD takes its step inside the weight-gradient products
+    # Keras's convention without penalties
     "keras-convention": dict(alpha=0.0),
     "elasticnet-clipvalue-maxnorm": dict(penalty="elasticnet", alpha=1e-3, clip_grad_value=0.01,
                                          max_norm=0.5),
@@ -132,8 +131,8 @@ def test_fused_step_gives_the_unfused_bits(dtype, kind, arithmetic, opt_params, 
                     convention=convention)
     unfused = _epochs(est, dtype, kind, arithmetic, opt_params, 1, False, fused_off,
                       convention=convention)
-    if kind == "sgd" and network in ("plain", "keras-convention"):
-        # SGD (no penalty or L2, no clipping): each minibatch (8 per epoch;
+    if kind == "sgd":
+        # SGD (any penalty, clipping by value): each minibatch (8 per epoch;
         # the last of 6 rows divides by 6, the others multiply by 1 / 32)
         # steps all three weight matrices inside their products.
         assert fused[4] == 3 * -(-N // BATCH) * 2
@@ -159,17 +158,21 @@ def test_fused_step_on_two_threads_gives_the_unfused_bits(dtype, fused_off):
 STEP_RULES = [("keras", dict(momentum=0.0), "keras", dict(alpha=0.0)),
               ("sklearn", dict(momentum=0.9, nesterov=True), "sklearn",
                dict(alpha=1e-3, dropout=0.2)),
-              ("plain", dict(momentum=0.5, nesterov=False), "sklearn", dict(alpha=1e-3))]
+              ("plain", dict(momentum=0.5, nesterov=False), "sklearn", dict(alpha=1e-3)),
+              ("keras", dict(momentum=0.9, clipvalue=0.01, weight_decay=0.01), "keras",
+               dict(alpha=1e-3, penalty="elasticnet"))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("arithmetic, opt_params, convention, network", STEP_RULES,
-                         ids=[r[0] for r in STEP_RULES])
+                         ids=["keras", "sklearn-nesterov-l2-dropout", "plain-momentum",
+                              "keras-momentum-clipvalue-decay-elasticnet"])
 def test_step_in_product_on_two_threads_gives_the_unfused_bits(dtype, arithmetic, opt_params,
                                                                convention, network, fused_off):
     """SGD stepped inside the weight-gradient products (Keras's rule without
     momentum; scikit-learn's Nesterov momentum with L2 and dropout; plain
-    momentum, flushed), each thread stepping its part of W and of the
+    momentum, flushed; Keras's momentum with clipvalue, weight decay and an
+    elastic-net penalty), each thread stepping its part of W and of the
     velocity: the bits of one thread's gradient followed by the step."""
     est = _fitted(dtype, **network)
     one = _epochs(est, dtype, "sgd", arithmetic, opt_params, 1, False, fused_off,

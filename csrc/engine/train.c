@@ -826,6 +826,26 @@ static fm_grad_finish block_finish(const fm_mlp *net, const fm_step_block *blk, 
     return f;
 }
 
+/* The bound of the step's clipping by value (fm_grad_finish.clip): the
+ * network's clip_grad_value and, under Keras's arithmetic, the optimizer's
+ * clipvalue, the smaller; INFINITY when neither. */
+static double step_clip(const fm_mlp *net, const fm_optimizer *opt)
+{
+    double clip = INFINITY;
+    if (net->clip_grad_value > 0.0)
+        clip = net->clip_grad_value;
+    if (opt->arithmetic == FM_STEP_KERAS && opt->clipvalue > 0.0 && opt->clipvalue < clip)
+        clip = opt->clipvalue;
+    return clip;
+}
+
+/* Whether the step scales the gradient by a norm (clip_grad_norm, Keras's
+ * clipnorm), known only once the whole gradient is. */
+static int step_scaled(const fm_mlp *net, const fm_optimizer *opt)
+{
+    return net->clip_grad_norm > 0.0 || (opt->arithmetic == FM_STEP_KERAS && opt->clipnorm > 0.0);
+}
+
 /* Whether any layer has penalties of its own (Keras's scale). */
 static int any_layer_penalty(const fm_mlp *net)
 {

@@ -630,15 +630,16 @@ static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const
  * Layer l's weight gradient and its step in one product (train.h,
  * fm_mlp_workspace_product_steps): the output stage takes the SGD `rule`'s
  * step from the tile of sums a_in^T @ delta (internal.h, fm_gemm_step: the
- * layer's L2 penalty, / sum(w), the momentum or Nesterov velocity, from
- * `velocity`, the optimizer's flat state, or none in Keras's rule without
- * momentum), in the order of the finished gradient followed by the step
- * (optimizers_tmpl.h finish_, sgd_), so the same bits; flushed when the
- * rule is.
+ * layer's penalty, / sum(w), the clipping by value, the decay, the
+ * momentum or Nesterov velocity from opt's state, or none in Keras's rule
+ * without momentum), in the order of the finished gradient followed by the
+ * step (optimizers_tmpl.h finish_, sgd_), so the same bits; flushed when
+ * the rule is.
  */
 static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int n_threads,
                                    const FN(batch_) *xb, int l, int dropped, T *w, int64_t nb,
-                                   const fm_step_rule *rule, T *velocity, double sw_sum)
+                                   const fm_step_rule *rule, const fm_optimizer *opt,
+                                   double sw_sum)
 {
     const int64_t k = fm_mlp_width(net, l), n = fm_mlp_cols(net, l);
     int64_t ld_in;
@@ -647,8 +648,10 @@ static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int 
                                        DELTA(ws, l + 1), n, (T)1, w, n, NULL,
                                        (fm_activation){FM_ACT_IDENTITY, 0.0}, (T *)ws->scratch,
                                        ws->scratch_elems};
-    const fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
-    pr.step = FN(fm_gemm_step_of_)(rule, &f, velocity != NULL ? velocity + ws->layout.coef[l] : NULL);
+    fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
+    f.clip = step_clip(net, opt);
+    T *velocity = opt->state[0] != NULL ? (T *)opt->state[0] + ws->layout.coef[l] : NULL;
+    pr.step = FN(fm_gemm_step_of_)(rule, &f, velocity);
     pr.flush = rule->flush;
     const double t0 = profile_clock(ws);
     const fm_status st = FN(fm_gemm_problem_run_)(FM_GEMM_NATIVE, n_threads, &pr);
@@ -660,35 +663,30 @@ static fm_status FN(step_product_)(const fm_mlp *net, fm_mlp_workspace *ws, int 
 /*
  * The layers whose step this minibatch applies inside their weight-gradient
  * product (step_product_): SGD in any form (Keras's or scikit-learn's,
- * momentum, Nesterov), float or double products, no clipping, no weight
- * decay, the layer's coefficients unpenalised or with an L2 penalty only,
- * not frozen, its input dense and not a maxout layer's (the input gradient,
- * which needs the old W, is computed first and goes there), at most
- * FM_STEP_PRODUCT_ROWS rows (one KC block of every driver: the tile's sums
- * are whole in registers; beyond, the product would keep them in a buffer
- * of its own per call, gemm_step). Sets ws->flush_grads when the rule runs
- * flushed (internal.h; not scikit-learn's float64-exact SGD), for all of the
- * minibatch's weight gradients, so that a gradient computed whole (these
- * conditions failing, or fm_mlp_workspace_fuse_step off) gets the same
- * bits as in the product.
+ * momentum, Nesterov, weight decay, clipping by value, any penalty), float
+ * or double products, no gradient scale (clip_grad_norm, Keras's clipnorm:
+ * the norm needs the whole gradient first), the layer not frozen, its input
+ * dense and not a maxout layer's (the input gradient, which needs the old
+ * W, is computed first and goes there), at most FM_STEP_PRODUCT_ROWS rows
+ * (one KC block of every driver: the tile's sums are whole in registers;
+ * beyond, the product would keep them in a buffer of its own per call,
+ * gemm_step). Sets ws->flush_grads when the rule runs flushed (internal.h;
+ * not scikit-learn's exact SGD), for all of the minibatch's weight
+ * gradients, so that a gradient computed whole (these conditions failing,
+ * or fm_mlp_workspace_fuse_step off) gets the same bits as in the product.
  */
 static uint64_t FN(sgd_in_product_)(const fm_mlp *net, fm_mlp_workspace *ws,
                                     const fm_optimizer *opt, const fm_step_rule *rule,
-                                    double sw_sum, const FN(batch_) *xb, int64_t nb,
-                                    uint64_t *rng)
+                                    const FN(batch_) *xb, int64_t nb, uint64_t *rng)
 {
-    const int sgd = rule->kind == FM_OPT_SGD && !rule->decay && !ws->bf16 &&
-                    net->clip_grad_norm <= 0.0 && net->clip_grad_value <= 0.0 &&
-                    opt->clipnorm <= 0.0 && opt->clipvalue <= 0.0;
+    const int sgd = rule->kind == FM_OPT_SGD && !ws->bf16 && !step_scaled(net, opt);
     ws->flush_grads = sgd && rule->flush;
     if (!sgd || !ws->fuse_step || nb > FM_STEP_PRODUCT_ROWS)
         return 0;
     uint64_t mask = 0;
     for (int l = 0; l < net->n_layers; l++) {
         int64_t ld;
-        const fm_grad_finish f = layer_finish(net, l, 0, sw_sum);
         if (!net->layer[l].frozen &&
-            (f.penalty == FM_FINISH_NONE || f.penalty == FM_FINISH_L2) &&
             FN(layer_input_)(net, ws, xb, l, DROPOUT_ON(net, rng, l), &ld) != NULL &&
             !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
             mask |= UINT64_C(1) << l;
@@ -713,8 +711,8 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                                      const T *sw, double sw_sum, int64_t nb,
                                      fm_mlp_workspace *ws, int n_threads, uint64_t *rng,
                                      fm_coef_norms norms, int raw, uint64_t deferred,
-                                     uint64_t stepped, const fm_step_rule *rule, T *velocity,
-                                     double *loss)
+                                     uint64_t stepped, const fm_step_rule *rule,
+                                     const fm_optimizer *opt, double *loss)
 {
     const int L = net->n_layers;
     fm_status st = FN(forward_)(net, coefs, intercepts, bn, xb, nb, ws, NULL, n_threads, rng,
@@ -781,7 +779,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         if (l == 0) {
             if (stepped_here)
                 return FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
-                                         velocity, sw_sum);
+                                         opt, sw_sum);
             break;
         }
         /* The layer below (its output is layer l's input), stages reversed. */
@@ -797,7 +795,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
                           (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL);
         if (st == FM_OK && stepped_here) /* the old W read: now the step */
             st = FN(step_product_)(net, ws, n_threads, xb, l, dropped, coefs[l], nb, rule,
-                                   velocity, sw_sum);
+                                   opt, sw_sum);
         if (st != FM_OK)
             return st;
         if (dropped)
@@ -983,13 +981,9 @@ static fm_coef_norms FN(optimizer_step_)(const fm_mlp *net, T *const *coefs,
     (void)threads;
     /* Clipping's scale and bound, the same for every block, and Keras's
      * per-variable clipnorm (a scale per W[l], b[l], gamma, beta). */
-    double clip_scale = 1.0, clip = INFINITY;
-    const int keras_step = opt->arithmetic == FM_STEP_KERAS;
-    const double clipnorm = keras_step ? opt->clipnorm : 0.0;
-    if (net->clip_grad_value > 0.0)
-        clip = net->clip_grad_value;
-    if (keras_step && opt->clipvalue > 0.0 && opt->clipvalue < clip)
-        clip = opt->clipvalue;
+    double clip_scale = 1.0;
+    const double clip = step_clip(net, opt);
+    const double clipnorm = opt->arithmetic == FM_STEP_KERAS ? opt->clipnorm : 0.0;
     double *block_grad = ws->grad_squares;
     if (net->clip_grad_norm > 0.0 || clipnorm > 0.0) {
 #ifdef FASTMLP_OPENMP
@@ -1176,11 +1170,11 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         /* The step's rule first: layers in `stepped` take it in the backward pass. */
         fm_optimizer_advance(opt);
         const fm_step_rule rule = fm_step_rule_make(opt);
-        const uint64_t stepped = FN(sgd_in_product_)(net, ws, opt, &rule, sw_sum, &xb, nb, &rng);
+        const uint64_t stepped = FN(sgd_in_product_)(net, ws, opt, &rule, &xb, nb, &rng);
         const uint64_t deferred = FN(fused_layers_)(net, ws, &xb) & ~stepped;
         fm_status st = FN(loss_grad_rows_)(net, coefs, intercepts, bn, &xb, yb, swb, sw_sum, nb,
                                            ws, n_threads, &rng, norms, 1, deferred, stepped,
-                                           &rule, (T *)opt->state[0], &batch_loss);
+                                           &rule, opt, &batch_loss);
         profile_add(ws, FM_PROFILE_PASSES, t_passes);
         ws->profile[FM_PROFILE_PASSES] -= ws->profile[FM_PROFILE_PRODUCTS] - products0;
         if (st != FM_OK)

@@ -33,6 +33,8 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VDIV(a, b) _mm256_div_ps((a), (b))
+#define VSEL_GT(a, b, x, y) _mm256_blendv_ps((y), (x), _mm256_cmp_ps((a), (b), _CMP_GT_OQ))
+#define VSEL_LT(a, b, x, y) _mm256_blendv_ps((y), (x), _mm256_cmp_ps((a), (b), _CMP_LT_OQ))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VRELU(v) _mm256_max_ps(_mm256_setzero_ps(), (v)) /* NaN stays NaN */
 #define VREDUCE(v) hsum256_ps(v)
@@ -58,6 +60,8 @@ static const int64_t lane_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VDIV(a, b) _mm256_div_pd((a), (b))
+#define VSEL_GT(a, b, x, y) _mm256_blendv_pd((y), (x), _mm256_cmp_pd((a), (b), _CMP_GT_OQ))
+#define VSEL_LT(a, b, x, y) _mm256_blendv_pd((y), (x), _mm256_cmp_pd((a), (b), _CMP_LT_OQ))
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define VRELU(v) _mm256_max_pd(_mm256_setzero_pd(), (v))
 #define VREDUCE(v) hsum256_pd(v)

@@ -27,6 +27,8 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VDIV(a, b) _mm512_div_ps((a), (b))
+#define VSEL_GT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ), (y), (x))
+#define VSEL_LT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ), (y), (x))
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VRELU(v) _mm512_max_ps(_mm512_setzero_ps(), (v)) /* NaN stays NaN */
 #define VREDUCE(v) hsum512_ps(v)
@@ -53,6 +55,8 @@
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VDIV(a, b) _mm512_div_pd((a), (b))
+#define VSEL_GT(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask((a), (b), _CMP_GT_OQ), (y), (x))
+#define VSEL_LT(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ), (y), (x))
 #define VADD(a, b) _mm512_add_pd((a), (b))
 #define VRELU(v) _mm512_max_pd(_mm512_setzero_pd(), (v))
 #define VREDUCE(v) hsum512_pd(v)

@@ -62,7 +62,8 @@
  *   GEMV_VECS (vectors per pass of the one-row kernel), and the vector layer:
  *   VEC, VW (lanes), VLOAD, VSTORE (unaligned), VLOAD_PART(p, n),
  *   VSTORE_PART(p, v, n) (first n < VW lanes only, never touching the rest),
- *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VDIV, VRELU (max(v, 0),
+ *   VBCAST, VZERO, VFMA(a, b, c) = a * b + c, VMUL, VADD, VDIV, VSEL_GT(a, b, x,
+ *   y) and VSEL_LT (a > b, a < b ? x : y, lane by lane; false for NaN), VRELU (max(v, 0),
  *   NaN stays NaN), and where VW > 1 VREDUCE(v) (the sum of v's lanes, as a
  *   T). Optionally VREGS, the vector registers (default 16).
  * NR must be a multiple of VW; MC a multiple of MR. Optionally
@@ -122,46 +123,83 @@ typedef FM_CAT(fm_gemm_step_, SUF) FM_NAME(step_rule);
 
 static inline int64_t FM_NAME(min)(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/*
- * The SGD step on one vector of sums s (internal.h, fm_gemm_step), `form`,
- * `l2_on` and `recip` compile-time constants, the rule's constants
- * broadcast (d: inv or divisor): returns the new w; the new velocity into
- * *v (forms 0 and 1). The operations and their order are step_value's
- * below, value by value.
- */
-static FM_ALWAYS_INLINE VEC FM_NAME(step_vec)(const int form, const int l2_on, const int recip,
-                                              VEC l2, VEC d, VEC neg_lr, VEC mu, VEC s, VEC w,
-                                              VEC *v)
+/* A step rule's constants broadcast (internal.h, fm_gemm_step; d: inv or
+ * divisor, lo = -clip, hi = clip). */
+typedef struct {
+    VEC l2, l1, d, lo, hi, keep, neg_lr, mu;
+} FM_NAME(step_consts);
+
+static FM_ALWAYS_INLINE FM_NAME(step_consts) FM_NAME(step_consts_of)(const FM_NAME(step_rule) *st)
 {
-    VEC g = l2_on ? VADD(s, VMUL(l2, w)) : s;
-    g = recip ? VMUL(g, d) : VDIV(g, d);
-    const VEC lr_g = VMUL(neg_lr, g);
+    FM_NAME(step_consts) k;
+    k.l2 = VBCAST(st->l2);
+    k.l1 = VBCAST(st->l1);
+    k.d = VBCAST(st->recip ? st->inv : st->divisor);
+    k.lo = VBCAST(-st->clip);
+    k.hi = VBCAST(st->clip);
+    k.keep = VBCAST(st->keep);
+    k.neg_lr = VBCAST(st->neg_lr);
+    k.mu = VBCAST(st->mu);
+    return k;
+}
+
+/*
+ * The SGD step on one vector of sums s (internal.h, fm_gemm_step) with the
+ * rule's flags (compile-time constants in the common cases, step_tile):
+ * returns the new w; the new velocity into *v (forms 0 and 1). The
+ * operations and their order are step_value's below, value by value.
+ */
+static FM_ALWAYS_INLINE VEC FM_NAME(step_vec)(const int form, const int pen, const int recip,
+                                              const int clip_on, const int decay,
+                                              const FM_NAME(step_consts) *k, VEC s, VEC w, VEC *v)
+{
+    VEC g = s;
+    if (pen == FM_FINISH_L2 || pen == FM_FINISH_ELASTICNET)
+        g = VADD(g, VMUL(k->l2, w));
+    if (pen == FM_FINISH_L1 || pen == FM_FINISH_ELASTICNET) {
+        const VEC one = VBCAST((T)1), zero = VZERO();
+        const VEC sign = VADD(VSEL_GT(w, zero, one, zero), VSEL_LT(w, zero, VBCAST((T)-1), zero));
+        g = VADD(g, VMUL(k->l1, sign));
+    }
+    g = recip ? VMUL(g, k->d) : VDIV(g, k->d);
+    if (clip_on)
+        g = VSEL_LT(g, k->lo, k->lo, VSEL_GT(g, k->hi, k->hi, g));
+    const VEC p = decay ? VMUL(w, k->keep) : w;
+    const VEC lr_g = VMUL(k->neg_lr, g);
     if (form == 2)
-        return VADD(w, lr_g);
-    *v = VADD(VMUL(mu, *v), lr_g);
-    return VADD(w, form == 1 ? VADD(VMUL(mu, *v), lr_g) : *v);
+        return VADD(p, lr_g);
+    *v = VADD(VMUL(k->mu, *v), lr_g);
+    return VADD(p, form == 1 ? VADD(VMUL(k->mu, *v), lr_g) : *v);
 }
 
 /* step_vec for one value (gemm_step): the same operations. */
 static inline T FM_NAME(step_value)(const FM_NAME(step_rule) *st, T s, T w, T *v)
 {
-    T g = st->l2_on ? s + st->l2 * w : s;
+    const int pen = st->penalty;
+    T g = s;
+    if (pen == FM_FINISH_L2 || pen == FM_FINISH_ELASTICNET)
+        g = g + st->l2 * w;
+    if (pen == FM_FINISH_L1 || pen == FM_FINISH_ELASTICNET)
+        g = g + st->l1 * (T)((w > (T)0) - (w < (T)0));
     g = st->recip ? g * st->inv : g / st->divisor;
+    if (st->clip_on)
+        g = g < -st->clip ? -st->clip : (g > st->clip ? st->clip : g);
+    const T p = st->decay ? w * st->keep : w;
     const T lr_g = st->neg_lr * g;
     if (st->form == 2)
-        return w + lr_g;
+        return p + lr_g;
     *v = st->mu * *v + lr_g;
-    return w + (st->form == 1 ? st->mu * *v + lr_g : *v);
+    return p + (st->form == 1 ? st->mu * *v + lr_g : *v);
 }
 
 /* step_tile's body for one combination of the rule's flags. */
-static FM_ALWAYS_INLINE void FM_NAME(step_tile_)(const int form, const int l2_on, const int recip,
-                                                 int rows, int nvec, const VEC *sums,
-                                                 T *restrict c, T *restrict vt, int64_t ldc,
-                                                 int cols, const FM_NAME(step_rule) *st)
+static FM_ALWAYS_INLINE void FM_NAME(step_tile_)(const int form, const int pen, const int recip,
+                                                 const int clip_on, const int decay, int rows,
+                                                 int nvec, const VEC *sums, T *restrict c,
+                                                 T *restrict vt, int64_t ldc, int cols,
+                                                 const FM_NAME(step_rule) *st)
 {
-    const VEC l2 = VBCAST(st->l2), d = VBCAST(recip ? st->inv : st->divisor);
-    const VEC neg_lr = VBCAST(st->neg_lr), mu = VBCAST(st->mu);
+    const FM_NAME(step_consts) k = FM_NAME(step_consts_of)(st);
     for (int i = 0; i < rows; i++)
         for (int v = 0; v < nvec; v++) {
             const int lanes = cols - v * VW;
@@ -172,14 +210,14 @@ static FM_ALWAYS_INLINE void FM_NAME(step_tile_)(const int form, const int l2_on
             const VEC s = sums[i * NV + v];
             if (lanes >= VW) {
                 VEC vv = form != 2 ? VLOAD(vp) : VZERO();
-                VSTORE(cp, FM_NAME(step_vec)(form, l2_on, recip, l2, d, neg_lr, mu, s, VLOAD(cp),
+                VSTORE(cp, FM_NAME(step_vec)(form, pen, recip, clip_on, decay, &k, s, VLOAD(cp),
                                              &vv));
                 if (form != 2)
                     VSTORE(vp, vv);
             } else {
                 VEC vv = form != 2 ? VLOAD_PART(vp, lanes) : VZERO();
                 VSTORE_PART(cp,
-                            FM_NAME(step_vec)(form, l2_on, recip, l2, d, neg_lr, mu, s,
+                            FM_NAME(step_vec)(form, pen, recip, clip_on, decay, &k, s,
                                               VLOAD_PART(cp, lanes), &vv),
                             lanes);
                 if (form != 2)
@@ -191,27 +229,36 @@ static FM_ALWAYS_INLINE void FM_NAME(step_tile_)(const int form, const int l2_on
 /*
  * The step's output stage for a rows x (nvec * VW) tile of W = C (`cols`
  * valid columns) and its velocity vt (forms 0 and 1), from the tile's sums
- * (row i's vector v at sums[i * NV + v]), one loop per combination of the
- * rule's flags (the constants broadcast once a tile). Not inlined into the
- * tile kernel: there the compiler hoists the constants above the k loop,
- * into registers the tile needs (NEON: 47 stack loads / stores per k step).
+ * (row i's vector v at sums[i * NV + v]): one loop per combination of the
+ * common flags (no penalty or L2, no clipping, no decay: each form, either
+ * divisor), the rule's constants broadcast once a tile; the rest (L1,
+ * elastic net, clipping by value, weight decay) in one loop testing the
+ * flags as it goes. Not inlined into the tile kernel: there the compiler
+ * hoists the constants above the k loop, into registers the tile needs
+ * (NEON: 47 stack loads / stores per k step).
  */
 static FM_NOINLINE void FM_NAME(step_tile)(int rows, int nvec, const VEC *sums, T *restrict c,
                                            T *restrict vt, int64_t ldc, int cols,
                                            const FM_NAME(step_rule) *st)
 {
-#define FM_STEP_CASE(form, l2_on, recip)                                                   \
-    case (form) * 4 + (l2_on) * 2 + (recip):                                               \
-        FM_NAME(step_tile_)(form, l2_on, recip, rows, nvec, sums, c, vt, ldc, cols, st); \
+    const int common = (st->penalty == FM_FINISH_NONE || st->penalty == FM_FINISH_L2) &&
+                       !st->clip_on && !st->decay;
+#define FM_STEP_CASE(form, l2, recip)                                                        \
+    case (form) * 4 + (l2) * 2 + (recip):                                                    \
+        FM_NAME(step_tile_)(form, (l2) ? FM_FINISH_L2 : FM_FINISH_NONE, recip, 0, 0, rows, nvec, \
+                            sums, c, vt, ldc, cols, st);                                      \
         return;
-    switch (st->form * 4 + (st->l2_on != 0) * 2 + (st->recip != 0)) {
-        FM_STEP_CASE(0, 0, 0) FM_STEP_CASE(0, 0, 1) FM_STEP_CASE(0, 1, 0) FM_STEP_CASE(0, 1, 1)
-        FM_STEP_CASE(1, 0, 0) FM_STEP_CASE(1, 0, 1) FM_STEP_CASE(1, 1, 0) FM_STEP_CASE(1, 1, 1)
-        FM_STEP_CASE(2, 0, 0) FM_STEP_CASE(2, 0, 1) FM_STEP_CASE(2, 1, 0) FM_STEP_CASE(2, 1, 1)
-    default:
-        return;
-    }
+    if (common)
+        switch (st->form * 4 + (st->penalty == FM_FINISH_L2) * 2 + (st->recip != 0)) {
+            FM_STEP_CASE(0, 0, 0) FM_STEP_CASE(0, 0, 1) FM_STEP_CASE(0, 1, 0) FM_STEP_CASE(0, 1, 1)
+            FM_STEP_CASE(1, 0, 0) FM_STEP_CASE(1, 0, 1) FM_STEP_CASE(1, 1, 0) FM_STEP_CASE(1, 1, 1)
+            FM_STEP_CASE(2, 0, 0) FM_STEP_CASE(2, 0, 1) FM_STEP_CASE(2, 1, 0) FM_STEP_CASE(2, 1, 1)
+        default:
+            break;
+        }
 #undef FM_STEP_CASE
+    FM_NAME(step_tile_)(st->form, st->penalty, st->recip, st->clip_on, st->decay, rows, nvec, sums,
+                        c, vt, ldc, cols, st);
 }
 
 /*
@@ -1399,7 +1446,8 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
      * at a divisor with an exact reciprocal is store_row's post (alpha inv,
      * post neg_lr); other rules take step_tile. */
     const FM_NAME(step_rule) *step = pr->step.on ? &pr->step : NULL;
-    const int post_on = step != NULL && step->form == 2 && step->recip && !step->l2_on;
+    const int post_on = step != NULL && step->form == 2 && step->recip &&
+                        step->penalty == FM_FINISH_NONE && !step->clip_on && !step->decay;
     const T alpha_eff = post_on ? step->inv : alpha, post = post_on ? step->neg_lr : (T)0;
     if (post_on)
         step = NULL;
@@ -1504,6 +1552,8 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef VFMA
 #undef VMUL
 #undef VDIV
+#undef VSEL_GT
+#undef VSEL_LT
 #undef VADD
 #undef VRELU
 #undef TRANSPOSE8

@@ -104,14 +104,20 @@ static FM_ALWAYS_INLINE void FN(sgd_)(const int pen, const int decay, const int 
 FM_CAT(fm_gemm_step_, SUF)
 FN(fm_gemm_step_of_)(const fm_step_rule *r, const fm_grad_finish *f, T *velocity)
 {
+    const FN(finish_consts_) fc = FN(finish_consts_of_)(f);
     FM_CAT(fm_gemm_step_, SUF) st;
     st.on = 1;
     st.form = r->keras && r->momentum == 0.0 ? 2 : (r->nesterov ? 1 : 0);
-    st.l2_on = f->penalty == FM_FINISH_L2;
+    st.penalty = (int)f->penalty;
     st.recip = FN(exact_reciprocal_)(f->divisor);
-    st.l2 = (T)f->l2;
-    st.divisor = (T)f->divisor;
-    st.inv = (T)(1.0 / f->divisor);
+    st.clip_on = !(f->clip == INFINITY);
+    st.decay = r->decay;
+    st.l2 = fc.l2;
+    st.l1 = fc.l1;
+    st.divisor = fc.divisor;
+    st.inv = fc.inv;
+    st.clip = fc.clip;
+    st.keep = (T)r->keep;
     st.neg_lr = -(T)r->lr;
     st.mu = (T)r->momentum;
     st.velocity = st.form != 2 ? velocity : NULL;

@@ -340,20 +340,22 @@ static void NAME(check_optimizers_)(void)
  * of the sums computed alone (alpha 1, beta 0) followed by the optimizer's
  * own step (fm_fused_step_), on one and two threads, for every form
  * (Keras's rule without momentum, scikit-learn's momentum and Nesterov, a
- * plain-arithmetic momentum that runs flushed), no penalty and L2, a
- * divisor whose reciprocal is exact (32) and one that divides (200), and
- * the products of every path the engine's weight gradients take: blocked
- * (784 x 300 and 37 x 45), narrow C (100 x 6: the column path where vectors
- * are wider than 6), one row (1 x 64: gemv), more than one KC block (64 x 48,
- * k = 300); and a rate of 0 (the step's x + -0 * g). a (k, m) stored, op =
- * transposed; d (k, n).
+ * plain-arithmetic momentum that runs flushed), every penalty (none, L2,
+ * L1, elastic net), a divisor whose reciprocal is exact (32) and one that
+ * divides (200), alone, with clipping by value (0.01: most of these
+ * gradients) or with weight decay, and the products of every path the
+ * engine's weight gradients take: blocked (784 x 300 and 37 x 45), narrow C
+ * (100 x 6: the column path where vectors are wider than 6), one row
+ * (1 x 64: gemv), more than one KC block (64 x 48, k = 300); and a rate of
+ * 0 (the step's x + -0 * g). W starts with +0, -0 (sign 0), NaN and
+ * infinity, the velocity with a NaN. a (k, m) stored, op = transposed;
+ * d (k, n).
  */
 static void NAME(check_step_in_product_)(const char *isa)
 {
     const int64_t shapes[][3] = {{784, 300, 32}, {37, 45, 32},  {100, 6, 32},
                                  {1, 64, 32},    {64, 48, 300}, {37, 45, 32}};
     const int n_shapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
-    /* arithmetic, momentum, nesterov */
     const struct {
         fm_step_arithmetic arithmetic;
         double momentum;
@@ -362,70 +364,75 @@ static void NAME(check_step_in_product_)(const char *isa)
                  {FM_STEP_SKLEARN, 0.9, 0},
                  {FM_STEP_SKLEARN, 0.9, 1},
                  {FM_STEP_PLAIN, 0.5, 0}};
+    const fm_finish_penalty penalties[] = {FM_FINISH_NONE, FM_FINISH_L2, FM_FINISH_L1,
+                                           FM_FINISH_ELASTICNET};
     int all_same = 1, cases = 0;
     for (int si = 0; si < n_shapes; si++) {
         const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], mn = m * n;
         T *a = NAME(random_array_)(k * m), *d = NAME(random_array_)(k * n);
         T *w0 = NAME(random_array_)(mn), *v0 = NAME(random_array_)(mn);
+        const T specials[] = {(T)0, -(T)0, (T)NAN, (T)INFINITY};
+        for (int i = 0; i < 4 && i < mn; i++)
+            w0[mn - 1 - i] = specials[i];
+        v0[mn / 2] = (T)NAN;
         T *sums = malloc((size_t)mn * sizeof(T));
         T *want_w = malloc((size_t)mn * sizeof(T)), *want_v = malloc((size_t)mn * sizeof(T));
         T *got_w = malloc((size_t)mn * sizeof(T)), *got_v = malloc((size_t)mn * sizeof(T));
         CAT(fm_gemm_, SUF)(FM_GEMM_NATIVE, 1, 1, 0, m, n, k, (T)1, a, m, d, n, (T)0, sums, n);
         for (size_t ri = 0; ri < sizeof(rules) / sizeof(rules[0]); ri++)
-            for (int pen = 0; pen < 2; pen++)
-                for (int dv = 0; dv < 2; dv++) {
-                    fm_optimizer opt;
-                    memset(&opt, 0, sizeof opt);
-                    opt.kind = FM_OPT_SGD;
-                    opt.arithmetic = rules[ri].arithmetic;
-                    opt.learning_rate = si + 1 == n_shapes ? 0.0 : 0.01;
-                    opt.momentum = rules[ri].momentum;
-                    opt.nesterov = rules[ri].nesterov;
-                    fm_optimizer_advance(&opt);
-                    const fm_step_rule rule = fm_step_rule_make(&opt);
-                    const fm_grad_finish f = {pen ? FM_FINISH_L2 : FM_FINISH_NONE,
-                                              1e-4,
-                                              0.0,
-                                              dv ? 200.0 : 32.0,
-                                              1.0,
-                                              INFINITY};
-                    memcpy(want_w, w0, (size_t)mn * sizeof(T));
-                    memcpy(want_v, v0, (size_t)mn * sizeof(T));
-                    T *state[FM_OPT_MAX_STATES] = {want_v, NULL};
-                    CAT(fm_fused_step_, SUF)(&rule, mn, want_w, sums, state, &f);
-                    for (int threads = 1; threads <= 2; threads++) {
-                        memcpy(got_w, w0, (size_t)mn * sizeof(T));
-                        memcpy(got_v, v0, (size_t)mn * sizeof(T));
-                        CAT(fm_gemm_problem_, SUF) pr;
-                        memset(&pr, 0, sizeof pr);
-                        pr.trans_a = 1;
-                        pr.m = m;
-                        pr.n = n;
-                        pr.k = k;
-                        pr.alpha = (T)1;
-                        pr.a = a;
-                        pr.lda = m;
-                        pr.b = d;
-                        pr.ldb = n;
-                        pr.beta = (T)1;
-                        pr.c = got_w;
-                        pr.ldc = n;
-                        pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, got_v);
-                        pr.flush = rule.flush;
-                        const fm_status st =
-                            CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
-                        const int same = st == FM_OK &&
-                                         memcmp(got_w, want_w, (size_t)mn * sizeof(T)) == 0 &&
-                                         memcmp(got_v, want_v, (size_t)mn * sizeof(T)) == 0;
-                        if (!same)
-                            printf("  %s %ld x %ld x %ld, rule %d penalty %d divisor %s, %d "
-                                   "threads differs\n",
-                                   isa, (long)m, (long)n, (long)k, (int)ri, pen, dv ? "200" : "32",
-                                   threads);
-                        all_same &= same;
-                        cases++;
+            for (int pen = 0; pen < 4; pen++)
+                for (int dv = 0; dv < 2; dv++)
+                    for (int extra = 0; extra < 3; extra++) {
+                        fm_optimizer opt;
+                        memset(&opt, 0, sizeof opt);
+                        opt.kind = FM_OPT_SGD;
+                        opt.arithmetic = rules[ri].arithmetic;
+                        opt.learning_rate = si + 1 == n_shapes ? 0.0 : 0.01;
+                        opt.momentum = rules[ri].momentum;
+                        opt.nesterov = rules[ri].nesterov;
+                        opt.weight_decay = extra == 2 ? 0.5 : 0.0;
+                        fm_optimizer_advance(&opt);
+                        const fm_step_rule rule = fm_step_rule_make(&opt);
+                        const fm_grad_finish f = {
+                            penalties[pen],    1e-4, 2e-4,
+                            dv ? 200.0 : 32.0, 1.0,  extra == 1 ? 0.01 : INFINITY};
+                        memcpy(want_w, w0, (size_t)mn * sizeof(T));
+                        memcpy(want_v, v0, (size_t)mn * sizeof(T));
+                        T *state[FM_OPT_MAX_STATES] = {want_v, NULL};
+                        CAT(fm_fused_step_, SUF)(&rule, mn, want_w, sums, state, &f);
+                        for (int threads = 1; threads <= 2; threads++) {
+                            memcpy(got_w, w0, (size_t)mn * sizeof(T));
+                            memcpy(got_v, v0, (size_t)mn * sizeof(T));
+                            CAT(fm_gemm_problem_, SUF) pr;
+                            memset(&pr, 0, sizeof pr);
+                            pr.trans_a = 1;
+                            pr.m = m;
+                            pr.n = n;
+                            pr.k = k;
+                            pr.alpha = (T)1;
+                            pr.a = a;
+                            pr.lda = m;
+                            pr.b = d;
+                            pr.ldb = n;
+                            pr.beta = (T)1;
+                            pr.c = got_w;
+                            pr.ldc = n;
+                            pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, got_v);
+                            pr.flush = rule.flush;
+                            const fm_status st =
+                                CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
+                            const int same = st == FM_OK &&
+                                             memcmp(got_w, want_w, (size_t)mn * sizeof(T)) == 0 &&
+                                             memcmp(got_v, want_v, (size_t)mn * sizeof(T)) == 0;
+                            if (!same)
+                                printf("  %s %ld x %ld x %ld, rule %d penalty %d divisor %s "
+                                       "extra %d, %d threads differs\n",
+                                       isa, (long)m, (long)n, (long)k, (int)ri, pen,
+                                       dv ? "200" : "32", extra, threads);
+                            all_same &= same;
+                            cases++;
+                        }
                     }
-                }
         free(a);
         free(d);
         free(w0);
