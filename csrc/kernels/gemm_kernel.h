@@ -337,12 +337,6 @@ FM_UNROLL(16)
         FM_PREFETCH(c + i * ldc, 1, 3);
         FM_PREFETCH(c + i * ldc + nvec * VW - 1, 1, 3);
     }
-    if (vt != NULL) /* a step's velocity: read and written as C is */
-FM_UNROLL(16)
-        for (int i = 0; i < rows; i++) {
-            FM_PREFETCH(vt + i * ldc, 1, 3);
-            FM_PREFETCH(vt + i * ldc + nvec * VW - 1, 1, 3);
-        }
 
     for (int64_t p = 0; p < kc; p++) {
         VEC bv[NV];
