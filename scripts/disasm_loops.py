@@ -6,8 +6,10 @@ Reads ``aarch64-linux-gnu-objdump -d`` output, takes FUNCTION's loops (the
 instructions from each backward branch's target to the branch, at most 300
 instructions: the tight loops, not the switch that dispatches them) and
 prints the N with the most multiply-adds: vector FMAs (``fmla``), bfloat16
-matrix multiply-adds (``bfmmla``, 16 multiply-adds each), scalar
-multiply-adds, multiplications and additions, instructions, stack
+matrix multiply-adds (``bfmmla``, 16 multiply-adds each), vector
+multiplications and additions (the portable kernel as the compiler
+vectorized it), scalar multiply-adds, multiplications and additions,
+instructions, stack
 loads/stores (spills and reloads, ``[sp``) and vector registers named; then
 the stack loads/stores of the whole function. scripts/cross_aarch64.sh runs
 it on the NEON and portable float32 micro-kernels (docs/guide/config.md).
@@ -37,7 +39,9 @@ def loops(listing, function):
     found = []
     for i, (a, op, args) in enumerate(ins):
         target = re.search(r"\b([0-9a-f]+) <", args)
-        if not (op.startswith("b") or op in ("cbnz", "cbz", "tbnz", "tbz")) or not target:
+        # Conditional branches only: an unconditional `b` back to a shared
+        # epilogue is no loop.
+        if not (op.startswith("b.") or op in ("cbnz", "cbz", "tbnz", "tbz")) or not target:
             continue
         t = int(target.group(1), 16)
         if t > a or t not in index or i - index[t] >= 300:
@@ -48,12 +52,14 @@ def loops(listing, function):
         vregs |= set(re.findall(r"\b[qsd](\d+)\b", " ".join(
             x for _, o, x in body if o.startswith(("ld", "st", "f", "dup", "mov")))))
         ops = collections.Counter(o for _, o, _ in body)
-        scalar = sum(ops[o] for o in ("fmadd", "fmul", "fadd")) - sum(
-            1 for _, o, x in body if o in ("fmul", "fadd") and x.startswith("v"))
-        found.append((ops["fmla"] + 4 * ops["bfmmla"], ops["fmla"], ops["bfmmla"], scalar,
-                      len(body), sum(stack(o, x) for _, o, x in body),
-                      len(vregs), hex(t)))
-    found.sort(key=lambda f: (f[0], f[3]), reverse=True)
+        # Vector fmul + fadd: the portable kernel vectorized by the compiler
+        # (-ffp-contract=off keeps its a * b + c unfused).
+        vmuladd = sum(1 for _, o, x in body if o in ("fmul", "fadd") and x.startswith("v"))
+        scalar = sum(ops[o] for o in ("fmadd", "fmul", "fadd")) - vmuladd
+        found.append((ops["fmla"] + 4 * ops["bfmmla"], ops["fmla"],
+                      ops["bfmmla"], scalar, vmuladd, len(body),
+                      sum(stack(o, x) for _, o, x in body), len(vregs), hex(t)))
+    found.sort(key=lambda f: (f[0], f[4], f[3]), reverse=True)
     return found, sum(stack(o, x) for _, o, x in ins)
 
 
@@ -62,9 +68,10 @@ def main():
     function = sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     found, spills = loops(listing, function)
-    for _, fmla, bfmmla, scalar, size, stack, vregs, start in found[:n]:
+    for _, fmla, bfmmla, scalar, vmuladd, size, stack, vregs, start in found[:n]:
         mm = f"{bfmmla} bfmmla, " if bfmmla else ""
-        print(f"{function} loop at {start}: {fmla} fmla, {mm}{scalar} scalar fmadd/fmul/fadd, "
+        vm = f"{vmuladd} vector fmul/fadd, " if vmuladd else ""
+        print(f"{function} loop at {start}: {fmla} fmla, {mm}{vm}{scalar} scalar fmadd/fmul/fadd, "
               f"{size} instructions, {stack} stack loads/stores, {vregs} vector registers")
     print(f"{function}: {spills} stack loads/stores in the whole function")
 
