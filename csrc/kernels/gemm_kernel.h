@@ -95,6 +95,11 @@
 #define SMALL_M (4 * MR)
 /* One-vector-wide strips exist only where a vector has several lanes. */
 #define NARROW (VW > 1 && NV > 1)
+/* The driver reads a transposed A in place rather than packing it (set by
+ * the kernel set where measured faster; see gemm()). */
+#ifndef A_T_IN_PLACE
+#define A_T_IN_PLACE 0
+#endif
 /* tile_kernel's grouped addressing of A in place (see there). */
 #if VW > 1 && defined(__x86_64__)
 #define FM_A_GROUPS 1
@@ -330,8 +335,9 @@ static FM_NOINLINE void FM_NAME(store_tile)(int rows, int nvec, const VEC *sums,
  *   c = alpha * (A-strip @ B-strip) + beta * c + bias, then relu
  * (post_on: store_row's post); with a step, W = C and its velocity vt take
  * the step from the sums (step_tile).
- * A-strip: packed (kc steps of MR values) if `packed`, else rows of A in
- * place with leading dimension lda. B-strip: kc rows of at least nvec * VW
+ * A-strip: if `packed`, kc steps of `rows` contiguous values, lda apart
+ * (MR in a packed strip, A's own lda for a transposed A read in place),
+ * else rows of A in place with leading dimension lda. B-strip: kc rows of at least nvec * VW
  * values, row stride rsb. beta == 0 never reads c.
  * Always inlined with constant rows / nvec / packed, so each combination is
  * its own fully unrolled kernel (see microkernel below).
@@ -392,7 +398,7 @@ FM_UNROLL(4)
             FM_PREFETCH(b + NR, 0, 2);
             FM_PREFETCH(b + 2 * NR - 1, 0, 2);
         }
-        a += packed ? MR : 1;
+        a += packed ? lda : 1;
         b += rsb;
     }
     if (stepped) {
@@ -1245,6 +1251,8 @@ static void FM_NAME(gemm_tr)(const FM_NAME(problem) *pr, int64_t n_tr, int64_t k
 #define PACK_A_MIN_N 512
 static inline int FM_NAME(packs_a)(int trans_a, int64_t m, int64_t n)
 {
+    if (A_T_IN_PLACE && trans_a)
+        return 0; /* read in place by steps of lda (gemm) */
     return trans_a || (n >= PACK_A_MIN_N && m > SMALL_M);
 }
 
@@ -1484,6 +1492,12 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
     /* A is packed only when transposed (see the top of the file); B is
      * packed unless few rows of A would not repay it. */
     const int pack_a = FM_NAME(packs_a)(trans_a, m, n);
+    /* A transposed (a weight gradient a^T @ delta): a step's MR values are
+     * already contiguous in A's row p, so where A_T_IN_PLACE the
+     * micro-kernel reads them there, lda apart, as it reads a packed strip
+     * MR apart, and A is not packed (see the kernel set's file). */
+    const int a_rows = A_T_IN_PLACE && trans_a;
+    const int a_steps = pack_a || a_rows; /* a step's values contiguous */
     const int pack_all_b = trans_b || m > SMALL_M || n <= NR;
     const int64_t mc_size = FM_NAME(block_size)(m, MC, MR);
     const int64_t nc_size = FM_NAME(block_size)(n, NC, NR);
@@ -1547,17 +1561,21 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int rows = (int)FM_NAME(min)(MR, mc - ir);
                         T *ctile = c + (ic + ir) * ldc + jc + jr;
-                        const T *apanel = pack_a ? abuf + ir * kc : ablock + ir * lda;
+                        const T *apanel = a_rows   ? ablock + ir
+                                          : pack_a ? abuf + ir * kc
+                                                   : ablock + ir * lda;
+                        /* packed strips' steps are MR apart */
+                        const int64_t astep = pack_a ? MR : lda;
                         T *vtile = step != NULL && step->form != 2
                                        ? step->velocity + (ic + ir) * ldc + jc + jr
                                        : NULL;
                         const int narrow = NARROW && nr <= VW;
                         if (step != NULL)
-                            FM_NAME(microkernel_step)(rows, narrow, pack_a, kc, apanel, lda,
+                            FM_NAME(microkernel_step)(rows, narrow, a_steps, kc, apanel, astep,
                                                       bpanel, rsb, ctile, ldc, (int)nr, step,
                                                       vtile);
                         else
-                            FM_NAME(microkernel)(rows, narrow, pack_a, kc, apanel, lda, bpanel,
+                            FM_NAME(microkernel)(rows, narrow, a_steps, kc, apanel, astep, bpanel,
                                                  rsb, ctile, ldc, (int)nr, alpha_eff, beta_eff,
                                                  bias, tile_relu, post_on, post);
                         if (last && FM_NAME(act_after_store)(act.kind))
@@ -1583,6 +1601,7 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef SMALL_M
 #undef NARROW
 #undef FM_A_GROUPS
+#undef A_T_IN_PLACE
 #undef PACK_A_MIN_N
 #undef VREGS
 #undef COL_ACCS
