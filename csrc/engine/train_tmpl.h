@@ -222,6 +222,9 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
                 p.act.kind = FM_ACT_SOFTMAX;
             if (pass == 2) { /* weight gradient (k, n) = a^T (k, rows) @ delta (rows, n) */
                 p.trans_a = 1; p.m = k; p.n = n; p.k = rows;
+                /* with the step in it (sgd_in_product_): the fallback's
+                 * sums where the blocked path cannot take it */
+                p.step.on = net->compute != FM_COMPUTE_BF16 && rows <= FM_STEP_PRODUCT_ROWS;
             }
             if (pass == 3) { /* input gradient (rows, k) = delta (rows, n) @ W^T */
                 p.trans_b = 1; p.m = rows; p.n = k; p.k = n;

@@ -1307,11 +1307,25 @@ static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, in
     *b_elems = (pack_all_b ? FM_NAME(block_size)(nn, NC, NR) : NR) * kc_size;
 }
 
+static int FM_NAME(blocked_path)(const FM_NAME(problem) *pr);
+
+/* gemm_step's buffer of sums (a step the blocked path cannot take in
+ * registers), whole 64-byte lines; 0 for any other problem. */
+static int64_t FM_NAME(step_sums_elems)(const FM_NAME(problem) *pr)
+{
+    const int64_t round = 64 / (int64_t)sizeof(T);
+    if (!pr->step.on || pr->m <= 0 || pr->n <= 0 ||
+        (pr->k <= KC && FM_NAME(blocked_path)(pr)))
+        return 0;
+    return (pr->m * pr->n + round - 1) / round * round;
+}
+
+/* The buffer `pr` needs: the packing, and after it gemm_step's sums. */
 static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
 {
     int64_t a_elems, b_elems;
     FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
-    return a_elems + b_elems;
+    return a_elems + b_elems + FM_NAME(step_sums_elems)(pr);
 }
 
 /* Columns n_done..n of `pr` (those after gemv's strips or the transposed
@@ -1362,10 +1376,20 @@ static int FM_NAME(blocked_path)(const FM_NAME(problem) *pr)
  */
 static fm_status FM_NAME(gemm_step)(const FM_NAME(problem) *pr)
 {
-    T *sums = fm_malloc((size_t)(pr->m * pr->n) * sizeof(T));
-    if (sums == NULL)
-        return FM_ERR_NOMEM;
     FM_NAME(problem) plain = *pr;
+    /* The sums at the end of the caller's buffer when it holds them (the
+     * training engine's workspace: no allocation per minibatch), the
+     * packing before them; else one allocation for this call. */
+    const int64_t sums_elems = FM_NAME(step_sums_elems)(pr);
+    T *own = NULL, *sums;
+    if (pr->scratch != NULL && pr->scratch_elems >= FM_NAME(scratch_elems)(pr)) {
+        plain.scratch_elems = pr->scratch_elems - sums_elems;
+        sums = pr->scratch + plain.scratch_elems;
+    } else {
+        own = sums = fm_malloc((size_t)(pr->m * pr->n) * sizeof(T));
+        if (sums == NULL)
+            return FM_ERR_NOMEM;
+    }
     plain.beta = (T)0;
     plain.c = sums;
     plain.ldc = pr->n;
@@ -1380,7 +1404,7 @@ static fm_status FM_NAME(gemm_step)(const FM_NAME(problem) *pr)
                 T unused = (T)0;
                 *w = FM_NAME(step_value)(rule, sums[i * pr->n + j], *w, v != NULL ? v : &unused);
             }
-    fm_free(sums);
+    fm_free(own);
     return st;
 }
 

@@ -348,8 +348,10 @@ static void NAME(check_optimizers_)(void)
  * (100 x 6: the column path where vectors are wider than 6), one row
  * (1 x 64: gemv), more than one KC block (64 x 48, k = 300); and a rate of
  * 0 (the step's x + -0 * g). W starts with +0, -0 (sign 0), NaN and
- * infinity, the velocity with a NaN. a (k, m) stored, op = transposed;
- * d (k, n).
+ * infinity, the velocity with a NaN. Each on one and two threads, with
+ * the kernel's own allocation and with a caller's buffer sized by
+ * fm_gemm_scratch_ (the engine's: the fallback's sums go there). a (k, m)
+ * stored, op = transposed; d (k, n).
  */
 static void NAME(check_step_in_product_)(const char *isa)
 {
@@ -400,7 +402,8 @@ static void NAME(check_step_in_product_)(const char *isa)
                         memcpy(want_v, v0, (size_t)mn * sizeof(T));
                         T *state[FM_OPT_MAX_STATES] = {want_v, NULL};
                         CAT(fm_fused_step_, SUF)(&rule, mn, want_w, sums, state, &f);
-                        for (int threads = 1; threads <= 2; threads++) {
+                        for (int run = 0; run < 4; run++) {
+                            const int threads = 1 + run % 2, with_scratch = run >= 2;
                             memcpy(got_w, w0, (size_t)mn * sizeof(T));
                             memcpy(got_v, v0, (size_t)mn * sizeof(T));
                             CAT(fm_gemm_problem_, SUF) pr;
@@ -419,16 +422,39 @@ static void NAME(check_step_in_product_)(const char *isa)
                             pr.ldc = n;
                             pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, got_v);
                             pr.flush = rule.flush;
+                            /* The caller's buffer, as the engine passes it
+                             * (sized by fm_gemm_scratch_, which counts the
+                             * fallback's sums), filled with a marker. */
+                            T *scratch = NULL;
+                            const int64_t scratch_elems =
+                                with_scratch ? CAT(fm_gemm_scratch_, SUF)(threads, &pr) : 0;
+                            if (with_scratch) {
+                                scratch = malloc((size_t)(scratch_elems + 1) * sizeof(T));
+                                for (int64_t i = 0; i < scratch_elems; i++)
+                                    scratch[i] = (T)12345;
+                                pr.scratch = scratch;
+                                pr.scratch_elems = scratch_elems;
+                            }
                             const fm_status st =
                                 CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
-                            const int same = st == FM_OK &&
-                                             memcmp(got_w, want_w, (size_t)mn * sizeof(T)) == 0 &&
-                                             memcmp(got_v, want_v, (size_t)mn * sizeof(T)) == 0;
+                            int same = st == FM_OK &&
+                                       memcmp(got_w, want_w, (size_t)mn * sizeof(T)) == 0 &&
+                                       memcmp(got_v, want_v, (size_t)mn * sizeof(T)) == 0;
+                            /* One row (gemv: it packs nothing) on one thread:
+                             * its sums went to the buffer, not an allocation. */
+                            if (with_scratch && m == 1 && threads == 1) {
+                                int64_t written = 0;
+                                for (int64_t i = 0; i < scratch_elems; i++)
+                                    written += scratch[i] != (T)12345;
+                                same &= scratch_elems >= mn && written > 0;
+                            }
+                            free(scratch);
                             if (!same)
                                 printf("  %s %ld x %ld x %ld, rule %d penalty %d divisor %s "
-                                       "extra %d, %d threads differs\n",
+                                       "extra %d, %d threads%s differs\n",
                                        isa, (long)m, (long)n, (long)k, (int)ri, pen,
-                                       dv ? "200" : "32", extra, threads);
+                                       dv ? "200" : "32", extra, threads,
+                                       with_scratch ? " (caller's buffer)" : "");
                             all_same &= same;
                             cases++;
                         }
