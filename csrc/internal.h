@@ -70,6 +70,24 @@ FM_DEFINE_GEMM_STEP(float, f32)
 FM_DEFINE_GEMM_STEP(double, f64)
 #undef FM_DEFINE_GEMM_STEP
 
+/*
+ * op(A) (m, k) given by its nonzero values, by compressed rows
+ * (fm_gemm_problem_SUF.sparse_a, when ptr is not NULL): row i's values at
+ * [ptr[i], ptr[i + 1]) of val, their columns (0..k-1) in idx, ascending;
+ * every other value is zero. The training engine's view of a mostly-zero
+ * input minibatch x (train_tmpl.h, compress_): its rows for x @ W, its
+ * columns (the rows of x^T) for the weight gradient x^T @ delta.
+ */
+#define FM_DEFINE_SPARSE_ROWS(T, SUF)                                                              \
+    typedef struct {                                                                               \
+        const int32_t *ptr;                                                                        \
+        const int32_t *idx;                                                                        \
+        const T *val;                                                                              \
+    } fm_sparse_rows_##SUF;
+FM_DEFINE_SPARSE_ROWS(float, f32)
+FM_DEFINE_SPARSE_ROWS(double, f64)
+#undef FM_DEFINE_SPARSE_ROWS
+
 #define FM_DEFINE_GEMM_PROBLEM(T, SUF)                                                             \
     typedef struct {                                                                               \
         int trans_a, trans_b;                                                                      \
@@ -102,6 +120,10 @@ FM_DEFINE_GEMM_STEP(double, f64)
          * step does. */                     \
         fm_gemm_step_##SUF step;                                                                   \
         int flush;                                                                                 \
+        /* op(A) as compressed rows (ptr not NULL; then a, lda and trans_a  \
+         * are not read): the native drivers skip its zeros (gemm_kernel.h,  \
+         * gemm_sparse), B not transposed, float products only. */                      \
+        fm_sparse_rows_##SUF sparse_a;                                                             \
     } fm_gemm_problem_##SUF;
 FM_DEFINE_GEMM_PROBLEM(float, f32)
 FM_DEFINE_GEMM_PROBLEM(double, f64)

@@ -286,6 +286,24 @@ int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable);
 int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws);
 
 /*
+ * A mostly-zero dense input (MNIST's pixels: 18% nonzero; one-hot and
+ * bag-of-words features): each epoch minibatch compressed by rows and by
+ * columns in the workspace, and the first layer's products (x @ W, the
+ * weight gradient x^T @ delta and its step) skip the zeros (internal.h,
+ * fm_sparse_rows): the same values, at a cost that follows the nonzeros
+ * (gemm_kernel.h, gemm_sparse). FM_SPARSE_AUTO (the default): when the
+ * epoch's first minibatch is at most FM_SPARSE_DENSITY (30%) nonzero, then
+ * each minibatch that is; FM_SPARSE_ALWAYS: every minibatch (the tests
+ * that hold the two paths together); FM_SPARSE_OFF: never. Only float and
+ * double products (not bfloat16), a first layer without input dropout or
+ * maxout and of at least two columns, minibatches of at most
+ * FM_SPARSE_MAX_ROWS rows. Returns the number of minibatches that ran so
+ * since the last call (then zero).
+ */
+enum { FM_SPARSE_OFF = 0, FM_SPARSE_AUTO = 1, FM_SPARSE_ALWAYS = 2 };
+int64_t fm_mlp_workspace_sparse_input(fm_mlp_workspace *ws, int mode);
+
+/*
  * Where a workspace's epochs spend their time (bench/bench_train.py's
  * split), off unless enabled: seconds of wall clock per part, summed over
  * the epochs' minibatches. FM_PROFILE_PRODUCTS counts every GEMM call

@@ -61,6 +61,8 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
         sub->winner = pr->winner != NULL ? pr->winner + lo / pieces : NULL;
     } else {
         sub->m = hi - lo;
+        if (pr->sparse_a.ptr != NULL)
+            sub->sparse_a.ptr = pr->sparse_a.ptr + lo;
         if (pr->a != NULL)
             sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
         if (pr->c != NULL)
@@ -159,8 +161,13 @@ fm_status FM_CAT(fm_gemm_problem_run_, SUF)(fm_gemm_backend backend, int n_threa
         return FM_ERR_ARGUMENT;
     const int64_t a_cols = pr->trans_a ? pr->m : pr->k;
     const int64_t b_cols = pr->trans_b ? pr->k : pr->n;
-    if (pr->lda < (a_cols > 1 ? a_cols : 1) || pr->ldb < (b_cols > 1 ? b_cols : 1) ||
+    const int sparse = pr->sparse_a.ptr != NULL;
+    if ((!sparse && pr->lda < (a_cols > 1 ? a_cols : 1)) || pr->ldb < (b_cols > 1 ? b_cols : 1) ||
         pr->ldc < (pr->n > 1 ? pr->n : 1))
+        return FM_ERR_ARGUMENT;
+    /* A sparse op(A): the native float drivers, B not transposed. */
+    if (sparse && (pr->trans_b || pr->compute_bf16 || backend == FM_GEMM_BLAS ||
+                   pr->sparse_a.idx == NULL || pr->sparse_a.val == NULL))
         return FM_ERR_ARGUMENT;
     if (pr->act.kind == FM_ACT_MAXOUT) {
         /* Whole units, and somewhere to write them (fm_dense_forward has not). */

@@ -285,6 +285,11 @@ cdef extern from "train.h" nogil:
     void fm_mlp_workspace_profile(fm_mlp_workspace *ws, int enable, double *out)
     int64_t fm_mlp_workspace_fuse_step(fm_mlp_workspace *ws, int enable)
     int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws)
+    enum:
+        FM_SPARSE_OFF
+        FM_SPARSE_AUTO
+        FM_SPARSE_ALWAYS
+    int64_t fm_mlp_workspace_sparse_input(fm_mlp_workspace *ws, int mode)
     void fm_mlp_workspace_accuracy(fm_mlp_workspace *ws, int enable, double *out)
     enum:
         FM_METRIC_WEIGHT

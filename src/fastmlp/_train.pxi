@@ -307,6 +307,35 @@ def _fused_step(enable):
     return previous
 
 
+# How engines created from now on treat a mostly-zero dense input
+# (fm_mlp_workspace_sparse_input): "auto" (the default), "always" or "off".
+# The same values every way; the others only for the tests that hold the
+# paths together.
+_SPARSE_MODES = {"off": FM_SPARSE_OFF, "auto": FM_SPARSE_AUTO, "always": FM_SPARSE_ALWAYS}
+_sparse_input = "auto"
+
+
+def _sparse_input_mode(mode):
+    """Run the first layer of epochs on the compressed minibatch: "auto"
+    (when the epoch's first minibatch is at most 30% nonzero),
+    "always" or "off", in the engines created after this call.
+
+    Parameters
+    ----------
+    mode : {"auto", "always", "off"}
+
+    Returns
+    -------
+    str
+        The previous setting.
+    """
+    global _sparse_input
+    if mode not in _SPARSE_MODES:
+        raise ValueError(f"mode must be one of {sorted(_SPARSE_MODES)}, got {mode!r}")
+    previous, _sparse_input = _sparse_input, mode
+    return previous
+
+
 cdef class MLPEngine:
     """A network description and its workspace for up to `max_rows` rows
     of `dtype`: the training epochs, L-BFGS's loss and gradient, and
@@ -332,6 +361,7 @@ cdef class MLPEngine:
     cdef fm_mlp net
     cdef fm_mlp_workspace *ws
     cdef bint fuse_step
+    cdef int sparse_mode
     cdef readonly object dtype
     cdef readonly Py_ssize_t max_rows
     cdef readonly Py_ssize_t n_params
@@ -352,6 +382,8 @@ cdef class MLPEngine:
             fm_mlp_workspace_profile(self.ws, 1, NULL)
         self.fuse_step = _fuse_step
         fm_mlp_workspace_fuse_step(self.ws, 1 if self.fuse_step else 0)
+        self.sparse_mode = _SPARSE_MODES[_sparse_input]
+        fm_mlp_workspace_sparse_input(self.ws, self.sparse_mode)
 
     def __dealloc__(self):
         fm_mlp_workspace_free(self.ws)
@@ -367,6 +399,12 @@ cdef class MLPEngine:
         last call (fm_mlp_workspace_product_steps; a test's check that the
         path ran)."""
         return int(fm_mlp_workspace_product_steps(self.ws))
+
+    def _sparse_batches(self):
+        """Minibatches whose first layer ran on the compressed input since
+        the last call (fm_mlp_workspace_sparse_input; a test's check that
+        the path ran)."""
+        return int(fm_mlp_workspace_sparse_input(self.ws, self.sparse_mode))
 
     cdef void **_pointers(self, list arrays, bint coefs, bint writeable=True) except NULL:
         return _parameter_pointers(&self.net, self.dtype, arrays, coefs, writeable)

@@ -448,6 +448,8 @@ int main(void)
         check_training_f64(isa);
         check_step_in_product_f32(isa);
         check_step_in_product_f64(isa);
+        check_sparse_a_f32(isa);
+        check_sparse_a_f64(isa);
         check_bf16_emulated(isa);
     }
     fm_init(NULL);

@@ -474,6 +474,160 @@ static void NAME(check_step_in_product_)(const char *isa)
 }
 
 /*
+ * A sparse op(A) (fm_gemm_problem.sparse_a, gemm_kernel.h gemm_sparse):
+ * op(A) (m, k) about 20% nonzero (whole zero rows, -0 values), compressed
+ * by rows, against the same product with op(A) dense: the same bits, for
+ * shapes that take each dense path but the dot path (blocked, m = 1 gemv,
+ * narrow C's column tiles, KC blocks of 784 and 600, the transposed A of a
+ * weight gradient), beta 0, 1 and 0.5, with and without bias, identity,
+ * relu, tanh (after the store) and softmax (the row stage), on 1 and 2
+ * threads; and the SGD step in the product (momentum, Keras's plain rule)
+ * with a sparse A equal to the dense one's.
+ */
+static void NAME(check_sparse_a_)(const char *isa)
+{
+    const int64_t shapes[][4] = {/* m, n, k, trans_a */
+                                 {32, 300, 784, 0}, {784, 300, 32, 1}, {7, 45, 600, 0},
+                                 {1, 64, 100, 0},   {40, 10, 100, 1},  {33, 17, 300, 0},
+                                 {200, 100, 300, 0}};
+    const fm_activation_kind acts[] = {FM_ACT_IDENTITY, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_SOFTMAX};
+    const double betas[] = {0.0, 1.0, 0.5};
+    int all_same = 1, cases = 0;
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+        const int ta = (int)shapes[si][3];
+        const int64_t lda = ta ? m : k;
+        T *a = NAME(random_array_)(m * k), *b = NAME(random_array_)(k * n);
+        T *bias = NAME(random_array_)(n), *c0 = NAME(random_array_)(m * n);
+        T *want = malloc((size_t)(m * n) * sizeof(T)), *got = malloc((size_t)(m * n) * sizeof(T));
+        /* About 20% nonzero; op(A)'s row 1 all zero; some -0. */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t p = 0; p < k; p++) {
+                T *v = ta ? &a[p * lda + i] : &a[i * lda + p];
+                if (i == 1 || uniform() < 0.8)
+                    *v = (i + p) % 7 == 0 ? -(T)0 : (T)0;
+            }
+        int32_t *ptr = malloc((size_t)(m + 1) * sizeof(int32_t));
+        int32_t *idx = malloc((size_t)(m * k) * sizeof(int32_t));
+        T *val = malloc((size_t)(m * k) * sizeof(T));
+        int32_t q = 0;
+        for (int64_t i = 0; i < m; i++) {
+            ptr[i] = q;
+            for (int64_t p = 0; p < k; p++) {
+                const T v = ta ? a[p * lda + i] : a[i * lda + p];
+                if (v != (T)0) {
+                    idx[q] = (int32_t)p;
+                    val[q++] = v;
+                }
+            }
+        }
+        ptr[m] = q;
+        for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++)
+            for (size_t bi = 0; bi < 3; bi++)
+                for (int with_bias = 0; with_bias < 2; with_bias++)
+                    for (int threads = 1; threads <= 2; threads++) {
+                        CAT(fm_gemm_problem_, SUF) pr;
+                        memset(&pr, 0, sizeof pr);
+                        pr.trans_a = ta;
+                        pr.m = m;
+                        pr.n = n;
+                        pr.k = k;
+                        pr.alpha = (T)1;
+                        pr.a = a;
+                        pr.lda = lda;
+                        pr.b = b;
+                        pr.ldb = n;
+                        pr.beta = (T)betas[bi];
+                        pr.ldc = n;
+                        pr.bias = with_bias ? bias : NULL;
+                        pr.act.kind = acts[ai];
+                        memcpy(want, c0, (size_t)(m * n) * sizeof(T));
+                        pr.c = want;
+                        fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, 1, &pr);
+                        memcpy(got, c0, (size_t)(m * n) * sizeof(T));
+                        pr.c = got;
+                        pr.a = NULL;
+                        pr.sparse_a.ptr = ptr;
+                        pr.sparse_a.idx = idx;
+                        pr.sparse_a.val = val;
+                        if (st == FM_OK)
+                            st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
+                        const int same =
+                            st == FM_OK && memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0;
+                        if (!same)
+                            printf("  %s sparse %ld x %ld x %ld trans_a %d act %d beta %g bias %d, "
+                                   "%d threads differs\n",
+                                   isa, (long)m, (long)n, (long)k, ta, (int)acts[ai], betas[bi],
+                                   with_bias, threads);
+                        all_same &= same;
+                        cases++;
+                    }
+        /* The step in the product (a weight gradient's shape, k <= 256 in
+         * registers; k > 256 through gemm_step's sums). */
+        for (int ri = 0; ri < 2 && (k <= 32 || k == 300); ri++) {
+            fm_optimizer opt;
+            memset(&opt, 0, sizeof opt);
+            opt.kind = FM_OPT_SGD;
+            opt.arithmetic = ri ? FM_STEP_KERAS : FM_STEP_SKLEARN;
+            opt.learning_rate = 0.01;
+            opt.momentum = ri ? 0.0 : 0.9;
+            fm_optimizer_advance(&opt);
+            const fm_step_rule rule = fm_step_rule_make(&opt);
+            const fm_grad_finish f = {FM_FINISH_L2, 1e-4, 0.0, 32.0, 1.0, INFINITY};
+            T *vel[2] = {NAME(random_array_)(m * n), NAME(random_array_)(m * n)};
+            memcpy(vel[1], vel[0], (size_t)(m * n) * sizeof(T));
+            T *w[2] = {want, got};
+            for (int sparse = 0; sparse < 2; sparse++) {
+                memcpy(w[sparse], c0, (size_t)(m * n) * sizeof(T));
+                CAT(fm_gemm_problem_, SUF) pr;
+                memset(&pr, 0, sizeof pr);
+                pr.trans_a = ta;
+                pr.m = m;
+                pr.n = n;
+                pr.k = k;
+                pr.alpha = (T)1;
+                pr.a = sparse ? NULL : a;
+                pr.lda = lda;
+                pr.b = b;
+                pr.ldb = n;
+                pr.beta = (T)1;
+                pr.c = w[sparse];
+                pr.ldc = n;
+                pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, vel[sparse]);
+                if (sparse) {
+                    pr.sparse_a.ptr = ptr;
+                    pr.sparse_a.idx = idx;
+                    pr.sparse_a.val = val;
+                }
+                const fm_status st =
+                    CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, 1 + sparse, &pr);
+                all_same &= st == FM_OK;
+            }
+            const int same = memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0 &&
+                             memcmp(vel[0], vel[1], (size_t)(m * n) * sizeof(T)) == 0;
+            if (!same)
+                printf("  %s sparse step %ld x %ld x %ld rule %d differs\n", isa, (long)m, (long)n,
+                       (long)k, ri);
+            all_same &= same;
+            cases++;
+            free(vel[0]);
+            free(vel[1]);
+        }
+        free(a);
+        free(b);
+        free(bias);
+        free(c0);
+        free(want);
+        free(got);
+        free(ptr);
+        free(idx);
+        free(val);
+    }
+    check(all_same, "%s " STR(SUF) ": a sparse A gives the dense product's bits, %d cases", isa,
+          cases);
+}
+
+/*
  * The fused step's contract (internal.h): finishing the gradient in one pass
  * (fm_grad_finish_, which divides) and stepping in another gives the fused
  * step's bits. Checked where the fused step multiplies by the reciprocal
