@@ -1320,7 +1320,7 @@ static int64_t FM_NAME(step_sums_elems)(const FM_NAME(problem) *pr)
     return (pr->m * pr->n + round - 1) / round * round;
 }
 
-static int64_t FM_NAME(sparse_elems)(int64_t m);
+static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n);
 
 /* The buffer `pr` needs: the packing, and after it gemm_step's sums. */
 static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
@@ -1328,7 +1328,7 @@ static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
     int64_t a_elems, b_elems;
     FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
     if (pr->sparse_a.ptr != NULL) /* packs nothing; its cursors */
-        a_elems = FM_NAME(sparse_elems)(pr->m), b_elems = 0;
+        a_elems = FM_NAME(sparse_elems)(pr->m, pr->n), b_elems = 0;
     return a_elems + b_elems + FM_NAME(step_sums_elems)(pr);
 }
 
@@ -1438,12 +1438,13 @@ static FM_NOINLINE void FM_NAME(sparse_strip)(int nvec, int part, int lanes, int
 #undef FM_SP_CASE
 }
 
-/* The sparse path's buffer: two cursors (int32) per row of op(A). */
-static int64_t FM_NAME(sparse_elems)(int64_t m)
+/* The sparse path's buffer: two cursors (int32) per row of op(A), then
+ * one row of C's sums (wide strips). */
+static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n)
 {
     const int64_t round = 64 / (int64_t)sizeof(T);
     const int64_t elems = (2 * m * (int64_t)sizeof(int32_t) + sizeof(T) - 1) / sizeof(T);
-    return (elems + round - 1) / round * round;
+    return (elems + round - 1) / round * round + (n + round - 1) / round * round;
 }
 
 static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
@@ -1468,7 +1469,7 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
      * per stored value). */
     const int wide = kc_size * n * (int64_t)sizeof(T) <= SP_WIDE_B;
     const int strip = wide ? SP_VECS : SP_NARROW;
-    const int64_t need = FM_NAME(sparse_elems)(m);
+    const int64_t need = FM_NAME(sparse_elems)(m, n);
     T *own = NULL, *buf = pr->scratch;
     if (buf == NULL || pr->scratch_elems < need) {
         own = buf = fm_malloc((size_t)need * sizeof(T));
@@ -1477,6 +1478,8 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
     }
     /* Per row: its first value in this KC block, and its first past it. */
     int32_t *cur = (int32_t *)buf, *end = cur + m;
+    VEC *row = (VEC *)(buf + need - (n + 64 / (int64_t)sizeof(T) - 1) /
+                                         (64 / (int64_t)sizeof(T)) * (64 / (int64_t)sizeof(T)));
     for (int64_t i = 0; i < m; i++)
         cur[i] = ptr[i];
     for (int64_t pc = 0; pc < k; pc += kc_size) {
@@ -1489,7 +1492,38 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
                 q++;
             end[i] = q;
         }
-        for (int64_t j = 0; j < n; j += strip * VW) {
+        /* A step (W and its velocity read and written) with wide strips: a
+         * whole row of sums, then its output stage, so that C and the
+         * velocity stream row after row rather than in strips that cut
+         * their lines (784 x 300 x 32 with momentum on Zen 4: 121 -> 95
+         * us); otherwise strips outer, which keep B's strip in L1 (a plain
+         * gradient 73 against 87 us by rows; Keras's SGD, store_row's post,
+         * 77 against 82). */
+        const int by_rows = wide && step != NULL;
+        for (int64_t i = 0; by_rows && i < m; i++) {
+            for (int64_t j = 0; j < n; j += strip * VW) {
+                const int cols = (int)FM_NAME(min)(strip * VW, n - j);
+                const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
+                VEC *acc = row + j / VW;
+                if (end[i] > cur[i])
+                    FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, cur[i], end[i], idx, val,
+                                          pr->b + j, ldb, acc);
+                else /* (a weight gradient's feature zero in every row) */
+                    for (int v = 0; v < nvec; v++)
+                        acc[v] = VZERO();
+            }
+            T *ci = pr->c + i * ldc;
+            const int nv = (int)((n + VW - 1) / VW);
+            if (step != NULL)
+                FM_NAME(step_tile)(1, nv, row, ci,
+                                   step->form != 2 ? step->velocity + i * ldc : NULL, ldc, (int)n,
+                                   step);
+            else
+                FM_NAME(store_row)(nv, row, ci, (int)n, alpha, beta,
+                                   last && pr->bias != NULL ? pr->bias : NULL, last && relu,
+                                   post_on, post);
+        }
+        for (int64_t j = 0; !by_rows && j < n; j += strip * VW) {
             const int cols = (int)FM_NAME(min)(strip * VW, n - j);
             const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
             const T *bias = last && pr->bias != NULL ? pr->bias + j : NULL;
