@@ -73,14 +73,17 @@ FM_DEFINE_GEMM_STEP(double, f64)
 /*
  * op(A) (m, k) given by its nonzero values, by compressed rows
  * (fm_gemm_problem_SUF.sparse_a, when ptr is not NULL): row i's values at
- * [ptr[i], ptr[i + 1]) of val, their columns (0..k-1) in idx, ascending;
- * every other value is zero. The training engine's view of a mostly-zero
+ * [ptr[i], end[i]) of val (end NULL: [ptr[i], ptr[i + 1]); with end the
+ * rows need not be contiguous, as the engine's compressed parts, one per
+ * thread), their columns (0..k-1) in idx, ascending; every other value is
+ * zero. The training engine's view of a mostly-zero
  * input minibatch x (train_tmpl.h, compress_): its rows for x @ W, its
  * columns (the rows of x^T) for the weight gradient x^T @ delta.
  */
 #define FM_DEFINE_SPARSE_ROWS(T, SUF)                                                              \
     typedef struct {                                                                               \
         const int32_t *ptr;                                                                        \
+        const int32_t *end;                                                                        \
         const int32_t *idx;                                                                        \
         const T *val;                                                                              \
     } fm_sparse_rows_##SUF;

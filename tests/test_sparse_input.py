@@ -159,16 +159,23 @@ def test_sparse_input_on_two_threads_gives_one_threads_dense_bits(dtype, kind, a
 @pytest.mark.parametrize("kind, arithmetic, opt_params", [OPTIMIZERS[0], OPTIMIZERS[3]],
                          ids=["sgd-keras", "adam"])
 def test_sparse_input_beyond_one_k_block(dtype, kind, arithmetic, opt_params):
-    """Minibatches of 300 rows: the weight gradient's sum over rows runs in
+    """Minibatches of 350 rows: the weight gradient's sum over rows runs in
     two KC blocks (and SGD's step is no longer in the product); the last
-    minibatch is partial."""
+    minibatch is partial. On two threads the minibatch (70000 values) is
+    compressed in two parts, one per thread."""
     est = _fitted(dtype, hidden=(64,))
-    X, y = _data(dtype, n=700, seed=1)
+    X, y = _data(dtype, n=800, seed=1)
     y = est.classes_[y % len(est.classes_)]
-    sparse = _epochs(est, dtype, kind, arithmetic, opt_params, "always", X=X, y=y, batch=300)
-    dense = _epochs(est, dtype, kind, arithmetic, opt_params, "off", X=X, y=y, batch=300)
-    assert sparse[3] == _batches(700, 300)
-    _assert_same(sparse, dense)
+    dense = _epochs(est, dtype, kind, arithmetic, opt_params, "off", X=X, y=y, batch=350)
+    for threads in (1, 2):
+        sparse = _epochs(est, dtype, kind, arithmetic, opt_params, "always", threads=threads,
+                         X=X, y=y, batch=350)
+        assert sparse[3] == _batches(800, 350)
+        _assert_same(sparse, dense)
+        auto = _epochs(est, dtype, kind, arithmetic, opt_params, "auto", threads=threads,
+                       X=X, y=y, batch=350)
+        assert auto[3] == _batches(800, 350)
+        _assert_same(auto, dense)
 
 
 def test_auto_takes_the_sparse_path_by_the_first_minibatch():

@@ -93,6 +93,8 @@ static int64_t coef_block_len(const fm_mlp *net, int64_t n_cols)
  */
 #define FM_SPARSE_DENSITY 0.3
 #define FM_SPARSE_MAX_ROWS 1024
+/* Threads (parts of the minibatch's rows) that compress it at most. */
+#define FM_SPARSE_MAX_PARTS 8
 
 /* Rows per chunk of layer l's fused weight gradient; 0: not fused. */
 static int64_t fuse_chunk_rows(const fm_mlp *net, int l)
@@ -156,14 +158,15 @@ struct fm_mlp_workspace {
     /* The first step block of each W[l] (and of the intercepts, [L]). */
     int64_t coef_blocks[FM_MLP_MAX_LAYERS + 1];
     /* The compressed minibatch (fm_mlp_workspace_sparse_input; train_tmpl.h,
-     * compress_): by rows (rptr over its rows, ridx / rval) and by columns
-     * (cptr over the inputs, cidx / cval; cnext the scatter's cursors), room
-     * for sparse_cap values, allocated by the first epoch that uses it. */
+     * compress_): by rows (row i at [rptr[i], rend[i]) of ridx / rval, in
+     * one part per thread) and by columns (cptr over the inputs, cidx /
+     * cval; counts: per part, its values per column, then its cursors),
+     * room for sparse_cap values, allocated by the first epoch using it. */
     int sparse_mode;        /* FM_SPARSE_OFF, _AUTO (default) or _ALWAYS */
     int sparse_now;         /* this minibatch's first layer runs on them */
     int64_t sparse_batches; /* minibatches run so since the last call */
     int64_t sparse_cap;     /* values each of ridx / rval / cidx / cval hold */
-    int32_t *sp_rptr, *sp_ridx, *sp_cptr, *sp_cidx, *sp_cnext;
+    int32_t *sp_rptr, *sp_rend, *sp_ridx, *sp_cptr, *sp_cidx, *sp_counts;
     void *sp_rval, *sp_cval;
     int64_t n_params;                 /* fm_mlp_n_params(net) */
     int bf16;                         /* FM_COMPUTE_BF16: the products' compute type */
@@ -235,13 +238,14 @@ int64_t fm_mlp_workspace_sparse_input(fm_mlp_workspace *ws, int mode)
 static void sparse_free(fm_mlp_workspace *ws)
 {
     free(ws->sp_rptr);
+    free(ws->sp_rend);
     free(ws->sp_ridx);
     free(ws->sp_cptr);
     free(ws->sp_cidx);
-    free(ws->sp_cnext);
+    free(ws->sp_counts);
     free(ws->sp_rval);
     free(ws->sp_cval);
-    ws->sp_rptr = ws->sp_ridx = ws->sp_cptr = ws->sp_cidx = ws->sp_cnext = NULL;
+    ws->sp_rptr = ws->sp_rend = ws->sp_ridx = ws->sp_cptr = ws->sp_cidx = ws->sp_counts = NULL;
     ws->sp_rval = ws->sp_cval = NULL;
     ws->sparse_cap = 0;
 }
@@ -253,15 +257,17 @@ static int sparse_reserve(fm_mlp_workspace *ws, int64_t n_inputs, int64_t cap)
     if (ws->sparse_cap >= cap)
         return 1;
     sparse_free(ws);
-    ws->sp_rptr = malloc((size_t)(ws->max_rows + 1) * sizeof(int32_t));
+    ws->sp_rptr = malloc((size_t)ws->max_rows * sizeof(int32_t));
+    ws->sp_rend = malloc((size_t)ws->max_rows * sizeof(int32_t));
     ws->sp_cptr = malloc((size_t)(n_inputs + 1) * sizeof(int32_t));
-    ws->sp_cnext = malloc((size_t)n_inputs * sizeof(int32_t));
+    ws->sp_counts = malloc((size_t)(FM_SPARSE_MAX_PARTS * n_inputs) * sizeof(int32_t));
     ws->sp_ridx = malloc((size_t)cap * sizeof(int32_t));
     ws->sp_cidx = malloc((size_t)cap * sizeof(int32_t));
     ws->sp_rval = malloc((size_t)cap * ws->elem);
     ws->sp_cval = malloc((size_t)cap * ws->elem);
-    if (ws->sp_rptr == NULL || ws->sp_cptr == NULL || ws->sp_cnext == NULL || ws->sp_ridx == NULL ||
-        ws->sp_cidx == NULL || ws->sp_rval == NULL || ws->sp_cval == NULL) {
+    if (ws->sp_rptr == NULL || ws->sp_rend == NULL || ws->sp_cptr == NULL ||
+        ws->sp_counts == NULL || ws->sp_ridx == NULL || ws->sp_cidx == NULL ||
+        ws->sp_rval == NULL || ws->sp_cval == NULL) {
         sparse_free(ws);
         return 0;
     }

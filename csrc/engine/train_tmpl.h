@@ -173,13 +173,6 @@ static void FN(dropout_backward_)(int64_t size, const T *mask, T *d)
         d[i] = d[i] * mask[i];
 }
 
-/*
- * Compress nb dense rows x (leading dimension ldx, d columns) into the
- * workspace by rows and by columns (internal.h, fm_sparse_rows), at most
- * `cap` values (the row buffers hold d more: the loop writes every value
- * and advances past the nonzero ones only, without a branch); 0 when x has
- * more (the buffers are then not used). -0 is a zero.
- */
 /* T's bit pattern as an unsigned integer. */
 #if T_IS_DOUBLE
 typedef uint64_t FN(bits_);
@@ -187,59 +180,97 @@ typedef uint64_t FN(bits_);
 typedef uint32_t FN(bits_);
 #endif
 
+/*
+ * Compress nb dense rows x (leading dimension ldx, d columns) into the
+ * workspace by rows and by columns (internal.h, fm_sparse_rows), at most
+ * `cap` values: 0 when x has more (the buffers are then not used); -0 is a
+ * zero. The rows in up to FM_SPARSE_MAX_PARTS parts, one per thread, each
+ * into its own share of the buffers (cap in proportion to its rows, and d
+ * more: the loop writes every value and advances past the nonzero ones
+ * only, without a branch), each part then scattering its values by column
+ * after those of the parts before it (each column's rows ascending).
+ */
 static int FN(compress_)(fm_mlp_workspace *ws, const T *x, int64_t ldx, int64_t nb, int64_t d,
-                         int64_t cap)
+                         int64_t cap, int n_threads)
 {
-    int32_t *rptr = ws->sp_rptr, *ridx = ws->sp_ridx, *cptr = ws->sp_cptr;
-    int32_t *cidx = ws->sp_cidx, *next = ws->sp_cnext;
+    int32_t *rptr = ws->sp_rptr, *rend = ws->sp_rend, *ridx = ws->sp_ridx;
+    int32_t *cptr = ws->sp_cptr, *cidx = ws->sp_cidx, *counts = ws->sp_counts;
     T *rval = (T *)ws->sp_rval, *cval = (T *)ws->sp_cval;
-    int32_t q = 0;
-    for (int64_t i = 0; i < nb; i++) {
-        rptr[i] = q;
-        const T *xi = x + i * ldx;
-        int64_t j = 0;
-        /* Runs of 8 zeros skipped whole (MNIST: 61% of them), tested by
-         * their bit patterns OR-ed less the sign bit (-0 is a zero; NaN and
-         * infinity are not): 32 x 784 MNIST pixels 22 -> 14 us on Zen 4,
-         * where comparing the values did not vectorize. */
-        for (; j + 8 <= d; j += 8) {
-            FN(bits_) bits[8], any = 0;
-            memcpy(bits, xi + j, sizeof(bits));
-            for (int u = 0; u < 8; u++)
-                any |= bits[u];
-            if ((FN(bits_))(any << 1) == 0)
-                continue;
-            for (int u = 0; u < 8; u++) {
-                const T v = xi[j + u];
-                ridx[q] = (int32_t)(j + u);
+    /* (as the gather: 32768 values a thread; a batch of 32 MNIST rows in
+     * two parts lengthened the 2-thread epochs' gather, 16-17 -> 18-21 ms) */
+    int parts = step_threads(n_threads, nb * d);
+    parts = parts < FM_SPARSE_MAX_PARTS ? parts : FM_SPARSE_MAX_PARTS;
+    parts = parts < nb ? parts : (int)nb;
+    int over = 0;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1) reduction(| : over)
+#endif
+    for (int t = 0; t < parts; t++) {
+        const int64_t r0 = nb * t / parts, r1 = nb * (t + 1) / parts;
+        const int64_t limit = cap * r1 / nb + t * d; /* the next part's share starts d on */
+        int32_t q = (int32_t)(cap * r0 / nb + t * d), *count = counts + t * d;
+        memset(count, 0, (size_t)d * sizeof(int32_t));
+        for (int64_t i = r0; i < r1 && !over; i++) {
+            rptr[i] = q;
+            const T *xi = x + i * ldx;
+            int64_t j = 0;
+            /* Runs of 8 zeros skipped whole (MNIST: 61% of them), tested by
+             * their bit patterns OR-ed less the sign bit (-0 is a zero; NaN
+             * and infinity are not): 32 x 784 MNIST pixels 22 -> 14 us on
+             * Zen 4, where comparing the values did not vectorize. */
+            for (; j + 8 <= d; j += 8) {
+                FN(bits_) bits[8], any = 0;
+                memcpy(bits, xi + j, sizeof(bits));
+                for (int u = 0; u < 8; u++)
+                    any |= bits[u];
+                if ((FN(bits_))(any << 1) == 0)
+                    continue;
+                for (int u = 0; u < 8; u++) {
+                    const T v = xi[j + u];
+                    ridx[q] = (int32_t)(j + u);
+                    rval[q] = v;
+                    q += v != (T)0;
+                }
+            }
+            for (; j < d; j++) {
+                const T v = xi[j];
+                ridx[q] = (int32_t)j;
                 rval[q] = v;
                 q += v != (T)0;
             }
+            rend[i] = q;
+            over |= q > limit;
         }
-        for (; j < d; j++) {
-            const T v = xi[j];
-            ridx[q] = (int32_t)j;
-            rval[q] = v;
-            q += v != (T)0;
-        }
-        if (q > cap)
-            return 0;
+        for (int64_t i = r0; i < r1 && !over; i++)
+            for (int32_t p = rptr[i]; p < rend[i]; p++)
+                count[ridx[p]]++;
     }
-    rptr[nb] = q;
-    /* By columns: counts, offsets, then the values row by row (each
-     * column's rows ascending). */
-    memset(cptr, 0, (size_t)(d + 1) * sizeof(int32_t));
-    for (int32_t p = 0; p < q; p++)
-        cptr[ridx[p] + 1]++;
-    for (int64_t j = 0; j < d; j++)
-        cptr[j + 1] += cptr[j];
-    memcpy(next, cptr, (size_t)d * sizeof(int32_t));
-    for (int64_t i = 0; i < nb; i++)
-        for (int32_t p = rptr[i]; p < rptr[i + 1]; p++) {
-            const int32_t at = next[ridx[p]]++;
-            cidx[at] = (int32_t)i;
-            cval[at] = rval[p];
+    if (over)
+        return 0;
+    /* Column j's values: part 0's rows, then part 1's, ...; counts become
+     * each part's cursors. */
+    int32_t total = 0;
+    for (int64_t j = 0; j < d; j++) {
+        cptr[j] = total;
+        for (int t = 0; t < parts; t++) {
+            const int32_t c = counts[t * d + j];
+            counts[t * d + j] = total;
+            total += c;
         }
+    }
+    cptr[d] = total;
+#ifdef FASTMLP_OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+#endif
+    for (int t = 0; t < parts; t++) {
+        int32_t *next = counts + t * d;
+        for (int64_t i = nb * t / parts; i < nb * (t + 1) / parts; i++)
+            for (int32_t p = rptr[i]; p < rend[i]; p++) {
+                const int32_t at = next[ridx[p]]++;
+                cidx[at] = (int32_t)i;
+                cval[at] = rval[p];
+            }
+    }
     return 1;
 }
 
@@ -253,6 +284,7 @@ static void FN(sparse_operand_)(const fm_mlp_workspace *ws, int trans_a, int64_t
     if (sparse_row0 < 0 || !ws->sparse_now)
         return;
     pr->sparse_a.ptr = trans_a ? ws->sp_cptr + sparse_row0 : ws->sp_rptr;
+    pr->sparse_a.end = trans_a ? NULL : ws->sp_rend;
     pr->sparse_a.idx = trans_a ? ws->sp_cidx : ws->sp_ridx;
     pr->sparse_a.val = (const T *)(trans_a ? ws->sp_cval : ws->sp_rval);
 }
@@ -1220,7 +1252,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     if (sparse) {
         const int64_t most = always ? batch_size * d
                                     : (int64_t)(FM_SPARSE_DENSITY * (double)(batch_size * d));
-        sparse = sparse_reserve(ws, d, most + d);
+        sparse = sparse_reserve(ws, d, most + FM_SPARSE_MAX_PARTS * d);
     }
     for (int64_t start = 0; start < n; start += batch_size) {
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
@@ -1281,7 +1313,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         if (sparse) {
             const double t_compress = profile_clock(ws);
             const int64_t cap = always ? nb * d : (int64_t)(FM_SPARSE_DENSITY * (double)(nb * d));
-            ws->sparse_now = FN(compress_)(ws, xb.x, xb.ldx, nb, d, cap);
+            ws->sparse_now = FN(compress_)(ws, xb.x, xb.ldx, nb, d, cap, n_threads);
             ws->sparse_batches += ws->sparse_now;
             sparse = ws->sparse_now || start > 0; /* auto: a dense first minibatch, a dense epoch */
             profile_add(ws, FM_PROFILE_GATHER, t_compress);

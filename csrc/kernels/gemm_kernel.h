@@ -1451,6 +1451,7 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
 {
     const int64_t m = pr->m, n = pr->n, k = pr->k, ldb = pr->ldb, ldc = pr->ldc;
     const int32_t *ptr = pr->sparse_a.ptr, *idx = pr->sparse_a.idx;
+    const int32_t *row_end = pr->sparse_a.end != NULL ? pr->sparse_a.end : ptr + 1;
     const T *val = pr->sparse_a.val;
     const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
     const fm_activation act = pr->act;
@@ -1488,7 +1489,7 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
         const T beta = pc == 0 ? pr->beta : (T)1;
         for (int64_t i = 0; i < m; i++) {
             int32_t q = cur[i];
-            while (q < ptr[i + 1] && idx[q] < pc + kc)
+            while (q < row_end[i] && idx[q] < pc + kc)
                 q++;
             end[i] = q;
         }

@@ -63,6 +63,8 @@ static int FM_CAT(slice_, SUF)(const PROBLEM *pr, int parts, int t, PROBLEM *sub
         sub->m = hi - lo;
         if (pr->sparse_a.ptr != NULL)
             sub->sparse_a.ptr = pr->sparse_a.ptr + lo;
+        if (pr->sparse_a.end != NULL)
+            sub->sparse_a.end = pr->sparse_a.end + lo;
         if (pr->a != NULL)
             sub->a = pr->trans_a ? pr->a + lo : pr->a + lo * pr->lda;
         if (pr->c != NULL)

@@ -24,8 +24,10 @@ CONFIGS = {
 
 
 def make_data(cfg, scale, seed=0):
-    """Synthetic data of the configuration's shape (timing does not depend
-    on the values); `scale` shrinks the number of samples."""
+    """Synthetic data of the configuration's shape, uniform in [0, 1):
+    dense, so that timing does not depend on the values (a mostly-zero
+    input such as MNIST's pixels would take the engine's sparse first
+    layer); `scale` shrinks the number of samples."""
     rng = np.random.default_rng(seed)
     n = max(int(cfg["n"] * scale), cfg["batch"])
     X = rng.random((n, cfg["d"]), dtype=np.float32)

@@ -476,7 +476,7 @@ static void NAME(check_step_in_product_)(const char *isa)
 /*
  * A sparse op(A) (fm_gemm_problem.sparse_a, gemm_kernel.h gemm_sparse):
  * op(A) (m, k) about 20% nonzero (whole zero rows, -0 values), compressed
- * by rows, against the same product with op(A) dense: the same bits, for
+ * by rows (contiguous, or apart with their ends given), against the same product with op(A) dense: the same bits, for
  * shapes that take each dense path but the dot path (blocked, m = 1 gemv,
  * narrow C's column tiles, KC blocks of 784 and 600, the transposed A of a
  * weight gradient), beta 0, 1 and 0.5, with and without bias, identity,
@@ -522,46 +522,63 @@ static void NAME(check_sparse_a_)(const char *isa)
             }
         }
         ptr[m] = q;
-        for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++)
-            for (size_t bi = 0; bi < 3; bi++)
-                for (int with_bias = 0; with_bias < 2; with_bias++)
-                    for (int threads = 1; threads <= 2; threads++) {
-                        CAT(fm_gemm_problem_, SUF) pr;
-                        memset(&pr, 0, sizeof pr);
-                        pr.trans_a = ta;
-                        pr.m = m;
-                        pr.n = n;
-                        pr.k = k;
-                        pr.alpha = (T)1;
-                        pr.a = a;
-                        pr.lda = lda;
-                        pr.b = b;
-                        pr.ldb = n;
-                        pr.beta = (T)betas[bi];
-                        pr.ldc = n;
-                        pr.bias = with_bias ? bias : NULL;
-                        pr.act.kind = acts[ai];
-                        memcpy(want, c0, (size_t)(m * n) * sizeof(T));
-                        pr.c = want;
-                        fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, 1, &pr);
-                        memcpy(got, c0, (size_t)(m * n) * sizeof(T));
-                        pr.c = got;
-                        pr.a = NULL;
-                        pr.sparse_a.ptr = ptr;
-                        pr.sparse_a.idx = idx;
-                        pr.sparse_a.val = val;
-                        if (st == FM_OK)
-                            st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
-                        const int same =
-                            st == FM_OK && memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0;
-                        if (!same)
-                            printf("  %s sparse %ld x %ld x %ld trans_a %d act %d beta %g bias %d, "
-                                   "%d threads differs\n",
-                                   isa, (long)m, (long)n, (long)k, ta, (int)acts[ai], betas[bi],
-                                   with_bias, threads);
-                        all_same &= same;
-                        cases++;
-                    }
+        /* The same rows apart (row i at gptr[i], two values of garbage
+         * before it; its end in gend), as the engine's per-thread parts. */
+        int32_t *gptr = malloc((size_t)m * sizeof(int32_t)),
+                *gend = malloc((size_t)m * sizeof(int32_t));
+        int32_t *gidx = malloc((size_t)(q + 2 * m + 1) * sizeof(int32_t));
+        T *gval = malloc((size_t)(q + 2 * m + 1) * sizeof(T));
+        for (int64_t i = 0, g = 0; i < m; i++) {
+            gidx[g] = 0, gval[g++] = (T)99;
+            gidx[g] = (int32_t)(k - 1), gval[g++] = (T)-99;
+            gptr[i] = (int32_t)g;
+            for (int32_t p = ptr[i]; p < ptr[i + 1]; p++)
+                gidx[g] = idx[p], gval[g++] = val[p];
+            gend[i] = (int32_t)g;
+        }
+        for (int gapped = 0; gapped < 2; gapped++)
+            for (size_t ai = 0; ai < sizeof(acts) / sizeof(acts[0]); ai++)
+                for (size_t bi = 0; bi < 3; bi++)
+                    for (int with_bias = 0; with_bias < 2; with_bias++)
+                        for (int threads = 1; threads <= 2; threads++) {
+                            CAT(fm_gemm_problem_, SUF) pr;
+                            memset(&pr, 0, sizeof pr);
+                            pr.trans_a = ta;
+                            pr.m = m;
+                            pr.n = n;
+                            pr.k = k;
+                            pr.alpha = (T)1;
+                            pr.a = a;
+                            pr.lda = lda;
+                            pr.b = b;
+                            pr.ldb = n;
+                            pr.beta = (T)betas[bi];
+                            pr.ldc = n;
+                            pr.bias = with_bias ? bias : NULL;
+                            pr.act.kind = acts[ai];
+                            memcpy(want, c0, (size_t)(m * n) * sizeof(T));
+                            pr.c = want;
+                            fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, 1, &pr);
+                            memcpy(got, c0, (size_t)(m * n) * sizeof(T));
+                            pr.c = got;
+                            pr.a = NULL;
+                            pr.sparse_a.ptr = gapped ? gptr : ptr;
+                            pr.sparse_a.end = gapped ? gend : NULL;
+                            pr.sparse_a.idx = gapped ? gidx : idx;
+                            pr.sparse_a.val = gapped ? gval : val;
+                            if (st == FM_OK)
+                                st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, threads, &pr);
+                            const int same =
+                                st == FM_OK && memcmp(got, want, (size_t)(m * n) * sizeof(T)) == 0;
+                            if (!same)
+                                printf("  %s sparse %ld x %ld x %ld trans_a %d act %d beta %g bias "
+                                       "%d, "
+                                       "%d threads%s differs\n",
+                                       isa, (long)m, (long)n, (long)k, ta, (int)acts[ai], betas[bi],
+                                       with_bias, threads, gapped ? ", rows apart" : "");
+                            all_same &= same;
+                            cases++;
+                        }
         /* The step in the product (a weight gradient's shape, k <= 256 in
          * registers; k > 256 through gemm_step's sums). */
         for (int ri = 0; ri < 2 && (k <= 32 || k == 300); ri++) {
@@ -622,6 +639,10 @@ static void NAME(check_sparse_a_)(const char *isa)
         free(ptr);
         free(idx);
         free(val);
+        free(gptr);
+        free(gend);
+        free(gidx);
+        free(gval);
     }
     check(all_same, "%s " STR(SUF) ": a sparse A gives the dense product's bits, %d cases", isa,
           cases);
