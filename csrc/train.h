@@ -290,7 +290,8 @@ int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws);
  * bag-of-words features): each epoch minibatch compressed by rows and by
  * columns in the workspace, and the first layer's products (x @ W, the
  * weight gradient x^T @ delta and its step) skip the zeros (internal.h,
- * fm_sparse_rows): the same values, at a cost that follows the nonzeros
+ * fm_sparse_rows): the same values (while the weights are finite: the
+ * dense products' 0 * inf is NaN), at a cost that follows the nonzeros
  * (gemm_kernel.h, gemm_sparse). FM_SPARSE_AUTO (the default): when the
  * epoch's first minibatch is at most FM_SPARSE_DENSITY (30%) nonzero, then
  * each minibatch that is; FM_SPARSE_ALWAYS: every minibatch (the tests

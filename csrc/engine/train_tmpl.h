@@ -296,7 +296,8 @@ static int FN(sparse_possible_)(const fm_mlp *net, const fm_mlp_workspace *ws, c
 {
     const fm_layer *first = &net->layer[0];
     return ws->sparse_mode != FM_SPARSE_OFF && X->dense != NULL && !ws->bf16 &&
-           batch_size <= FM_SPARSE_MAX_ROWS && batch_size * net->n_inputs <= INT32_MAX &&
+           batch_size <= FM_SPARSE_MAX_ROWS &&
+           (batch_size + FM_SPARSE_MAX_PARTS) * net->n_inputs <= INT32_MAX &&
            first->dropout == 0.0 && first->activation.kind != FM_ACT_MAXOUT &&
            fm_mlp_cols(net, 0) >= 2;
 }
