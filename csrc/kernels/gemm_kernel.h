@@ -1438,6 +1438,20 @@ static FM_NOINLINE void FM_NAME(sparse_strip)(int nvec, int part, int lanes, int
 #undef FM_SP_CASE
 }
 
+/* One row's sums over its values [q0, q1) for a strip of `cols` columns
+ * (at most SP_VECS vectors) of B at b: sparse_strip, or zeros. */
+static inline void FM_NAME(sparse_sums)(int cols, int32_t q0, int32_t q1,
+                                        const int32_t *restrict idx, const T *restrict val,
+                                        const T *restrict b, int64_t ldb, VEC *restrict acc)
+{
+    const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
+    if (q1 > q0)
+        FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, q0, q1, idx, val, b, ldb, acc);
+    else /* (a weight gradient's feature zero in every row) */
+        for (int v = 0; v < nvec; v++)
+            acc[v] = VZERO();
+}
+
 /* The sparse path's buffer: two cursors (int32) per row of op(A), then
  * one row of C's sums (wide strips). */
 static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n)
@@ -1502,41 +1516,20 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
          * 77 against 82). */
         const int by_rows = wide && step != NULL;
         for (int64_t i = 0; by_rows && i < m; i++) {
-            for (int64_t j = 0; j < n; j += strip * VW) {
-                const int cols = (int)FM_NAME(min)(strip * VW, n - j);
-                const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
-                VEC *acc = row + j / VW;
-                if (end[i] > cur[i])
-                    FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, cur[i], end[i], idx, val,
-                                          pr->b + j, ldb, acc);
-                else /* (a weight gradient's feature zero in every row) */
-                    for (int v = 0; v < nvec; v++)
-                        acc[v] = VZERO();
-            }
-            T *ci = pr->c + i * ldc;
-            const int nv = (int)((n + VW - 1) / VW);
-            if (step != NULL)
-                FM_NAME(step_tile)(1, nv, row, ci,
-                                   step->form != 2 ? step->velocity + i * ldc : NULL, ldc, (int)n,
-                                   step);
-            else
-                FM_NAME(store_row)(nv, row, ci, (int)n, alpha, beta,
-                                   last && pr->bias != NULL ? pr->bias : NULL, last && relu,
-                                   post_on, post);
+            for (int64_t j = 0; j < n; j += strip * VW)
+                FM_NAME(sparse_sums)((int)FM_NAME(min)(strip * VW, n - j), cur[i], end[i], idx,
+                                     val, pr->b + j, ldb, row + j / VW);
+            FM_NAME(step_tile)(1, (int)((n + VW - 1) / VW), row, pr->c + i * ldc,
+                               step->form != 2 ? step->velocity + i * ldc : NULL, ldc, (int)n,
+                               step);
         }
         for (int64_t j = 0; !by_rows && j < n; j += strip * VW) {
-            const int cols = (int)FM_NAME(min)(strip * VW, n - j);
-            const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
+            const int cols = (int)FM_NAME(min)(strip * VW, n - j), nvec = (cols + VW - 1) / VW;
             const T *bias = last && pr->bias != NULL ? pr->bias + j : NULL;
             for (int64_t i = 0; i < m; i++) {
                 T *ci = pr->c + i * ldc + j;
                 VEC acc[SP_VECS];
-                if (end[i] > cur[i])
-                    FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, cur[i], end[i], idx, val,
-                                          pr->b + j, ldb, acc);
-                else /* (a weight gradient's feature zero in every row) */
-                    for (int v = 0; v < nvec; v++)
-                        acc[v] = VZERO();
+                FM_NAME(sparse_sums)(cols, cur[i], end[i], idx, val, pr->b + j, ldb, acc);
                 if (step != NULL)
                     FM_NAME(step_tile)(1, nvec, acc, ci,
                                        step->form != 2 ? step->velocity + i * ldc + j : NULL,
