@@ -250,6 +250,14 @@ static void sparse_free(fm_mlp_workspace *ws)
     ws->sparse_cap = 0;
 }
 
+/* The nonzero values a minibatch of `values` (rows x inputs) may have to be
+ * compressed (FM_SPARSE_ALWAYS: all). */
+static int64_t sparse_cap(const fm_mlp_workspace *ws, int64_t values)
+{
+    return ws->sparse_mode == FM_SPARSE_ALWAYS ? values
+                                               : (int64_t)(FM_SPARSE_DENSITY * (double)values);
+}
+
 /* Room for `cap` values of a minibatch compressed by rows and by columns
  * (n_inputs columns, max_rows rows); 0 if the allocation fails. */
 static int sparse_reserve(fm_mlp_workspace *ws, int64_t n_inputs, int64_t cap)

@@ -182,13 +182,14 @@ typedef uint32_t FN(bits_);
 
 /*
  * Compress nb dense rows x (leading dimension ldx, d columns) into the
- * workspace by rows and by columns (internal.h, fm_sparse_rows), at most
- * `cap` values: 0 when x has more (the buffers are then not used); -0 is a
+ * workspace by rows and by columns (internal.h, fm_sparse_rows); -0 is a
  * zero. The rows in up to FM_SPARSE_MAX_PARTS parts, one per thread, each
- * into its own share of the buffers (cap in proportion to its rows, and d
- * more: the loop writes every value and advances past the nonzero ones
- * only, without a branch), each part then scattering its values by column
- * after those of the parts before it (each column's rows ascending).
+ * into its own share of the buffers: `cap` values in proportion to its
+ * rows, and d more (the loop writes every value and advances past the
+ * nonzero ones only, without a branch); 0 when a part has more than its
+ * share of `cap` (the buffers are then not used). Each part then scatters
+ * its values by column after those of the parts before it (each column's
+ * rows ascending).
  */
 static int FN(compress_)(fm_mlp_workspace *ws, const T *x, int64_t ldx, int64_t nb, int64_t d,
                          int64_t cap, int n_threads)
@@ -1249,12 +1250,8 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     /* The first layer on the compressed minibatch (train.h,
      * fm_mlp_workspace_sparse_input): auto decides by the first. */
     int sparse = FN(sparse_possible_)(net, ws, X, batch_size);
-    const int always = ws->sparse_mode == FM_SPARSE_ALWAYS;
-    if (sparse) {
-        const int64_t most = always ? batch_size * d
-                                    : (int64_t)(FM_SPARSE_DENSITY * (double)(batch_size * d));
-        sparse = sparse_reserve(ws, d, most + FM_SPARSE_MAX_PARTS * d);
-    }
+    if (sparse)
+        sparse = sparse_reserve(ws, d, sparse_cap(ws, batch_size * d) + FM_SPARSE_MAX_PARTS * d);
     for (int64_t start = 0; start < n; start += batch_size) {
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
         FN(batch_) xb = FN(rows_of_)(X, order, start);
@@ -1313,8 +1310,8 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         ws->sparse_now = 0;
         if (sparse) {
             const double t_compress = profile_clock(ws);
-            const int64_t cap = always ? nb * d : (int64_t)(FM_SPARSE_DENSITY * (double)(nb * d));
-            ws->sparse_now = FN(compress_)(ws, xb.x, xb.ldx, nb, d, cap, n_threads);
+            ws->sparse_now = FN(compress_)(ws, xb.x, xb.ldx, nb, d, sparse_cap(ws, nb * d),
+                                           n_threads);
             ws->sparse_batches += ws->sparse_now;
             sparse = ws->sparse_now || start > 0; /* auto: a dense first minibatch, a dense epoch */
             profile_add(ws, FM_PROFILE_GATHER, t_compress);
