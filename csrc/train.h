@@ -298,8 +298,13 @@ int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws);
  * that hold the two paths together); FM_SPARSE_OFF: never. Only float and
  * double products (not bfloat16), a first layer without input dropout or
  * maxout and of at least two columns, minibatches of at most
- * FM_SPARSE_MAX_ROWS rows. Returns the number of minibatches that ran so
- * since the last call (then zero).
+ * FM_SPARSE_MAX_ROWS rows. A CSR input (fm_input) takes the same products
+ * whenever the mode is not FM_SPARSE_OFF: each minibatch's rows copied
+ * into the compressed form, its stored zeros skipped, so the dense input's
+ * values (FM_SPARSE_OFF: the CSR loops, which add the bias before the
+ * row's values); a minibatch with a row whose column indices are not
+ * strictly increasing takes the CSR loops. Returns the number of
+ * minibatches that ran so since the last call (then zero).
  */
 enum { FM_SPARSE_OFF = 0, FM_SPARSE_AUTO = 1, FM_SPARSE_ALWAYS = 2 };
 int64_t fm_mlp_workspace_sparse_input(fm_mlp_workspace *ws, int mode);

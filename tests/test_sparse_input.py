@@ -12,13 +12,15 @@ layer, on 1 and 2 threads, with minibatches beyond one KC block (256 rows).
 ``_kernels._sparse_input_mode`` makes engines that always ("always") or
 never ("off") take the sparse path; the engine's count of sparse
 minibatches shows which ran. "auto" (the default) takes it when the epoch's
-first minibatch is at most 30% nonzero. .ci/run runs this file under
-every narrower FASTMLP_ISA.
+first minibatch is at most 30% nonzero. A SciPy CSR input takes the same
+products (the end of the file). .ci/run runs this file under every narrower
+FASTMLP_ISA.
 """
 import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, _kernels, keras, optimizers
@@ -90,7 +92,7 @@ def _epochs(est, dtype, kind, arithmetic, opt_params, mode, threads=1, X=None, y
     losses = []
     with threadpool_limits(limits=threads, user_api="openmp"):
         for e in range(epochs):
-            order = rng.permutation(len(X)) if shuffle else None
+            order = rng.permutation(X.shape[0]) if shuffle else None
             losses.append(engine.epoch(coefs, intercepts, X, Y, None, order, batch, opt,
                                        seed=e, bn=bn))
     return (coefs + intercepts + (bn or []), [np.array(s, copy=True) for s in opt.state], losses,
@@ -254,3 +256,112 @@ def test_estimator_on_mnist_same_with_and_without():
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_array_equal(a, b)
     assert fits[0].loss_curve_ == fits[1].loss_curve_
+
+
+# A SciPy CSR input: each minibatch's rows are copied into the same
+# compressed form (the engine's compress_csr_), so the first layer's
+# products are those of the dense input's sparse path, bit for bit, and
+# stored zeros are skipped as the dense compression skips zeros. Rows whose
+# column indices are not strictly increasing (SciPy allows any order and
+# repeats) send their minibatch to the CSR loops, as "off" does.
+
+def _csr(X):
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind, arithmetic, opt_params", OPTIMIZERS,
+                         ids=[f"{k}-{a}-{i}" for i, (k, a, _) in enumerate(OPTIMIZERS)])
+def test_csr_input_gives_the_dense_inputs_bits(dtype, kind, arithmetic, opt_params):
+    est = _fitted(dtype)
+    X, y = _data(dtype)
+    dense = _epochs(est, dtype, kind, arithmetic, opt_params, "always", X=X, y=y)
+    csr = _epochs(est, dtype, kind, arithmetic, opt_params, "auto", X=_csr(X), y=y)
+    assert dense[3] == csr[3] == _batches()
+    _assert_same(dense, csr)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_csr_input_on_two_threads_and_beyond_one_k_block(dtype):
+    """Two threads, and 350-row minibatches (two KC blocks of the weight
+    gradient), against the dense input's sparse path on one thread."""
+    est = _fitted(dtype)
+    X, y = _data(dtype, n=700)
+    for batch, threads in ((BATCH, 2), (350, 1), (350, 2)):
+        for kind, arithmetic, opt_params in (OPTIMIZERS[1], OPTIMIZERS[4]):
+            dense = _epochs(est, dtype, kind, arithmetic, opt_params, "always", X=X, y=y,
+                            batch=batch)
+            csr = _epochs(est, dtype, kind, arithmetic, opt_params, "auto", threads=threads,
+                          X=_csr(X), y=y, batch=batch)
+            assert csr[3] == _batches(n=700, batch=batch)
+            _assert_same(dense, csr)
+
+
+def test_csr_input_skips_stored_zeros():
+    """Explicitly stored zeros (+0 and -0) leave the dense input's bits."""
+    import scipy.sparse as sp
+
+    X, y = _data(np.float32)
+    A = _csr(X)
+    rng = np.random.default_rng(3)
+    rows, cols = np.nonzero((X == 0) & (rng.random(X.shape) < 0.05))
+    Z = sp.csr_matrix((np.where(np.arange(len(rows)) % 2, -0.0, 0.0).astype(np.float32),
+                       (rows, cols)), shape=X.shape)
+    Xs = sp.csr_matrix((np.concatenate([A.data, Z.data]),
+                        (np.concatenate([A.nonzero()[0], rows]),
+                         np.concatenate([A.nonzero()[1], cols]))), shape=X.shape)
+    Xs.sum_duplicates()  # sorted, once each: the zeros stay stored
+    assert (Xs.data == 0).sum() == len(rows)
+    est = _fitted(np.float32)
+    dense = _epochs(est, np.float32, "adam", "sklearn", {}, "always", X=X, y=y)
+    csr = _epochs(est, np.float32, "adam", "sklearn", {}, "auto", X=Xs, y=y)
+    assert csr[3] == _batches()
+    _assert_same(dense, csr)
+
+
+def test_csr_input_with_unsorted_indices_takes_the_csr_loops():
+    import scipy.sparse as sp
+
+    X, y = _data(np.float64)
+    A = _csr(X)
+    # Each row's stored values in reverse column order.
+    data, indices = A.data.copy(), A.indices.copy()
+    for r in range(A.shape[0]):
+        s = slice(A.indptr[r], A.indptr[r + 1])
+        data[s], indices[s] = data[s][::-1], indices[s][::-1]
+    U = sp.csr_matrix((data, indices, A.indptr.copy()), shape=A.shape)
+    assert not U.has_sorted_indices
+    est = _fitted(np.float64)
+    unsorted = _epochs(est, np.float64, "adam", "sklearn", {}, "auto", X=U, y=y)
+    off = _epochs(est, np.float64, "adam", "sklearn", {}, "off", X=U, y=y)
+    assert unsorted[3] == 0 and off[3] == 0
+    _assert_same(unsorted, off)
+    # The CSR loops add the bias first, then the row's values: the same
+    # training to rounding.
+    compressed = _epochs(est, np.float64, "adam", "sklearn", {}, "auto", X=A, y=y)
+    for a, b in zip(compressed[0], off[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_estimator_on_csr_and_dense_input_same():
+    """MLPClassifier and MLPRegressor fitted on a CSR matrix and on the same
+    values dense: the same weights and losses."""
+    from fastmlp import MLPRegressor
+
+    X, y = _data(np.float64, n=400)
+    for est in (MLPClassifier((300,), solver="sgd", batch_size=50, max_iter=3, random_state=0),
+                MLPClassifier((300,), batch_size=50, max_iter=3, random_state=0),
+                MLPRegressor(hidden_layer_sizes=(300,), batch_size=50, max_iter=3,
+                             random_state=0)):
+        fits = []
+        for Xin in (X, _csr(X)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fits.append(clone(est).fit(Xin, y.astype(float)
+                                           if isinstance(est, MLPRegressor) else y))
+        for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
+                        fits[1].coefs_ + fits[1].intercepts_):
+            np.testing.assert_array_equal(a, b)
+        assert fits[0].loss_curve_ == fits[1].loss_curve_

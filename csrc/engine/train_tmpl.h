@@ -191,12 +191,14 @@ typedef uint32_t FN(bits_);
  * its values by column after those of the parts before it (each column's
  * rows ascending).
  */
+static void FN(sparse_columns_)(fm_mlp_workspace *ws, int64_t nb, int64_t d, int parts);
+
 static int FN(compress_)(fm_mlp_workspace *ws, const T *x, int64_t ldx, int64_t nb, int64_t d,
                          int64_t cap, int n_threads)
 {
     int32_t *rptr = ws->sp_rptr, *rend = ws->sp_rend, *ridx = ws->sp_ridx;
-    int32_t *cptr = ws->sp_cptr, *cidx = ws->sp_cidx, *counts = ws->sp_counts;
-    T *rval = (T *)ws->sp_rval, *cval = (T *)ws->sp_cval;
+    int32_t *counts = ws->sp_counts;
+    T *rval = (T *)ws->sp_rval;
     /* (as the gather: 32768 values a thread; a batch of 32 MNIST rows in
      * two parts lengthened the 2-thread epochs' gather, 16-17 -> 18-21 ms) */
     int parts = step_threads(n_threads, nb * d);
@@ -248,8 +250,24 @@ static int FN(compress_)(fm_mlp_workspace *ws, const T *x, int64_t ldx, int64_t 
     }
     if (over)
         return 0;
-    /* Column j's values: part 0's rows, then part 1's, ...; counts become
-     * each part's cursors. */
+    FN(sparse_columns_)(ws, nb, d, parts);
+    return 1;
+}
+
+/*
+ * The compressed minibatch by columns from its rows (compress_,
+ * compress_csr_): the nb rows in `parts` parts, part t's rows
+ * [nb * t / parts, nb * (t + 1) / parts), whose values per column are in
+ * ws->sp_counts[t * d ...]. Column j's values: part 0's rows, then part
+ * 1's, ..., each part's rows ascending.
+ */
+static void FN(sparse_columns_)(fm_mlp_workspace *ws, int64_t nb, int64_t d, int parts)
+{
+    const int32_t *rptr = ws->sp_rptr, *rend = ws->sp_rend, *ridx = ws->sp_ridx;
+    int32_t *cptr = ws->sp_cptr, *cidx = ws->sp_cidx, *counts = ws->sp_counts;
+    const T *rval = (const T *)ws->sp_rval;
+    T *cval = (T *)ws->sp_cval;
+    /* The counts become each part's cursors. */
     int32_t total = 0;
     for (int64_t j = 0; j < d; j++) {
         cptr[j] = total;
@@ -272,6 +290,52 @@ static int FN(compress_)(fm_mlp_workspace *ws, const T *x, int64_t ldx, int64_t 
                 cval[at] = rval[p];
             }
     }
+}
+
+/*
+ * Compress nb rows of a CSR input (xb) as compress_ does dense rows: their
+ * nonzero stored values by rows, then by columns, into the workspace (room
+ * for the minibatch's stored values, sparse_reserve), in one part. 0 when
+ * a row's column indices are not strictly increasing (SciPy allows any
+ * order and repeats; the products need each row's columns ascending and
+ * once): the minibatch then takes the CSR loops (sparse_dense_).
+ */
+static int FN(compress_csr_)(fm_mlp_workspace *ws, const FN(batch_) *xb, int64_t nb, int64_t d)
+{
+    int64_t stored = 0;
+    for (int64_t i = 0; i < nb; i++) {
+        const int64_t r = FN(batch_row_)(xb, i);
+        stored += xb->indptr[r + 1] - xb->indptr[r];
+    }
+    if (stored >= INT32_MAX)
+        return 0;
+    /* (twice the room: a larger minibatch later reallocates rarely) */
+    if (!sparse_reserve(ws, d, stored + 1 > ws->sparse_cap ? 2 * stored + 1 : 0))
+        return 0;
+    int32_t *rptr = ws->sp_rptr, *rend = ws->sp_rend, *ridx = ws->sp_ridx;
+    int32_t *count = ws->sp_counts;
+    T *rval = (T *)ws->sp_rval;
+    memset(count, 0, (size_t)d * sizeof(int32_t));
+    int32_t q = 0;
+    for (int64_t i = 0; i < nb; i++) {
+        const int64_t r = FN(batch_row_)(xb, i);
+        rptr[i] = q;
+        int64_t last = -1;
+        for (int64_t p = xb->indptr[r]; p < xb->indptr[r + 1]; p++) {
+            const int64_t j = xb->indices[p];
+            const T v = xb->data[p];
+            if (j <= last)
+                return 0;
+            last = j;
+            ridx[q] = (int32_t)j;
+            rval[q] = v;
+            q += v != (T)0; /* a stored zero is skipped as compress_ skips it */
+        }
+        rend[i] = q;
+        for (int32_t p = rptr[i]; p < q; p++)
+            count[ridx[p]]++;
+    }
+    FN(sparse_columns_)(ws, nb, d, 1);
     return 1;
 }
 
@@ -291,15 +355,18 @@ static void FN(sparse_operand_)(const fm_mlp_workspace *ws, int trans_a, int64_t
 }
 
 /* Whether an epoch's minibatches of up to batch_size rows of X may run the
- * first layer on the compressed input (train.h, fm_mlp_workspace_sparse_input). */
+ * first layer on the compressed input (train.h, fm_mlp_workspace_sparse_input):
+ * dense rows compressed by compress_, CSR rows by compress_csr_, indexed
+ * by int32. */
 static int FN(sparse_possible_)(const fm_mlp *net, const fm_mlp_workspace *ws, const fm_input *X,
                                 int64_t batch_size)
 {
     const fm_layer *first = &net->layer[0];
-    return ws->sparse_mode != FM_SPARSE_OFF && X->dense != NULL && !ws->bf16 &&
-           batch_size <= FM_SPARSE_MAX_ROWS &&
-           (batch_size + FM_SPARSE_MAX_PARTS) * net->n_inputs <= INT32_MAX &&
-           first->dropout == 0.0 && first->activation.kind != FM_ACT_MAXOUT &&
+    const int fits = X->dense != NULL
+                         ? (batch_size + FM_SPARSE_MAX_PARTS) * net->n_inputs <= INT32_MAX
+                         : net->n_inputs < INT32_MAX;
+    return ws->sparse_mode != FM_SPARSE_OFF && !ws->bf16 && batch_size <= FM_SPARSE_MAX_ROWS &&
+           fits && first->dropout == 0.0 && first->activation.kind != FM_ACT_MAXOUT &&
            fm_mlp_cols(net, 0) >= 2;
 }
 
@@ -389,7 +456,7 @@ static fm_status FN(product_stage_)(const fm_mlp *net, fm_mlp_workspace *ws, int
     const int64_t k = fm_mlp_width(net, l), n = net->layer[l].units, cols = fm_mlp_cols(net, l);
     const fm_activation identity = {FM_ACT_IDENTITY, 0.0};
     const int maxout = a != NULL && act.kind == FM_ACT_MAXOUT;
-    if (in == NULL) {
+    if (in == NULL && !ws->sparse_now) { /* CSR rows not compressed (compress_csr_) */
         FN(sparse_dense_)(xb, nb, w, bias, cols, z);
         if (maxout)
             FN(fm_maxout_forward_)(nb, n, cols / n, z, cols, a, n, win, n);
@@ -738,23 +805,33 @@ static const T *FN(layer_input_)(const fm_mlp *net, fm_mlp_workspace *ws, const 
     return dropped ? DROP(ws, l) : l == 0 ? xb->x : ACT(ws, l);
 }
 
+/* Whether layer l's input is there for a product: dense rows, or the
+ * compressed minibatch of a CSR input (compress_csr_). */
+static int FN(input_ready_)(const fm_mlp *net, fm_mlp_workspace *ws, const FN(batch_) *xb, int l,
+                            int dropped)
+{
+    int64_t ld;
+    return FN(layer_input_)(net, ws, xb, l, dropped, &ld) != NULL ||
+           (l == 0 && !dropped && ws->sparse_now);
+}
+
 /* The layers whose weight gradient an epoch's optimizer step computes
  * itself, chunk by chunk (bit l; train.c, FM_FUSE_CHUNK): large ones, when
  * the workspace allows it, without clip_grad_norm (the norm needs the whole
- * gradient first), not frozen (no gradient), not the CSR first layer, and
- * not under a maxout layer (whose backward writes its delta over the
- * layer's input, ACT). Keras's per-variable clipnorm, once the engine
- * reads it (fastmlp.h), will need the whole layer's norm first too. */
+ * gradient first), not frozen (no gradient), its input there
+ * (input_ready_), and not under a maxout layer (whose backward writes its
+ * delta over the layer's input, ACT). Keras's per-variable clipnorm, once
+ * the engine reads it (fastmlp.h), will need the whole layer's norm first
+ * too. */
 static uint64_t FN(fused_layers_)(const fm_mlp *net, fm_mlp_workspace *ws, const FN(batch_) *xb)
 {
     uint64_t mask = 0;
     if (!ws->fuse_step || net->clip_grad_norm > 0.0)
         return 0;
     for (int l = 0; l < net->n_layers; l++) {
-        int64_t ld;
         const int dropped = net->layer[l].dropout > 0.0;
         if (fuse_chunk_rows(net, l) > 0 && !net->layer[l].frozen &&
-            FN(layer_input_)(net, ws, xb, l, dropped, &ld) != NULL &&
+            FN(input_ready_)(net, ws, xb, l, dropped) &&
             !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
             mask |= UINT64_C(1) << l;
     }
@@ -821,9 +898,7 @@ static uint64_t FN(sgd_in_product_)(const fm_mlp *net, fm_mlp_workspace *ws,
         return 0;
     uint64_t mask = 0;
     for (int l = 0; l < net->n_layers; l++) {
-        int64_t ld;
-        if (!net->layer[l].frozen &&
-            FN(layer_input_)(net, ws, xb, l, DROPOUT_ON(net, rng, l), &ld) != NULL &&
+        if (!net->layer[l].frozen && FN(input_ready_)(net, ws, xb, l, DROPOUT_ON(net, rng, l)) &&
             !(l > 0 && net->layer[l - 1].activation.kind == FM_ACT_MAXOUT))
             mask |= UINT64_C(1) << l;
     }
@@ -885,7 +960,7 @@ static fm_status FN(loss_grad_rows_)(const fm_mlp *net, T *const *coefs, T *cons
         const int frozen = raw && ly->frozen;
         const int deferred_here = raw && ((deferred >> l) & 1);
         const int stepped_here = raw && ((stepped >> l) & 1);
-        if (!frozen && a_in == NULL) {
+        if (!frozen && a_in == NULL && !ws->sparse_now) {
             FN(sparse_t_dense_)(xb, nb, fan_in, d, fan_out, gw);
         } else if (!frozen && !deferred_here && !stepped_here) {
             st = FN(product_)(ws, n_threads, 1, 0, fan_in, fan_out, nb, a_in, ld_in, d, fan_out,
@@ -1050,7 +1125,9 @@ static fm_status FN(fused_step_)(const fm_mlp *net, T *const *coefs, T *const *i
     const int64_t end = ws->coef_blocks[l + 1];
     for (int64_t r0 = 0; r0 < k; r0 += chunk) {
         const int64_t r1 = r0 + chunk < k ? r0 + chunk : k;
-        const fm_status st = FN(product_)(ws, n_threads, 1, 0, r1 - r0, n, nb, a_in + r0, ld_in,
+        /* (a_in NULL: the compressed CSR minibatch, from its column r0) */
+        const fm_status st = FN(product_)(ws, n_threads, 1, 0, r1 - r0, n, nb,
+                                          a_in != NULL ? a_in + r0 : NULL, ld_in,
                                           d, n, NULL, g, n, NULL,
                                           (fm_activation){FM_ACT_IDENTITY, 0.0}, NULL, 0, NULL,
                                           l == 0 ? r0 : -1);
@@ -1250,7 +1327,7 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
     /* The first layer on the compressed minibatch (train.h,
      * fm_mlp_workspace_sparse_input): auto decides by the first. */
     int sparse = FN(sparse_possible_)(net, ws, X, batch_size);
-    if (sparse)
+    if (sparse && X->dense != NULL) /* (CSR: compress_csr_ makes room per minibatch) */
         sparse = sparse_reserve(ws, d, sparse_cap(ws, batch_size * d) + FM_SPARSE_MAX_PARTS * d);
     for (int64_t start = 0; start < n; start += batch_size) {
         const int64_t nb = start + batch_size < n ? batch_size : n - start;
@@ -1310,10 +1387,13 @@ fm_status FN(fm_mlp_epoch_)(const fm_mlp *net, T *const *coefs, T *const *interc
         ws->sparse_now = 0;
         if (sparse) {
             const double t_compress = profile_clock(ws);
-            ws->sparse_now = FN(compress_)(ws, xb.x, xb.ldx, nb, d, sparse_cap(ws, nb * d),
-                                           n_threads);
+            ws->sparse_now = X->dense != NULL
+                                 ? FN(compress_)(ws, xb.x, xb.ldx, nb, d, sparse_cap(ws, nb * d),
+                                                 n_threads)
+                                 : FN(compress_csr_)(ws, &xb, nb, d);
             ws->sparse_batches += ws->sparse_now;
-            sparse = ws->sparse_now || start > 0; /* auto: a dense first minibatch, a dense epoch */
+            /* auto: a dense first minibatch, a dense epoch (CSR: each its own) */
+            sparse = ws->sparse_now || start > 0 || X->dense == NULL;
             profile_add(ws, FM_PROFILE_GATHER, t_compress);
         }
         /* Profile: forward, loss and backward count as PASSES less their products. */

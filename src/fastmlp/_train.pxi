@@ -317,8 +317,9 @@ _sparse_input = "auto"
 
 def _sparse_input_mode(mode):
     """Run the first layer of epochs on the compressed minibatch: "auto"
-    (when the epoch's first minibatch is at most 30% nonzero),
-    "always" or "off", in the engines created after this call.
+    (when the epoch's first minibatch is at most 30% nonzero; a SciPy
+    sparse X always), "always" or "off" (a sparse X: the CSR loops), in
+    the engines created after this call.
 
     Parameters
     ----------
