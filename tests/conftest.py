@@ -1,9 +1,23 @@
 """Shared test helpers: random data and dtype tolerances."""
+import contextlib
 import importlib
 import os
 
 import numpy as np
 import pytest
+
+
+@contextlib.contextmanager
+def engine_setting(setter, value):
+    """Engines made inside the `with` use `value` of one of the binding's
+    module settings (`setter` sets it and returns the previous value:
+    ``_kernels._fused_step``, ``_kernels._sparse_input_mode``); restored
+    after."""
+    previous = setter(value)
+    try:
+        yield
+    finally:
+        setter(previous)
 
 
 def random_array(rng, shape, dtype, scale=1.0):

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import engine_setting
 from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, _kernels, optimizers
@@ -49,17 +50,9 @@ def _fitted(dtype, **params):
 
 @pytest.fixture
 def fused_off():
-    """Engines made inside the `with` take the unfused path."""
-    class Switch:
-        def __init__(self, enable):
-            self.enable = enable
-
-        def __enter__(self):
-            self.previous = _kernels._fused_step(self.enable)
-
-        def __exit__(self, *exc):
-            _kernels._fused_step(self.previous)
-    return Switch
+    """fused_off(enable): engines made inside the `with` take the fused
+    path or not."""
+    return lambda enable: engine_setting(_kernels._fused_step, enable)
 
 
 OPTIMIZERS = [

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import engine_setting
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
@@ -52,17 +53,9 @@ def _fitted(dtype, hidden=HIDDEN, **params):
                              **params).fit(X, y)
 
 
-class _Mode:
+def _Mode(mode):
     """Engines made inside the `with` treat the input by `mode`."""
-
-    def __init__(self, mode):
-        self.mode = mode
-
-    def __enter__(self):
-        self.previous = _kernels._sparse_input_mode(self.mode)
-
-    def __exit__(self, *exc):
-        _kernels._sparse_input_mode(self.previous)
+    return engine_setting(_kernels._sparse_input_mode, mode)
 
 
 CLASSES = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers.RMSprop,

@@ -353,6 +353,28 @@ static void NAME(check_optimizers_)(void)
  * fm_gemm_scratch_ (the engine's: the fallback's sums go there). a (k, m)
  * stored, op = transposed; d (k, n).
  */
+/* A product C = op(A) @ B + beta * C (B not transposed, alpha 1, no bias,
+ * identity), the rest of the fields zero. */
+static CAT(fm_gemm_problem_, SUF) NAME(problem_)(int trans_a, int64_t m, int64_t n, int64_t k,
+                                                 const T *a, int64_t lda, const T *b, T beta, T *c)
+{
+    CAT(fm_gemm_problem_, SUF) pr;
+    memset(&pr, 0, sizeof pr);
+    pr.trans_a = trans_a;
+    pr.m = m;
+    pr.n = n;
+    pr.k = k;
+    pr.alpha = (T)1;
+    pr.a = a;
+    pr.lda = lda;
+    pr.b = b;
+    pr.ldb = n;
+    pr.beta = beta;
+    pr.c = c;
+    pr.ldc = n;
+    return pr;
+}
+
 static void NAME(check_step_in_product_)(const char *isa)
 {
     const int64_t shapes[][3] = {{784, 300, 32}, {37, 45, 32},  {100, 6, 32},
@@ -406,20 +428,8 @@ static void NAME(check_step_in_product_)(const char *isa)
                             const int threads = 1 + run % 2, with_scratch = run >= 2;
                             memcpy(got_w, w0, (size_t)mn * sizeof(T));
                             memcpy(got_v, v0, (size_t)mn * sizeof(T));
-                            CAT(fm_gemm_problem_, SUF) pr;
-                            memset(&pr, 0, sizeof pr);
-                            pr.trans_a = 1;
-                            pr.m = m;
-                            pr.n = n;
-                            pr.k = k;
-                            pr.alpha = (T)1;
-                            pr.a = a;
-                            pr.lda = m;
-                            pr.b = d;
-                            pr.ldb = n;
-                            pr.beta = (T)1;
-                            pr.c = got_w;
-                            pr.ldc = n;
+                            CAT(fm_gemm_problem_, SUF)
+                            pr = NAME(problem_)(1, m, n, k, a, m, d, (T)1, got_w);
                             pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, got_v);
                             pr.flush = rule.flush;
                             /* The caller's buffer, as the engine passes it
@@ -541,23 +551,11 @@ static void NAME(check_sparse_a_)(const char *isa)
                 for (size_t bi = 0; bi < 3; bi++)
                     for (int with_bias = 0; with_bias < 2; with_bias++)
                         for (int threads = 1; threads <= 2; threads++) {
-                            CAT(fm_gemm_problem_, SUF) pr;
-                            memset(&pr, 0, sizeof pr);
-                            pr.trans_a = ta;
-                            pr.m = m;
-                            pr.n = n;
-                            pr.k = k;
-                            pr.alpha = (T)1;
-                            pr.a = a;
-                            pr.lda = lda;
-                            pr.b = b;
-                            pr.ldb = n;
-                            pr.beta = (T)betas[bi];
-                            pr.ldc = n;
+                            CAT(fm_gemm_problem_, SUF)
+                            pr = NAME(problem_)(ta, m, n, k, a, lda, b, (T)betas[bi], want);
                             pr.bias = with_bias ? bias : NULL;
                             pr.act.kind = acts[ai];
                             memcpy(want, c0, (size_t)(m * n) * sizeof(T));
-                            pr.c = want;
                             fm_status st = CAT(fm_gemm_problem_run_, SUF)(FM_GEMM_NATIVE, 1, &pr);
                             memcpy(got, c0, (size_t)(m * n) * sizeof(T));
                             pr.c = got;
@@ -596,20 +594,8 @@ static void NAME(check_sparse_a_)(const char *isa)
             T *w[2] = {want, got};
             for (int sparse = 0; sparse < 2; sparse++) {
                 memcpy(w[sparse], c0, (size_t)(m * n) * sizeof(T));
-                CAT(fm_gemm_problem_, SUF) pr;
-                memset(&pr, 0, sizeof pr);
-                pr.trans_a = ta;
-                pr.m = m;
-                pr.n = n;
-                pr.k = k;
-                pr.alpha = (T)1;
-                pr.a = sparse ? NULL : a;
-                pr.lda = lda;
-                pr.b = b;
-                pr.ldb = n;
-                pr.beta = (T)1;
-                pr.c = w[sparse];
-                pr.ldc = n;
+                CAT(fm_gemm_problem_, SUF)
+                pr = NAME(problem_)(ta, m, n, k, sparse ? NULL : a, lda, b, (T)1, w[sparse]);
                 pr.step = CAT(fm_gemm_step_of_, SUF)(&rule, &f, vel[sparse]);
                 if (sparse) {
                     pr.sparse_a.ptr = ptr;
