@@ -303,8 +303,10 @@ int64_t fm_mlp_workspace_product_steps(fm_mlp_workspace *ws);
  * into the compressed form, its stored zeros skipped, so the dense input's
  * values (FM_SPARSE_OFF: the CSR loops, which add the bias before the
  * row's values); a minibatch with a row whose column indices are not
- * strictly increasing takes the CSR loops. Returns the number of
- * minibatches that ran so since the last call (then zero).
+ * strictly increasing takes the CSR loops. Prediction (fm_mlp_predict)
+ * compresses a CSR input's chunks of rows alike: the dense input's
+ * outputs. Returns the number of epoch minibatches that ran so since the
+ * last call (then zero).
  */
 enum { FM_SPARSE_OFF = 0, FM_SPARSE_AUTO = 1, FM_SPARSE_ALWAYS = 2 };
 int64_t fm_mlp_workspace_sparse_input(fm_mlp_workspace *ws, int mode);

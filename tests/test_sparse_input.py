@@ -358,3 +358,26 @@ def test_estimator_on_csr_and_dense_input_same():
                         fits[1].coefs_ + fits[1].intercepts_):
             np.testing.assert_array_equal(a, b)
         assert fits[0].loss_curve_ == fits[1].loss_curve_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_on_csr_and_dense_input_same(dtype):
+    """Prediction compresses a CSR input's chunks of rows (4096 a chunk):
+    the same outputs as the same values dense, bit for bit; bfloat16
+    networks keep the CSR loops (their products read packed weights)."""
+    from fastmlp import MLPRegressor
+
+    X, y = _data(dtype, n=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier((64, 32), max_iter=2, random_state=0).fit(X, y)
+        reg = MLPRegressor(hidden_layer_sizes=(64,), max_iter=2, random_state=0).fit(
+            X, y.astype(dtype))
+        bf16 = MLPClassifier((64,), max_iter=2, random_state=0,
+                             compute_dtype="bfloat16").fit(X.astype(np.float32), y)
+    A = _csr(X)
+    np.testing.assert_array_equal(clf.predict_proba(A), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.transform(A), clf.transform(X))
+    np.testing.assert_array_equal(reg.predict(A), reg.predict(X))
+    np.testing.assert_allclose(bf16.predict_proba(_csr(X.astype(np.float32))),
+                               bf16.predict_proba(X.astype(np.float32)), rtol=0, atol=1e-2)

@@ -768,8 +768,8 @@ static fm_mlp_workspace *workspace_new(const fm_mlp *net, int64_t max_rows, size
                 i++;
         }
         ws->fuse_step = 1;
-        ws->sparse_mode = FM_SPARSE_AUTO;
     }
+    ws->sparse_mode = FM_SPARSE_AUTO; /* (prediction: a CSR input's chunks) */
     char *p = ws->block;
     for (int i = 0; i < count; i++) {
         *slots[i] = p;

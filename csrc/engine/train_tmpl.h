@@ -362,12 +362,14 @@ static int FN(sparse_possible_)(const fm_mlp *net, const fm_mlp_workspace *ws, c
                                 int64_t batch_size)
 {
     const fm_layer *first = &net->layer[0];
-    const int fits = X->dense != NULL
-                         ? (batch_size + FM_SPARSE_MAX_PARTS) * net->n_inputs <= INT32_MAX
-                         : net->n_inputs < INT32_MAX;
-    return ws->sparse_mode != FM_SPARSE_OFF && !ws->bf16 && batch_size <= FM_SPARSE_MAX_ROWS &&
-           fits && first->dropout == 0.0 && first->activation.kind != FM_ACT_MAXOUT &&
-           fm_mlp_cols(net, 0) >= 2;
+    /* (dense: the buffers' size follows the rows, sparse_cap; CSR: the
+     * minibatch's stored values) */
+    const int fits = X->dense != NULL ? batch_size <= FM_SPARSE_MAX_ROWS &&
+                                            (batch_size + FM_SPARSE_MAX_PARTS) * net->n_inputs <=
+                                                INT32_MAX
+                                      : net->n_inputs < INT32_MAX;
+    return ws->sparse_mode != FM_SPARSE_OFF && !ws->bf16 && fits && first->dropout == 0.0 &&
+           first->activation.kind != FM_ACT_MAXOUT && fm_mlp_cols(net, 0) >= 2;
 }
 
 /* The engine's products: c = act(op(a) @ op(b) + bias) through the native
@@ -1502,11 +1504,16 @@ fm_status FN(fm_mlp_predict_)(const fm_mlp *net, T *const *coefs, T *const *inte
         ws->weights = packed;
     else
         st = FN(pack_into_workspace_)(net, coefs, ws, n_threads);
+    /* A CSR input's chunks compressed (compress_csr_): the products of the
+     * same values given dense. */
+    const int sparse = X->dense == NULL && FN(sparse_possible_)(net, ws, X, ws->max_rows);
     for (int64_t start = 0; start < n && st == FM_OK; start += ws->max_rows) {
         const int64_t nb = start + ws->max_rows < n ? ws->max_rows : n - start;
         const FN(batch_) xb = FN(rows_of_)(X, NULL, start);
+        ws->sparse_now = sparse && FN(compress_csr_)(ws, &xb, nb, net->n_inputs);
         st = FN(forward_)(net, coefs, intercepts, NULL, &xb, nb, ws, out + start * n_out,
                           n_threads, NULL, n_run);
+        ws->sparse_now = 0;
     }
     fm_mlp_workspace_free(own);
     return st;
