@@ -54,7 +54,7 @@ python -m pip install --quiet scikit-build-core cython cython-cmake numpy ninja 
 # The package and what the sanitized test files import (not the whole test
 # extra: ONNX and Dask are not among them, and take minutes to install).
 python -m pip install --quiet --no-build-isolation \
-    -Ccmake.define.FASTMLP_SANITIZE=ON -Cbuild-dir=build/sanitize . pytest hypothesis pandas
+    -Ccmake.define.FASTMLP_SANITIZE=ON -Cbuild-dir=build/sanitize . pytest pytest-xdist hypothesis pandas
 # The installed extension must be the instrumented one (checked without
 # importing it: that needs the runtime preloaded, below).
 python - <<'PY'
