@@ -1310,11 +1310,13 @@ static void FM_NAME(pack_sizes)(const FM_NAME(problem) *pr, int64_t *a_elems, in
     }
     const int pack_a = FM_NAME(packs_a)(pr->trans_a, m, n);
     const int pack_all_b = pr->trans_b || mm > SMALL_M || nn <= NR;
+    /* (the driver's strip_b: one block of rows packs B a strip at a time) */
+    const int whole_b = pack_all_b && mm > FM_NAME(block_size)(mm, MC, MR);
     /* Whole vectors of 64 bytes each, so that B stays aligned after A. */
     const int64_t round = 64 / (int64_t)sizeof(T);
     if (pack_a)
         *a_elems = (FM_NAME(block_size)(mm, MC, MR) * kc_size + round - 1) / round * round;
-    *b_elems = (pack_all_b ? FM_NAME(block_size)(nn, NC, NR) : NR) * kc_size;
+    *b_elems = (whole_b ? FM_NAME(block_size)(nn, NC, NR) : NR) * kc_size;
 }
 
 static int FM_NAME(blocked_path)(const FM_NAME(problem) *pr);
@@ -1330,7 +1332,7 @@ static int64_t FM_NAME(step_sums_elems)(const FM_NAME(problem) *pr)
     return (pr->m * pr->n + round - 1) / round * round;
 }
 
-static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n);
+static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n, int64_t k);
 
 /* The buffer `pr` needs: the packing, and after it gemm_step's sums. */
 static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
@@ -1338,7 +1340,7 @@ static int64_t FM_NAME(scratch_elems)(const FM_NAME(problem) *pr)
     int64_t a_elems, b_elems;
     FM_NAME(pack_sizes)(pr, &a_elems, &b_elems);
     if (pr->sparse_a.ptr != NULL) /* packs nothing; its cursors */
-        a_elems = FM_NAME(sparse_elems)(pr->m, pr->n), b_elems = 0;
+        a_elems = FM_NAME(sparse_elems)(pr->m, pr->n, pr->k), b_elems = 0;
     return a_elems + b_elems + FM_NAME(step_sums_elems)(pr);
 }
 
@@ -1397,11 +1399,21 @@ static fm_status FM_NAME(gemm_rest)(const FM_NAME(problem) *pr, int64_t n_done, 
 #endif
 #define SP_NARROW_ (128 / (VW * (int)sizeof(T)))
 #define SP_NARROW (SP_NARROW_ < 1 ? 1 : SP_NARROW_ > SP_VECS ? SP_VECS : SP_NARROW_)
+/* Vectors of a packed strip (sparse_pack; at most SP_VECS), where the set
+ * defines it; 0: B's narrow strips read in place. */
+#ifndef SP_PACKED
+#define SP_PACKED 0
+#endif
+/* B's block is packed when each of its rows serves at least this many
+ * stored values on average (one row packed costs about one value's FMAs;
+ * 32 x 300 x 784 MNIST rows, 5.8 values a row: 89 -> 102-110 us packed). */
+#define SP_PACK_USES 16
+#define SP_STEP_ROWS 16
 
 /* A strip of `nvec` vectors (the last with `lanes` values where `part`)
  * over the stored values [q0, q1) of a row: out = sum of val * B's row. */
 static FM_ALWAYS_INLINE void FM_NAME(sparse_strip_)(const int nvec, const int part, int lanes,
-                                                   int64_t q0, int64_t q1,
+                                                   int64_t q0, int64_t q1, int32_t k0,
                                                    const int32_t *restrict idx,
                                                    const T *restrict val, const T *restrict b,
                                                    int64_t ldb, VEC *restrict out)
@@ -1412,7 +1424,7 @@ FM_UNROLL(8)
         acc[v] = VZERO();
     for (int64_t q = q0; q < q1; q++) {
         const VEC x = VBCAST(val[q]);
-        const T *restrict br = b + (int64_t)idx[q] * ldb;
+        const T *restrict br = b + (int64_t)(idx[q] - k0) * ldb;
 FM_UNROLL(8)
         for (int v = 0; v < nvec; v++) {
             /* (the last row of B has nothing after its last column) */
@@ -1428,16 +1440,16 @@ FM_UNROLL(8)
 
 /* sparse_strip_ with nvec and part compile-time constants in each case. */
 static FM_NOINLINE void FM_NAME(sparse_strip)(int nvec, int part, int lanes, int64_t q0,
-                                              int64_t q1, const int32_t *restrict idx,
+                                              int64_t q1, int32_t k0, const int32_t *restrict idx,
                                               const T *restrict val, const T *restrict b,
                                               int64_t ldb, VEC *restrict out)
 {
 #define FM_SP_CASE(nv)                                                                       \
     case 2 * (nv):                                                                           \
-        FM_NAME(sparse_strip_)(nv, 0, lanes, q0, q1, idx, val, b, ldb, out);                 \
+        FM_NAME(sparse_strip_)(nv, 0, lanes, q0, q1, k0, idx, val, b, ldb, out);             \
         return;                                                                              \
     case 2 * (nv) + 1:                                                                       \
-        FM_NAME(sparse_strip_)(nv, VW > 1, lanes, q0, q1, idx, val, b, ldb, out);            \
+        FM_NAME(sparse_strip_)(nv, VW > 1, lanes, q0, q1, k0, idx, val, b, ldb, out);        \
         return;
     switch (2 * nvec + (part != 0)) {
         FM_SP_CASE(1) FM_SP_CASE(2) FM_SP_CASE(3) FM_SP_CASE(4)
@@ -1450,25 +1462,60 @@ static FM_NOINLINE void FM_NAME(sparse_strip)(int nvec, int part, int lanes, int
 
 /* One row's sums over its values [q0, q1) for a strip of `cols` columns
  * (at most SP_VECS vectors) of B at b: sparse_strip, or zeros. */
-static inline void FM_NAME(sparse_sums)(int cols, int32_t q0, int32_t q1,
+static inline void FM_NAME(sparse_sums)(int cols, int32_t q0, int32_t q1, int32_t k0,
                                         const int32_t *restrict idx, const T *restrict val,
                                         const T *restrict b, int64_t ldb, VEC *restrict acc)
 {
     const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
     if (q1 > q0)
-        FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, q0, q1, idx, val, b, ldb, acc);
+        FM_NAME(sparse_strip)(nvec, lanes < VW, lanes, q0, q1, k0, idx, val, b, ldb, acc);
     else /* (a weight gradient's feature zero in every row) */
         for (int v = 0; v < nvec; v++)
             acc[v] = VZERO();
 }
 
-/* The sparse path's buffer: two cursors (int32) per row of op(A), then
- * one row of C's sums (wide strips). */
-static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n)
+/* A row of the step's sums (gemm_sparse): n in whole 64-byte lines. */
+static inline int64_t FM_NAME(sparse_row_elems)(int64_t n)
 {
     const int64_t round = 64 / (int64_t)sizeof(T);
-    const int64_t elems = (2 * m * (int64_t)sizeof(int32_t) + sizeof(T) - 1) / sizeof(T);
-    return (elems + round - 1) / round * round + (n + round - 1) / round * round;
+    return (n + round - 1) / round * round;
+}
+
+/* The sparse path's buffer, in whole 64-byte lines: two cursors (int32)
+ * per row of op(A), SP_STEP_ROWS rows of C's sums (a step's), and one KC
+ * block of a strip of B, packed (sparse_pack). Offsets in elements into
+ * at[0..2]; returns the total. */
+static int64_t FM_NAME(sparse_layout)(int64_t m, int64_t n, int64_t k, int64_t at[3])
+{
+    const int64_t round = 64 / (int64_t)sizeof(T);
+    const int64_t cursors = (2 * m * (int64_t)sizeof(int32_t) + sizeof(T) - 1) / sizeof(T);
+    const int64_t kc_size = FM_NAME(block_size)(k, KC, 1);
+    at[0] = 0;
+    at[1] = (cursors + round - 1) / round * round;
+    at[2] = at[1] + SP_STEP_ROWS * FM_NAME(sparse_row_elems)(n);
+    return at[2] + (kc_size * SP_PACKED * VW + round - 1) / round * round;
+}
+
+static int64_t FM_NAME(sparse_elems)(int64_t m, int64_t n, int64_t k)
+{
+    int64_t at[3];
+    return FM_NAME(sparse_layout)(m, n, k, at);
+}
+
+/* Rows [pc, pc + kc) of a strip of `cols` columns of B (b at its row pc)
+ * into dst, rows SP_PACKED vectors apart (lanes past cols not written). */
+static void FM_NAME(sparse_pack)(int64_t kc, int cols, const T *restrict b, int64_t ldb,
+                                 T *restrict dst)
+{
+    const int nvec = (cols + VW - 1) / VW, lanes = cols - (nvec - 1) * VW;
+    (void)lanes; /* (scalar sets: whole values) */
+    for (int64_t p = 0; p < kc; p++) {
+        const T *restrict src = b + p * ldb;
+        T *restrict out = dst + p * (SP_PACKED * VW);
+        for (int v = 0; v < nvec - 1; v++)
+            VSTORE(out + v * VW, VLOAD(src + v * VW));
+        VSTORE_PART(out + (nvec - 1) * VW, VLOAD_PART(src + (nvec - 1) * VW, lanes), lanes);
+    }
 }
 
 static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
@@ -1494,7 +1541,8 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
      * per stored value). */
     const int wide = kc_size * n * (int64_t)sizeof(T) <= SP_WIDE_B;
     const int strip = wide ? SP_VECS : SP_NARROW;
-    const int64_t need = FM_NAME(sparse_elems)(m, n);
+    int64_t at[3];
+    const int64_t need = FM_NAME(sparse_layout)(m, n, k, at);
     T *own = NULL, *buf = pr->scratch;
     if (buf == NULL || pr->scratch_elems < need) {
         own = buf = fm_malloc((size_t)need * sizeof(T));
@@ -1502,9 +1550,9 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
             return FM_ERR_NOMEM;
     }
     /* Per row: its first value in this KC block, and its first past it. */
-    int32_t *cur = (int32_t *)buf, *end = cur + m;
-    VEC *row = (VEC *)(buf + need - (n + 64 / (int64_t)sizeof(T) - 1) /
-                                         (64 / (int64_t)sizeof(T)) * (64 / (int64_t)sizeof(T)));
+    int32_t *cur = (int32_t *)(buf + at[0]), *end = cur + m;
+    VEC *row = (VEC *)(buf + at[1]);
+    T *packed = buf + at[2];
     /* Fewer values than KC blocks in all (a bag of words' x @ W: 20000
      * columns at 0.2%, 40 values a row over 79 blocks): row by row over
      * all blocks, so that a row of C stays in L1 across its blocks instead
@@ -1532,7 +1580,7 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
             for (int64_t j = 0; j < n; j += SP_VECS * VW) {
                 const int cols = (int)FM_NAME(min)(SP_VECS * VW, n - j);
                 VEC acc[SP_VECS];
-                FM_NAME(sparse_sums)(cols, q, q1, idx, val, pr->b + j, ldb, acc);
+                FM_NAME(sparse_sums)(cols, q, q1, 0, idx, val, pr->b + j, ldb, acc);
                 FM_NAME(store_row)((cols + VW - 1) / VW, acc, ci + j, cols, alpha, beta,
                                    last && pr->bias != NULL ? pr->bias + j : NULL, last && relu,
                                    0, (T)0);
@@ -1552,44 +1600,68 @@ static fm_status FM_NAME(gemm_sparse)(const FM_NAME(problem) *pr)
                 q++;
             end[i] = q;
         }
-        /* A step (W and its velocity read and written): a whole row of
-         * sums, then its output stage, so that C and the velocity stream
+        /* A step (W and its velocity read and written): whole rows of
+         * sums, then their output stage, so that C and the velocity stream
          * row after row rather than in strips that cut their lines (784 x
          * 300 x 32 with momentum on Zen 4: 121 -> 95 us; with narrow
          * strips, 20000 x 256 x 200 at 0.2% nonzero, a bag of words:
          * 12.2-13.2 -> 2.5-2.7 ms, 2000 x 256 x 200 at 2%: 389-390 ->
          * 251-346 us, 784 x 300 x 200 unchanged); otherwise strips outer,
          * which keep B's strip in L1 (a plain gradient 73 against 87 us by
-         * rows; Keras's SGD, store_row's post, 77 against 82). */
+         * rows; Keras's SGD, store_row's post, 77 against 82). With narrow
+         * strips (B's block past L1), SP_STEP_ROWS rows of sums at a time,
+         * strips outer within them: a strip of B, read from L2, serves all
+         * of them from L1 (avx2 on Zen 3, x^T @ delta 784 x 300 x 200 of
+         * MNIST rows, best of 5: 639 -> 589 us, with momentum 694 -> 584;
+         * fastmlp.keras at batch 200, the products of an epoch: SGD 119 ->
+         * 99 ms, Adam 115 -> 107). */
         const int by_rows = step != NULL;
         const int skip_empty = pc > 0 && !last && step == NULL && !post_on;
-        for (int64_t i = 0; by_rows && i < m; i++) {
+        const int64_t row_vecs = FM_NAME(sparse_row_elems)(n) / VW;
+        const int64_t step_rows = strip == SP_NARROW ? SP_STEP_ROWS : 1;
+        for (int64_t i0 = 0; by_rows && i0 < m; i0 += step_rows) {
+            const int64_t i1 = FM_NAME(min)(i0 + step_rows, m);
             for (int64_t j = 0; j < n; j += strip * VW)
-                FM_NAME(sparse_sums)((int)FM_NAME(min)(strip * VW, n - j), cur[i], end[i], idx,
-                                     val, pr->b + j, ldb, row + j / VW);
-            FM_NAME(step_tile)(1, (int)((n + VW - 1) / VW), row, pr->c + i * ldc,
-                               step->form != 2 ? step->velocity + i * ldc : NULL, ldc, (int)n,
-                               step);
+                for (int64_t i = i0; i < i1; i++)
+                    FM_NAME(sparse_sums)((int)FM_NAME(min)(strip * VW, n - j), cur[i], end[i], 0,
+                                         idx, val, pr->b + j, ldb,
+                                         row + (i - i0) * row_vecs + j / VW);
+            for (int64_t i = i0; i < i1; i++)
+                FM_NAME(step_tile)(1, (int)((n + VW - 1) / VW), row + (i - i0) * row_vecs,
+                                   pr->c + i * ldc,
+                                   step->form != 2 ? step->velocity + i * ldc : NULL, ldc,
+                                   (int)n, step);
         }
-        for (int64_t j = 0; !by_rows && j < n; j += strip * VW) {
-            const int cols = (int)FM_NAME(min)(strip * VW, n - j), nvec = (cols + VW - 1) / VW;
+        /* Narrow strips where the set packs them (SP_PACKED) and B's rows
+         * serve enough values (SP_PACK_USES): the strip's block of B
+         * packed first, its rows one after another from a 64-byte line,
+         * where B's own rows (1200 bytes apart for 300 floats) spread a
+         * strip over one line more each; wider strips, fewer values'
+         * loads and passes over C per FMA (avx2, 200 x 300 x 784 MNIST
+         * rows, best of 5: 578-590 -> 531-542 us; x^T @ delta 784 x 300 x
+         * 200: 577-609 -> 540-555). */
+        const int pack = SP_PACKED > 0 && strip == SP_NARROW && stored >= SP_PACK_USES * k;
+        const int width = pack ? SP_PACKED : strip;
+        for (int64_t j = 0; !by_rows && j < n; j += width * VW) {
+            const int cols = (int)FM_NAME(min)(width * VW, n - j), nvec = (cols + VW - 1) / VW;
             const T *bias = last && pr->bias != NULL ? pr->bias + j : NULL;
+            const T *bs = pr->b + j;
+            int64_t lds = ldb;
+            int32_t k0 = 0;
+            if (pack) {
+                FM_NAME(sparse_pack)(kc, cols, pr->b + pc * ldb + j, ldb, packed);
+                bs = packed, lds = SP_PACKED * VW, k0 = (int32_t)pc;
+            }
             for (int64_t i = 0; i < m; i++) {
                 /* A row without values in a middle block adds +0 to C,
                  * which C never is as -0 (sums from +0): nothing to do
                  * (a bag of words, 20000 columns: 79 blocks of C's rows). */
                 if (skip_empty && cur[i] == end[i])
                     continue;
-                T *ci = pr->c + i * ldc + j;
                 VEC acc[SP_VECS];
-                FM_NAME(sparse_sums)(cols, cur[i], end[i], idx, val, pr->b + j, ldb, acc);
-                if (step != NULL)
-                    FM_NAME(step_tile)(1, nvec, acc, ci,
-                                       step->form != 2 ? step->velocity + i * ldc + j : NULL,
-                                       ldc, cols, step);
-                else
-                    FM_NAME(store_row)(nvec, acc, ci, cols, alpha, beta, bias, last && relu,
-                                       post_on, post);
+                FM_NAME(sparse_sums)(cols, cur[i], end[i], k0, idx, val, bs, lds, acc);
+                FM_NAME(store_row)(nvec, acc, pr->c + i * ldc + j, cols, alpha, beta, bias,
+                                   last && relu, post_on, post);
             }
         }
         for (int64_t i = 0; i < m; i++)
@@ -1828,19 +1900,15 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
                     const int64_t nr = FM_NAME(min)(NR, nc - jr);
                     const T *bpanel = bbuf + jr * kc;
                     int64_t rsb = NR;
-                    if (strip_b) {
+                    if (strip_b || (!pack_all_b && nr < NR)) {
+                        /* (read in place, a ragged strip's full-vector loads
+                         * would pass B's last row) */
                         FM_NAME(pack_b)(kc, nr, trans_b ? bblock + jr * ldb : bblock + jr, ldb,
                                         trans_b, bbuf);
                         bpanel = bbuf;
                     } else if (!pack_all_b) {
-                        if (nr == NR) {
-                            bpanel = bblock + jr;
-                            rsb = ldb;
-                        } else {
-                            /* Full-vector loads would read past B's last row. */
-                            FM_NAME(pack_b)(kc, nr, bblock + jr, ldb, 0, bbuf);
-                            bpanel = bbuf;
-                        }
+                        bpanel = bblock + jr;
+                        rsb = ldb;
                     }
                     const T *bias = last && pr->bias != NULL ? pr->bias + jc + jr : NULL;
                     const int tile_relu = last && relu;
@@ -1899,6 +1967,9 @@ static fm_status FM_NAME(gemm)(const FM_NAME(problem) *pr)
 #undef SP_WIDE_B
 #undef SP_NARROW_
 #undef SP_NARROW
+#undef SP_PACKED
+#undef SP_PACK_USES
+#undef SP_STEP_ROWS
 #undef SMALL_M
 #undef NARROW
 #undef FM_A_GROUPS
