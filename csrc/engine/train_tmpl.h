@@ -436,11 +436,14 @@ static int64_t FN(scratch_elems_)(const fm_mlp *net, int64_t rows, int forward_o
                 p.trans_a = 1; p.m = chunk < k ? chunk : k; p.n = n; p.k = rows;
             }
             int64_t e = FN(fm_gemm_scratch_)(0, &p);
-            /* The first layer's forward and weight-gradient products on the
-             * compressed input (sparse_operand_) take gemm_sparse's buffer
-             * (cursors, rows of sums, a packed strip of B), sized here with
-             * a stand-in for the cursors, which the thread split offsets. */
-            if (l == 0 && pass != 1 && pass != 3 && net->compute != FM_COMPUTE_BF16) {
+            /* Training's first-layer forward and weight-gradient products
+             * on the compressed input (sparse_operand_) take gemm_sparse's
+             * buffer (cursors, rows of sums, a packed strip of B), sized
+             * here with a stand-in for the cursors, which the thread split
+             * offsets. (Not for prediction: a one-row predict would carry
+             * this buffer for nothing.) */
+            if (!forward_only && l == 0 && pass != 1 && pass != 3 &&
+                net->compute != FM_COMPUTE_BF16) {
                 int32_t *stand_in = fm_malloc((size_t)(p.m + 1) * sizeof(int32_t));
                 if (stand_in != NULL) {
                     p.sparse_a.ptr = stand_in;
